@@ -1,0 +1,38 @@
+# hmr-flow — two commands on a fresh machine: `make demo` and `make test`.
+# Everything installs into $(VENV). torch is installed first, pinned to the CPU build
+# ($(TORCH_SPEC)); if the venv already has a torch (e.g. a CUDA build you installed), it is kept.
+
+PYTHON     ?= python3
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+TORCH_SPEC ?= torch==2.13.0
+DEVICE     ?= cpu
+STAMP      := $(VENV)/.hmr-flow-installed
+
+.PHONY: setup test demo bench data clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH_SPEC)"
+	$(PY) -m pip install -e ".[test]"
+	touch $@
+
+setup: $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: treating as a failure" >&2; exit 1; fi; \
+	exit $$rc
+
+demo: setup
+	$(PY) demo/run_demo.py --out demo_output --device $(DEVICE)
+
+bench: setup
+	$(PY) -m pip install -e ".[bench]"
+	$(PY) bench/flows.py
+
+data: setup
+	$(PY) -m data_tools mocap build
+
+clean:
+	rm -rf demo_output .pytest_cache

@@ -1,0 +1,148 @@
+"""Convert many BVH clips in parallel, and build the training pose file + subject split from the
+shared CMU mocap (``../shared/data/mocap``).
+
+Known facts about the shared data (from its README and checked against the files):
+
+* ``cmu_daz43/salsa_60_61``: the header says 120 fps but the clips are 60 fps; files ``01``–``15`` are
+  subject 60 and ``16``–``30`` subject 61 (the two dance partners: equal frame counts pairwise).
+* ``cmu_deepmimic`` (JSON) is not converted: it would need the DeepMimic humanoid's offsets, which are
+  not in the data; its subjects are simply absent from the build.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from data_tools.mocap.convert import ConvertedClip, convert_clip, infer_subject
+from data_tools.mocap.dataset import pack_clips, save_npz
+from data_tools.mocap.quality import clip_rows, format_table, rig_rows
+from data_tools.mocap.skeleton import TargetSkeleton
+
+#: BVH folders of the shared mocap root that are converted.
+SHARED_FOLDERS = ("cmu_mb31", "cmu_daz43", "cmu_iclone")
+#: Validation subjects: martial arts (135), basketball/dance in two rigs (6), jumps/runs (16) and
+#: walks/climbing (3) — varied motion, 16 % of the frames at 30 fps (7,940 of 49,198); everyone else
+#: trains. The salsa dancers (60, 61: 28 % each) are too big for validation.
+VALIDATION_SUBJECTS = (3, 6, 16, 135)
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to convert: file, clip id, subject, true native fps (``None`` = header)."""
+
+    path: Path
+    clip: str
+    subject: int
+    native_fps: float | None = None
+
+
+def shared_jobs(root: str | Path) -> list[ClipJob]:
+    """Every BVH clip of the shared mocap root with its id, subject and fps fix (module docstring)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"mocap root not found: {root} (expected ../shared/data/mocap)")
+    jobs = []
+    for folder in SHARED_FOLDERS:
+        files = sorted((root / folder).rglob("*.bvh"))
+        if not files:
+            raise FileNotFoundError(f"{root / folder}: no .bvh files (is the mocap root right?)")
+        for path in files:
+            clip = str(path.relative_to(root).with_suffix(""))
+            if path.parent.name == "salsa_60_61":
+                take = int(path.stem)
+                jobs.append(ClipJob(path, clip, 60 if take <= 15 else 61, 60.0))
+            else:
+                jobs.append(ClipJob(path, clip, infer_subject(path)))
+    return jobs
+
+
+def _worker_init(rest_joints: np.ndarray, source: str, fps: float, dedupe_deg: float) -> None:
+    global _STATE
+    _STATE = (TargetSkeleton(rest_joints, source), fps, dedupe_deg)
+
+
+def _convert_job(job: ClipJob) -> ConvertedClip:
+    target, fps, dedupe_deg = _STATE
+    clip = convert_clip(job.path, target, fps=fps, native_fps=job.native_fps, subject=job.subject,
+                        dedupe_deg=dedupe_deg)
+    clip.clip = job.clip
+    return clip
+
+
+def convert_many(jobs: list[ClipJob], target: TargetSkeleton, fps: float = 30.0, dedupe_deg: float = 0.0,
+                 workers: int | None = None) -> list[ConvertedClip]:
+    """Convert ``jobs`` (in order) over ``workers`` processes (default: CPU count) with a progress bar."""
+    workers = max(1, min(workers or mp.cpu_count(), len(jobs)))
+    init = (target.rest_joints, target.source, fps, dedupe_deg)
+    # big clips first so the pool stays busy; results are put back in job order
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].path.stat().st_size)
+    results: list[ConvertedClip | None] = [None] * len(jobs)
+    bar = tqdm(total=len(jobs), desc="mocap clips", unit="clip")
+    if workers == 1:
+        _worker_init(*init)
+        for i in order:
+            results[i] = _convert_job(jobs[i])
+            bar.update()
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=_worker_init, initargs=init) as pool:
+            for i, clip in zip(order, pool.imap(_convert_job, [jobs[i] for i in order])):
+                results[i] = clip
+                bar.update()
+    bar.close()
+    return results
+
+
+def split_by_subject(subjects: np.ndarray, validation: tuple[int, ...] = VALIDATION_SUBJECTS) -> dict:
+    """Frame indices of the train/validation split (by subject, never by frame)."""
+    val = np.isin(subjects, validation)
+    return {"train": np.flatnonzero(~val), "val": np.flatnonzero(val)}
+
+
+def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float = 30.0,
+          dedupe_deg: float = 0.0, workers: int | None = None) -> dict:
+    """Convert the shared mocap into ``out/poses.npz``, ``out/split.npz`` and ``out/report.json``.
+
+    Returns the summary written to ``report.json`` (per-rig and per-clip error rows, counts, seconds).
+    """
+    started = time.perf_counter()
+    out = Path(out)
+    jobs = shared_jobs(root)
+    clips = convert_many(jobs, target, fps=fps, dedupe_deg=dedupe_deg, workers=workers)
+    arrays = pack_clips(clips)
+    save_npz(out / "poses.npz", arrays)
+    split = split_by_subject(arrays["subject"])
+    save_npz(out / "split.npz", {**split, "val_subjects": np.array(VALIDATION_SUBJECTS, dtype=np.int32)})
+    subjects = arrays["subject"]
+    summary = {
+        "target": target.source, "fps": fps, "dedupe_deg": dedupe_deg,
+        "frames": int(len(subjects)), "val_frames": int(len(split["val"])),
+        "val_fraction": float(len(split["val"]) / len(subjects)),
+        "val_subjects": list(VALIDATION_SUBJECTS),
+        "frames_per_subject": {int(s): int((subjects == s).sum()) for s in np.unique(subjects)},
+        "rigs": rig_rows(clips), "clips": clip_rows(clips),
+        "seconds": round(time.perf_counter() - started, 1),
+    }  # fmt: skip
+    tmp = out / "report.json.tmp"
+    tmp.write_text(json.dumps(summary, indent=1))
+    tmp.replace(out / "report.json")
+    return summary
+
+
+def summary_text(rigs: list[dict], clips: list[dict], worst: int = 5) -> str:
+    """Per-rig table and the ``worst`` clips by p95 (text for the terminal)."""
+    ranked = sorted(clips, key=lambda r: -r["p95_cm"])[:worst]
+    return (f"Matched-joint error per rig (cm):\n{format_table(rigs)}\n\n"
+            f"Worst {len(ranked)} clips by p95 (cm):\n{format_table(ranked)}")
+
+
+def clip_label(path: Path) -> str:
+    """Clip id for a file outside the shared layout: ``<parent folder>/<stem>``."""
+    return re.sub(r"\s+", "_", f"{path.parent.name}/{path.stem}")

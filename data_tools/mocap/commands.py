@@ -1,0 +1,137 @@
+"""``python -m data_tools mocap {convert,report,build,sheet}``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from data_tools.mocap.build import (
+    ClipJob,
+    build,
+    clip_label,
+    convert_many,
+    shared_jobs,
+    summary_text,
+)
+from data_tools.mocap.convert import find_bvh, infer_subject
+from data_tools.mocap.dataset import pack_clips, save_npz
+from data_tools.mocap.quality import clip_rows, rig_rows
+from data_tools.mocap.skeleton import TargetSkeleton
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARED_MOCAP = REPO_ROOT.parent / "shared" / "data" / "mocap"
+
+
+def _target(args: argparse.Namespace) -> TargetSkeleton:
+    return TargetSkeleton.load(args.model)
+
+
+def _jobs(args: argparse.Namespace) -> list[ClipJob]:
+    files = find_bvh(args.inputs)
+    return [ClipJob(f, clip_label(f), args.subject if args.subject is not None else infer_subject(f), args.native_fps)
+            for f in files]
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    clips = convert_many(_jobs(args), _target(args), fps=args.fps, dedupe_deg=args.dedupe_deg, workers=args.workers)
+    arrays = pack_clips(clips)
+    save_npz(args.out, arrays)
+    print(f"wrote {args.out}: {len(arrays['subject'])} frames from {len(clips)} clips at {args.fps:g} fps")
+    print(summary_text(rig_rows(clips), clip_rows(clips)))
+    return 0
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    jobs = _jobs(args) if args.inputs else shared_jobs(args.mocap_root)
+    clips = convert_many(jobs, _target(args), fps=args.fps, workers=args.workers)
+    rigs, rows = rig_rows(clips), clip_rows(clips)
+    print(summary_text(rigs, rows, worst=args.worst))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rigs": rigs, "clips": rows}, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    summary = build(args.mocap_root, args.out, _target(args), fps=args.fps, dedupe_deg=args.dedupe_deg,
+                    workers=args.workers)
+    print(summary_text(summary["rigs"], summary["clips"]))
+    print(f"\n{summary['frames']} frames, validation subjects {summary['val_subjects']}: {summary['val_frames']} "
+          f"frames ({100 * summary['val_fraction']:.1f} %); {summary['seconds']} s. Wrote {args.out}/poses.npz, "
+          f"split.npz, report.json")
+    return 0
+
+
+def _run_sheet(args: argparse.Namespace) -> int:
+    from data_tools.mocap.sheet import contact_sheet
+
+    files = find_bvh(args.inputs) if args.inputs else [args.mocap_root / c for c in DEFAULT_SHEET_CLIPS]
+    contact_sheet(files, args.out, model=args.model, frames=args.frames)
+    print(f"wrote {args.out}")
+    return 0
+
+
+#: One clip per rig for the README sheet (relative to the mocap root).
+DEFAULT_SHEET_CLIPS = ("cmu_mb31/16_01.bvh", "cmu_daz43/martial_135/03.bvh", "cmu_iclone/006/006_01.bvh")
+
+
+def register(groups: argparse._SubParsersAction) -> None:
+    """Add the ``mocap`` command group."""
+    group = groups.add_parser("mocap", help="CMU mocap (BVH) → SMPL pose datasets")
+    commands = group.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, workers: bool = True) -> None:
+        p.add_argument("--model", type=Path, default=None,
+                       help="target: SMPL-format model file, or .npz with joints (24,3); default: open body model")
+        p.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
+        if workers:
+            p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+
+    def inputs(p: argparse.ArgumentParser, required: bool) -> None:
+        p.add_argument("inputs", nargs="+" if required else "*", type=Path, help="BVH files or folders")
+        p.add_argument("--subject", type=int, default=None, help="subject id (default: from the file name)")
+        p.add_argument("--native-fps", type=float, default=None, help="true input fps when the header is wrong")
+
+    p = commands.add_parser("convert", help="convert BVH files/folders into one SMPL pose .npz")
+    inputs(p, required=True)
+    p.add_argument("--out", type=Path, required=True, help="output .npz (e.g. poses.npz)")
+    p.add_argument("--dedupe-deg", type=float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
+    common(p)
+    p.set_defaults(run=_run_convert)
+
+    p = commands.add_parser("report", help="retargeting error per clip and per rig")
+    inputs(p, required=False)
+    p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP, help="used when no inputs are given")
+    p.add_argument("--json", type=Path, default=None, help="also write the tables as JSON")
+    p.add_argument("--worst", type=int, default=10, help="how many worst clips to list")
+    common(p)
+    p.set_defaults(run=_run_report)
+
+    p = commands.add_parser("build", help="build data/mocap/{poses,split}.npz from the shared CMU mocap")
+    p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP)
+    p.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "mocap")
+    p.add_argument("--dedupe-deg", type=float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
+    common(p)
+    p.set_defaults(run=_run_build)
+
+    p = commands.add_parser("sheet", help="PNG contact sheet: our mesh beside the BVH skeleton")
+    p.add_argument("inputs", nargs="*", type=Path, help="BVH files (default: one clip per rig)")
+    p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--frames", type=int, default=4, help="evenly spaced frames per clip")
+    p.add_argument("--model", type=Path, default=None, help="SMPL-format model file (default: open body model)")
+    p.set_defaults(run=_run_sheet)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the group standalone (``python -m data_tools.mocap.commands ...``)."""
+    parser = argparse.ArgumentParser(prog="mocap")
+    register(parser.add_subparsers(dest="group", required=True))
+    args = parser.parse_args(["mocap", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.run(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""BVH clip → SMPL pose frames: resampling, retargeting, near-duplicate removal, error measure.
+
+Output frames follow SMPL: ``global_orient (3)`` and ``body_pose (69 = 23 × 3)`` axis-angle (radians),
+``transl (3)`` metres (see :class:`~data_tools.mocap.retarget.Retargeted`), world frame of the BVH
+(Y up). The per-frame quality measure is the distance between the target skeleton's posed joints and
+the rig's joints scaled to the target's skeletal height, over
+:data:`~data_tools.mocap.retarget.MATCHED_NAMES`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import roma
+import torch
+
+from data_tools.mocap.bvh import read_bvh
+from data_tools.mocap.retarget import MATCHED_JOINTS, retarget
+from data_tools.mocap.rigs import detect_rig
+from data_tools.mocap.skeleton import TargetSkeleton
+
+
+@dataclass
+class ConvertedClip:
+    """One converted clip (``N`` output frames).
+
+    Attributes:
+        global_orient: ``(N, 3)``; body_pose: ``(N, 69)`` axis-angle; transl: ``(N, 3)`` metres.
+        frame: ``(N,)`` output frame index at ``fps`` (gaps where duplicates were removed).
+        errors: ``(N, 15)`` matched-joint position errors, metres.
+        clip, subject, rig, path: ids; fps: output rate; native_fps: input rate used; scale: rig
+        units → metres.
+    """
+
+    global_orient: np.ndarray
+    body_pose: np.ndarray
+    transl: np.ndarray
+    frame: np.ndarray
+    errors: np.ndarray
+    clip: str
+    subject: int
+    rig: str
+    path: str
+    fps: float
+    native_fps: float
+    scale: float
+
+
+def infer_subject(path: str | Path) -> int:
+    """CMU subject number from a file name ``07_03.bvh`` / ``007_03.bvh`` or a folder ``martial_135``.
+
+    Raises ``ValueError`` (naming the file) when neither gives exactly one number.
+    """
+    path = Path(path)
+    match = re.fullmatch(r"(\d+)_\d+", path.stem)
+    if match:
+        return int(match.group(1))
+    numbers = re.findall(r"(?:^|_)(\d+)(?=_|$)", path.parent.name)
+    if len(numbers) == 1:
+        return int(numbers[0])
+    raise ValueError(f"{path}: cannot infer the subject from the file or folder name; pass it explicitly")
+
+
+def _slerp_rotmats(r0: np.ndarray, r1: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Spherical interpolation of rotation matrices ``(N, ..., 3, 3)`` with weights ``w (N,)``."""
+    q0 = roma.rotmat_to_unitquat(torch.from_numpy(r0))
+    q1 = roma.rotmat_to_unitquat(torch.from_numpy(r1))
+    q1 = torch.where((q0 * q1).sum(-1, keepdim=True) < 0, -q1, q1)
+    wt = torch.from_numpy(w).reshape((-1,) + (1,) * (q0.dim() - 1))
+    dot = (q0 * q1).sum(-1, keepdim=True).clamp(-1.0, 1.0)
+    theta = torch.acos(dot)
+    small = theta < 1e-6
+    sin = torch.where(small, torch.ones_like(theta), torch.sin(theta))
+    a = torch.where(small, 1 - wt, torch.sin((1 - wt) * theta) / sin)
+    b = torch.where(small, wt, torch.sin(wt * theta) / sin)
+    return roma.unitquat_to_rotmat(roma.quat_normalize(a * q0 + b * q1)).numpy()
+
+
+def _dedupe(local_rot: np.ndarray, min_deg: float) -> np.ndarray:
+    """Indices of frames kept when each must differ from the last kept one by more than ``min_deg``
+    (largest joint angle over the 23 body joints)."""
+    keep = [0]
+    body = torch.from_numpy(local_rot[:, 1:])
+    for i in range(1, local_rot.shape[0]):
+        angle = roma.rotmat_geodesic_distance(body[i], body[keep[-1]]).max()
+        if float(angle) > np.radians(min_deg):
+            keep.append(i)
+    return np.asarray(keep)
+
+
+def convert_clip(
+    path: str | Path, target: TargetSkeleton, fps: float = 30.0, native_fps: float | None = None,
+    subject: int | None = None, dedupe_deg: float = 0.0,
+) -> ConvertedClip:
+    """Convert one BVH file.
+
+    Args:
+        path: BVH file (rig detected from its joint names).
+        target: skeleton to retarget onto.
+        fps: output frame rate (frames are interpolated: slerp for rotations, linear otherwise).
+        native_fps: the file's true frame rate when its ``Frame Time`` is wrong; ``None`` = header.
+        subject: subject id; ``None`` = :func:`infer_subject`.
+        dedupe_deg: drop frames whose pose differs from the previous kept frame by at most this many
+            degrees at every joint (0 = keep all).
+    """
+    if fps <= 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    motion = read_bvh(path)
+    rig = detect_rig(motion.names, str(path))
+    native = float(native_fps or motion.fps)
+    subject = infer_subject(path) if subject is None else int(subject)
+    times = np.arange(0.0, (motion.num_frames - 1) / native + 1e-9, 1.0 / fps)
+    u = times * native
+    i0 = np.minimum(np.floor(u + 1e-6).astype(int), motion.num_frames - 1)
+    w = np.clip(u - i0, 0.0, 1.0)
+    w[w < 1e-6] = 0.0
+    i1 = np.minimum(i0 + (w > 0), motion.num_frames - 1)
+    needed, inverse = np.unique(np.concatenate([i0, i1]), return_inverse=True)
+    grot, gpos = motion.forward_kinematics(needed)
+    result = retarget(rig, motion.names, grot, gpos, target)
+    a, b = inverse[: len(i0)], inverse[len(i0):]
+    local = _slerp_rotmats(result.local_rot[a], result.local_rot[b], w)
+    lin = w[:, None, None]
+    transl = (1 - w[:, None]) * result.transl[a] + w[:, None] * result.transl[b]
+    rig_joints = (1 - lin) * result.rig_joints[a] + lin * result.rig_joints[b]
+    keep = _dedupe(local, dedupe_deg) if dedupe_deg > 0 else np.arange(len(times))
+    local, transl, rig_joints = local[keep], transl[keep], rig_joints[keep]
+    posed = target.forward_kinematics(local, transl)
+    errors = np.linalg.norm(posed[:, MATCHED_JOINTS] - rig_joints[:, MATCHED_JOINTS], axis=-1)
+    aa = roma.rotmat_to_rotvec(torch.from_numpy(local)).numpy()
+    return ConvertedClip(
+        global_orient=aa[:, 0], body_pose=aa[:, 1:].reshape(len(keep), 69), transl=transl, frame=keep,
+        errors=errors, clip=Path(path).stem, subject=subject, rig=rig.name, path=str(path), fps=float(fps),
+        native_fps=native, scale=result.scale,
+    )
+
+
+def find_bvh(inputs: list[str | Path]) -> list[Path]:
+    """BVH files among ``inputs`` (files, or folders searched recursively), sorted; errors name the path."""
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found = sorted(item.rglob("*.bvh"))
+            if not found:
+                raise FileNotFoundError(f"{item}: folder contains no .bvh files")
+            files.extend(found)
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise FileNotFoundError(f"{item}: no such file or folder")
+    return files

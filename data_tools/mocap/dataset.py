@@ -1,0 +1,87 @@
+"""The pose file written by ``mocap convert`` / ``mocap build`` (one ``.npz``), and its reader.
+
+Layout (``N`` frames, ``C`` clips, ``S`` sources):
+
+========================  ==========  =========================================================
+key                       shape/dtype meaning
+========================  ==========  =========================================================
+``global_orient``         (N, 3) f4   root rotation, axis-angle (radians), BVH world (Y up)
+``body_pose``             (N, 69) f4  23 joint rotations relative to their parents, axis-angle
+``transl``                (N, 3) f4   metres, SMPL convention (joints = FK(rest) + transl)
+``subject``               (N,) i4     CMU subject number
+``clip``                  (N,) i4     index into ``clip_names``
+``source``                (N,) i4     index into ``source_names`` (rig / conversion)
+``frame``                 (N,) i4     frame index within the clip at ``fps``
+``fps``                   () f4       output frame rate
+``clip_names``            (C,) str    clip ids, e.g. ``cmu_daz43/misc/07_03``
+``clip_scale``            (C,) f4     rig units → metres used for the clip
+``source_names``          (S,) str    rig names (see ``data_tools.mocap.rigs``)
+========================  ==========  =========================================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from data_tools.mocap.convert import ConvertedClip
+
+POSE_KEYS = ("global_orient", "body_pose", "transl", "subject", "clip", "source", "frame")
+
+
+def pack_clips(clips: list[ConvertedClip]) -> dict[str, np.ndarray]:
+    """Concatenate converted clips into the layout above."""
+    if not clips:
+        raise ValueError("no clips to write")
+    sources = sorted({c.rig for c in clips})
+    fps = {c.fps for c in clips}
+    if len(fps) != 1:
+        raise ValueError(f"clips have different output fps {sorted(fps)}")
+    sizes = [len(c.frame) for c in clips]
+    return {
+        "global_orient": np.concatenate([c.global_orient for c in clips]).astype(np.float32),
+        "body_pose": np.concatenate([c.body_pose for c in clips]).astype(np.float32),
+        "transl": np.concatenate([c.transl for c in clips]).astype(np.float32),
+        "subject": np.repeat([c.subject for c in clips], sizes).astype(np.int32),
+        "clip": np.repeat(np.arange(len(clips)), sizes).astype(np.int32),
+        "source": np.repeat([sources.index(c.rig) for c in clips], sizes).astype(np.int32),
+        "frame": np.concatenate([c.frame for c in clips]).astype(np.int32),
+        "fps": np.float32(fps.pop()),
+        "clip_names": np.array([c.clip for c in clips]),
+        "clip_scale": np.array([c.scale for c in clips], dtype=np.float32),
+        "source_names": np.array(sources),
+    }
+
+
+def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_poses(path: str | Path) -> dict[str, np.ndarray]:
+    """Read a pose file, checking keys, shapes and finiteness; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"pose file not found: {path}")
+    try:
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path}: not a readable .npz pose file ({err})") from None
+    missing = [k for k in POSE_KEYS + ("fps", "clip_names", "source_names") if k not in arrays]
+    if missing:
+        raise ValueError(f"{path}: missing keys {missing}")
+    n = arrays["body_pose"].shape[0]
+    for key, width in (("global_orient", 3), ("body_pose", 69), ("transl", 3)):
+        if arrays[key].shape != (n, width):
+            raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, expected ({n}, {width})")
+        if not np.isfinite(arrays[key]).all():
+            raise ValueError(f"{path}: {key} contains NaN or infinite values")
+    return arrays

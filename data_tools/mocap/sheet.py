@@ -1,0 +1,71 @@
+"""Contact sheet: our posed mesh beside the BVH skeleton, evenly spaced frames of a few clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from data_tools.mocap.bvh import read_bvh  # noqa: E402
+from data_tools.mocap.convert import convert_clip  # noqa: E402
+from data_tools.mocap.skeleton import TargetSkeleton  # noqa: E402
+
+_MESH_POINTS = 2500
+
+
+def _draw(ax, bones: list[tuple[np.ndarray, np.ndarray]], cloud: np.ndarray | None, centre: np.ndarray,
+          colour: str, title: str) -> None:
+    """Front view (x right, y up) of bone segments (+ a point cloud), 2 m window around ``centre``."""
+    if cloud is not None:
+        ax.scatter(cloud[:, 0], cloud[:, 1], s=0.3, c="0.6", alpha=0.5, linewidths=0)
+    for a, b in bones:
+        ax.plot([a[0], b[0]], [a[1], b[1]], color=colour, lw=1.5)
+    ax.set_xlim(centre[0] - 1.0, centre[0] + 1.0)
+    ax.set_ylim(centre[1] - 1.1, centre[1] + 0.9)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=7)
+
+
+def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None = None, frames: int = 4) -> Path:
+    """Write a PNG: per clip, ``frames`` evenly spaced frames; each shows the BVH skeleton (scaled to
+    our height, blue) and our posed body (mesh points grey, skeleton red), seen from +Z."""
+    from hmr_flow.body import BodyModel
+
+    body = BodyModel(model)
+    target = TargetSkeleton(body.rest_joints().detach().double().numpy(), str(body.model_path))
+    fig, axes = plt.subplots(len(files), 2 * frames, figsize=(2 * frames * 1.6, len(files) * 2.2), squeeze=False)
+    for row, path in enumerate(files):
+        clip = convert_clip(path, target)
+        motion = read_bvh(path)
+        picks = np.linspace(0, len(clip.frame) - 1, frames).round().astype(int)
+        pose = np.concatenate([clip.global_orient[picks], clip.body_pose[picks]], axis=1)
+        with torch.no_grad():
+            posed = body(torch.from_numpy(pose).float(), transl=torch.from_numpy(clip.transl[picks]).float())
+        verts, joints = posed.vertices.numpy(), posed.joints.numpy()
+        sub = np.random.default_rng(0).choice(verts.shape[1], min(_MESH_POINTS, verts.shape[1]), replace=False)
+        native = (clip.frame[picks] * clip.native_fps / clip.fps).round().astype(int)
+        _, rig_pos = motion.forward_kinematics(np.minimum(native, motion.num_frames - 1))
+        rig_pos = rig_pos * clip.scale
+        for k in range(frames):
+            centre = joints[k, 0]
+            rig_bones = [(rig_pos[k, p], rig_pos[k, j]) for j, p in enumerate(motion.parents)
+                         if p >= 0 and not motion.names[j].endswith("_end")]
+            smpl_bones = [(joints[k, p], joints[k, j]) for j, p in enumerate(target.parents) if p >= 0]
+            label = f"{clip.clip} f{clip.frame[picks[k]]}"
+            _draw(axes[row, 2 * k], rig_bones, None, centre, "tab:blue", f"BVH {label}")
+            _draw(axes[row, 2 * k + 1], smpl_bones, verts[k, sub], centre, "tab:red", f"SMPL {label}")
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(out)
+    return out

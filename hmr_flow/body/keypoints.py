@@ -1,0 +1,82 @@
+"""2D-detector keypoint sets (COCO-17, OpenPose BODY_25) defined on the body model.
+
+Every keypoint is a fixed linear combination of *source points*: the 24 posed SMPL joints followed
+by the 11 surface vertices in :data:`VERTEX_KEYPOINTS` (smplx's key names and order, so that
+``smplx``'s ``VertexJointSelector`` output ``(B, 24 + 11, 3)`` is exactly the source array).
+
+- Face (nose, eyes, ears) and foot (big toe, small toe, heel) points are mesh vertices, chosen on
+  each mesh (stored in the open model file; smplx's published ids for official SMPL).
+- Shoulders, elbows, wrists, hips, knees, ankles are SMPL joints. SMPL hips sit inside the pelvis,
+  away from where annotators click: fitters usually down-weight them.
+- BODY_25 ``neck`` is the midpoint of the two SMPL shoulder joints and ``mid_hip`` the midpoint of
+  the two SMPL hip joints (OpenPose places them there, not at SMPL's neck/pelvis joints).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hmr_flow.body.skeleton import JOINT_NAMES, flip_permutation
+
+#: Surface-vertex keypoints, in smplx ``VertexJointSelector`` order (face then feet).
+VERTEX_KEYPOINTS: tuple[str, ...] = (
+    "nose", "reye", "leye", "rear", "lear",
+    "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
+)  # fmt: skip
+
+#: Source-point names: 24 joints then the vertex keypoints, with readable names.
+_VERTEX_SOURCE_NAMES = (
+    "nose", "right_eye", "left_eye", "right_ear", "left_ear",
+    "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+)  # fmt: skip
+SOURCE_NAMES: tuple[str, ...] = JOINT_NAMES + _VERTEX_SOURCE_NAMES
+NUM_SOURCES = len(SOURCE_NAMES)
+
+COCO17_NAMES: tuple[str, ...] = (
+    "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
+    "left_knee", "right_knee", "left_ankle", "right_ankle",
+)  # fmt: skip
+
+BODY25_NAMES: tuple[str, ...] = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
+    "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
+    "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear", "left_big_toe",
+    "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
+)  # fmt: skip
+
+#: Keypoints that are midpoints of two source points rather than a source point itself.
+_MIDPOINTS: dict[str, tuple[str, str]] = {
+    "neck": ("left_shoulder", "right_shoulder"),
+    "mid_hip": ("left_hip", "right_hip"),
+}
+
+COCO17_FLIP_PERMUTATION: tuple[int, ...] = tuple(flip_permutation(COCO17_NAMES))
+BODY25_FLIP_PERMUTATION: tuple[int, ...] = tuple(flip_permutation(BODY25_NAMES))
+
+
+def keypoint_matrix(names: tuple[str, ...]) -> torch.Tensor:
+    """``(K, NUM_SOURCES)`` float matrix mapping source points to the keypoints ``names``.
+
+    Rows are one-hot (a joint or a vertex) or two halves (the midpoints above); each row sums to 1.
+    """
+    index = {n: i for i, n in enumerate(SOURCE_NAMES)}
+    matrix = torch.zeros(len(names), NUM_SOURCES)
+    for row, name in enumerate(names):
+        parts = _MIDPOINTS.get(name, (name,))
+        for part in parts:
+            if part not in index:
+                raise KeyError(f"keypoint {name!r}: no source point named {part!r}")
+            matrix[row, index[part]] += 1.0 / len(parts)
+    return matrix
+
+
+def which_source(name: str) -> str:
+    """``'joint'``, ``'vertex'`` or ``'midpoint'``: where keypoint ``name`` comes from."""
+    if name in _MIDPOINTS:
+        return "midpoint"
+    if name in JOINT_NAMES:
+        return "joint"
+    if name in _VERTEX_SOURCE_NAMES:
+        return "vertex"
+    raise KeyError(f"unknown keypoint {name!r}")

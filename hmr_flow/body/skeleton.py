@@ -1,0 +1,36 @@
+"""The 24-joint SMPL skeleton: joint names and kinematic parents (identical for the open model and
+official SMPL files, so SMPL pose parameters from elsewhere mean the same posture).
+
+Left/right are the subject's: with the body facing +Z and Y up, ``left_*`` joints have x > 0.
+"""
+
+from __future__ import annotations
+
+JOINT_NAMES: tuple[str, ...] = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
+    "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",
+    "right_collar", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist", "left_hand", "right_hand",
+)  # fmt: skip
+
+#: ``PARENTS[j]`` is the parent joint index of joint ``j`` (-1 for the root).
+PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+
+NUM_JOINTS = len(JOINT_NAMES)
+
+
+def mirror_name(name: str) -> str:
+    """``'left_knee'`` ↔ ``'right_knee'`` (also ``l``/``r`` prefixes of smplx vertex keys); other names unchanged."""
+    for a, b in (("left_", "right_"), ("right_", "left_")):
+        if name.startswith(a):
+            return b + name[len(a):]
+    return name
+
+
+def flip_permutation(names: tuple[str, ...] | list[str]) -> list[int]:
+    """Indices ``p`` such that ``points[..., p, :]`` swaps left and right entries of ``names``."""
+    index = {n: i for i, n in enumerate(names)}
+    return [index[mirror_name(n)] for n in names]
+
+
+JOINT_FLIP_PERMUTATION: tuple[int, ...] = tuple(flip_permutation(JOINT_NAMES))

@@ -1,0 +1,23 @@
+"""Rotation conversions and camera projection (see each module for conventions)."""
+
+from hmr_flow.geometry.camera import default_focal, project_points, smpl_to_camera_rotation
+from hmr_flow.geometry.rotations import (
+    axis_angle_to_matrix,
+    axis_angle_to_rot6d,
+    matrix_to_axis_angle,
+    matrix_to_rot6d,
+    rot6d_to_axis_angle,
+    rot6d_to_matrix,
+)
+
+__all__ = [
+    "axis_angle_to_matrix",
+    "axis_angle_to_rot6d",
+    "default_focal",
+    "matrix_to_axis_angle",
+    "matrix_to_rot6d",
+    "project_points",
+    "rot6d_to_axis_angle",
+    "rot6d_to_matrix",
+    "smpl_to_camera_rotation",
+]
