@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	touch $@
 
 setup: $(STAMP)
+	@$(PY) -c "from hmr_flow.body import default_model_path as p; raise SystemExit(not p().is_file())" \
+	  || $(PY) -m data_tools body build
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \

@@ -1,0 +1,38 @@
+"""Normalizing-flow core: Glow-style invertible layers, builders and a flow distribution.
+
+Knows nothing about bodies or images beyond tensor shapes. Every layer is a :class:`Transform`
+with ``forward(x, context=None) -> (y, logabsdet (B,))`` (data → latent) and
+``inverse(y, context=None) -> (x, logabsdet (B,))``; contexts are ``(B, C)``.
+"""
+
+from .actnorm import ActNorm
+from .base import Compose, Transform
+from .builders import image_glow, vector_glow
+from .coupling import AdditiveCoupling, AffineCoupling, Coupling, half_mask
+from .distribution import Flow
+from .linear import LUConv1x1, LUCore, LULinear
+from .nets import ConvNet, ResidualMLP
+from .permutation import Permutation
+from .reshape import Flatten, Split, Squeeze
+
+__all__ = [
+    "ActNorm",
+    "AdditiveCoupling",
+    "AffineCoupling",
+    "Compose",
+    "ConvNet",
+    "Coupling",
+    "Flatten",
+    "Flow",
+    "LUConv1x1",
+    "LUCore",
+    "LULinear",
+    "Permutation",
+    "ResidualMLP",
+    "Split",
+    "Squeeze",
+    "Transform",
+    "half_mask",
+    "image_glow",
+    "vector_glow",
+]
