@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEVICE     ?= cpu
 STAMP      := $(VENV)/.hmr-flow-installed
 
-.PHONY: setup test demo bench data clean
+.PHONY: setup test demo bench data synth clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,15 @@ demo: setup
 bench: setup
 	$(PY) -m pip install -e ".[bench]"
 	$(PY) bench/flows.py
+	$(PY) bench/synth.py
 
 data: setup
 	$(PY) -m data_tools mocap build
+
+synth: setup
+	$(PY) -m data_tools synth render --split train --n 20000 --size 128 --out data/synth/train --workers 2 --seed 0
+	$(PY) -m data_tools synth render --split val --n 2000 --size 128 --out data/synth/val --workers 2 --seed 1
+	$(PY) -m data_tools synth preview --data data/synth/train --out data/synth/preview.png
 
 clean:
 	rm -rf demo_output .pytest_cache

@@ -10,7 +10,7 @@ import importlib
 import sys
 
 #: Sub-packages of data_tools that add a command group, in help order.
-COMMAND_GROUPS: tuple[str, ...] = ("body", "mocap")
+COMMAND_GROUPS: tuple[str, ...] = ("body", "mocap", "synth")
 
 
 def build_parser() -> argparse.ArgumentParser:
