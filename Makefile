@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEVICE     ?= cpu
 STAMP      := $(VENV)/.hmr-flow-installed
 
-.PHONY: setup test demo bench data synth clean
+.PHONY: setup test demo bench data synth train-prior clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,7 @@ bench: setup
 	$(PY) -m pip install -e ".[bench]"
 	$(PY) bench/flows.py
 	$(PY) bench/synth.py
+	$(PY) bench/prior.py
 
 data: setup
 	$(PY) -m data_tools mocap build
@@ -41,6 +42,11 @@ synth: setup
 	$(PY) -m data_tools synth render --split train --n 20000 --size 128 --out data/synth/train --workers 2 --seed 0
 	$(PY) -m data_tools synth render --split val --n 2000 --size 128 --out data/synth/val --workers 2 --seed 1
 	$(PY) -m data_tools synth preview --data data/synth/train --out data/synth/preview.png
+
+train-prior: setup
+	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_flow.pt --device $(DEVICE)
+	$(PY) -m hmr_flow.cli prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz
+	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
 clean:
 	rm -rf demo_output .pytest_cache

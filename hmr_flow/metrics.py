@@ -1,0 +1,107 @@
+"""Evaluation metrics shared by the project (each tested against hand-computed cases in tests/test_metrics.py).
+
+Points are ``(..., J, 3)`` in metres unless stated; results are in the input units.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _check_points(points: torch.Tensor, name: str) -> None:
+    if not isinstance(points, torch.Tensor):
+        raise TypeError(f"{name}: expected a torch.Tensor, got {type(points).__name__}")
+    if points.dim() != 3 or points.shape[-1] != 3:
+        raise ValueError(f"{name}: expected (N, J, 3) points, got {tuple(points.shape)}")
+    if not torch.isfinite(points).all():
+        raise ValueError(f"{name}: contains NaN or infinite values")
+
+
+def mean_joint_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean over joints of the Euclidean distance between ``a (..., J, 3)`` and ``b (..., J, 3)`` → ``(...)``."""
+    return (a - b).norm(dim=-1).mean(dim=-1)
+
+
+def apd(samples: torch.Tensor) -> float:
+    """Average pairwise distance (diversity) of ``S ≥ 2`` samples ``(S, J, 3)``: the mean over ordered pairs
+    ``i ≠ j`` of :func:`mean_joint_distance`."""
+    _check_points(samples, "samples")
+    count = samples.shape[0]
+    if count < 2:
+        raise ValueError(f"samples: APD needs at least 2 samples, got {count}")
+    pairwise = mean_joint_distance(samples[:, None], samples[None])
+    return float(pairwise.sum() / (count * (count - 1)))
+
+
+def nearest_distance(queries: torch.Tensor, reference: torch.Tensor, chunk: int = 64) -> torch.Tensor:
+    """For every query ``(Q, J, 3)``, the smallest :func:`mean_joint_distance` to any reference pose
+    ``(R, J, 3)`` → ``(Q,)`` (a memorisation check: samples copied from the reference score 0)."""
+    _check_points(queries, "queries")
+    _check_points(reference, "reference")
+    if queries.shape[1] != reference.shape[1]:
+        raise ValueError(f"queries have {queries.shape[1]} joints, reference {reference.shape[1]}")
+    parts = [mean_joint_distance(q[:, None], reference[None]).amin(dim=1) for q in queries.split(chunk)]
+    return torch.cat(parts)
+
+
+# --- Fitting metrics: MPJPE, PA-MPJPE (3D joints) and PCK (2D keypoints) ------------------------
+
+
+def _check_pair(pred: torch.Tensor, target: torch.Tensor) -> None:
+    _check_points(pred, "pred")
+    _check_points(target, "target")
+    if pred.shape != target.shape:
+        raise ValueError(f"pred/target: shapes differ, {tuple(pred.shape)} vs {tuple(target.shape)}")
+
+
+def mpjpe(pred: torch.Tensor, target: torch.Tensor, root_index: int | None = 0) -> torch.Tensor:
+    """Mean per-joint position error ``(N,)`` of ``pred``/``target (N, J, 3)`` after subtracting each
+    one's joint ``root_index`` (0 = SMPL pelvis; ``None`` = no alignment). Input units (×1000 → mm)."""
+    _check_pair(pred, target)
+    if root_index is not None:
+        pred = pred - pred[:, root_index : root_index + 1]
+        target = target - target[:, root_index : root_index + 1]
+    return mean_joint_distance(pred, target)
+
+
+def procrustes_align(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``pred (N, J, 3)`` moved by the similarity transform (scale, proper rotation, translation)
+    that best fits it to ``target`` in least squares (Umeyama; computed in float64)."""
+    _check_pair(pred, target)
+    source, goal = pred.double(), target.double()
+    mu_source, mu_goal = source.mean(1, keepdim=True), goal.mean(1, keepdim=True)
+    x, y = source - mu_source, goal - mu_goal
+    u, s, vh = torch.linalg.svd(x.transpose(1, 2) @ y)
+    signs = torch.ones_like(s)
+    signs[:, -1] = torch.sign(torch.linalg.det(u @ vh))
+    rotation = u @ torch.diag_embed(signs) @ vh  # row vectors: x @ rotation ≈ y
+    scale = (s * signs).sum(-1) / x.square().sum((1, 2)).clamp(min=1e-12)
+    return (scale[:, None, None] * x @ rotation + mu_goal).to(pred.dtype)
+
+
+def pa_mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MPJPE ``(N,)`` after similarity Procrustes alignment of ``pred`` to ``target`` (input units)."""
+    return mpjpe(procrustes_align(pred, target), target, root_index=None)
+
+
+def pck(pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor, alpha: float = 0.1) -> torch.Tensor:
+    """2D PCK@α ``(N,)``: share of visible keypoints within ``α · max(w, h)`` of the target, where
+    ``w × h`` is the bounding box of that person's visible target keypoints.
+
+    Args:
+        pred, target: ``(N, K, 2)`` pixels. visible: ``(N, K)`` bool, at least one per person.
+    """
+    if pred.shape != target.shape or pred.dim() != 3 or pred.shape[-1] != 2:
+        raise ValueError(f"pred/target: expected two (N, K, 2) tensors, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    if tuple(visible.shape) != tuple(pred.shape[:2]):
+        raise ValueError(f"visible: expected shape {tuple(pred.shape[:2])}, got {tuple(visible.shape)}")
+    visible = visible.bool()
+    count = visible.sum(1)
+    if (count == 0).any():
+        raise ValueError("visible: every person needs at least one visible keypoint")
+    big = torch.finfo(target.dtype).max
+    low = torch.where(visible[..., None], target, big).amin(1)
+    high = torch.where(visible[..., None], target, -big).amax(1)
+    threshold = alpha * (high - low).amax(-1)
+    hits = ((pred - target).norm(dim=-1) <= threshold[:, None]) & visible
+    return hits.sum(1).to(pred.dtype) / count.to(pred.dtype)

@@ -1,0 +1,141 @@
+"""``PosePrior``: the interface shared by the flow prior, the GMM baseline and the "none" prior.
+
+Every method takes a body pose as axis-angle ``(B, 69)`` or rotation matrices ``(B, 23, 3, 3)``
+(see :mod:`hmr_flow.prior.inputs`) and returns per-pose values ``(B,)``:
+
+- ``log_prob``: log-density in nats per pose over canonical axis-angle of the modelled joints
+  (:mod:`hmr_flow.prior.space` says exactly which density and how to compare two priors).
+- ``loss``: a differentiable cost for fitting (lower = more plausible); see each prior.
+- ``score``: ``(log_prob, percentile)``, the percentile being the share (in %) of held-out real poses
+  (validation subjects of the training data) whose log-likelihood is lower; no gradient.
+- ``sample(n, temperature)``: ``(n, 69)`` canonical axis-angle poses.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from hmr_flow.prior.inputs import body_pose_tensor, canonical_axis_angle
+from hmr_flow.prior.space import PoseSpace
+
+#: Percentile levels of the held-out table: 0, 0.1, …, 100 %.
+PERCENTILE_LEVELS = np.linspace(0.0, 100.0, 1001)
+
+
+def percentile_table(held_out_log_prob: np.ndarray) -> np.ndarray:
+    """Quantiles ``(1001,)`` of held-out log-likelihoods at :data:`PERCENTILE_LEVELS`."""
+    values = np.asarray(held_out_log_prob, dtype=np.float64)
+    if values.ndim != 1 or values.size < 2 or not np.isfinite(values).all():
+        raise ValueError(f"held-out log-likelihoods must be a finite 1-D array of ≥ 2 values, got {values.shape}")
+    return np.percentile(values, PERCENTILE_LEVELS).astype(np.float32)
+
+
+class PosePrior(nn.Module, abc.ABC):
+    """The prior interface (see the module docstring); ``kind`` is ``"flow"``, ``"gmm"`` or ``"none"``."""
+
+    kind: str = ""
+
+    @abc.abstractmethod
+    def log_prob(self, body_pose) -> Tensor:
+        """log p(body_pose) ``(B,)`` in nats (differentiable)."""
+
+    def loss(self, body_pose) -> Tensor:
+        """Differentiable fitting cost ``(B,)``: the negative log-likelihood unless a subclass says otherwise."""
+        return -self.log_prob(body_pose)
+
+    @abc.abstractmethod
+    def score(self, body_pose) -> tuple[Tensor, Tensor]:
+        """``(log_prob (B,), percentile (B,))`` on the CPU, no gradient."""
+
+    @abc.abstractmethod
+    def sample(self, n: int, temperature: float = 1.0) -> Tensor:
+        """``n`` poses ``(n, 69)``, canonical axis-angle."""
+
+
+class DensityPrior(PosePrior):
+    """A prior with a normalised density in model coordinates (:class:`~hmr_flow.prior.space.PoseSpace`)
+    and a held-out percentile table. Subclasses implement ``_model_log_prob`` and ``_sample_model``.
+
+    Args:
+        space: modelled joints and model coordinates.
+        percentiles: ``(1001,)`` held-out log-likelihood quantiles (:func:`percentile_table`) or ``None``.
+    """
+
+    def __init__(self, space: PoseSpace, percentiles: np.ndarray | Tensor | None = None) -> None:
+        super().__init__()
+        self.space = space
+        table = torch.zeros(0) if percentiles is None else torch.as_tensor(np.asarray(percentiles), dtype=torch.float32)
+        if table.numel() and tuple(table.shape) != (len(PERCENTILE_LEVELS),):
+            raise ValueError(f"percentile table must have {len(PERCENTILE_LEVELS)} values, got {tuple(table.shape)}")
+        self.register_buffer("percentiles", table)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # the held-out table may be absent (0 values) on one side: take the stored one's size
+        table = state_dict.get(prefix + "percentiles")
+        if table is not None:
+            self.percentiles = torch.zeros_like(table, device=self.percentiles.device)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def set_percentiles(self, held_out_log_prob: np.ndarray) -> None:
+        """Store the held-out table from log-likelihoods of held-out real poses ``(N,)``."""
+        self.percentiles = torch.from_numpy(percentile_table(held_out_log_prob)).to(self.space.joints.device)
+
+    @abc.abstractmethod
+    def _model_log_prob(self, x: Tensor) -> Tensor:
+        """log-density ``(B,)`` of model coordinates ``x (B, 3J)``."""
+
+    @abc.abstractmethod
+    def _sample_model(self, n: int, temperature: float) -> Tensor:
+        """``n`` samples ``(n, 3J)`` in model coordinates."""
+
+    def encode(self, body_pose) -> tuple[Tensor, Tensor]:
+        """Body pose → model coordinates ``(B, 3J)`` and the log-Jacobian back to axis-angle ``(B,)``."""
+        axis_angle = canonical_axis_angle(body_pose, dtype=torch.float32, device=self.space.joints.device)
+        return self.space.encode(axis_angle)
+
+    def log_prob(self, body_pose) -> Tensor:
+        x, log_jacobian = self.encode(body_pose)
+        return self._model_log_prob(x) + log_jacobian
+
+    def percentile(self, log_prob: Tensor) -> Tensor:
+        """Share (%) of held-out real poses with a lower log-likelihood, ``(B,)`` in ``[0, 100]``."""
+        if self.percentiles.numel() == 0:
+            raise ValueError(f"this {self.kind} prior has no held-out percentile table (train it with 'prior train')")
+        values = np.interp(log_prob.detach().cpu().double().numpy(), self.percentiles.cpu().double().numpy(),
+                           PERCENTILE_LEVELS)  # fmt: skip
+        return torch.as_tensor(values, dtype=torch.float32)
+
+    @torch.no_grad()
+    def score(self, body_pose) -> tuple[Tensor, Tensor]:
+        log_prob = self.log_prob(body_pose).float().cpu()
+        return log_prob, self.percentile(log_prob)
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0) -> Tensor:
+        """``n`` poses ``(n, 69)``, canonical axis-angle; ``temperature`` scales the spread (1 = the model)."""
+        if int(n) < 1:
+            raise ValueError(f"number of samples must be ≥ 1, got {n}")
+        if not 0.0 <= float(temperature) < float("inf"):
+            raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature}")
+        return self.space.decode(self._sample_model(int(n), float(temperature))).flatten(1)
+
+
+class NoPrior(PosePrior):
+    """The "none" prior: an improper flat density (``log_prob = 0``, ``loss = 0``); it cannot be sampled
+    or scored. Lets fitting code treat "no prior" like any other prior."""
+
+    kind = "none"
+
+    def log_prob(self, body_pose) -> Tensor:
+        pose = body_pose_tensor(body_pose)
+        return pose.new_zeros(pose.shape[0])
+
+    def score(self, body_pose) -> tuple[Tensor, Tensor]:
+        raise ValueError("the 'none' prior is a flat improper density: it cannot score poses (use 'flow' or 'gmm')")
+
+    def sample(self, n: int, temperature: float = 1.0) -> Tensor:
+        raise ValueError("the 'none' prior is a flat improper density: it cannot be sampled (use 'flow' or 'gmm')")

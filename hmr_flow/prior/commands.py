@@ -1,0 +1,140 @@
+"""``hmr-flow prior {train,score,sample}``.
+
+- ``train --data poses.npz --out prior.pt [--kind flow|gmm] [--resume] [--device cuda] …``
+- ``score --poses X.npz [--prior flow|gmm] [--path P] --out scores.csv``: per pose, log-likelihood (nats)
+  and percentile among held-out real poses.
+- ``sample -n N [--temperature T] --out samples.npz [--render grid.png]``: ``body_pose (N, 69)`` plus
+  their log-likelihoods, and optionally a grid of rendered meshes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hmr_flow.prior.flow import DEFAULT_FLOW
+from hmr_flow.prior.inputs import load_pose_file
+from hmr_flow.prior.loading import load_prior
+from hmr_flow.prior.space import COORDS
+from hmr_flow.prior.storage import save_npz_atomic
+from hmr_flow.prior.train import DEFAULT_VAL_SUBJECTS, TrainConfig, train_flow, train_gmm
+
+
+def _subjects(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated subject numbers, got {text!r}") from None
+
+
+def _device(name: str) -> str:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name}: CUDA is not available on this machine")
+    return name
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks}
+    config = TrainConfig(data=str(args.data), out=str(args.out), kind=args.kind, coords=args.coords,
+                         val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         jitter=args.jitter, seed=args.seed, device=_device(args.device), flow=flow)  # fmt: skip
+    if args.kind == "gmm":
+        if args.resume:
+            raise SystemExit("--resume applies to the flow only (the GMM fits in one go)")
+        summary = train_gmm(config)
+    else:
+        summary = train_flow(config, resume=args.resume)
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+def _run_score(args: argparse.Namespace) -> int:
+    poses = load_pose_file(args.poses)
+    prior = load_prior(args.prior, args.path, device=_device(args.device))
+    log_probs, percentiles = [], []
+    for chunk in torch.from_numpy(poses).split(4096):
+        log_prob, percentile = prior.score(chunk)
+        log_probs.append(log_prob)
+        percentiles.append(percentile)
+    log_prob, percentile = torch.cat(log_probs).numpy(), torch.cat(percentiles).numpy()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "log_likelihood", "percentile"])
+        writer.writerows((i, f"{lp:.4f}", f"{pc:.2f}") for i, (lp, pc) in enumerate(zip(log_prob, percentile)))
+    print(f"wrote {out}: {len(poses)} poses, median log-likelihood {np.median(log_prob):.2f} nats, "
+          f"median percentile {np.median(percentile):.1f}")
+    return 0
+
+
+def _run_sample(args: argparse.Namespace) -> int:
+    if args.seed is not None:
+        torch.manual_seed(args.seed)
+    prior = load_prior(args.prior, args.path, device=_device(args.device))
+    body_pose = prior.sample(args.n, temperature=args.temperature)
+    log_prob, percentile = prior.score(body_pose)
+    save_npz_atomic({"body_pose": body_pose.cpu().numpy(), "log_likelihood": log_prob.numpy(),
+                     "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)  # fmt: skip
+    print(f"wrote {args.out}: {args.n} poses at temperature {args.temperature:g}, median percentile "
+          f"{percentile.median():.1f}")
+    if args.render:
+        from hmr_flow.prior.grid import render_pose_grid
+
+        render_pose_grid(body_pose[: args.max_render].cpu(), args.render, columns=args.columns,
+                         labels=[f"{p:.0f} %" for p in percentile[: args.max_render].tolist()])  # fmt: skip
+        print(f"wrote {args.render}")
+    return 0
+
+
+def _prior_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind (default: flow)")
+    parser.add_argument("--path", type=Path, default=None, help="prior file (default: the shipped weights)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default: cpu)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``prior`` command group with ``train``, ``score`` and ``sample``."""
+    group = subparsers.add_parser("prior", help="pose prior: train, score poses, sample poses")
+    commands = group.add_subparsers(dest="prior_command", required=True)
+
+    train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")
+    train.add_argument("--data", type=Path, required=True, help=".npz with body_pose (N, 69) and subject (N,)")
+    train.add_argument("--out", type=Path, required=True, help="prior file to write (.pt flow, .npz gmm)")
+    train.add_argument("--kind", choices=("flow", "gmm"), default="flow")
+    train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
+    train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
+                       help="comma-separated held-out subjects (default: %(default)s)")  # fmt: skip
+    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    train.add_argument("--lr", type=float, default=TrainConfig.lr)
+    train.add_argument("--jitter", type=float, default=TrainConfig.jitter, help="training noise std, radians")
+    train.add_argument("--steps", type=int, default=DEFAULT_FLOW["steps"], help="flow steps")
+    train.add_argument("--hidden", type=int, default=DEFAULT_FLOW["hidden"], help="coupling MLP width")
+    train.add_argument("--blocks", type=int, default=DEFAULT_FLOW["blocks"], help="residual blocks per coupling MLP")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default: cpu)")
+    train.add_argument("--resume", action="store_true", help="continue from <out stem>.state.pt")
+    train.set_defaults(run=_run_train)
+
+    score = commands.add_parser("score", help="log-likelihood and held-out percentile of every pose in a file")
+    score.add_argument("--poses", type=Path, required=True, help=".npz with body_pose (N, 69) or poses (N, ≥72)")
+    score.add_argument("--out", type=Path, required=True, help="CSV to write")
+    _prior_options(score)
+    score.set_defaults(run=_run_score)
+
+    sample = commands.add_parser("sample", help="sample poses (and render a grid of meshes)")
+    sample.add_argument("-n", type=int, default=16, help="number of poses (default: 16)")
+    sample.add_argument("--temperature", type=float, default=1.0, help="latent std scale (default: 1)")
+    sample.add_argument("--out", type=Path, required=True, help=".npz to write (body_pose, log_likelihood, percentile)")
+    sample.add_argument("--render", type=Path, default=None, help="PNG grid of the posed open body model")
+    sample.add_argument("--max-render", type=int, default=16, help="poses drawn in the grid (default: 16)")
+    sample.add_argument("--columns", type=int, default=4)
+    sample.add_argument("--seed", type=int, default=None)
+    _prior_options(sample)
+    sample.set_defaults(run=_run_sample)

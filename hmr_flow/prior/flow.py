@@ -1,0 +1,103 @@
+"""``FlowPrior``: a Glow-style flow (:func:`hmr_flow.flows.vector_glow`) over the modelled body joints.
+
+The flow models ``x (B, 3J)`` in the model coordinates of its :class:`~hmr_flow.prior.space.PoseSpace`;
+``log_prob`` adds the exact log-Jacobian back to canonical axis-angle, so it is comparable with the GMM's.
+``loss`` is the negative log-likelihood. ``to_latent`` / ``from_latent`` expose the bijection between
+body poses and the flow's ``(B, 3J)`` standard-normal latent (fitting may optimise ``z`` directly; the
+prior in ``z`` is ``‖z‖²/2`` up to the flow's log |det|, which this affine flow makes pose-dependent).
+
+Checkpoint (``torch.save`` dict, loadable with ``weights_only=True``): ``format``, ``config`` (flow sizes,
+coords, joints), ``state_dict`` (flow, mean rotations, percentile table), ``info`` (provenance).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from hmr_flow.flows import vector_glow
+from hmr_flow.prior.base import DensityPrior
+from hmr_flow.prior.space import PoseSpace
+from hmr_flow.prior.storage import save_torch_atomic
+
+FORMAT = "hmr_flow.prior.flow/1"
+#: Flow sizes of the shipped prior.
+DEFAULT_FLOW = {"steps": 8, "hidden": 192, "blocks": 1, "coupling": "affine", "mixing": "lu"}
+
+
+class FlowPrior(DensityPrior):
+    """A normalizing-flow pose prior.
+
+    Args:
+        joints: modelled body-joint indices (0–22).
+        coords: model coordinates, see :data:`hmr_flow.prior.space.COORDS`.
+        mean_rotations: ``(J, 3, 3)`` for ``coords="axis_angle_mean"``.
+        flow: :func:`vector_glow` sizes (keys of :data:`DEFAULT_FLOW`).
+        percentiles: held-out table or ``None``; info: provenance saved with the prior.
+    """
+
+    kind = "flow"
+
+    def __init__(self, joints: list[int], coords: str = "axis_angle_mean", mean_rotations: Tensor | None = None,
+                 flow: dict | None = None, percentiles=None, info: dict | None = None) -> None:  # fmt: skip
+        super().__init__(PoseSpace(joints, coords, mean_rotations), percentiles)
+        unknown = set(flow or {}) - set(DEFAULT_FLOW)
+        if unknown:
+            raise ValueError(f"unknown flow settings {sorted(unknown)}; known: {sorted(DEFAULT_FLOW)}")
+        self.flow_config = {**DEFAULT_FLOW, **(flow or {})}
+        self.flow = vector_glow(self.space.features, **self.flow_config)
+        self.info = dict(info or {})
+
+    def _model_log_prob(self, x: Tensor) -> Tensor:
+        return self.flow.log_prob(x)
+
+    def _sample_model(self, n: int, temperature: float) -> Tensor:
+        return self.flow.sample(n, temperature=temperature)
+
+    def to_latent(self, body_pose) -> Tensor:
+        """Body pose ``(B, 69)`` / ``(B, 23, 3, 3)`` → latent ``z (B, 3J)`` (differentiable)."""
+        x, _ = self.encode(body_pose)
+        return self.flow.to_latent(x)[0]
+
+    def from_latent(self, z: Tensor) -> Tensor:
+        """Latent ``z (B, 3J)`` → body pose ``(B, 69)`` canonical axis-angle (differentiable)."""
+        x, _ = self.flow.from_latent(z)
+        return self.space.decode(x).flatten(1)
+
+    # ------------------------------------------------------------------ files
+    def config(self) -> dict:
+        return {"joints": self.space.joints.tolist(), "coords": self.space.coords, "flow": dict(self.flow_config)}
+
+    def save(self, path: str | Path) -> Path:
+        """Write the checkpoint described in the module docstring, atomically."""
+        return save_torch_atomic({"format": FORMAT, "config": self.config(), "state_dict": self.state_dict(),
+                                  "info": self.info}, path)  # fmt: skip
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict, source: str = "checkpoint") -> FlowPrior:
+        """Build from a dict written by :meth:`save` (``source`` names it in errors)."""
+        if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+            found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+            raise ValueError(f"{source}: not a flow prior checkpoint (format {found!r}, expected {FORMAT!r})")
+        config, state = checkpoint["config"], checkpoint["state_dict"]
+        prior = cls(config["joints"], config["coords"], state["space.mean_rotations"], config["flow"],
+                    info=checkpoint.get("info"))
+        try:
+            prior.load_state_dict(state)
+        except RuntimeError as err:
+            raise ValueError(f"{source}: weights do not match the stored configuration ({err})") from None
+        return prior
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> FlowPrior:
+        """Read a checkpoint written by :meth:`save`; errors name the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"flow prior checkpoint not found: {path}")
+        try:
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as err:  # torch raises many types for corrupt or foreign files
+            raise ValueError(f"{path}: not a readable flow prior checkpoint ({type(err).__name__}: {err})") from None
+        return cls.from_checkpoint(checkpoint, str(path))

@@ -1,0 +1,31 @@
+"""``load_prior``: one entry point for every prior kind, with the shipped weights as defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from hmr_flow.prior.base import NoPrior, PosePrior
+from hmr_flow.prior.flow import FlowPrior
+from hmr_flow.prior.gmm import GMMPrior
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+#: Shipped weights (trained on the shared CMU mocap, see ``hmr_flow/assets/prior_README.md``).
+DEFAULT_PATHS = {"flow": ASSETS / "prior_flow.pt", "gmm": ASSETS / "prior_gmm.npz"}
+KINDS = ("flow", "gmm", "none")
+
+
+def load_prior(kind: str = "flow", path: str | Path | None = None, device: str | torch.device = "cpu") -> PosePrior:
+    """The pose prior ``kind`` (``"flow"``, ``"gmm"`` or ``"none"``) from ``path`` (default: shipped
+    weights), in eval mode on ``device``. ``"none"`` takes no path."""
+    if kind not in KINDS:
+        raise ValueError(f"prior kind must be one of {KINDS}, got {kind!r}")
+    if kind == "none":
+        if path is not None:
+            raise ValueError("the 'none' prior takes no file, got path=" + str(path))
+        prior: PosePrior = NoPrior()
+    else:
+        path = Path(path) if path is not None else DEFAULT_PATHS[kind]
+        prior = FlowPrior.load(path) if kind == "flow" else GMMPrior.load(path)
+    return prior.to(device).eval()

@@ -1,0 +1,237 @@
+"""Training the pose priors from a pose file, validated on held-out subjects.
+
+Input: an ``.npz`` with ``body_pose`` (``(N, 69)`` axis-angle or ``(N, 23, 3, 3)``) and ``subject (N,)``
+(the mocap pose file of ``python -m data_tools mocap build`` has both). Frames of the validation
+subjects are held out (never split by frame: neighbouring frames are near-duplicates).
+
+Flow: AdamW with linear warm-up and cosine decay, Gaussian jitter on the training coordinates
+(regulariser against the near-duplicate frames), gradient-norm clipping, an error on a non-finite loss.
+After every epoch the validation NLL is logged to a CSV; the best epoch's prior (with its held-out
+percentile table) is written atomically to ``out``; the full training state goes to
+``<out stem>.state.pt`` for ``resume``. GMM: scikit-learn EM on the training frames, same outputs.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from hmr_flow.prior.flow import DEFAULT_FLOW, FlowPrior
+from hmr_flow.prior.gmm import fit_gmm
+from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_pose_file
+from hmr_flow.prior.space import BODY_JOINT_NAMES, PoseSpace, articulated_joints, mean_rotations
+from hmr_flow.prior.storage import save_torch_atomic
+
+#: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
+DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135)
+CMU_LICENCE = ("CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free for research and for inclusion "
+               "in products, not to be resold, even converted. The database was created with funding from NSF "
+               "EIA-0196217.")  # fmt: skip
+
+
+@dataclass
+class TrainConfig:
+    """Settings of ``prior train`` (see its ``--help``)."""
+
+    data: str
+    out: str
+    kind: str = "flow"
+    coords: str = "axis_angle_mean"
+    val_subjects: tuple[int, ...] = DEFAULT_VAL_SUBJECTS
+    epochs: int = 6
+    batch_size: int = 512
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    jitter: float = 0.01
+    clip_grad: float = 5.0
+    seed: int = 0
+    device: str = "cpu"
+    flow: dict = field(default_factory=lambda: dict(DEFAULT_FLOW))
+    gmm_components: int = 8
+
+
+@dataclass
+class PoseSplit:
+    """Training and validation frames: canonical axis-angle ``(N, 23, 3)`` float32 and subject ids."""
+
+    train: torch.Tensor
+    val: torch.Tensor
+    train_subjects: list[int]
+    val_subjects: list[int]
+
+
+def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
+    """Read ``body_pose`` and ``subject`` from ``path`` and hold out ``val_subjects``; errors name the file."""
+    path = Path(path)
+    poses = load_pose_file(path)
+    with np.load(path, allow_pickle=False) as data:
+        if "subject" not in data.files:
+            raise ValueError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
+        subjects = np.asarray(data["subject"]).astype(np.int64)
+    if subjects.shape != (len(poses),):
+        raise ValueError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
+    held_out = np.isin(subjects, np.asarray(val_subjects))
+    if held_out.all() or not held_out.any():
+        raise ValueError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
+                         f"set (subjects in the file: {sorted(set(subjects.tolist()))})")  # fmt: skip
+    axis_angle = canonical_axis_angle(torch.from_numpy(poses)).reshape(-1, NUM_BODY_JOINTS, 3)
+    mask = torch.from_numpy(held_out)
+    return PoseSplit(axis_angle[~mask], axis_angle[mask], sorted(set(subjects[~held_out].tolist())),
+                     sorted(set(subjects[held_out].tolist())))  # fmt: skip
+
+
+def _provenance(config: TrainConfig, split: PoseSplit, joints: list[int]) -> dict:
+    return {
+        "data": str(config.data), "train_frames": len(split.train), "val_frames": len(split.val),
+        "train_subjects": split.train_subjects, "val_subjects": split.val_subjects,
+        "modelled_joints": [BODY_JOINT_NAMES[j] for j in joints], "licence": CMU_LICENCE,
+        "settings": {k: v for k, v in asdict(config).items() if k not in ("data", "out", "device")},
+    }  # fmt: skip
+
+
+def _state_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".state.pt")
+
+
+def _log_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".log.csv")
+
+
+def train_gmm(config: TrainConfig) -> dict:
+    """Fit the GMM baseline on the training subjects; writes ``out`` (.npz). Returns a summary."""
+    split = load_split(config.data, config.val_subjects)
+    joints = articulated_joints(split.train)
+    space = PoseSpace(joints, "axis_angle")
+    x_train, _ = space.encode(split.train)
+    prior = fit_gmm(x_train.numpy(), joints, config.gmm_components, config.seed, _provenance(config, split, joints))
+    with torch.no_grad():
+        val_log_prob = prior.log_prob(split.val.flatten(1)).numpy()
+    prior.set_percentiles(val_log_prob)
+    prior.info["val_nll"] = float(-val_log_prob.mean())
+    prior.save(config.out)
+    return {"val_nll": prior.info["val_nll"], "out": str(config.out)}
+
+
+class _Run:
+    """One flow training run: data on the device, model, optimiser, schedule, generator, bookkeeping."""
+
+    def __init__(self, config: TrainConfig, split: PoseSplit) -> None:
+        self.config = config
+        self.device = torch.device(config.device)
+        torch.manual_seed(config.seed)
+        joints = articulated_joints(split.train)
+        means = mean_rotations(split.train[:, joints])
+        self.prior = FlowPrior(joints, config.coords, means, config.flow, info=_provenance(config, split, joints))
+        self.prior.to(self.device)
+        with torch.no_grad():
+            self.x_train = self.prior.space.encode(split.train.to(self.device))[0]
+            self.x_val, self.val_log_jacobian = self.prior.space.encode(split.val.to(self.device))
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.steps_per_epoch = max(1, len(self.x_train) // config.batch_size)
+        total = self.steps_per_epoch * config.epochs
+        self.optimizer = torch.optim.AdamW(self.prior.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        warmup = max(1, config.warmup_steps)
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (
+            1.0 + math.cos(math.pi * min(1.0, s / max(1, total)))))  # fmt: skip
+        self.epoch, self.best_val_nll, self.best_epoch = 0, math.inf, -1
+        with torch.no_grad():  # ActNorm data-dependent initialisation on a large jittered batch
+            init = self.x_train[torch.randperm(len(self.x_train), generator=self.generator)[:4096].to(self.device)]
+            self.prior.flow.log_prob(init + config.jitter * torch.randn_like(init))
+
+    def state(self) -> dict:
+        return {"config": asdict(self.config), "model": self.prior.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict(), "generator": self.generator.get_state(),
+                "epoch": self.epoch, "best_val_nll": self.best_val_nll, "best_epoch": self.best_epoch}  # fmt: skip
+
+    def restore(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"--resume: training state not found: {path}")
+        state = torch.load(path, map_location=self.device, weights_only=True)
+        saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "device")}
+        wanted = {k: v for k, v in asdict(self.config).items() if k not in ("epochs", "device")}
+        saved["val_subjects"] = tuple(saved["val_subjects"])
+        if saved != wanted:
+            changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
+            raise ValueError(f"--resume: {path} was trained with different settings ({', '.join(changed)})")
+        self.prior.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.generator.set_state(state["generator"])
+        self.epoch, self.best_val_nll, self.best_epoch = state["epoch"], state["best_val_nll"], state["best_epoch"]
+
+    def train_epoch(self, bar: tqdm) -> float:
+        self.prior.train()
+        order = torch.randperm(len(self.x_train), generator=self.generator).to(self.device)
+        total = 0.0
+        for step in range(self.steps_per_epoch):
+            x = self.x_train[order[step * self.config.batch_size:(step + 1) * self.config.batch_size]]
+            x = x + self.config.jitter * torch.randn_like(x)
+            loss = -self.prior.flow.log_prob(x).mean()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite training loss at epoch {self.epoch + 1}, step {step + 1}: "
+                                         f"lower --lr or raise --clip-grad strictness")  # fmt: skip
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.prior.parameters(), self.config.clip_grad)
+            self.optimizer.step()
+            self.schedule.step()
+            value = loss.item()
+            total += value
+            bar.update()
+            bar.set_postfix(epoch=self.epoch + 1, nll=f"{value:.2f}", best_val=f"{self.best_val_nll:.2f}")
+        self.epoch += 1
+        return total / self.steps_per_epoch
+
+    @torch.no_grad()
+    def validation_log_prob(self) -> np.ndarray:
+        """log p of every validation frame in canonical axis-angle (nats), ``(N_val,)``."""
+        self.prior.eval()
+        parts = [self.prior.flow.log_prob(x) for x in self.x_val.split(4096)]
+        return (torch.cat(parts) + self.val_log_jacobian).cpu().numpy()
+
+
+def train_flow(config: TrainConfig, resume: bool = False) -> dict:
+    """Train the flow prior (see the module docstring). Returns a summary (best epoch, its val NLL, paths)."""
+    out = Path(config.out)
+    run = _Run(config, load_split(config.data, config.val_subjects))
+    log_path, state_path = _log_path(out), _state_path(out)
+    if resume:
+        run.restore(state_path)
+    elif log_path.exists():
+        log_path.unlink()
+    started = time.perf_counter()
+    remaining = (config.epochs - run.epoch) * run.steps_per_epoch
+    with tqdm(total=remaining, desc="prior train", unit="step") as bar:
+        while run.epoch < config.epochs:
+            train_nll = run.train_epoch(bar)
+            val_log_prob = run.validation_log_prob()
+            val_nll = float(-val_log_prob.mean())
+            if not math.isfinite(val_nll):
+                raise FloatingPointError(f"non-finite validation NLL after epoch {run.epoch}")
+            if val_nll < run.best_val_nll:
+                run.best_val_nll, run.best_epoch = val_nll, run.epoch
+                run.prior.set_percentiles(val_log_prob)
+                run.prior.info.update(best_epoch=run.epoch, val_nll=val_nll)
+                run.prior.save(out)
+            _append_log(log_path, {"epoch": run.epoch, "train_nll": round(train_nll, 4), "val_nll": round(val_nll, 4),
+                                   "lr": run.schedule.get_last_lr()[0], "seconds": round(time.perf_counter() - started, 1)})
+            save_torch_atomic(run.state(), state_path)
+    return {"best_epoch": run.best_epoch, "val_nll": run.best_val_nll, "out": str(out), "log": str(log_path),
+            "state": str(state_path)}  # fmt: skip
+
+
+def _append_log(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)

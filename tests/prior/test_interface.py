@@ -1,0 +1,128 @@
+"""Prior files, input errors, the "none" prior and the change of variables of the mean-relative coordinates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hmr_flow.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from hmr_flow.prior import FlowPrior, GMMPrior, load_pose_file, load_prior
+from hmr_flow.prior.space import PoseSpace, log_haar_density
+
+
+def _poses(n: int = 8, seed: int = 0) -> torch.Tensor:
+    return 0.3 * torch.randn(n, 69, generator=torch.Generator().manual_seed(seed))
+
+
+def test_shipped_priors_load_by_default(flow_prior, gmm_prior):
+    for prior, kind in ((flow_prior, "flow"), (gmm_prior, "gmm")):
+        assert prior.kind == kind and prior.percentiles.numel() == 1001
+        assert "CMU" in prior.info["licence"] and prior.info["val_subjects"] == [3, 6, 16, 135]
+    assert flow_prior.space.joint_names == gmm_prior.space.joint_names  # same density space
+
+
+@pytest.mark.parametrize("kind", ["flow", "gmm"])
+def test_save_load_round_trip_gives_identical_scores(kind, tmp_path, flow_prior, gmm_prior):
+    prior = flow_prior if kind == "flow" else gmm_prior
+    path = prior.save(tmp_path / ("p.pt" if kind == "flow" else "p.npz"))
+    again = load_prior(kind, path)
+    poses = _poses()
+    for a, b in zip(prior.score(poses), again.score(poses)):
+        assert torch.equal(a, b)
+    assert not list(tmp_path.glob(".*tmp"))  # atomic write left no temporary file
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (torch.zeros(2, 72), ValueError, r"\(B, 69\).*got shape \(2, 72\)"),
+        (torch.zeros(2, 23, 3), ValueError, "got shape"),
+        (torch.zeros(0, 69), ValueError, "empty batch"),
+        (torch.full((2, 69), float("nan")), ValueError, "NaN"),
+        (torch.full((2, 23, 3, 3), float("inf")), ValueError, "NaN or infinite"),
+        ([0.0] * 69, TypeError, "torch.Tensor"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["flow", "gmm", "none"])
+def test_bad_inputs_give_clear_errors(kind, bad, error, match, flow_prior, gmm_prior):
+    prior = {"flow": flow_prior, "gmm": gmm_prior, "none": load_prior("none")}[kind]
+    with pytest.raises(error, match=match):
+        prior.log_prob(bad)
+    with pytest.raises(error, match=match):
+        prior.loss(bad)
+
+
+def test_bad_files_and_kinds(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        load_prior("flow", tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="corrupt.pt"):
+        load_prior("flow", corrupt)
+    with pytest.raises(ValueError, match="corrupt.pt"):
+        load_prior("gmm", corrupt)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        load_prior("vae")
+    other = tmp_path / "other.npz"
+    np.savez(other, means=np.zeros(3))
+    with pytest.raises(ValueError, match="not a GMM prior file"):
+        load_prior("gmm", other)
+    with pytest.raises(ValueError, match="no 'body_pose' or 'poses'"):
+        load_pose_file(other)
+    nan = tmp_path / "nan.npz"
+    np.savez(nan, body_pose=np.full((2, 69), np.nan))
+    with pytest.raises(ValueError, match="nan.npz.*NaN"):
+        load_pose_file(nan)
+
+
+def test_pose_file_layouts(tmp_path):
+    poses = _poses(4).numpy()
+    np.savez(tmp_path / "amass.npz", poses=np.concatenate([np.ones((4, 3)), poses, np.zeros((4, 84))], axis=1))
+    np.savez(tmp_path / "matrices.npz", body_pose=axis_angle_to_matrix(torch.from_numpy(poses).reshape(4, 23, 3)).numpy())
+    assert np.allclose(load_pose_file(tmp_path / "amass.npz"), poses)
+    assert np.allclose(load_pose_file(tmp_path / "matrices.npz"), poses, atol=1e-5)
+
+
+def test_none_prior():
+    prior = load_prior("none")
+    assert torch.equal(prior.loss(_poses()), torch.zeros(8)) and torch.equal(prior.log_prob(_poses()), torch.zeros(8))
+    with pytest.raises(ValueError, match="cannot be sampled"):
+        prior.sample(4)
+    with pytest.raises(ValueError, match="cannot score"):
+        prior.score(_poses())
+    with pytest.raises(ValueError, match="takes no file"):
+        load_prior("none", "x.pt")
+
+
+def test_sample_argument_errors(flow_prior):
+    with pytest.raises(ValueError, match="≥ 1"):
+        flow_prior.sample(0)
+    with pytest.raises(ValueError, match="temperature"):
+        flow_prior.sample(2, temperature=-1.0)
+
+
+def test_mean_relative_log_jacobian_matches_autograd():
+    """log p_aa = log p_rel + log_jac: check log_jac against log |det ∂ω'/∂ω| computed by autograd."""
+    mean = axis_angle_to_matrix(torch.tensor([[0.4, -1.1, 0.3]], dtype=torch.float64))
+    space = PoseSpace([5], "axis_angle_mean", mean.float()).double()
+    omega = torch.tensor([0.9, 0.2, -0.5], dtype=torch.float64)
+    relative = lambda w: matrix_to_axis_angle(mean[0].T @ axis_angle_to_matrix(w))  # noqa: E731
+    log_det = torch.linalg.slogdet(torch.autograd.functional.jacobian(relative, omega))[1]
+    pose = torch.zeros(1, 23, 3, dtype=torch.float64)
+    pose[0, 5] = omega
+    _, log_jac = space.encode(pose)
+    assert log_jac.item() == pytest.approx(log_det.item(), abs=1e-6)
+    assert log_haar_density(torch.tensor([0.0, 1e-4])).abs().max() < 1e-8
+
+
+def test_gmm_rejects_inconsistent_arrays():
+    with pytest.raises(ValueError, match="disagree"):
+        GMMPrior(np.ones(2) / 2, np.zeros((2, 6)), np.stack([np.eye(3)] * 2), joints=[0, 1])
+    with pytest.raises(ValueError, match="not positive definite"):
+        GMMPrior(np.ones(1), np.zeros((1, 3)), -np.eye(3)[None], joints=[0])
+
+
+def test_flow_checkpoint_rejects_unknown_settings():
+    with pytest.raises(ValueError, match="unknown flow settings"):
+        FlowPrior([0, 1], coords="axis_angle", flow={"depth": 3})

@@ -1,0 +1,41 @@
+"""Metrics against hand-computed values."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hmr_flow.metrics import apd, mean_joint_distance, nearest_distance
+
+
+def test_mean_joint_distance_hand_computed():
+    a = torch.zeros(2, 3)
+    b = torch.tensor([[3.0, 4.0, 0.0], [0.0, 0.0, 1.0]])  # distances 5 and 1
+    assert mean_joint_distance(a, b).item() == pytest.approx(3.0)
+
+
+def test_apd_hand_computed():
+    # three one-joint samples on a line at 0, 1, 3: pair distances 1, 3, 2 → mean 2
+    samples = torch.tensor([[[0.0, 0, 0]], [[1.0, 0, 0]], [[3.0, 0, 0]]])
+    assert apd(samples) == pytest.approx(2.0)
+    # two-joint samples: joint 0 moves by 2, joint 1 by 0 → per-pair mean 1
+    two = torch.tensor([[[0.0, 0, 0], [5.0, 5, 5]], [[0.0, 2, 0], [5.0, 5, 5]]])
+    assert apd(two) == pytest.approx(1.0)
+    assert apd(torch.ones(4, 2, 3)) == 0.0
+
+
+def test_nearest_distance_hand_computed():
+    reference = torch.tensor([[[0.0, 0, 0]], [[10.0, 0, 0]]])
+    queries = torch.tensor([[[1.0, 0, 0]], [[7.0, 0, 0]], [[10.0, 0, 0]]])
+    assert nearest_distance(queries, reference, chunk=2).tolist() == pytest.approx([1.0, 3.0, 0.0])
+
+
+@pytest.mark.parametrize("bad", [torch.zeros(1, 2, 3), torch.zeros(3, 2), torch.full((2, 1, 3), float("nan"))])
+def test_apd_rejects_bad_input(bad):
+    with pytest.raises(ValueError):
+        apd(bad)
+
+
+def test_nearest_distance_rejects_joint_mismatch():
+    with pytest.raises(ValueError, match="joints"):
+        nearest_distance(torch.zeros(2, 3, 3), torch.zeros(2, 4, 3))
