@@ -34,6 +34,7 @@ bench: setup
 	$(PY) bench/flows.py
 	$(PY) bench/synth.py
 	$(PY) bench/prior.py
+	$(PY) bench/fit_eval.py --persons 96
 
 data: setup
 	$(PY) -m data_tools mocap build

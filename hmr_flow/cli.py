@@ -11,7 +11,7 @@ import importlib
 import sys
 
 #: Sub-packages whose ``commands`` module adds sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior",)
+COMMAND_MODULES: tuple[str, ...] = ("prior", "fitting")
 
 
 def build_parser() -> argparse.ArgumentParser:

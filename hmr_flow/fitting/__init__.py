@@ -1,0 +1,46 @@
+"""SMPLify-style fitting of the body model to 2D keypoints, with a selectable pose prior.
+
+Quick use::
+
+    from hmr_flow.body import BodyModel
+    from hmr_flow.fitting import KeypointBody, fit_people, read_keypoints
+    from hmr_flow.prior import load_prior
+
+    body = KeypointBody(BodyModel())
+    image = read_keypoints("person_keypoints.json", images="photos/")[0]
+    result = fit_people(body, torch.from_numpy(image.keypoints), image.keypoint_format,
+                        focal=1000.0, principal_point=(320, 240), prior=load_prior("flow"))
+
+Camera: pinhole at the origin of the OpenCV camera frame (x right, y down, z forward); fitted
+``global_orient`` and ``transl`` are in that frame (see :mod:`hmr_flow.fitting.fitter`).
+"""
+
+from hmr_flow.fitting.fitter import FitResult, fit_people, keypoint_weights
+from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation, relaxed_pose
+from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, read_coco, read_keypoints, read_openpose
+from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records
+from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "FitConfig",
+    "FitInputError",
+    "FitOptions",
+    "FitResult",
+    "Initialisation",
+    "KeypointBody",
+    "KeypointFileError",
+    "KeypointImage",
+    "Stage",
+    "default_initialisation",
+    "estimate_translation",
+    "fit_image",
+    "fit_people",
+    "fit_records",
+    "keypoint_weights",
+    "read_coco",
+    "read_keypoints",
+    "read_openpose",
+    "relaxed_pose",
+]

@@ -1,0 +1,95 @@
+"""``KeypointBody``: the body model reduced to what 2D fitting needs (joints and keypoints).
+
+Running the full model (≈13k vertices, pose blend shapes on all of them) for every step of a
+batched fit is wasteful: the reprojection loss only sees the 24 joints and the 11 surface vertices
+that define face/foot keypoints. This module precomputes the joint regressor applied to the template
+and shape directions, and keeps only those vertices' template, shape/pose blend shapes and skinning
+weights, so that one forward pass costs a few hundred floats per body. Outputs equal
+:class:`hmr_flow.body.BodyModel` (tested).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from hmr_flow.body import BodyModel
+from hmr_flow.body.skeleton import NUM_JOINTS
+
+
+class KeypointBody(nn.Module):
+    """Joints and detector keypoints of ``body`` without the full mesh.
+
+    Args:
+        body: the :class:`BodyModel` to reduce (its buffers are copied, not shared).
+    """
+
+    def __init__(self, body: BodyModel):
+        super().__init__()
+        smpl = body.smpl
+        vertex_ids = smpl.vertex_joint_selector.extra_joints_idxs.long()
+        j_reg = smpl.J_regressor
+        self.num_betas = body.num_betas
+        self.register_buffer("joint_template", j_reg @ smpl.v_template)  # (24, 3)
+        self.register_buffer("joint_shapedirs", torch.einsum("jv,vcb->jcb", j_reg, smpl.shapedirs))  # (24, 3, B)
+        self.register_buffer("vertex_template", smpl.v_template[vertex_ids])  # (S, 3)
+        self.register_buffer("vertex_shapedirs", smpl.shapedirs[vertex_ids])  # (S, 3, B)
+        posedirs = smpl.posedirs.view(smpl.posedirs.shape[0], -1, 3)[:, vertex_ids]  # (207, S, 3)
+        self.register_buffer("vertex_posedirs", posedirs.reshape(posedirs.shape[0], -1))
+        self.register_buffer("vertex_weights", smpl.lbs_weights[vertex_ids])  # (S, 24)
+        self.parents = tuple(int(p) for p in smpl.parents.tolist())
+        self.register_buffer("coco17_matrix", body.coco17_matrix.clone())
+        self.register_buffer("body25_matrix", body.body25_matrix.clone())
+
+    def keypoint_matrix(self, keypoint_format: str) -> torch.Tensor:
+        """``(K, 35)`` matrix mapping source points to ``'coco17'`` or ``'body25'`` keypoints."""
+        if keypoint_format == "coco17":
+            return self.coco17_matrix
+        if keypoint_format == "body25":
+            return self.body25_matrix
+        raise ValueError(f"keypoint_format: expected 'coco17' or 'body25', got {keypoint_format!r}")
+
+    def forward(self, rotmats: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
+        """Posed source points.
+
+        Args:
+            rotmats: ``(B, 24, 3, 3)`` joint rotations (global orientation first).
+            betas: ``(B, num_betas)``.
+            transl: ``(B, 3)`` metres, added to every point.
+
+        Returns:
+            ``(B, 35, 3)``: the 24 joints then the 11 keypoint vertices, in the frame of ``rotmats``
+            plus ``transl`` (multiply by :meth:`keypoint_matrix` to get keypoints).
+        """
+        batch = rotmats.shape[0]
+        if tuple(rotmats.shape[1:]) != (NUM_JOINTS, 3, 3):
+            raise ValueError(f"rotmats: expected (B, {NUM_JOINTS}, 3, 3), got {tuple(rotmats.shape)}")
+        joints = self.joint_template + torch.einsum("jcb,nb->njc", self.joint_shapedirs, betas)
+        verts = self.vertex_template + torch.einsum("scb,nb->nsc", self.vertex_shapedirs, betas)
+        eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)
+        pose_feature = (rotmats[:, 1:] - eye).reshape(batch, -1)
+        verts = verts + (pose_feature @ self.vertex_posedirs).view(batch, -1, 3)
+        posed_joints, world_rot = self._forward_kinematics(rotmats, joints)
+        # Skinning transform of joint j maps a rest point x to R_j (x - J_j) + P_j.
+        offsets = posed_joints - torch.einsum("njab,njb->nja", world_rot, joints)
+        skin_rot = torch.einsum("sj,njab->nsab", self.vertex_weights, world_rot)
+        skin_offset = torch.einsum("sj,nja->nsa", self.vertex_weights, offsets)
+        posed_verts = torch.einsum("nsab,nsb->nsa", skin_rot, verts) + skin_offset
+        return torch.cat([posed_joints, posed_verts], dim=1) + transl[:, None, :]
+
+    def _forward_kinematics(self, rotmats: torch.Tensor, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """World joint positions ``(B, 24, 3)`` and rotations ``(B, 24, 3, 3)`` from local rotations
+        ``(B, 24, 3, 3)`` and rest joints ``(B, 24, 3)`` (per-joint tensors, stacked once at the end,
+        which keeps the backward pass cheap compared with in-place writes into one big tensor)."""
+        local, rest = rotmats.unbind(1), joints.unbind(1)
+        rots: list[torch.Tensor] = []
+        positions: list[torch.Tensor] = []
+        for j, parent in enumerate(self.parents):
+            if parent < 0:
+                rots.append(local[j])
+                positions.append(rest[j])
+                continue
+            rots.append(rots[parent] @ local[j])
+            bone = (rest[j] - rest[parent])[..., None]
+            positions.append(positions[parent] + (rots[parent] @ bone)[..., 0])
+        return torch.stack(positions, dim=1), torch.stack(rots, dim=1)

@@ -1,0 +1,228 @@
+"""Reading 2D keypoint files: OpenPose BODY_25 JSON and COCO-17 annotation JSON.
+
+Every reader returns :class:`KeypointImage` records: one image, its people's keypoints as a
+``(P, K, 3)`` float32 array of ``(u, v, confidence)`` in pixels (u right, v down, origin the
+top-left corner of the image), and the keypoint format (``'coco17'`` with K = 17 or ``'body25'``
+with K = 25, orders of :data:`hmr_flow.body.COCO17_NAMES` / :data:`hmr_flow.body.BODY25_NAMES`).
+
+- OpenPose: one JSON file per image, ``{"people": [{"pose_keypoints_2d": [x, y, c] * 25}, ...]}``;
+  the confidence is the detector's score in [0, 1] (0 = not detected).
+- COCO: one JSON file for many images, ``images[]`` (``id``, ``file_name``, ``width``, ``height``)
+  and ``annotations[]`` (``image_id``, ``keypoints`` ``[x, y, v] * 17``, ``iscrowd``); the visibility
+  flag becomes the confidence: v = 0 (unlabelled) → 0, v = 1 (labelled, occluded) and v = 2 → 1.
+  Crowd annotations are ignored.
+
+People with fewer than ``min_keypoints`` keypoints of positive confidence are dropped with a warning
+that names the file and the person; :class:`KeypointFileError` is raised for unreadable or malformed
+files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+NUM_KEYPOINTS = {"coco17": 17, "body25": 25}
+
+
+class KeypointFileError(ValueError):
+    """A keypoint file is missing, not valid JSON, or does not have the expected structure."""
+
+
+@dataclass
+class KeypointImage:
+    """People's keypoints in one image.
+
+    Attributes:
+        name: stem used for output files (the JSON file stem for OpenPose, the image file stem for COCO).
+        keypoints: ``(P, K, 3)`` float32 ``(u, v, confidence)``, pixels.
+        keypoint_format: ``'coco17'`` or ``'body25'``.
+        person_ids: ``P`` labels (index in the file's people list, or the COCO annotation id).
+        image_path: the image, when known (``None`` otherwise).
+        image_size: ``(W, H)`` pixels when known from the file (COCO), else ``None``.
+        skipped: messages about people dropped for too few keypoints.
+    """
+
+    name: str
+    keypoints: np.ndarray
+    keypoint_format: str
+    person_ids: list[int]
+    image_path: Path | None = None
+    image_size: tuple[int, int] | None = None
+    skipped: list[str] = field(default_factory=list)
+
+
+def _load_json(path: Path):
+    if not path.is_file():
+        raise KeypointFileError(f"{path}: keypoint file not found")
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise KeypointFileError(f"{path}: not valid JSON ({err})") from None
+    except OSError as err:
+        raise KeypointFileError(f"{path}: cannot read ({err})") from None
+
+
+def _person_array(values, num_keypoints: int, path: Path, where: str) -> np.ndarray:
+    """``[x, y, c] * K`` list → ``(K, 3)`` float32, with clear errors."""
+    if not isinstance(values, list):
+        raise KeypointFileError(f"{path}: {where} is not a list of numbers")
+    if len(values) != 3 * num_keypoints:
+        raise KeypointFileError(
+            f"{path}: {where} has {len(values)} numbers, expected {3 * num_keypoints} "
+            f"({num_keypoints} keypoints × [x, y, confidence])"
+        )
+    try:
+        array = np.asarray(values, dtype=np.float32).reshape(num_keypoints, 3)
+    except (TypeError, ValueError):
+        raise KeypointFileError(f"{path}: {where} contains non-numeric values") from None
+    if not np.isfinite(array).all():
+        raise KeypointFileError(f"{path}: {where} contains NaN or infinite values")
+    if (array[:, 2] < 0).any():
+        raise KeypointFileError(f"{path}: {where} has negative confidences")
+    return array
+
+
+def _select_people(
+    arrays: list[np.ndarray], ids: list[int], min_keypoints: int, path: Path, image: str
+) -> tuple[np.ndarray, list[int], list[str]]:
+    kept, kept_ids, skipped = [], [], []
+    for array, pid in zip(arrays, ids):
+        visible = int((array[:, 2] > 0).sum())
+        if visible < min_keypoints:
+            message = f"{path}: {image} person {pid}: {visible} visible keypoints < {min_keypoints}, skipped"
+            log.warning(message)
+            skipped.append(message)
+            continue
+        kept.append(array)
+        kept_ids.append(pid)
+    k = arrays[0].shape[0] if arrays else 0
+    stacked = np.stack(kept) if kept else np.zeros((0, k, 3), np.float32)
+    return stacked, kept_ids, skipped
+
+
+def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Path | None = None) -> KeypointImage:
+    """Read one OpenPose BODY_25 JSON file (``people[].pose_keypoints_2d``).
+
+    Raises:
+        KeypointFileError: missing/unreadable file, no ``people`` list, an empty people list, or a
+            person with a keypoint count other than 25.
+    """
+    path = Path(path)
+    data = _load_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("people"), list):
+        raise KeypointFileError(f"{path}: not an OpenPose file (no 'people' list)")
+    if not data["people"]:
+        raise KeypointFileError(f"{path}: the 'people' list is empty (no person detected)")
+    arrays = []
+    for i, person in enumerate(data["people"]):
+        if not isinstance(person, dict) or "pose_keypoints_2d" not in person:
+            raise KeypointFileError(f"{path}: people[{i}] has no 'pose_keypoints_2d'")
+        arrays.append(_person_array(person["pose_keypoints_2d"], 25, path, f"people[{i}].pose_keypoints_2d"))
+    keypoints, ids, skipped = _select_people(arrays, list(range(len(arrays))), min_keypoints, path, path.stem)
+    return KeypointImage(
+        name=path.stem,
+        keypoints=keypoints,
+        keypoint_format="body25",
+        person_ids=ids,
+        image_path=Path(image_path) if image_path is not None else None,
+        skipped=skipped,
+    )
+
+
+def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoints: int = 6) -> list[KeypointImage]:
+    """Read a COCO person-keypoint annotation file; one record per image that has annotations.
+
+    Args:
+        images_dir: folder resolving ``images[].file_name`` (``None`` = the JSON file's folder).
+
+    Raises:
+        KeypointFileError: missing/unreadable file, missing ``images``/``annotations``, an annotation
+            of an unknown image, or a keypoint list that is not 17 × ``[x, y, v]``.
+    """
+    path = Path(path)
+    data = _load_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
+        raise KeypointFileError(f"{path}: not a COCO keypoint file (needs 'images' and 'annotations' lists)")
+    folder = Path(images_dir) if images_dir is not None else path.parent
+    images = {}
+    for i, image in enumerate(data["images"]):
+        if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
+            raise KeypointFileError(f"{path}: images[{i}] needs 'id' and 'file_name'")
+        images[image["id"]] = image
+    people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
+    for i, ann in enumerate(data["annotations"]):
+        if not isinstance(ann, dict) or "image_id" not in ann or "keypoints" not in ann:
+            raise KeypointFileError(f"{path}: annotations[{i}] needs 'image_id' and 'keypoints'")
+        if ann.get("iscrowd", 0):
+            continue
+        if ann["image_id"] not in images:
+            raise KeypointFileError(f"{path}: annotations[{i}] refers to unknown image_id {ann['image_id']!r}")
+        array = _person_array(ann["keypoints"], 17, path, f"annotations[{i}].keypoints")
+        array[:, 2] = (array[:, 2] > 0).astype(np.float32)
+        arrays, ids = people.setdefault(ann["image_id"], ([], []))
+        arrays.append(array)
+        ids.append(int(ann.get("id", i)))
+    records = []
+    for image_id, (arrays, ids) in people.items():
+        image = images[image_id]
+        file_name = str(image["file_name"])
+        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, file_name)
+        size = (int(image["width"]), int(image["height"])) if "width" in image and "height" in image else None
+        records.append(
+            KeypointImage(
+                name=Path(file_name).stem,
+                keypoints=keypoints,
+                keypoint_format="coco17",
+                person_ids=kept_ids,
+                image_path=folder / file_name,
+                image_size=size,
+                skipped=skipped,
+            )
+        )
+    return records
+
+
+def read_keypoints(
+    path: str | Path,
+    images: str | Path | None = None,
+    min_keypoints: int = 6,
+) -> list[KeypointImage]:
+    """Read a keypoint JSON file (OpenPose or COCO, detected from its content) or a folder of them.
+
+    Args:
+        path: a ``.json`` file or a folder of OpenPose ``.json`` files (sorted by name).
+        images: for COCO, the folder of images; for OpenPose, an image file (single JSON) or a
+            folder searched for ``<stem>.jpg|.jpeg|.png`` (OpenPose's ``<stem>_keypoints.json``
+            naming is understood).
+    """
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+        if not files:
+            raise KeypointFileError(f"{path}: folder contains no .json keypoint files")
+        return [record for file in files for record in read_keypoints(file, images, min_keypoints)]
+    data = _load_json(path)
+    if isinstance(data, dict) and "annotations" in data:
+        return read_coco(path, images, min_keypoints)
+    image_path = None
+    if images is not None:
+        images = Path(images)
+        image_path = images if images.is_file() else _find_image(images, path.stem)
+    return [read_openpose(path, min_keypoints, image_path)]
+
+
+def _find_image(folder: Path, stem: str) -> Path | None:
+    stems = [stem, stem.removesuffix("_keypoints")]
+    for candidate in stems:
+        for ext in (".jpg", ".jpeg", ".png", ".JPG", ".PNG"):
+            if (folder / (candidate + ext)).is_file():
+                return folder / (candidate + ext)
+    return None

@@ -1,0 +1,68 @@
+"""``hmr-flow fit`` end to end: files written and reloadable, clear errors for bad inputs."""
+
+import argparse
+import json
+
+import cv2
+import numpy as np
+import pytest
+from fitting_cases import FOCAL, frontal_pose, render_keypoints
+
+from hmr_flow.fitting import commands
+
+
+def _run(argv):
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["fit", *argv])
+    return args.run(args)
+
+
+@pytest.fixture()
+def openpose_input(tmp_path, keypoint_body):
+    keypoints, _ = render_keypoints(keypoint_body, frontal_pose()[None], fmt="body25")
+    path = tmp_path / "person_keypoints.json"
+    path.write_text(json.dumps({"people": [{"pose_keypoints_2d": keypoints[0].flatten().tolist()}]}))
+    cv2.imwrite(str(tmp_path / "person.png"), np.full((1000, 1000, 3), 90, np.uint8))
+    return path
+
+
+def test_fit_command_writes_reloadable_outputs(tmp_path, openpose_input, body):
+    out = tmp_path / "out"
+    code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out),
+                 "--prior", "none", "--init", "1", "--focal", str(FOCAL)])  # fmt: skip
+    assert code == 0
+    with np.load(out / "person_keypoints_params.npz") as params:
+        assert params["body_pose"].shape == (1, 69) and params["joints"].shape == (1, 24, 3)
+        assert params["keypoints_2d"].shape == (1, 25, 2) and params["hypothesis_losses"].shape == (1, 1)
+        assert str(params["prior"]) == "none" and np.isnan(params["prior_log_prob"]).all()
+        residual = np.linalg.norm(params["keypoints_2d"] - params["keypoints_observed"][..., :2], axis=-1).mean()
+        assert residual < 3.0
+    obj_lines = (out / "person_keypoints_0.obj").read_text().splitlines()
+    assert sum(line.startswith("v ") for line in obj_lines) == body.num_vertices
+    overlay = cv2.imread(str(out / "person_keypoints_overlay.png"))
+    assert overlay.shape == (1000, 3000, 3)
+    assert (overlay[:, 1000:2000] != 90).any(axis=-1).mean() > 0.02  # the mesh covers part of the photo
+
+
+def test_unreadable_image(tmp_path, openpose_input, capsys):
+    (tmp_path / "person.png").write_bytes(b"not a png")
+    code = _run(["--keypoints", str(openpose_input), "--image", str(tmp_path / "person.png"), "--out", str(tmp_path / "o"),
+                 "--prior", "none"])  # fmt: skip
+    assert code == 1 and "unreadable or corrupt image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [(None, "keypoint file not found"), (json.dumps({"people": []}), "'people' list is empty")]
+)
+def test_bad_keypoint_file(tmp_path, content, message, capsys):
+    path = tmp_path / "k.json"
+    if content is not None:
+        path.write_text(content)
+    assert _run(["--keypoints", str(path), "--out", str(tmp_path / "o"), "--prior", "none"]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_image_size_required_without_image(tmp_path, openpose_input, capsys):
+    assert _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--prior", "none"]) == 1
+    assert "image size unknown" in capsys.readouterr().err
