@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from data_tools.mocap.convert import ConvertedClip, convert_clip, infer_subject
@@ -64,24 +65,27 @@ def shared_jobs(root: str | Path) -> list[ClipJob]:
     return jobs
 
 
-def _worker_init(rest_joints: np.ndarray, source: str, fps: float, dedupe_deg: float) -> None:
+def _worker_init(target: TargetSkeleton, options: dict) -> None:
     global _STATE
-    _STATE = (TargetSkeleton(rest_joints, source), fps, dedupe_deg)
+    torch.set_num_threads(1)  # one process per core; threads inside would oversubscribe
+    _STATE = (target, options)
 
 
 def _convert_job(job: ClipJob) -> ConvertedClip:
-    target, fps, dedupe_deg = _STATE
-    clip = convert_clip(job.path, target, fps=fps, native_fps=job.native_fps, subject=job.subject,
-                        dedupe_deg=dedupe_deg)
+    target, options = _STATE
+    clip = convert_clip(job.path, target, native_fps=job.native_fps, subject=job.subject, **options)
     clip.clip = job.clip
     return clip
 
 
 def convert_many(jobs: list[ClipJob], target: TargetSkeleton, fps: float = 30.0, dedupe_deg: float = 0.0,
-                 workers: int | None = None) -> list[ConvertedClip]:
-    """Convert ``jobs`` (in order) over ``workers`` processes (default: CPU count) with a progress bar."""
+                 workers: int | None = None, fit_betas: bool = True,
+                 refine_positions: bool = True) -> list[ConvertedClip]:
+    """Convert ``jobs`` (in order) over ``workers`` processes (default: CPU count) with a progress bar;
+    the options are those of :func:`convert_clip`."""
     workers = max(1, min(workers or mp.cpu_count(), len(jobs)))
-    init = (target.rest_joints, target.source, fps, dedupe_deg)
+    init = (target, {"fps": fps, "dedupe_deg": dedupe_deg, "fit_betas": fit_betas,
+                     "refine_positions": refine_positions})
     # big clips first so the pool stays busy; results are put back in job order
     order = sorted(range(len(jobs)), key=lambda i: -jobs[i].path.stat().st_size)
     results: list[ConvertedClip | None] = [None] * len(jobs)
@@ -107,7 +111,8 @@ def split_by_subject(subjects: np.ndarray, validation: tuple[int, ...] = VALIDAT
 
 
 def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float = 30.0,
-          dedupe_deg: float = 0.0, workers: int | None = None) -> dict:
+          dedupe_deg: float = 0.0, workers: int | None = None, fit_betas: bool = True,
+          refine_positions: bool = True) -> dict:
     """Convert the shared mocap into ``out/poses.npz``, ``out/split.npz`` and ``out/report.json``.
 
     Returns the summary written to ``report.json`` (per-rig and per-clip error rows, counts, seconds).
@@ -115,14 +120,16 @@ def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float 
     started = time.perf_counter()
     out = Path(out)
     jobs = shared_jobs(root)
-    clips = convert_many(jobs, target, fps=fps, dedupe_deg=dedupe_deg, workers=workers)
+    clips = convert_many(jobs, target, fps=fps, dedupe_deg=dedupe_deg, workers=workers, fit_betas=fit_betas,
+                         refine_positions=refine_positions)
     arrays = pack_clips(clips)
     save_npz(out / "poses.npz", arrays)
     split = split_by_subject(arrays["subject"])
     save_npz(out / "split.npz", {**split, "val_subjects": np.array(VALIDATION_SUBJECTS, dtype=np.int32)})
     subjects = arrays["subject"]
     summary = {
-        "target": target.source, "fps": fps, "dedupe_deg": dedupe_deg,
+        "target": target.source, "fps": fps, "dedupe_deg": dedupe_deg, "fit_betas": fit_betas,
+        "refine_positions": refine_positions,
         "frames": int(len(subjects)), "val_frames": int(len(split["val"])),
         "val_fraction": float(len(split["val"]) / len(subjects)),
         "val_subjects": list(VALIDATION_SUBJECTS),

@@ -34,8 +34,14 @@ def _jobs(args: argparse.Namespace) -> list[ClipJob]:
             for f in files]
 
 
+def _options(args: argparse.Namespace) -> dict:
+    """Conversion options shared by convert/report/build."""
+    return {"fps": args.fps, "workers": args.workers, "fit_betas": not args.no_betas,
+            "refine_positions": not args.no_refine}
+
+
 def _run_convert(args: argparse.Namespace) -> int:
-    clips = convert_many(_jobs(args), _target(args), fps=args.fps, dedupe_deg=args.dedupe_deg, workers=args.workers)
+    clips = convert_many(_jobs(args), _target(args), dedupe_deg=args.dedupe_deg, **_options(args))
     arrays = pack_clips(clips)
     save_npz(args.out, arrays)
     print(f"wrote {args.out}: {len(arrays['subject'])} frames from {len(clips)} clips at {args.fps:g} fps")
@@ -45,7 +51,7 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 def _run_report(args: argparse.Namespace) -> int:
     jobs = _jobs(args) if args.inputs else shared_jobs(args.mocap_root)
-    clips = convert_many(jobs, _target(args), fps=args.fps, workers=args.workers)
+    clips = convert_many(jobs, _target(args), **_options(args))
     rigs, rows = rig_rows(clips), clip_rows(clips)
     print(summary_text(rigs, rows, worst=args.worst))
     if args.json:
@@ -55,8 +61,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_build(args: argparse.Namespace) -> int:
-    summary = build(args.mocap_root, args.out, _target(args), fps=args.fps, dedupe_deg=args.dedupe_deg,
-                    workers=args.workers)
+    summary = build(args.mocap_root, args.out, _target(args), dedupe_deg=args.dedupe_deg, **_options(args))
     print(summary_text(summary["rigs"], summary["clips"]))
     print(f"\n{summary['frames']} frames, validation subjects {summary['val_subjects']}: {summary['val_frames']} "
           f"frames ({100 * summary['val_fraction']:.1f} %); {summary['seconds']} s. Wrote {args.out}/poses.npz, "
@@ -68,7 +73,8 @@ def _run_sheet(args: argparse.Namespace) -> int:
     from data_tools.mocap.sheet import contact_sheet
 
     files = find_bvh(args.inputs) if args.inputs else [args.mocap_root / c for c in DEFAULT_SHEET_CLIPS]
-    contact_sheet(files, args.out, model=args.model, frames=args.frames)
+    contact_sheet(files, args.out, model=args.model, frames=args.frames, view=args.view,
+                  fit_betas=not args.no_betas, refine_positions=not args.no_refine)
     print(f"wrote {args.out}")
     return 0
 
@@ -82,12 +88,18 @@ def register(groups: argparse._SubParsersAction) -> None:
     group = groups.add_parser("mocap", help="CMU mocap (BVH) → SMPL pose datasets")
     commands = group.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser, workers: bool = True) -> None:
+    def method(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--no-betas", action="store_true",
+                       help="do not fit the body shape to the rig (scale only, betas = 0)")
+        p.add_argument("--no-refine", action="store_true",
+                       help="skip the position refinement (pure bone-direction matching)")
+
+    def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", type=Path, default=None,
                        help="target: SMPL-format model file, or .npz with joints (24,3); default: open body model")
         p.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
-        if workers:
-            p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+        p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+        method(p)
 
     def inputs(p: argparse.ArgumentParser, required: bool) -> None:
         p.add_argument("inputs", nargs="+" if required else "*", type=Path, help="BVH files or folders")
@@ -122,6 +134,8 @@ def register(groups: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--frames", type=int, default=4, help="evenly spaced frames per clip")
     p.add_argument("--model", type=Path, default=None, help="SMPL-format model file (default: open body model)")
+    p.add_argument("--view", default="front", help="'front' (seen from +Z) or 'side' (from the body's left, +X)")
+    method(p)
     p.set_defaults(run=_run_sheet)
 
 

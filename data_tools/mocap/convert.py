@@ -1,10 +1,16 @@
-"""BVH clip → SMPL pose frames: resampling, retargeting, near-duplicate removal, error measure.
+"""BVH clip → SMPL pose frames: shape fit, retargeting, resampling, position refinement,
+near-duplicate removal, error measure.
+
+Pipeline per clip: the rig's scale and the target's ``betas`` are fitted to the rig's bone lengths
+(:mod:`~data_tools.mocap.shape`); bone directions are copied onto the shaped target
+(:mod:`~data_tools.mocap.retarget`) at the native frames needed; frames are resampled to ``fps``; a
+position refinement (:mod:`~data_tools.mocap.refine`) corrects the rotations slightly.
 
 Output frames follow SMPL: ``global_orient (3)`` and ``body_pose (69 = 23 × 3)`` axis-angle (radians),
-``transl (3)`` metres (see :class:`~data_tools.mocap.retarget.Retargeted`), world frame of the BVH
-(Y up). The per-frame quality measure is the distance between the target skeleton's posed joints and
-the rig's joints scaled to the target's skeletal height, over
-:data:`~data_tools.mocap.retarget.MATCHED_NAMES`.
+``transl (3)`` metres (see :class:`~data_tools.mocap.retarget.Retargeted`), ``betas (B)`` (constant per
+clip), world frame of the BVH (Y up). The per-frame quality measure is the distance between the shaped
+target's posed joints and the rig's points times the fitted scale, over
+:data:`~data_tools.mocap.retarget.MATCHED_NAMES` (the same points that drive the retargeting).
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ import roma
 import torch
 
 from data_tools.mocap.bvh import read_bvh
+from data_tools.mocap.refine import refine
 from data_tools.mocap.retarget import MATCHED_JOINTS, retarget
 from data_tools.mocap.rigs import detect_rig
+from data_tools.mocap.shape import fit_shape
 from data_tools.mocap.skeleton import TargetSkeleton
 
 
@@ -28,7 +36,8 @@ class ConvertedClip:
     """One converted clip (``N`` output frames).
 
     Attributes:
-        global_orient: ``(N, 3)``; body_pose: ``(N, 69)`` axis-angle; transl: ``(N, 3)`` metres.
+        global_orient: ``(N, 3)``; body_pose: ``(N, 69)`` axis-angle; transl: ``(N, 3)`` metres;
+        betas: ``(N, B)`` the clip's fitted shape on every frame (``B = 0`` for a bare skeleton).
         frame: ``(N,)`` output frame index at ``fps`` (gaps where duplicates were removed).
         errors: ``(N, 15)`` matched-joint position errors, metres.
         clip, subject, rig, path: ids; fps: output rate; native_fps: input rate used; scale: rig
@@ -38,6 +47,7 @@ class ConvertedClip:
     global_orient: np.ndarray
     body_pose: np.ndarray
     transl: np.ndarray
+    betas: np.ndarray
     frame: np.ndarray
     errors: np.ndarray
     clip: str
@@ -93,7 +103,7 @@ def _dedupe(local_rot: np.ndarray, min_deg: float) -> np.ndarray:
 
 def convert_clip(
     path: str | Path, target: TargetSkeleton, fps: float = 30.0, native_fps: float | None = None,
-    subject: int | None = None, dedupe_deg: float = 0.0,
+    subject: int | None = None, dedupe_deg: float = 0.0, fit_betas: bool = True, refine_positions: bool = True,
 ) -> ConvertedClip:
     """Convert one BVH file.
 
@@ -105,6 +115,8 @@ def convert_clip(
         subject: subject id; ``None`` = :func:`infer_subject`.
         dedupe_deg: drop frames whose pose differs from the previous kept frame by at most this many
             degrees at every joint (0 = keep all).
+        fit_betas: fit the target's shape to the rig (else scale only, ``betas = 0``).
+        refine_positions: run the position refinement (else pure direction matching).
     """
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
@@ -120,21 +132,26 @@ def convert_clip(
     i1 = np.minimum(i0 + (w > 0), motion.num_frames - 1)
     needed, inverse = np.unique(np.concatenate([i0, i1]), return_inverse=True)
     grot, gpos = motion.forward_kinematics(needed)
-    result = retarget(rig, motion.names, grot, gpos, target)
+    shape = fit_shape(rig.point_positions(motion.names, gpos), target, betas=fit_betas)
+    shaped = target.shaped(shape.betas)
+    result = retarget(rig, motion.names, grot, gpos, shaped, shape.scale, motion.rest_positions())
     a, b = inverse[: len(i0)], inverse[len(i0):]
     local = _slerp_rotmats(result.local_rot[a], result.local_rot[b], w)
     lin = w[:, None, None]
     transl = (1 - w[:, None]) * result.transl[a] + w[:, None] * result.transl[b]
     rig_joints = (1 - lin) * result.rig_joints[a] + lin * result.rig_joints[b]
+    if refine_positions:
+        local, transl = refine(local, transl, rig_joints, shaped)
     keep = _dedupe(local, dedupe_deg) if dedupe_deg > 0 else np.arange(len(times))
     local, transl, rig_joints = local[keep], transl[keep], rig_joints[keep]
-    posed = target.forward_kinematics(local, transl)
+    posed = shaped.forward_kinematics(local, transl)
     errors = np.linalg.norm(posed[:, MATCHED_JOINTS] - rig_joints[:, MATCHED_JOINTS], axis=-1)
     aa = roma.rotmat_to_rotvec(torch.from_numpy(local)).numpy()
     return ConvertedClip(
-        global_orient=aa[:, 0], body_pose=aa[:, 1:].reshape(len(keep), 69), transl=transl, frame=keep,
-        errors=errors, clip=Path(path).stem, subject=subject, rig=rig.name, path=str(path), fps=float(fps),
-        native_fps=native, scale=result.scale,
+        global_orient=aa[:, 0], body_pose=aa[:, 1:].reshape(len(keep), 69), transl=transl,
+        betas=np.broadcast_to(shape.betas, (len(keep), shape.betas.size)).copy(), frame=keep, errors=errors,
+        clip=Path(path).stem, subject=subject, rig=rig.name, path=str(path), fps=float(fps), native_fps=native,
+        scale=shape.scale,
     )
 
 

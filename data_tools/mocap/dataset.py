@@ -7,7 +7,9 @@ key                       shape/dtype meaning
 ========================  ==========  =========================================================
 ``global_orient``         (N, 3) f4   root rotation, axis-angle (radians), BVH world (Y up)
 ``body_pose``             (N, 69) f4  23 joint rotations relative to their parents, axis-angle
-``transl``                (N, 3) f4   metres, SMPL convention (joints = FK(rest) + transl)
+``transl``                (N, 3) f4   metres, SMPL convention (joints = FK(rest joints at betas) + transl)
+``betas``                 (N, B) f4   body shape fitted to the clip's rig (B = 10 on the open model;
+                                      files written before this key existed lack it)
 ``subject``               (N,) i4     CMU subject number
 ``clip``                  (N,) i4     index into ``clip_names``
 ``source``                (N,) i4     index into ``source_names`` (rig / conversion)
@@ -36,6 +38,9 @@ def pack_clips(clips: list[ConvertedClip]) -> dict[str, np.ndarray]:
     if not clips:
         raise ValueError("no clips to write")
     sources = sorted({c.rig for c in clips})
+    widths = {c.betas.shape[1] for c in clips}
+    if len(widths) != 1:
+        raise ValueError(f"clips have different numbers of betas {sorted(widths)}")
     fps = {c.fps for c in clips}
     if len(fps) != 1:
         raise ValueError(f"clips have different output fps {sorted(fps)}")
@@ -44,6 +49,7 @@ def pack_clips(clips: list[ConvertedClip]) -> dict[str, np.ndarray]:
         "global_orient": np.concatenate([c.global_orient for c in clips]).astype(np.float32),
         "body_pose": np.concatenate([c.body_pose for c in clips]).astype(np.float32),
         "transl": np.concatenate([c.transl for c in clips]).astype(np.float32),
+        "betas": np.concatenate([c.betas for c in clips]).astype(np.float32),
         "subject": np.repeat([c.subject for c in clips], sizes).astype(np.int32),
         "clip": np.repeat(np.arange(len(clips)), sizes).astype(np.int32),
         "source": np.repeat([sources.index(c.rig) for c in clips], sizes).astype(np.int32),
@@ -84,4 +90,10 @@ def load_poses(path: str | Path) -> dict[str, np.ndarray]:
             raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, expected ({n}, {width})")
         if not np.isfinite(arrays[key]).all():
             raise ValueError(f"{path}: {key} contains NaN or infinite values")
+    if "betas" in arrays:
+        betas = arrays["betas"]
+        if betas.ndim != 2 or betas.shape[0] != n:
+            raise ValueError(f"{path}: betas has shape {betas.shape}, expected ({n}, B)")
+        if not np.isfinite(betas).all():
+            raise ValueError(f"{path}: betas contains NaN or infinite values")
     return arrays

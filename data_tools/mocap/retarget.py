@@ -9,8 +9,17 @@ one child therefore matches its bone direction exactly and takes its twist from 
 which has no child among SMPL's 24 joints, copies the rig head frame (forward/up axes); the hands and
 feet keep an identity local rotation (fingers and toes are not retargeted).
 
-Rig positions are scaled by ``scale = H_smpl / H_rig`` where ``H`` is the skeletal height: the path
-ankle → knee → hip → pelvis → spine1 → spine2 → spine3 → neck → head (legs averaged over both sides).
+Rest-pose alignment: SMPL's rest trunk is curved differently from every rig's (on the open model
+pelvis→spine1 leans back by ~37°, while the rigs' lumbar segments lean 0–15°), so matching trunk bones
+to SMPL's own rest directions would tilt the pelvis and bend hips and spine to compensate: standing
+poses would carry ~60° of spurious hip and spine flexion. The trunk joints (:data:`TRUNK_NAMES`)
+therefore take their source directions from the rig's zero pose, turned about the vertical to face
+SMPL's +Z (:func:`rest_alignment`): an upright rig gives identity trunk rotations, and the trunk's
+posture relative to its rest is what is transferred. Limbs keep SMPL's T-pose directions, since their
+bone directions are anatomically comparable between skeletons.
+
+Rig positions are multiplied by ``scale`` (rig units → metres on the target), which
+:func:`data_tools.mocap.shape.fit_shape` fits to the rig's bone lengths together with the target's shape.
 """
 
 from __future__ import annotations
@@ -29,32 +38,21 @@ _Y, _Z = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
 #: side children gives the rotation about it (robust to differing hip/shoulder placement).
 _PRIMARY_CHILD = {"pelvis": "spine1", "spine3": "neck"}
 _LATERAL = {"pelvis": ("left_hip", "right_hip"), "spine3": ("left_collar", "right_collar")}
+#: Joints whose source directions come from the rig's aligned zero pose (see the module docstring).
+TRUNK_NAMES = frozenset({"pelvis", "spine1", "spine2", "spine3", "neck"})
 _UP_JOINTS = {"left_ankle", "right_ankle", "left_foot", "right_foot"}
 #: SMPL joints whose rotation is left at identity (no SMPL child: fingers/toes are not in the rigs' map).
 _IDENTITY_LEAVES = ("left_foot", "right_foot", "left_hand", "right_hand")
-#: Joints on the skeletal-height path (both legs are averaged).
-_HEIGHT_PATH = ("pelvis", "spine1", "spine2", "spine3", "neck", "head")
 #: Joints compared with the rig (those with an anatomical counterpart in every supported rig).
 MATCHED_NAMES = (
     "pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "neck", "head",
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
 )  # fmt: skip
 MATCHED_JOINTS = [_IDX[n] for n in MATCHED_NAMES]
-_LEGS = (("left_ankle", "left_knee", "left_hip"), ("right_ankle", "right_knee", "right_hip"))
 
 
 def _children(j: int) -> list[int]:
     return [c for c in range(24) if TargetSkeleton.parents[c] == j]
-
-
-def skeletal_height(points: np.ndarray) -> np.ndarray:
-    """Skeletal height of joints ``(..., 24, 3)`` in SMPL order → ``(...)`` (see module docstring)."""
-
-    def seg(a: str, b: str) -> np.ndarray:
-        return np.linalg.norm(points[..., _IDX[a], :] - points[..., _IDX[b], :], axis=-1)
-
-    legs = sum(seg(a, b) + seg(b, c) + seg(c, "pelvis") for a, b, c in _LEGS) / 2
-    return legs + sum(seg(a, b) for a, b in zip(_HEIGHT_PATH[:-1], _HEIGHT_PATH[1:]))
 
 
 def _unit(v: np.ndarray, what: str) -> np.ndarray:
@@ -82,6 +80,17 @@ def wahba(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     return u @ vt
 
 
+def rest_alignment(rig_rest: np.ndarray) -> np.ndarray:
+    """Rotation ``(3, 3)`` about the vertical turning a rig's zero pose to face SMPL's +Z.
+
+    Args:
+        rig_rest: ``(24, 3)`` the rig's SMPL-joint points in its zero pose (Y up); its left hip is
+            turned towards +X, as SMPL's.
+    """
+    x = _orthogonal(rig_rest[_IDX["left_hip"]] - rig_rest[_IDX["right_hip"]], _Y, "rig zero-pose hip axis")
+    return np.stack([x, _Y, np.cross(x, _Y)])
+
+
 @dataclass
 class Retargeted:
     """SMPL motion of one clip (``F`` frames).
@@ -90,8 +99,8 @@ class Retargeted:
         local_rot: ``(F, 24, 3, 3)`` local joint rotations (index 0 = global orientation), SMPL order.
         transl: ``(F, 3)`` metres; SMPL convention (joints = FK(rest joints) + transl), chosen so the
             matched joints of the target best fit (least squares) the scaled rig's.
-        rig_joints: ``(F, 24, 3)`` the rig's SMPL-joint points, scaled to the target's skeletal height.
-        scale: target height / rig height (rig units → metres on the target).
+        rig_joints: ``(F, 24, 3)`` the rig's SMPL-joint points times ``scale``.
+        scale: rig units → metres on the target.
     """
 
     local_rot: np.ndarray
@@ -101,21 +110,22 @@ class Retargeted:
 
 
 def retarget(
-    rig: RigSpec, names: list[str], grot: np.ndarray, gpos: np.ndarray, target: TargetSkeleton,
-    scale: float | None = None,
+    rig: RigSpec, names: list[str], grot: np.ndarray, gpos: np.ndarray, target: TargetSkeleton, scale: float,
+    rest_gpos: np.ndarray,
 ) -> Retargeted:
     """Retarget rig frames onto ``target``.
 
     Args:
         rig: the rig's spec; names: rig joint names; grot: ``(F, J, 3, 3)`` rig global rotations;
-        gpos: ``(F, J, 3)`` rig global positions (rig units, Y up); target: SMPL skeleton.
-        scale: rig units → target metres; ``None`` = ratio of skeletal heights (median over frames).
+        gpos: ``(F, J, 3)`` rig global positions (rig units, Y up); target: SMPL skeleton (shaped).
+        scale: rig units → target metres (see :func:`data_tools.mocap.shape.fit_shape`).
+        rest_gpos: ``(J, 3)`` rig joint positions in the rig's zero pose (trunk rest-pose alignment).
     """
     index = {n: i for i, n in enumerate(names)}
     points = rig.point_positions(names, gpos)
-    if scale is None:
-        scale = float(target_height(target) / np.median(skeletal_height(points)))
-    rest = target.rest_joints
+    smpl_rest = target.rest_joints
+    rig_rest = rig.point_positions(names, rest_gpos[None])[0]
+    trunk_rest = rig_rest @ rest_alignment(rig_rest).T
     fwd, up = np.asarray(rig.forward), np.asarray(rig.up)
     n = gpos.shape[0]
     glob = np.empty((n, 24, 3, 3))
@@ -132,6 +142,7 @@ def retarget(
             continue
         child = _PRIMARY_CHILD.get(name) or JOINT_NAMES[_children(j)[0]]
         what = f"{rig.name} bone {name}->{child}"
+        rest = trunk_rest if name in TRUNK_NAMES else smpl_rest
         src = _unit(rest[_IDX[child]] - rest[j], what)
         tgt = _unit(points[:, _IDX[child]] - points[:, j], what)
         if name in _LATERAL:
@@ -151,7 +162,3 @@ def retarget(
     transl = (scaled[:, MATCHED_JOINTS] - posed[:, MATCHED_JOINTS]).mean(axis=1)
     return Retargeted(local, transl, scaled, scale)
 
-
-def target_height(target: TargetSkeleton) -> float:
-    """Skeletal height of the target's rest pose, metres."""
-    return float(skeletal_height(target.rest_joints))

@@ -2,9 +2,13 @@
 
 A :class:`RigSpec` says, for every SMPL joint,
 
-* ``points``: where the joint sits on the rig — a rig joint name, or ``(a, b, w)`` = the point
+* ``points``: where the joint sits on the rig — a rig joint name, ``(a, b, w)`` = the point
   ``(1 - w) * a + w * b`` on the segment between two rig joints (how SMPL joints without a rig
-  counterpart, e.g. a third spine joint, get a share of the rig's spine);
+  counterpart, e.g. a third spine joint, get a share of the rig's spine), or ``{joint: weight}``, an
+  affine combination (weights sum to 1). The same points define the bone directions copied onto SMPL
+  and the error measure, so they must be anatomically equivalent to the SMPL joints: SMPL's ``pelvis``
+  is the midpoint of the two hip joints (our model's lies 1.5 cm from it; CMU's root ``Hips`` sits
+  7–11 cm above it, at the lumbar spine), hence :func:`_mid_hip` on every rig;
 * ``twist``: the rig joint whose frame gives the rotation about the bone (twist); its local
   ``forward`` axis points to the body's front (+Z) in the rig's T-pose, and for ankles/feet (bones that
   point forward) its local ``up`` axis points up (+Y).
@@ -25,7 +29,7 @@ import numpy as np
 
 from hmr_flow.body.skeleton import JOINT_NAMES
 
-Point = str | tuple[str, str, float]
+Point = str | tuple[str, str, float] | dict[str, float]
 
 _FWD_Z = (0.0, 0.0, 1.0)
 _UP_Y = (0.0, 1.0, 0.0)
@@ -48,12 +52,25 @@ class RigSpec:
             missing = [n for n in JOINT_NAMES if n not in getattr(self, table)]
             if missing:
                 raise ValueError(f"rig {self.name}: {table} lacks SMPL joints {missing}")
+        for smpl, point in self.points.items():
+            if isinstance(point, dict) and abs(sum(point.values()) - 1.0) > 1e-9:
+                raise ValueError(f"rig {self.name}: weights of point {smpl!r} sum to {sum(point.values())}, not 1")
+
+    def point_weights(self, smpl: str) -> dict[str, float]:
+        """Point ``smpl`` as ``{rig joint: weight}`` (weights sum to 1)."""
+        point = self.points[smpl]
+        if isinstance(point, str):
+            return {point: 1.0}
+        if isinstance(point, tuple):
+            a, b, w = point
+            return {a: 1.0 - w, b: w} if a != b else {a: 1.0}
+        return dict(point)
 
     def rig_joints(self) -> set[str]:
         """Every rig joint the spec refers to."""
         names = set(self.twist.values())
-        for p in self.points.values():
-            names.update([p] if isinstance(p, str) else p[:2])
+        for smpl in self.points:
+            names.update(self.point_weights(smpl))
         return names
 
     def point_positions(self, names: list[str], positions: np.ndarray) -> np.ndarray:
@@ -61,13 +78,13 @@ class RigSpec:
         index = {n: i for i, n in enumerate(names)}
         out = np.empty(positions.shape[:1] + (24, 3))
         for j, smpl in enumerate(JOINT_NAMES):
-            p = self.points[smpl]
-            if isinstance(p, str):
-                out[:, j] = positions[:, index[p]]
-            else:
-                a, b, w = p
-                out[:, j] = (1.0 - w) * positions[:, index[a]] + w * positions[:, index[b]]
+            out[:, j] = sum(w * positions[:, index[name]] for name, w in self.point_weights(smpl).items())
         return out
+
+
+def _mid_hip(left: str, right: str) -> dict[str, float]:
+    """SMPL pelvis counterpart: the midpoint of the rig's two hip joints."""
+    return {left: 0.5, right: 0.5}
 
 
 def _sided(template: dict[str, Point | str], left: str, right: str) -> dict:
@@ -87,7 +104,8 @@ CMU_MB31 = RigSpec(
     description="cgspeed 'MotionBuilder-friendly' CMU conversion (31 joints, T-pose at zero, legs spread)",
     signature=("Hips", "LHipJoint", "LowerBack", "Spine1", "Neck1", "LeftUpLeg", "LeftForeArm"),
     points={
-        "pelvis": "Hips", "spine1": "Spine", "spine2": "Spine1", "spine3": ("Spine1", "Neck1", 0.3),
+        "pelvis": _mid_hip("LeftUpLeg", "RightUpLeg"),
+        "spine1": "Spine", "spine2": "Spine1", "spine3": ("Spine1", "Neck1", 0.3),
         "neck": "Neck1", "head": "Head",
         **_sided({"{s}_hip": "{S}UpLeg", "{s}_knee": "{S}Leg", "{s}_ankle": "{S}Foot", "{s}_foot": "{S}ToeBase",
                   "{s}_collar": ("{S}Shoulder", "{S}Arm", 0.4), "{s}_shoulder": "{S}Arm",
@@ -108,7 +126,8 @@ CMU_MB31_2010 = RigSpec(
                 "and legs spread at zero)",
     signature=("Hips", "LHipJoint", "lowerback", "Chest2", "lowerneck", "LeftHip", "LeftElbow"),
     points={
-        "pelvis": "Hips", "spine1": "Chest", "spine2": "Chest2", "spine3": ("Chest2", "Neck", 0.3),
+        "pelvis": _mid_hip("LeftHip", "RightHip"),
+        "spine1": "Chest", "spine2": "Chest2", "spine3": ("Chest2", "Neck", 0.3),
         "neck": "Neck", "head": "Head",
         **_sided({"{s}_hip": "{S}Hip", "{s}_knee": "{S}Knee", "{s}_ankle": "{S}Ankle", "{s}_foot": "{S}Toe",
                   "{s}_collar": ("{S}Collar", "{S}Shoulder", 0.4), "{s}_shoulder": "{S}Shoulder",
@@ -131,7 +150,8 @@ CMU_ASF31 = RigSpec(
                 "thorax, lhumerus ...; T-pose at zero, legs spread)",
     signature=("hip", "lhipjoint", "lfemur", "upperback", "thorax", "lhumerus", "lradius"),
     points={
-        "pelvis": "hip", "spine1": "upperback", "spine2": "thorax", "spine3": ("thorax", "upperneck", 0.3),
+        "pelvis": _mid_hip("lfemur", "rfemur"),
+        "spine1": "upperback", "spine2": "thorax", "spine3": ("thorax", "upperneck", 0.3),
         "neck": "upperneck", "head": "head",
         **_sided({"{s}_hip": "{S}femur", "{s}_knee": "{S}tibia", "{s}_ankle": "{S}foot", "{s}_foot": "{S}toes",
                   "{s}_collar": ("{S}clavicle", "{S}humerus", 0.4), "{s}_shoulder": "{S}humerus",
@@ -151,7 +171,8 @@ CMU_DAZ43 = RigSpec(
     description="cgspeed 'Daz-friendly' CMU conversion (43 joints, T-pose at zero)",
     signature=("hip", "abdomen", "chest", "lCollar", "lShldr", "lThigh", "rShin"),
     points={
-        "pelvis": ("hip", "abdomen", 0.5), "spine1": "abdomen", "spine2": "chest",
+        "pelvis": _mid_hip("lThigh", "rThigh"),
+        "spine1": "abdomen", "spine2": "chest",
         "spine3": ("chest", "neck", 0.25), "neck": "neck", "head": "head",
         **_sided({"{s}_hip": "{S}Thigh", "{s}_knee": "{S}Shin", "{s}_ankle": "{S}Foot", "{s}_foot": "{S}Foot_end",
                   "{s}_collar": ("{S}Collar", "{S}Shldr", 0.5), "{s}_shoulder": "{S}Shldr",
@@ -171,7 +192,8 @@ CC_BASE = RigSpec(
                 "+Z to the front, feet +Z up)",
     signature=("CC_Base_Hip", "CC_Base_Pelvis", "CC_Base_Waist", "CC_Base_Spine02", "CC_Base_L_Upperarm"),
     points={
-        "pelvis": ("CC_Base_Hip", "CC_Base_Waist", 0.5), "spine1": "CC_Base_Spine01",
+        "pelvis": _mid_hip("CC_Base_L_Thigh", "CC_Base_R_Thigh"),
+        "spine1": "CC_Base_Spine01",
         "spine2": ("CC_Base_Spine01", "CC_Base_Spine02", 0.75), "spine3": ("CC_Base_Spine02", "CC_Base_NeckTwist01", 0.2),
         "neck": "CC_Base_NeckTwist01", "head": "CC_Base_Head",
         **_sided({"{s}_hip": "CC_Base_{S}_Thigh", "{s}_knee": "CC_Base_{S}_Calf", "{s}_ankle": "CC_Base_{S}_Foot",

@@ -1,8 +1,9 @@
-"""The retargeting target: SMPL's 24-joint skeleton in its T-pose rest pose.
+"""The retargeting target: SMPL's 24-joint skeleton in its T-pose rest pose, and its shape space.
 
 Conventions: metres, Y up, the body faces +Z, ``left_*`` joints at x > 0; joint order and parents as in
-:mod:`hmr_flow.body.skeleton`. The target is only a skeleton (parents + rest joints), so the same code
-retargets onto the open body model, an official SMPL file or any SMPL-format model.
+:mod:`hmr_flow.body.skeleton`. The target is only a skeleton (parents + rest joints, plus the joints'
+linear shape directions when it comes from a body model), so the same code retargets onto the open body
+model, an official SMPL file or any SMPL-format model.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ class TargetSkeleton:
     """SMPL skeleton to retarget onto.
 
     Attributes:
-        rest_joints: ``(24, 3)`` T-pose joint positions, metres.
+        rest_joints: ``(24, 3)`` T-pose joint positions, metres (at ``betas = 0``).
         source: where it came from (for reports).
+        joint_shapedirs: ``(24, 3, B)`` rest-joint offset per unit of each shape coefficient
+            (``J_regressor @ shapedirs``), or ``None`` for a bare skeleton (no shape space).
     """
 
     rest_joints: np.ndarray
     source: str
+    joint_shapedirs: np.ndarray | None = None
 
     names = JOINT_NAMES
     parents = _PARENTS
@@ -37,6 +41,28 @@ class TargetSkeleton:
         if joints.shape != (24, 3) or not np.isfinite(joints).all():
             raise ValueError(f"{self.source}: rest joints must be a finite (24, 3) array, got shape {joints.shape}")
         object.__setattr__(self, "rest_joints", joints)
+        if self.joint_shapedirs is not None:
+            dirs = np.asarray(self.joint_shapedirs, dtype=np.float64)
+            if dirs.ndim != 3 or dirs.shape[:2] != (24, 3) or not np.isfinite(dirs).all():
+                raise ValueError(f"{self.source}: joint shape directions must be a finite (24, 3, B) array, "
+                                 f"got shape {dirs.shape}")
+            object.__setattr__(self, "joint_shapedirs", dirs)
+
+    @property
+    def num_betas(self) -> int:
+        """Number of shape coefficients ``B`` (0 for a bare skeleton)."""
+        return 0 if self.joint_shapedirs is None else int(self.joint_shapedirs.shape[2])
+
+    def shaped_joints(self, betas: np.ndarray) -> np.ndarray:
+        """``(24, 3)`` rest joints of shape ``betas (B,)`` (``B = 0`` for a bare skeleton)."""
+        betas = np.asarray(betas, dtype=np.float64)
+        if betas.shape != (self.num_betas,):
+            raise ValueError(f"{self.source}: betas must have shape ({self.num_betas},), got {betas.shape}")
+        return self.rest_joints if self.joint_shapedirs is None else self.rest_joints + self.joint_shapedirs @ betas
+
+    def shaped(self, betas: np.ndarray) -> TargetSkeleton:
+        """The same target with its rest joints moved to shape ``betas (B,)`` (shape space kept)."""
+        return TargetSkeleton(self.shaped_joints(betas), self.source, self.joint_shapedirs)
 
     def bone_vectors(self) -> np.ndarray:
         """``(24, 3)`` rest offset of every joint from its parent (pelvis: its own position)."""
@@ -63,13 +89,17 @@ class TargetSkeleton:
 
     @classmethod
     def from_body_model(cls, model_path: str | Path | None = None) -> TargetSkeleton:
-        """Rest joints of :class:`hmr_flow.body.BodyModel` at betas = 0 (the open model by default)."""
+        """Rest joints of :class:`hmr_flow.body.BodyModel` at betas = 0 (the open model by default) and
+        its joint shape directions."""
         from hmr_flow.body import BodyModel
 
         body = BodyModel(model_path)
         if tuple(body.parents) != tuple(PARENTS):
             raise ValueError(f"{body.model_path}: body model parents {body.parents} are not SMPL's {PARENTS}")
-        return cls(body.rest_joints().detach().double().numpy(), str(body.model_path))
+        regressor = body.smpl.J_regressor.detach().double().numpy()
+        shapedirs = body.smpl.shapedirs.detach().double().numpy()
+        joint_shapedirs = np.einsum("jv,vcb->jcb", regressor, shapedirs)
+        return cls(body.rest_joints().detach().double().numpy(), str(body.model_path), joint_shapedirs)
 
     @classmethod
     def from_file(cls, path: str | Path) -> TargetSkeleton:
