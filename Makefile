@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEVICE     ?= cpu
 STAMP      := $(VENV)/.hmr-flow-installed
 
-.PHONY: setup test demo bench data synth train-prior clean
+.PHONY: setup test demo bench data synth train-prior train-hmr clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,7 @@ bench: setup
 	$(PY) bench/synth.py
 	$(PY) bench/prior.py
 	$(PY) bench/fit_eval.py --persons 96
+	$(PY) bench/hmr_eval.py --data data/synth/val
 
 data: setup
 	$(PY) -m data_tools mocap build
@@ -48,6 +49,10 @@ train-prior: setup
 	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_flow.pt --device $(DEVICE)
 	$(PY) -m hmr_flow.cli prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
+
+train-hmr: setup
+	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --train-limit 2000 --val-limit 200 \
+	  --epochs 1 --batch-size 32 --device $(DEVICE) --out build/hmr/hmr.pt --export hmr_flow/assets/hmr_synth128.pt
 
 clean:
 	rm -rf demo_output .pytest_cache

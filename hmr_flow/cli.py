@@ -1,4 +1,4 @@
-"""The ``hmr-flow`` command line.
+"""hmr-flow: fit, sample and score SMPL bodies with normalizing flows (the ``hmr-flow`` command line).
 
 Each sub-package that offers commands has a ``commands`` module with
 ``register(subparsers)``, which adds its sub-commands; this module only wires them up.
@@ -11,7 +11,7 @@ import importlib
 import sys
 
 #: Sub-packages whose ``commands`` module adds sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior", "fitting")
+COMMAND_MODULES: tuple[str, ...] = ("prior", "fitting", "models")
 
 
 def build_parser() -> argparse.ArgumentParser:

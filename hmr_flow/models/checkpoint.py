@@ -1,0 +1,81 @@
+"""Checkpoints of :class:`HMRFlow`: atomic writes, ``weights_only`` loading, shippable exports.
+
+A checkpoint is a ``torch.save`` of a plain dict (tensors, numbers, strings, lists, dicts only, so
+``torch.load(..., weights_only=True)`` reads it): ``format``, ``version``, ``config`` (the
+:class:`HMRConfig` as a dict), ``model`` (state dict) and, for training checkpoints, ``optimizer``,
+``scheduler``, ``epoch`` (last finished), ``step``, ``train`` (the training settings) and
+``history`` (per-epoch validation figures). :func:`export_weights` keeps only what inference needs,
+in float16, for the weights shipped in ``hmr_flow/assets``.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hmr_flow.models.model import HMRConfig, HMRFlow
+
+FORMAT = "hmr-flow-hmr"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt or not an HMRFlow checkpoint; the message names the file."""
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` (plus format/version) atomically: a temporary file beside ``path``, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load and check a checkpoint dict (``weights_only=True``). Raises :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({err})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an HMRFlow checkpoint (format {data.get('format') if isinstance(data, dict) else None!r})")
+    if data.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {data.get('version')}, this code reads {VERSION}")
+    for key in ("config", "model"):
+        if key not in data:
+            raise CheckpointError(f"{path}: missing {key!r}")
+    return data
+
+
+def model_from_checkpoint(data: dict[str, Any], source: str | Path = "checkpoint") -> HMRFlow:
+    """Build an :class:`HMRFlow` (float32, eval mode, on the CPU) from a loaded checkpoint dict."""
+    try:
+        model = HMRFlow(HMRConfig.from_dict(data["config"]))
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in data["model"].items()})
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{source}: weights do not fit the stored configuration ({err})") from None
+    return model.eval()
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> HMRFlow:
+    """An :class:`HMRFlow` in eval mode from a training checkpoint or exported weights."""
+    return model_from_checkpoint(read_checkpoint(path), path).to(device)
+
+
+def export_weights(checkpoint: str | Path, out: str | Path, note: str) -> Path:
+    """Write inference-only weights (float16 state dict, config, ``note`` and the validation history)."""
+    data = read_checkpoint(checkpoint)
+    state = {k: v.half() if v.is_floating_point() else v for k, v in data["model"].items()}
+    payload = {"config": data["config"], "model": state, "note": note, "history": data.get("history", []),
+               "train": data.get("train", {}), "epoch": data.get("epoch", -1), "step": data.get("step", 0)}
+    return save_checkpoint(out, payload)

@@ -1,0 +1,106 @@
+"""Evaluation of :class:`HMRFlow` on synthetic renders with exact ground truth.
+
+Per crop the model draws ``n`` hypotheses, the mode first. Figures (means over crops):
+
+- ``nll``: −log p(true pose | image), nats per pose (no jitter).
+- ``mpjpe_mode`` / ``pa_mpjpe_mode``: mean joint error of the mode over the 24 SMPL joints, mm,
+  pelvis-aligned / after a similarity Procrustes alignment.
+- ``mpjpe_best{N}`` / ``pa_mpjpe_best{N}``: the smallest error among the first ``N`` hypotheses
+  (mode included) for N in 5, 25 (those ≤ ``n``); ``best1`` is the mode.
+- ``reprojection_px``: pixel distance between the mode's projected COCO-17 keypoints and the true
+  ones, over keypoints inside the crop.
+- ``diversity_visible_mm`` / ``diversity_hidden_mm``: spread of the random hypotheses (mean distance
+  of each pelvis-centred COCO-17 keypoint from the hypotheses' mean), over keypoints labelled visible
+  / hidden or outside the crop.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+from tqdm.auto import tqdm
+
+from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.metrics import mean_joint_distance, pa_mpjpe
+from hmr_flow.models.distributed import DistInfo, all_reduce_sum
+from hmr_flow.models.losses import project_samples, target_pose
+from hmr_flow.models.model import HMRFlow, pose_to_rot6d
+
+BEST_OF = (5, 25)
+#: Figures averaged over keypoints rather than crops, and the count they are divided by.
+_PER_KEYPOINT = {"reprojection_px": "reprojection_count", "diversity_visible_mm": "diversity_visible_count",
+                 "diversity_hidden_mm": "diversity_hidden_count"}  # fmt: skip
+
+
+def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """Per-batch sums of the figures in the module docstring."""
+    size = model.config.image_size
+    keypoints = confidence = None
+    if model.config.keypoint_channels:
+        keypoints, confidence = batch["keypoints2d"], (batch["visibility"] == 2).float()
+    features = model.encode(batch["image"], keypoints, confidence)
+    samples = model.decode(features, model.latent(features.shape[0], n, generator=generator))
+    log_prob = model.flow_log_prob(pose_to_rot6d(target_pose(batch)), features)
+    joints, coco, normalised = project_samples(body, samples, batch["focal"], size)
+    truth = batch["joints3d"].to(joints)
+    centred = joints - joints[..., :1, :]
+    true_centred = (truth - truth[:, :1])[:, None].expand_as(centred)
+    mpjpe = 1000.0 * mean_joint_distance(centred, true_centred)  # (B, n)
+    flat = (-1, *centred.shape[-2:])
+    pa = 1000.0 * pa_mpjpe(centred.reshape(flat), true_centred.reshape(flat)).reshape(mpjpe.shape)
+    sums = {"count": torch.tensor(float(joints.shape[0]), device=joints.device), "nll": -log_prob.sum(),
+            "mpjpe_mode": mpjpe[:, 0].sum(), "pa_mpjpe_mode": pa[:, 0].sum()}  # fmt: skip
+    for best in BEST_OF:
+        if best <= n:
+            sums[f"mpjpe_best{best}"] = mpjpe[:, :best].amin(1).sum()
+            sums[f"pa_mpjpe_best{best}"] = pa[:, :best].amin(1).sum()
+    inside = (batch["visibility"] > 0).float()
+    pixels = (normalised[:, 0] * size / 2.0 + size / 2.0 - batch["keypoints2d"]).norm(dim=-1)
+    sums["reprojection_px"] = (pixels * inside).sum()
+    sums["reprojection_count"] = inside.sum()
+    if n > 2:
+        random = coco[:, 1:] - joints[:, 1:, :1]
+        spread = 1000.0 * (random - random.mean(1, keepdim=True)).norm(dim=-1).mean(1)  # (B, 17)
+        visible = (batch["visibility"] == 2).float()
+        sums["diversity_visible_mm"] = (spread * visible).sum()
+        sums["diversity_visible_count"] = visible.sum()
+        sums["diversity_hidden_mm"] = (spread * (1 - visible)).sum()
+        sums["diversity_hidden_count"] = (1 - visible).sum()
+    return sums
+
+
+@torch.no_grad()
+def evaluate(
+    model: HMRFlow,
+    body: KeypointBody,
+    dataset: Dataset,
+    device: torch.device | str,
+    n: int = 25,
+    batch_size: int = 32,
+    seed: int = 0,
+    info: DistInfo = DistInfo(),
+    progress: bool = True,
+) -> dict[str, float]:
+    """Figures of the module docstring over ``dataset`` (items as :class:`hmr_flow.data.SynthDataset`).
+
+    With several processes each evaluates every ``world``-th item and the sums are combined, so all
+    ranks return the same figures. The model is left in eval mode.
+    """
+    model.eval()
+    device = torch.device(device)
+    if info.world > 1:
+        dataset = Subset(dataset, range(info.rank, len(dataset), info.world))
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    generator = torch.Generator(device).manual_seed(seed + info.rank)
+    totals: dict[str, torch.Tensor] = {}
+    for batch in tqdm(loader, desc="validation", disable=not progress, leave=False):
+        batch = {k: v.to(device) for k, v in batch.items()}
+        for key, value in _batch_figures(model, body, batch, n, generator).items():
+            totals[key] = totals.get(key, 0.0) + value.double()
+    if not totals:
+        raise ValueError("evaluate: the dataset is empty")
+    keys = sorted(totals)
+    reduced = dict(zip(keys, all_reduce_sum(torch.stack([totals[k] for k in keys]), info).tolist()))
+    counts = {"count", *_PER_KEYPOINT.values()}
+    return {key: value / max(reduced[_PER_KEYPOINT.get(key, "count")], 1.0)
+            for key, value in reduced.items() if key not in counts}

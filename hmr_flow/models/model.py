@@ -1,0 +1,204 @@
+"""``HMRFlow``: image crop → conditional normalizing flow over the full SMPL pose, plus betas and camera.
+
+Shapes and conventions:
+
+- Input crops ``(B, 3, S, S)`` RGB in ``[0, 1]`` (``S = config.image_size``), optionally with
+  COCO-17 keypoints ``(B, 17, 2)`` crop pixels and their confidence ``(B, 17)`` rendered as heatmap
+  channels (``config.keypoint_channels``).
+- Pose = global orientation **in the crop's camera frame** + 23 body joints, each as a 6D rotation
+  (first two matrix columns, :mod:`hmr_flow.geometry.rotations`): ``(B, 144)``, joint-major.
+- The flow is a conditional vector Glow with **additive** coupling, so ``log |det|`` does not
+  depend on the pose and ``z = 0`` maps exactly to the mode of ``p(pose | image)``.
+- The head predicts, for each pose sample, ``betas (10,)`` and ``camera = (s, tx, ty)`` (see
+  :mod:`hmr_flow.models.camera`) from the image feature and that sample's pose.
+- :meth:`HMRFlow.sample` returns ``n`` hypotheses per image with **the mode first** (index 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import Tensor, nn
+
+from hmr_flow.body.skeleton import NUM_JOINTS
+from hmr_flow.flows import vector_glow
+from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
+from hmr_flow.models.backbone import ResNetBackbone
+from hmr_flow.models.heatmaps import keypoint_heatmaps
+
+POSE_DIM = NUM_JOINTS * 6
+NUM_BETAS = 10
+NUM_KEYPOINTS = 17
+
+
+@dataclass(frozen=True)
+class HMRConfig:
+    """Architecture of :class:`HMRFlow` (stored in checkpoints)."""
+
+    image_size: int = 128
+    widths: tuple[int, ...] = (32, 64, 128, 256)
+    blocks: tuple[int, ...] = (1, 1, 1, 1)
+    feature_dim: int = 256
+    flow_steps: int = 4
+    flow_hidden: int = 256
+    flow_blocks: int = 2
+    head_hidden: int = 256
+    keypoint_channels: bool = False
+    heatmap_sigma: float = 3.0
+    initial_scale: float = 0.8
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> HMRConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown HMRConfig fields {unknown}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+@dataclass
+class PoseSamples:
+    """``n`` hypotheses per image: ``pose6d (B, n, 144)`` (raw flow output), ``betas (B, n, 10)``,
+    ``camera (B, n, 3)`` ``(s, tx, ty)``. Index 0 along ``n`` is the mode when made by
+    :meth:`HMRFlow.sample`."""
+
+    pose6d: Tensor
+    betas: Tensor
+    camera: Tensor
+
+    def rotmats(self) -> Tensor:
+        """``(B, n, 24, 3, 3)`` rotation matrices (Gram–Schmidt of the 6D output)."""
+        return rot6d_to_matrix(self.pose6d.reshape(*self.pose6d.shape[:-1], NUM_JOINTS, 6))
+
+    def axis_angle(self) -> Tensor:
+        """``(B, n, 72)`` SMPL axis-angle, global orientation (crop camera frame) first."""
+        return matrix_to_axis_angle(self.rotmats()).flatten(-2)
+
+
+def pose_to_rot6d(pose: Tensor) -> Tensor:
+    """``(B, 72)`` axis-angle or ``(B, 24, 3, 3)`` matrices → ``(B, 144)`` 6D."""
+    if pose.dim() == 2 and pose.shape[1] == NUM_JOINTS * 3:
+        pose = axis_angle_to_matrix(pose.reshape(-1, NUM_JOINTS, 3))
+    elif pose.dim() != 4 or tuple(pose.shape[1:]) != (NUM_JOINTS, 3, 3):
+        raise ValueError(f"pose: expected (B, 72) axis-angle or (B, 24, 3, 3) matrices, got {tuple(pose.shape)}")
+    return matrix_to_rot6d(pose).flatten(1)
+
+
+class HMRFlow(nn.Module):
+    """Backbone + conditional flow over the pose + betas/camera head (see the module docstring)."""
+
+    def __init__(self, config: HMRConfig = HMRConfig()) -> None:
+        super().__init__()
+        self.config = config
+        channels = 3 + (NUM_KEYPOINTS if config.keypoint_channels else 0)
+        self.backbone = ResNetBackbone(channels, config.image_size, config.widths, config.blocks, config.feature_dim)
+        self.flow = vector_glow(
+            POSE_DIM, config.flow_steps, config.flow_hidden, context_features=config.feature_dim,
+            coupling="additive", blocks=config.flow_blocks,
+        )  # fmt: skip
+        self.head = nn.Sequential(
+            nn.Linear(config.feature_dim + POSE_DIM, config.head_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.head_hidden, config.head_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.head_hidden, NUM_BETAS + 3),
+        )
+        last = self.head[-1]
+        nn.init.zeros_(last.weight)
+        with torch.no_grad():
+            last.bias.zero_()
+            last.bias[NUM_BETAS] = math.log(config.initial_scale)
+
+    # ------------------------------------------------------------------ encoder
+    def encode(self, images: Tensor, keypoints: Tensor | None = None, confidence: Tensor | None = None) -> Tensor:
+        """Image features ``(B, F)`` of crops ``(B, 3, S, S)`` in [0, 1]; keypoints ``(B, 17, 2)``
+        crop pixels and confidence ``(B, 17)`` are used only by a model with keypoint channels
+        (absent keypoints = all-zero heatmaps)."""
+        size = self.config.image_size
+        if images.dim() != 4 or tuple(images.shape[1:]) != (3, size, size):
+            raise ValueError(f"images: expected (B, 3, {size}, {size}) RGB in [0, 1], got {tuple(images.shape)}")
+        if not torch.isfinite(images).all():
+            raise ValueError("images: contain NaN or infinite values")
+        x = (images - 0.5) / 0.25
+        if self.config.keypoint_channels:
+            if keypoints is None:
+                maps = x.new_zeros(x.shape[0], NUM_KEYPOINTS, size, size)
+            else:
+                if confidence is None:
+                    confidence = keypoints.new_ones(keypoints.shape[:2])
+                if keypoints.shape[1] != NUM_KEYPOINTS:
+                    raise ValueError(f"keypoints: expected (B, {NUM_KEYPOINTS}, 2) COCO-17, got {tuple(keypoints.shape)}")
+                maps = keypoint_heatmaps(keypoints.to(x), confidence.to(x), size, self.config.heatmap_sigma)
+            x = torch.cat([x, maps], dim=1)
+        return self.backbone(x)
+
+    # ------------------------------------------------------------------ flow and head
+    def latent(self, batch: int, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
+        """``(B, n, 144)`` latents: zeros at index 0 (the mode), ``N(0, T²)`` elsewhere."""
+        if n < 1:
+            raise ValueError(f"number of samples must be ≥ 1, got {n}")
+        reference = self.head[-1].bias
+        z = torch.randn(batch, n, POSE_DIM, generator=generator, device=reference.device, dtype=reference.dtype)
+        z = z * temperature
+        z[:, 0] = 0.0
+        return z
+
+    def decode(self, features: Tensor, z: Tensor) -> PoseSamples:
+        """Latents ``z (B, n, 144)`` → :class:`PoseSamples` for features ``(B, F)`` (float32 even under autocast)."""
+        batch, n = z.shape[:2]
+        with torch.autocast(features.device.type, enabled=False):
+            context = features.float().repeat_interleave(n, dim=0)
+            pose6d, _ = self.flow.from_latent(z.float().reshape(batch * n, POSE_DIM), context)
+            out = self.head(torch.cat([context, pose6d], dim=1))
+        camera = torch.cat([out[:, NUM_BETAS : NUM_BETAS + 1].exp(), out[:, NUM_BETAS + 1 :]], dim=1)
+        return PoseSamples(pose6d.reshape(batch, n, POSE_DIM), out[:, :NUM_BETAS].reshape(batch, n, NUM_BETAS),
+                           camera.reshape(batch, n, 3))
+
+    def flow_log_prob(self, pose6d: Tensor, features: Tensor) -> Tensor:
+        """log p(pose6d | features) in nats, ``(B,)`` for ``pose6d (B, 144)`` (float32 even under autocast)."""
+        with torch.autocast(features.device.type, enabled=False):
+            return self.flow.log_prob(pose6d.float(), features.float())
+
+    def forward(
+        self,
+        images: Tensor,
+        n: int,
+        target_pose6d: Tensor | None = None,
+        temperature: float = 1.0,
+        keypoints: Tensor | None = None,
+        confidence: Tensor | None = None,
+    ) -> tuple[PoseSamples, Tensor | None]:
+        """One pass for training: ``n`` hypotheses (mode first) and, with ``target_pose6d (B, 144)``,
+        its log density ``(B,)`` (else ``None``). Everything a training step differentiates goes
+        through this method so that DistributedDataParallel sees one forward per step."""
+        features = self.encode(images, keypoints, confidence)
+        samples = self.decode(features, self.latent(images.shape[0], n, temperature))
+        log_prob = None if target_pose6d is None else self.flow_log_prob(target_pose6d, features)
+        return samples, log_prob
+
+    # ------------------------------------------------------------------ public inference API
+    def sample(
+        self,
+        images: Tensor,
+        n: int,
+        temperature: float = 1.0,
+        keypoints: Tensor | None = None,
+        confidence: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> PoseSamples:
+        """``n`` hypotheses per crop, ``(B, n, …)``, **the mode first**, then samples at ``temperature``."""
+        features = self.encode(images, keypoints, confidence)
+        return self.decode(features, self.latent(images.shape[0], n, temperature, generator))
+
+    def log_prob(
+        self, pose: Tensor, images: Tensor, keypoints: Tensor | None = None, confidence: Tensor | None = None
+    ) -> Tensor:
+        """log p(pose | image) in nats ``(B,)``; ``pose`` is ``(B, 72)`` axis-angle, ``(B, 24, 3, 3)``
+        matrices or ``(B, 144)`` 6D (global orientation in the crop camera frame)."""
+        pose6d = pose if pose.dim() == 2 and pose.shape[1] == POSE_DIM else pose_to_rot6d(pose)
+        return self.flow_log_prob(pose6d.to(images), self.encode(images, keypoints, confidence))

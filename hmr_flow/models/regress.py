@@ -1,0 +1,154 @@
+"""Inference on photographs: person box → square crop → hypotheses in the full image's camera.
+
+Boxes are ``(x0, y0, x1, y1)`` full-image pixels (pixel ``(i, j)`` covers ``[j, j+1) × [i, i+1)``).
+The crop is the square of side ``L = box_scale · max(w, h)`` centred on the box, resized to the
+model's ``S`` (zero padding outside the image). The full image's camera is a pinhole at the
+origin of the OpenCV frame with focal ``F`` (default ``sqrt(W² + H²)``) and principal point at the
+image centre; hypotheses are converted to it with :func:`hmr_flow.models.camera.crop_to_full_translation`
+(the global orientation is kept as predicted in the crop's camera, whose axes are the same).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from hmr_flow.fitting.initialisation import Initialisation
+from hmr_flow.geometry import default_focal
+from hmr_flow.models.camera import crop_to_full_translation
+from hmr_flow.models.model import HMRFlow
+
+#: Crop side over the box's longer side (the synthetic renders fill 55–95 % of the crop).
+BOX_SCALE = 1.3
+#: Growth of a keypoint box before cropping (keypoints stop short of the head top and the soles).
+KEYPOINT_BOX_MARGIN = 1.15
+
+
+@dataclass
+class Hypotheses:
+    """``n`` hypotheses for each of ``P`` people in one image, the mode first.
+
+    ``pose (P, n, 72)`` SMPL axis-angle (global orientation in the camera frame first), ``betas
+    (P, n, 10)``, ``transl (P, n, 3)`` metres in the full-image camera frame, ``camera (P, n, 3)``
+    crop ``(s, tx, ty)``, ``focal`` pixels, ``principal_point (2,)`` pixels, ``boxes (P, 4)`` the
+    person boxes, ``crop_centres (P, 2)`` and ``crop_sizes (P,)`` pixels.
+    """
+
+    pose: torch.Tensor
+    betas: torch.Tensor
+    transl: torch.Tensor
+    camera: torch.Tensor
+    focal: float
+    principal_point: torch.Tensor
+    boxes: torch.Tensor
+    crop_centres: torch.Tensor
+    crop_sizes: torch.Tensor
+
+    def initialisation(self) -> Initialisation:
+        """The poses as a fitting :class:`Initialisation` (``P`` people × ``n`` hypotheses)."""
+        return Initialisation(self.pose[..., :3].contiguous(), self.pose[..., 3:].contiguous())
+
+    def to_numpy(self) -> dict[str, np.ndarray]:
+        """Arrays for ``np.savez`` (names as the attributes)."""
+        out = {k: np.asarray(getattr(self, k).detach().cpu()) for k in
+               ("pose", "betas", "transl", "camera", "principal_point", "boxes", "crop_centres", "crop_sizes")}
+        out["focal"] = np.float32(self.focal)
+        return out
+
+
+def check_boxes(boxes: np.ndarray, width: int, height: int, source: str = "boxes") -> np.ndarray:
+    """``(P, 4)`` float boxes, checked to be finite, non-empty and to overlap the image."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not np.isfinite(boxes).all():
+        raise ValueError(f"{source}: box contains NaN or infinite values")
+    bad = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
+    outside = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0) | (boxes[:, 0] >= width) | (boxes[:, 1] >= height)
+    if bad.any() or outside.any():
+        raise ValueError(f"{source}: boxes must have x1 > x0, y1 > y0 and overlap the {width}×{height} image, got {boxes.tolist()}")
+    return boxes
+
+
+def keypoint_boxes(keypoints: np.ndarray, min_confidence: float = 0.1) -> np.ndarray:
+    """``(P, 4)`` boxes around the confident keypoints of ``(P, K, 3)`` ``(u, v, c)``, grown by
+    :data:`KEYPOINT_BOX_MARGIN` about their centre."""
+    boxes = []
+    for person, points in enumerate(np.asarray(keypoints, dtype=np.float64)):
+        good = points[points[:, 2] > min_confidence, :2]
+        if len(good) < 2:
+            raise ValueError(f"keypoints: person {person} has fewer than 2 keypoints with confidence > {min_confidence}")
+        low, high = good.min(0), good.max(0)
+        centre, half = (low + high) / 2, (high - low).max() / 2 * KEYPOINT_BOX_MARGIN
+        boxes.append([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half])
+    return np.asarray(boxes)
+
+
+def crop_person(image: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Square crop ``(S, S, 3)`` uint8 around ``box``; returns it, its centre ``(2,)`` and side ``L`` (pixels)."""
+    x0, y0, x1, y1 = box
+    centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+    side = BOX_SCALE * max(x1 - x0, y1 - y0)
+    scale = size / side
+    # crop pixel centre (j + ½) ↔ full-image coordinate centre + (j + ½ − S/2)/scale; OpenCV maps pixel centres at integers
+    warp = np.array([[scale, 0.0, size / 2 - scale * centre[0] + 0.5 * scale - 0.5],
+                     [0.0, scale, size / 2 - scale * centre[1] + 0.5 * scale - 0.5]])  # fmt: skip
+    crop = cv2.warpAffine(image, warp, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+    return crop, centre, float(side)
+
+
+@torch.no_grad()
+def regress(
+    model: HMRFlow,
+    image: np.ndarray,
+    boxes: np.ndarray | None = None,
+    n: int = 16,
+    focal: float | None = None,
+    keypoints: np.ndarray | None = None,
+    temperature: float = 1.0,
+    seed: int = 0,
+) -> Hypotheses:
+    """Hypotheses for the people in ``image``.
+
+    Args:
+        model: a trained :class:`HMRFlow` (its device is used).
+        image: ``(H, W, 3)`` uint8 RGB.
+        boxes: ``(P, 4)`` person boxes; ``None`` = from ``keypoints``, or the whole image.
+        n: hypotheses per person (the mode first).
+        focal: full-image focal length in pixels (default ``sqrt(W² + H²)``).
+        keypoints: ``(P, 17, 3)`` COCO-17 ``(u, v, confidence)`` full-image pixels (used for boxes
+            and, by models with keypoint channels, as input).
+        temperature: scale of the latent noise of the random hypotheses; seed: their random seed.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"image: expected (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+    height, width = image.shape[:2]
+    if keypoints is not None:
+        keypoints = np.asarray(keypoints, dtype=np.float64)
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3):
+            raise ValueError(f"keypoints: expected (P, 17, 3) COCO-17 (u, v, confidence), got {keypoints.shape}")
+    if boxes is None:
+        boxes = keypoint_boxes(keypoints) if keypoints is not None else np.array([[0, 0, width, height]], dtype=float)
+    boxes = check_boxes(boxes, width, height)
+    if keypoints is not None and len(keypoints) != len(boxes):
+        raise ValueError(f"keypoints: {len(keypoints)} people but {len(boxes)} boxes")
+    size = model.config.image_size
+    device = next(model.parameters()).device
+    crops, centres, sides = zip(*(crop_person(image, box, size) for box in boxes))
+    images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div(255.0).to(device)
+    centres_t = torch.as_tensor(np.stack(centres), dtype=torch.float32, device=device)
+    sides_t = torch.as_tensor(sides, dtype=torch.float32, device=device)
+    crop_kp = crop_conf = None
+    if keypoints is not None:
+        kp = torch.as_tensor(keypoints, dtype=torch.float32, device=device)
+        crop_kp = (kp[..., :2] - centres_t[:, None]) * (size / sides_t)[:, None, None] + size / 2
+        crop_conf = kp[..., 2].clamp(0, 1)
+    generator = torch.Generator(device).manual_seed(seed)
+    samples = model.sample(images, n, temperature, crop_kp, crop_conf, generator=generator)
+    focal = default_focal(width, height) if focal is None else float(focal)
+    principal = torch.tensor([width / 2, height / 2], dtype=torch.float32, device=device)
+    transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
+    return Hypotheses(samples.axis_angle(), samples.betas, transl, samples.camera, focal, principal,
+                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t)  # fmt: skip

@@ -1,0 +1,226 @@
+"""Training of :class:`HMRFlow` on synthetic renders (``hmr-flow train hmr``).
+
+One process on the CPU or a GPU, or several GPUs with ``torchrun`` (DistributedDataParallel, see
+:mod:`hmr_flow.models.distributed`). Per step: augmented crops → one forward pass (mode + random
+hypotheses, log-density of the jittered ground truth) → :class:`HMRLoss` → AdamW with gradient
+clipping and a warm-up + cosine learning-rate schedule. AMP (bfloat16 autocast of the backbone) on
+CUDA; the flow and head always run in float32. After every epoch: validation
+(:func:`hmr_flow.models.evaluate.evaluate`), a row in the CSV log and an atomic checkpoint;
+``resume=True`` continues from the checkpoint at ``out``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, Subset
+from tqdm.auto import tqdm
+
+from hmr_flow.body import BodyModel
+from hmr_flow.data import AugmentConfig, SynthDataset
+from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.models.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from hmr_flow.models.distributed import DistInfo, all_reduce_sum, init_distributed, shutdown
+from hmr_flow.models.evaluate import evaluate
+from hmr_flow.models.losses import HMRLoss, LossWeights, jittered_target
+from hmr_flow.models.model import HMRConfig, HMRFlow
+
+
+@dataclass
+class TrainSettings:
+    """Everything a training run needs besides the architecture and loss weights.
+
+    ``data``/``val``: synthetic set folders; ``out``: checkpoint path (the CSV log goes beside it,
+    ``<out stem>.csv``); ``num_samples``: hypotheses per crop in the forward pass (mode + random);
+    ``train_limit``/``val_limit``: use only the first images of a set (quick runs);
+    ``keypoint_noise`` (pixels) and ``keypoint_dropout`` (probability per keypoint) perturb the
+    heatmap input of models with keypoint channels.
+    """
+
+    data: Path
+    out: Path
+    val: Path | None = None
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    num_samples: int = 3
+    clip_grad: float = 1.0
+    workers: int = 1
+    device: str = "cpu"
+    amp: bool = True
+    seed: int = 0
+    train_limit: int | None = None
+    val_limit: int | None = None
+    val_samples: int = 25
+    keypoint_noise: float = 2.0
+    keypoint_dropout: float = 0.2
+    resume: bool = False
+    progress: bool = True
+
+    def to_dict(self) -> dict:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def _subset(dataset: SynthDataset, limit: int | None):
+    return dataset if limit is None or limit >= len(dataset) else Subset(dataset, range(limit))
+
+
+def _to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
+def keypoint_inputs(batch: dict[str, torch.Tensor], noise: float, dropout: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Detector-like keypoint input from the ground truth: ``(B, 17, 2)`` pixels plus ``N(0, noise²)``
+    and confidence ``(B, 17)`` = 1 for visible keypoints, 0 for hidden ones and with prob. ``dropout``."""
+    keypoints = batch["keypoints2d"] + noise * torch.randn_like(batch["keypoints2d"])
+    keep = torch.rand(batch["visibility"].shape, device=keypoints.device) >= dropout
+    return keypoints, ((batch["visibility"] == 2) & keep).to(keypoints.dtype)
+
+
+def _schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup`` steps (at most a fifth of the run), then cosine decay to 5 % at step ``total``."""
+    warmup = max(1, min(warmup, total // 5))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _log_row(path: Path, row: dict) -> None:
+    new = not path.is_file()
+    if not new:
+        with open(path, newline="") as handle:
+            header = next(csv.reader(handle), None)
+        new = header != list(row)
+        if new:  # columns changed (e.g. validation switched on): start a fresh section with its own header
+            with open(path, "a") as handle:
+                handle.write("\n")
+    with open(path, "a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def train(
+    settings: TrainSettings, config: HMRConfig = HMRConfig(), weights: LossWeights = LossWeights()
+) -> dict:
+    """Run training as configured; returns the last epoch's log row (rank 0; ``{}`` elsewhere)."""
+    info, device = init_distributed(settings.device)
+    try:
+        return _train(settings, config, weights, info, device)
+    finally:
+        shutdown(info)
+
+
+def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, info: DistInfo, device: torch.device) -> dict:
+    torch.manual_seed(settings.seed + info.rank)
+    train_set = SynthDataset(settings.data, augment=AugmentConfig())
+    if train_set.image_size != config.image_size:
+        raise ValueError(f"{settings.data}: images are {train_set.image_size} px, the model expects {config.image_size} px")
+    train_data = _subset(train_set, settings.train_limit)
+    sampler = DistributedSampler(train_data, info.world, info.rank, shuffle=True, seed=settings.seed) if info.enabled else None
+    loader = DataLoader(train_data, settings.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
+                        num_workers=settings.workers, persistent_workers=settings.workers > 0,
+                        pin_memory=device.type == "cuda")  # fmt: skip
+    if len(loader) == 0:
+        raise ValueError(f"{settings.data}: {len(train_data)} images are fewer than one batch of {settings.batch_size}")
+    val_data = None
+    if settings.val is not None:
+        val_data = _subset(SynthDataset(settings.val), settings.val_limit)
+
+    model = HMRFlow(config).to(device)
+    body = KeypointBody(BodyModel()).to(device)
+    criterion = HMRLoss(body, config.image_size, weights)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = _schedule(optimizer, settings.warmup_steps, settings.epochs * len(loader))
+    start_epoch, step, history = 0, 0, []
+    out = Path(settings.out)
+    if settings.resume and out.is_file():
+        state = read_checkpoint(out, map_location=device)
+        if state["config"] != config.to_dict():
+            raise CheckpointError(f"{out}: cannot resume, its architecture {state['config']} differs from {config.to_dict()}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, step, history = int(state["epoch"]) + 1, int(state["step"]), list(state.get("history", []))
+    else:
+        _initialise_actnorm(model, next(iter(loader)), device, weights.jitter)
+    net = model
+    if info.enabled:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    use_amp = settings.amp and device.type == "cuda"
+    log_path = out.with_suffix(".csv")
+    row: dict = {}
+    for epoch in range(start_epoch, settings.epochs):
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        sums: dict[str, float] = {}
+        started = time.perf_counter()
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not (settings.progress and info.is_main),
+                   leave=False)  # fmt: skip
+        for batch in bar:
+            batch = _to_device(batch, device)
+            keypoints = confidence = None
+            if config.keypoint_channels:
+                keypoints, confidence = keypoint_inputs(batch, settings.keypoint_noise, settings.keypoint_dropout)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                samples, log_prob = net(batch["image"], settings.num_samples, jittered_target(batch, weights.jitter),
+                                        keypoints=keypoints, confidence=confidence)  # fmt: skip
+            total, terms = criterion(samples, log_prob, batch)
+            if not torch.isfinite(total):
+                raise FloatingPointError(
+                    f"epoch {epoch + 1}, step {step}: loss is {float(total)} "
+                    f"({ {k: float(v) for k, v in terms.items()} }); lower --lr or check the data"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)
+            optimizer.step()
+            scheduler.step()
+            step += 1
+            for name, value in {"loss": total, **terms, "grad_norm": grad_norm}.items():
+                sums[name] = sums.get(name, 0.0) + float(value.detach())
+            bar.set_postfix(loss=f"{total.item():.3f}", nll=f"{terms['nll'].item():.1f}")
+        count = torch.tensor([float(len(loader))] + list(sums.values()), device=device)
+        count = all_reduce_sum(count, info)
+        row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
+               "train_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+        row.update({f"train_{k}": v / float(count[0]) for k, v in zip(sums, count[1:].tolist())})
+        if val_data is not None:
+            metrics = evaluate(model, body, val_data, device, settings.val_samples, settings.batch_size, info=info,
+                               progress=settings.progress and info.is_main)  # fmt: skip
+            row.update({f"val_{k}": v for k, v in metrics.items()})
+        history.append(row)
+        if info.is_main:
+            _log_row(log_path, row)
+            save_checkpoint(out, {
+                "config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "history": history,
+                "train": settings.to_dict(), "loss_weights": weights.to_dict(),
+            })  # fmt: skip
+            summary = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float))
+            tqdm.write(f"epoch {epoch + 1}: {summary}")
+    return row if info.is_main else {}
+
+
+@torch.no_grad()
+def _initialise_actnorm(model: HMRFlow, batch: dict, device: torch.device, jitter: float) -> None:
+    """Data-dependent ActNorm initialisation on one batch of jittered ground-truth poses (before any
+    DDP wrapping, which then broadcasts rank 0's values)."""
+    batch = _to_device(batch, device)
+    context = batch["image"].new_zeros(batch["image"].shape[0], model.config.feature_dim)  # coupling nets start at 0
+    model.flow.log_prob(jittered_target(batch, jitter), context)

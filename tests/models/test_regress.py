@@ -1,0 +1,64 @@
+"""``regress`` on a photo-sized image and the ``regress`` command end to end (tiny untrained model)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from hmr_flow.fitting.initialisation import Initialisation
+from hmr_flow.geometry import project_points
+from hmr_flow.models import HMRFlow, regress, save_checkpoint
+from hmr_flow.models.camera import camera_to_translation
+from hmr_flow.models.commands import register
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory, tiny_config):
+    torch.manual_seed(0)
+    model = HMRFlow(tiny_config()).eval()
+    path = tmp_path_factory.mktemp("weights") / "tiny.pt"
+    save_checkpoint(path, {"config": model.config.to_dict(), "model": model.state_dict()})
+    return model, path
+
+
+def test_regress_returns_full_image_hypotheses(tiny_weights):
+    model, _ = tiny_weights
+    image = np.random.default_rng(0).integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    box = np.array([[200.0, 60.0, 260.0, 200.0]])
+    hyps = regress(model, image, box, n=3, focal=500.0)
+    assert hyps.pose.shape == (1, 3, 72) and hyps.betas.shape == (1, 3, 10) and hyps.transl.shape == (1, 3, 3)
+    init = hyps.initialisation()
+    assert isinstance(init, Initialisation) and init.num_hypotheses == 3
+    # the body origin projects, in the full image, where the crop camera put it, mapped back to the image
+    side, centre = float(hyps.crop_sizes[0]), hyps.crop_centres[0]
+    crop_t = camera_to_translation(hyps.camera[0], 500.0 * 64 / side, 64)
+    uv_crop = project_points(crop_t[None], 500.0 * 64 / side, principal_point=(32.0, 32.0))[0]
+    uv_full = project_points(hyps.transl[0][None], 500.0, principal_point=(160.0, 120.0))[0]
+    torch.testing.assert_close(uv_full, (uv_crop - 32) * side / 64 + centre, rtol=1e-4, atol=1e-3)
+    with pytest.raises(ValueError, match="boxes must"):
+        regress(model, image, np.array([[10.0, 10.0, 5.0, 50.0]]))
+
+
+def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path):
+    _, weights = tiny_weights
+    image = np.full((120, 160, 3), 90, np.uint8)
+    cv2.imwrite(str(tmp_path / "photo.png"), image)
+    people = [{"pose_keypoints_2d": [v for k in range(25) for v in (60 + 2 * k, 20 + 3 * k, 0.9)]}]
+    (tmp_path / "kp.json").write_text(json.dumps({"people": people}))
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["regress", "--image", str(tmp_path / "photo.png"), "--keypoints", str(tmp_path / "kp.json"),
+                              "--n", "2", "--out", str(tmp_path / "out"), "--weights", str(weights)])  # fmt: skip
+    assert args.run(args) == 0
+    with np.load(tmp_path / "out" / "photo_hypotheses.npz") as data:
+        assert data["pose"].shape == (1, 2, 72) and data["transl"].shape == (1, 2, 3)
+    grid = cv2.imread(str(tmp_path / "out" / "photo_grid.png"))
+    assert grid is not None and grid.shape[0] > 0
+    args = parser.parse_args(["regress", "--image", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o2"),
+                              "--weights", str(weights)])  # fmt: skip
+    assert args.run(args) == 2
