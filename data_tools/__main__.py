@@ -5,25 +5,17 @@ Each group is a sub-package with a ``commands`` module exposing ``register(subpa
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import sys
+
+from hmr_flow.cli import build_parser, run_commands
 
 #: Sub-packages of data_tools that add a command group, in help order.
 COMMAND_GROUPS: tuple[str, ...] = ("body", "mocap", "synth")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m data_tools", description=__doc__.splitlines()[0])
-    groups = parser.add_subparsers(dest="group", required=True)
-    for name in COMMAND_GROUPS:
-        importlib.import_module(f"data_tools.{name}.commands").register(groups)
-    return parser
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return int(args.run(args) or 0)
+    modules = [f"data_tools.{name}.commands" for name in COMMAND_GROUPS]
+    return run_commands(build_parser("python -m data_tools", __doc__.splitlines()[0], modules), argv)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import smplx
 import torch
 from smplx.lbs import blend_shapes, vertices2joints

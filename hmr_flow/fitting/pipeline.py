@@ -18,11 +18,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hmr_flow.images import read_rgb
 from hmr_flow.body import BodyModel
 from hmr_flow.fitting.fitter import FitResult, fit_people
 from hmr_flow.fitting.keypoint_body import KeypointBody
@@ -53,18 +53,8 @@ class FitOptions:
     seed: int = 0
 
 
-def read_image(path: Path) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB, or :class:`FitInputError` naming the file."""
-    if not path.is_file():
-        raise FitInputError(f"{path}: image not found")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise FitInputError(f"{path}: unreadable or corrupt image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def _image_and_size(record: KeypointImage, options: FitOptions) -> tuple[np.ndarray | None, tuple[int, int]]:
-    image = read_image(record.image_path) if record.image_path is not None else None
+    image = read_rgb(record.image_path) if record.image_path is not None else None
     if image is not None:
         return image, (image.shape[1], image.shape[0])
     size = record.image_size or options.image_size

@@ -84,17 +84,6 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    import cv2
-
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: image not found")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"{path}: unreadable or corrupt image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def _coco17_keypoints(path: Path) -> np.ndarray:
     """``(P, 17, 3)`` COCO-17 keypoints of the first image in a keypoint file (BODY_25 is reordered)."""
     from hmr_flow.body import BODY25_NAMES, COCO17_NAMES
@@ -114,12 +103,13 @@ def _coco17_keypoints(path: Path) -> np.ndarray:
 def run_regress(args: argparse.Namespace) -> int:
     import torch
 
+    from hmr_flow.images import read_rgb
     from hmr_flow.models.checkpoint import CheckpointError, load_model
     from hmr_flow.models.regress import regress
     from hmr_flow.models.visualise import hypothesis_grid
 
     try:
-        image = _read_rgb(args.image)
+        image = read_rgb(args.image)
         keypoints = _coco17_keypoints(args.keypoints) if args.keypoints is not None else None
         if args.n < 1:
             raise ValueError(f"--n: expected ≥ 1, got {args.n}")

@@ -7,7 +7,6 @@ import csv
 
 import numpy as np
 import pytest
-import torch
 
 from hmr_flow.prior import load_prior
 from hmr_flow.prior.commands import register
