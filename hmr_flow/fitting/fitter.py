@@ -151,9 +151,10 @@ class _Problem:
     def objective(self, stage: Stage) -> torch.Tensor:
         t = self.terms(stage)
         cfg = self.config
+        prior_weight = cfg.prior_weight if cfg.prior_weight is not None else getattr(self.prior, "fit_weight", 0.0)
         return (
             t["data"]
-            + cfg.prior_weight * stage.prior_scale * t["prior"]
+            + prior_weight * stage.prior_scale * t["prior"]
             + cfg.shape_weight * t["shape"]
             + stage.depth_weight * t["depth"]
         )

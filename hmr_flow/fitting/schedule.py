@@ -59,7 +59,7 @@ class FitConfig:
         stages: the schedule.
         robust_sigma: Geman–McClure scale, as a fraction of the person size.
         noise_sigma: assumed keypoint noise, fraction of the person size (data weight 1/(2σ²)).
-        prior_weight: weight of the pose prior's loss (nats for the flow).
+        prior_weight: weight of the pose prior's loss; ``None`` = the prior's own ``fit_weight``.
         shape_weight: weight of ``‖β‖²``.
         hip_weight: weight of the hip keypoints (SMPL hips sit inside the pelvis: down-weighted).
         optimizer: ``'adam'`` (default: per-parameter steps suit a batch of independent problems)
@@ -70,7 +70,7 @@ class FitConfig:
     stages: tuple[Stage, ...] = field(default=DEFAULT_STAGES)
     robust_sigma: float = 0.1
     noise_sigma: float = 0.02
-    prior_weight: float = 0.2
+    prior_weight: float | None = None
     shape_weight: float = 5.0
     hip_weight: float = 0.3
     optimizer: str = "adam"

@@ -38,6 +38,9 @@ class PosePrior(nn.Module, abc.ABC):
     """The prior interface (see the module docstring); ``kind`` is ``"flow"``, ``"gmm"`` or ``"none"``."""
 
     kind: str = ""
+    #: Default weight of :meth:`loss` in fitting (its scale depends on the prior: nats for a density,
+    #: SMPLify's max-component cost for the GMM); chosen on ``bench/fit_eval.py``-style held-out fits.
+    fit_weight: float = 1.0
 
     @abc.abstractmethod
     def log_prob(self, body_pose) -> Tensor:
@@ -129,6 +132,7 @@ class NoPrior(PosePrior):
     or scored. Lets fitting code treat "no prior" like any other prior."""
 
     kind = "none"
+    fit_weight = 0.0
 
     def log_prob(self, body_pose) -> Tensor:
         pose = body_pose_tensor(body_pose)

@@ -24,7 +24,7 @@ from hmr_flow.prior.storage import save_torch_atomic
 
 FORMAT = "hmr_flow.prior.flow/1"
 #: Flow sizes of the shipped prior.
-DEFAULT_FLOW = {"steps": 8, "hidden": 192, "blocks": 1, "coupling": "affine", "mixing": "lu"}
+DEFAULT_FLOW = {"steps": 8, "hidden": 128, "blocks": 1, "coupling": "affine", "mixing": "lu"}
 
 
 class FlowPrior(DensityPrior):
@@ -39,6 +39,7 @@ class FlowPrior(DensityPrior):
     """
 
     kind = "flow"
+    fit_weight = 0.1
 
     def __init__(self, joints: list[int], coords: str = "axis_angle_mean", mean_rotations: Tensor | None = None,
                  flow: dict | None = None, percentiles=None, info: dict | None = None) -> None:  # fmt: skip

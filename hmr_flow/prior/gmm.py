@@ -37,6 +37,7 @@ class GMMPrior(DensityPrior):
     """
 
     kind = "gmm"
+    fit_weight = 0.2
 
     def __init__(self, weights, means, covariances, joints: list[int], percentiles=None, info: dict | None = None):
         super().__init__(PoseSpace(joints, "axis_angle"), percentiles)

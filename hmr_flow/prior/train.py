@@ -45,12 +45,12 @@ class TrainConfig:
     kind: str = "flow"
     coords: str = "axis_angle_mean"
     val_subjects: tuple[int, ...] = DEFAULT_VAL_SUBJECTS
-    epochs: int = 6
+    epochs: int = 4
     batch_size: int = 512
     lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 200
-    jitter: float = 0.01
+    jitter: float = 0.03
     clip_grad: float = 5.0
     seed: int = 0
     device: str = "cpu"
