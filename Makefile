@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEVICE     ?= cpu
 STAMP      := $(VENV)/.hmr-flow-installed
 
-.PHONY: setup test demo bench data synth train-prior train-hmr clean
+.PHONY: setup test demo bench data synth train-prior train-hmr demo-assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,9 @@ train-prior: setup
 train-hmr: setup
 	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --train-limit 2000 --val-limit 200 \
 	  --epochs 1 --batch-size 32 --device $(DEVICE) --out build/hmr/hmr.pt --export hmr_flow/assets/hmr_synth128.pt
+
+demo-assets: setup
+	$(PY) -m data_tools.demo_assets --out hmr_flow/assets/demo_poses.npz
 
 clean:
 	rm -rf demo_output .pytest_cache
