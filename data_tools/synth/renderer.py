@@ -41,23 +41,10 @@ from hmr_flow.body import BodyModel  # noqa: E402
 from hmr_flow.data.augment import mask_bbox  # noqa: E402
 from hmr_flow.data.synth_format import encode_jpeg  # noqa: E402
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle  # noqa: E402
+from hmr_flow.render import offscreen_renderer  # noqa: E402
 
 #: OpenCV camera frame → OpenGL camera frame (pyrender looks down −z with y up).
 _CV_TO_GL = np.array([1.0, -1.0, -1.0])
-
-
-_OFFSCREEN: list[pyrender.OffscreenRenderer] = []
-
-
-def _offscreen(side: int) -> pyrender.OffscreenRenderer:
-    """The process's one offscreen renderer, resized to ``side × side``. It is never deleted before
-    exit: deleting a pyrender EGL renderer terminates the EGL display every other one shares."""
-    if not _OFFSCREEN:
-        _OFFSCREEN.append(pyrender.OffscreenRenderer(viewport_width=side, viewport_height=side))
-    gl = _OFFSCREEN[0]
-    if (gl.viewport_width, gl.viewport_height) != (side, side):
-        gl.viewport_width, gl.viewport_height = side, side
-    return gl
 
 
 def _light_pose(direction_cv: np.ndarray) -> np.ndarray:
@@ -102,7 +89,8 @@ class SynthRenderer:
 
     @property
     def _gl(self) -> pyrender.OffscreenRenderer:
-        return _offscreen(self.size * self.supersample)
+        side = self.size * self.supersample
+        return offscreen_renderer(side, side)
 
     # ----------------------------------------------------------------------------------- geometry
     def _normals(self, positions: np.ndarray) -> np.ndarray:

@@ -33,7 +33,7 @@ class MeshSpec:
 _RENDERER: list[pyrender.OffscreenRenderer] = []
 
 
-def _renderer(width: int, height: int) -> pyrender.OffscreenRenderer:
+def offscreen_renderer(width: int, height: int) -> pyrender.OffscreenRenderer:
     """The one shared offscreen renderer, resized to ``width × height`` if needed.
 
     A single renderer is kept (not one per size) because deleting a pyrender EGL renderer
@@ -102,7 +102,7 @@ def render_meshes(
     camera = pyrender.IntrinsicsCamera(fx=fx, fy=fy, cx=cx, cy=cy, znear=0.01, zfar=1000.0)
     scene.add(camera, pose=np.eye(4))
     scene.add(pyrender.DirectionalLight(color=np.ones(3), intensity=3.0), pose=np.eye(4))
-    rgba, depth = _renderer(width, height).render(scene, flags=pyrender.RenderFlags.RGBA)
+    rgba, depth = offscreen_renderer(width, height).render(scene, flags=pyrender.RenderFlags.RGBA)
     alpha = rgba[..., 3:4].astype(np.float32) / 255.0
     under = background.astype(np.float32) if background is not None else np.full((height, width, 3), 255.0)
     rgb = (rgba[..., :3].astype(np.float32) * alpha + under * (1.0 - alpha)).round().astype(np.uint8)
