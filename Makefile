@@ -51,8 +51,8 @@ train-prior: setup
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
 train-hmr: setup
-	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --train-limit 2000 --val-limit 200 \
-	  --epochs 1 --batch-size 32 --device $(DEVICE) --out build/hmr/hmr.pt --export hmr_flow/assets/hmr_synth128.pt
+	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --train-limit 8000 --val-limit 200 \
+	  --epochs 2 --batch-size 32 --device $(DEVICE) --out build/hmr/hmr.pt --export hmr_flow/assets/hmr_synth128.pt
 
 demo-assets: setup
 	$(PY) -m data_tools.demo_assets --out hmr_flow/assets/demo_poses.npz

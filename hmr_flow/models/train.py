@@ -148,6 +148,8 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
     scheduler = _schedule(optimizer, settings.warmup_steps, settings.epochs * len(loader))
     start_epoch, step, history = 0, 0, []
     out = Path(settings.out)
+    if info.is_main:
+        out.parent.mkdir(parents=True, exist_ok=True)
     if settings.resume and out.is_file():
         state = read_checkpoint(out, map_location=device)
         if state["config"] != config.to_dict():

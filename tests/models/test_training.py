@@ -75,7 +75,7 @@ def test_ddp_path_world_size_one_and_resume(tiny_set, tiny_config, tmp_path, mon
     for key, value in {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
                        "MASTER_PORT": "29531"}.items():  # fmt: skip
         monkeypatch.setenv(key, value)
-    out = tmp_path / "ddp.pt"
+    out = tmp_path / "run" / "ddp.pt"  # the output folder does not exist yet: train makes it
     settings = TrainSettings(data=tiny_set, val=tiny_set, out=out, epochs=1, batch_size=4, workers=0, val_samples=5,
                              warmup_steps=2, progress=False)  # fmt: skip
     row = train(settings, tiny_config())
