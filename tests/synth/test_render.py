@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import torch
 
@@ -13,11 +14,8 @@ from tests.synth.conftest import COUNT, SEED, SIZE, render_cli
 
 
 def _dilate(mask: np.ndarray) -> np.ndarray:
-    grown = mask.copy()
-    for dv in (-1, 0, 1):
-        for du in (-1, 0, 1):
-            grown |= np.roll(mask, (dv, du), axis=(0, 1))
-    return grown
+    """Mask grown by one pixel (8-neighbourhood)."""
+    return cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def _posed(body_model, sample):
