@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--prior", choices=("flow", "gmm", "none"), default="flow", help="pose prior (default flow)")
     parser.add_argument("--prior-path", type=Path, help="prior weights (default: the shipped ones)")
     parser.add_argument("--init", type=int, default=4, help="initial hypotheses per person (default 4)")
+    parser.add_argument("--init-from", choices=("prior", "regression"), default="prior",
+                        help="initial hypotheses: facing/away + prior samples (default), or the conditional "
+                             "image model's hypotheses (needs the image)")
+    parser.add_argument("--regressor", type=Path, help="image-model weights for --init-from regression (default: shipped)")
     parser.add_argument("--focal", type=float, help="focal length in pixels (default sqrt(W²+H²))")
     parser.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), help="image size when no image is given")
     parser.add_argument("--min-keypoints", type=int, default=6, help="skip people with fewer visible keypoints (default 6)")
@@ -37,6 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, help="torch CPU threads (1 is often fastest for small batches)")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(run=run)
+
+
+def _regression_initialiser(args: argparse.Namespace):
+    from hmr_flow.models import load_model, regression_initialiser
+    from hmr_flow.models.commands import DEFAULT_WEIGHTS
+
+    return regression_initialiser(load_model(args.regressor or DEFAULT_WEIGHTS, args.device), args.init, args.seed)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             focal=args.focal,
             image_size=tuple(args.image_size) if args.image_size else None,
             seed=args.seed,
+            initialiser=_regression_initialiser(args) if args.init_from == "regression" else None,
         )
         written = fit_records(records, options, args.out, device=args.device)
     except (KeypointFileError, FitInputError, FileNotFoundError, ValueError) as err:

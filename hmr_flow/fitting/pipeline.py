@@ -15,6 +15,7 @@ Per image ``<name>``, in the output folder:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tqdm.auto import tqdm
 from hmr_flow.images import read_rgb
 from hmr_flow.body import BodyModel
 from hmr_flow.fitting.fitter import FitResult, fit_people
+from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
@@ -42,7 +44,9 @@ class FitInputError(ValueError):
 class FitOptions:
     """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, hypotheses per
     person, focal length (``None`` = ``sqrt(W² + H²)``), image size for keypoints without an image,
-    the optimisation config and a seed."""
+    the optimisation config, a seed, and an optional ``initialiser(record, image, focal) ->
+    Initialisation`` giving the initial hypotheses of an image's people (e.g.
+    :func:`hmr_flow.models.regression_initialiser`; needs the image; ``None`` = prior samples)."""
 
     prior: object | None = None
     prior_name: str = "none"
@@ -51,6 +55,7 @@ class FitOptions:
     image_size: tuple[int, int] | None = None
     config: FitConfig | None = None
     seed: int = 0
+    initialiser: Callable[[KeypointImage, np.ndarray, float], Initialisation] | None = None
 
 
 def _image_and_size(record: KeypointImage, options: FitOptions) -> tuple[np.ndarray | None, tuple[int, int]]:
@@ -92,6 +97,11 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
     image, size = _image_and_size(record, options)
     focal = options.focal if options.focal is not None else default_focal(*size)
     generator = torch.Generator().manual_seed(options.seed)
+    init = None
+    if options.initialiser is not None:
+        if image is None:
+            raise FitInputError(f"{record.name}: initialising from the image needs the image (--image/--images)")
+        init = options.initialiser(record, image, focal)
     result = fit_people(
         keypoint_body,
         torch.from_numpy(record.keypoints),
@@ -99,6 +109,7 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
         focal,
         (size[0] / 2.0, size[1] / 2.0),
         prior=options.prior,
+        init=init,
         num_hypotheses=options.num_hypotheses,
         config=options.config,
         generator=generator,

@@ -152,3 +152,18 @@ def regress(
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
     return Hypotheses(samples.axis_angle(), samples.betas, transl, samples.camera, focal, principal,
                       torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t)  # fmt: skip
+
+
+def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0):
+    """A fitting initialiser (:attr:`hmr_flow.fitting.FitOptions.initialiser`): for one image's
+    people, the model's ``n`` hypotheses each (mode first), boxed by their keypoints (COCO-17, or
+    BODY_25 reordered to COCO-17), at the fit's focal length."""
+    from hmr_flow.body import BODY25_NAMES, COCO17_NAMES
+
+    order = [BODY25_NAMES.index(name) for name in COCO17_NAMES]
+
+    def initialise(record, image: np.ndarray, focal: float) -> Initialisation:
+        keypoints = record.keypoints if record.keypoint_format == "coco17" else record.keypoints[:, order]
+        return regress(model, image, None, n, focal, keypoints, seed=seed).initialisation()
+
+    return initialise

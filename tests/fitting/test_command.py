@@ -66,3 +66,38 @@ def test_bad_keypoint_file(tmp_path, content, message, capsys):
 def test_image_size_required_without_image(tmp_path, openpose_input, capsys):
     assert _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--prior", "none"]) == 1
     assert "image size unknown" in capsys.readouterr().err
+
+
+def test_fit_from_the_image_models_hypotheses(tmp_path, openpose_input):
+    """``--init-from regression``: the shipped conditional model's hypotheses (one per ``--init``)
+    start the fit, and the fit still converges onto the keypoints."""
+    out = tmp_path / "out"
+    code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out), "--prior", "none",
+                 "--init", "3", "--init-from", "regression", "--focal", str(FOCAL)])  # fmt: skip
+    assert code == 0
+    with np.load(out / "person_keypoints_params.npz") as params:
+        assert params["hypothesis_losses"].shape == (1, 3)
+        residual = np.linalg.norm(params["keypoints_2d"] - params["keypoints_observed"][..., :2], axis=-1).mean()
+        assert residual < 5.0
+
+
+def test_initialiser_hypotheses_are_the_ones_fitted(tmp_path, openpose_input, body, keypoint_body):
+    """``FitOptions.initialiser`` replaces the default hypotheses: its 2 poses are fitted, not
+    ``num_hypotheses`` = 5 prior/facing ones."""
+    import torch
+
+    from hmr_flow.fitting import FitOptions, Initialisation, read_keypoints
+    from hmr_flow.fitting.pipeline import fit_image
+
+    calls = []
+
+    def initialise(record, image, focal):
+        calls.append((record.name, image.shape, focal))
+        return Initialisation(torch.zeros(1, 2, 3), torch.zeros(1, 2, 69))
+
+    record = read_keypoints(openpose_input, tmp_path)[0]
+    options = FitOptions(num_hypotheses=5, focal=FOCAL, initialiser=initialise)
+    fit_image(record, body, keypoint_body, options, tmp_path)
+    assert calls == [("person_keypoints", (1000, 1000, 3), FOCAL)]
+    with np.load(tmp_path / "person_keypoints_params.npz") as params:
+        assert params["hypothesis_losses"].shape == (1, 2)
