@@ -16,3 +16,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"../shared/data not found at {SHARED_DATA} (only developers' machines and CI have it)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def flow_prior():
+    """The shipped flow pose prior (``hmr_flow/assets/prior_flow.pt``)."""
+    from hmr_flow.prior import load_prior
+
+    return load_prior("flow")

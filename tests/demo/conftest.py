@@ -39,13 +39,6 @@ def fit_images():
 
 
 @pytest.fixture(scope="session")
-def flow_prior():
-    from hmr_flow.prior import load_prior
-
-    return load_prior("flow")
-
-
-@pytest.fixture(scope="session")
 def demo_poses(run_demo):
     return run_demo.load_demo_poses()
 

@@ -13,11 +13,6 @@ VALIDATION_CLIPS = ("cmu_mb31/16_01.bvh", "cmu_daz43/martial_135/03.bvh")
 
 
 @pytest.fixture(scope="session")
-def flow_prior():
-    return load_prior("flow")
-
-
-@pytest.fixture(scope="session")
 def gmm_prior():
     return load_prior("gmm")
 
