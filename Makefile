@@ -35,7 +35,10 @@ bench: setup
 	$(PY) bench/synth.py
 	$(PY) bench/prior.py
 	$(PY) bench/fit_eval.py --persons 96
-	$(PY) bench/hmr_eval.py --data data/synth/val
+	$(PY) bench/hmr_eval.py --data data/synth/val --n 25 --limit 1000
+	$(PY) bench/hmr_fit_eval.py --images 96
+	test -d ../shared/data/images/coco && $(PY) bench/hmr_photos.py --photos ../shared/data/images/coco \
+	  || echo "bench/hmr_photos.py skipped: ../shared/data/images/coco (annotated photos) not found"
 
 data: setup
 	$(PY) -m data_tools mocap build
@@ -51,8 +54,9 @@ train-prior: setup
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
 train-hmr: setup
-	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --train-limit 8000 --val-limit 200 \
-	  --epochs 2 --batch-size 32 --device $(DEVICE) --out build/hmr/hmr.pt --export hmr_flow/assets/hmr_synth128.pt
+	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --val-limit 200 \
+	  --epochs 14 --batch-size 32 --loss-weight keypoints3d=0.2 --loss-weight params=0.01 \
+	  --device $(DEVICE) --out build/hmr/hmr.pt --export hmr_flow/assets/hmr_synth128.pt
 
 demo-assets: setup
 	$(PY) -m data_tools.demo_assets --out hmr_flow/assets/demo_poses.npz

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,35 +24,17 @@ import torch
 
 from hmr_flow.fitting import (
     DEFAULT_STAGES,
-    FitConfig,
     FitInputError,
     FitOptions,
     KeypointFileError,
     KeypointImage,
     fit_records,
+    keypoint_agreement,
     read_keypoints,
+    scaled_config,
 )
-from hmr_flow.metrics import pck
 
 DEFAULT_ITERATIONS = sum(stage.iterations for stage in DEFAULT_STAGES)
-
-
-def schedule(iterations: int) -> FitConfig:
-    """The default fitting config with ``iterations`` optimiser steps in all, shared between the default
-    stages in their default proportions (each stage keeps at least one step)."""
-    if iterations < len(DEFAULT_STAGES):
-        raise ValueError(f"iterations: expected at least {len(DEFAULT_STAGES)}, got {iterations}")
-    scale = iterations / DEFAULT_ITERATIONS
-    return FitConfig(stages=tuple(replace(s, iterations=max(1, round(s.iterations * scale))) for s in DEFAULT_STAGES))
-
-
-def keypoint_agreement(record: KeypointImage, params_path: Path, alpha: float = 0.1) -> np.ndarray:
-    """PCK@``alpha`` ``(P,)`` of the fitted keypoints in ``params_path`` against ``record``'s keypoints of
-    positive confidence (threshold: ``alpha`` × the longer side of each person's keypoint box)."""
-    with np.load(params_path) as params:
-        fitted = torch.from_numpy(params["keypoints_2d"]).float()
-    observed = torch.from_numpy(record.keypoints).float()
-    return pck(fitted, observed[..., :2], observed[..., 2] > 0, alpha).numpy()
 
 
 def fit_images(keypoints: Path, images: Path | None, out: Path, prior_kind: str = "flow", hypotheses: int = 4,
@@ -68,7 +49,7 @@ def fit_images(keypoints: Path, images: Path | None, out: Path, prior_kind: str 
 
     records = read_keypoints(keypoints, images, min_keypoints)
     options = FitOptions(prior=load_prior(prior_kind, device=device), prior_name=prior_kind, num_hypotheses=hypotheses,
-                         focal=focal, config=schedule(iterations), seed=seed)  # fmt: skip
+                         focal=focal, config=scaled_config(iterations), seed=seed)  # fmt: skip
     fit_records(records, options, out, device=device)
     return [(r, keypoint_agreement(r, out / f"{r.name}_params.npz")) for r in records if r.person_ids]
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import torch
 
+from hmr_flow.geometry import axis_angle_to_matrix
+
 
 def _check_points(points: torch.Tensor, name: str) -> None:
     if not isinstance(points, torch.Tensor):
@@ -105,3 +107,15 @@ def pck(pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor, alpha: 
     threshold = alpha * (high - low).amax(-1)
     hits = ((pred - target).norm(dim=-1) <= threshold[:, None]) & visible
     return hits.sum(1).to(pred.dtype) / count.to(pred.dtype)
+
+
+def rotation_error_deg(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Angle ``(N,)`` in degrees of the rotation taking ``target`` to ``pred``, both ``(N, 3)``
+    axis-angle (e.g. global orientations; > 90° = the body faces the wrong way)."""
+    if pred.shape != target.shape or pred.dim() != 2 or pred.shape[-1] != 3:
+        raise ValueError(f"pred/target: expected two (N, 3) axis-angle tensors, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    if not (torch.isfinite(pred).all() and torch.isfinite(target).all()):
+        raise ValueError("pred/target: contains NaN or infinite values")
+    relative = axis_angle_to_matrix(pred.double()).transpose(1, 2) @ axis_angle_to_matrix(target.double())
+    cosine = ((relative.diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2).clamp(-1, 1)
+    return torch.rad2deg(torch.arccos(cosine)).to(pred.dtype)

@@ -39,3 +39,15 @@ def test_apd_rejects_bad_input(bad):
 def test_nearest_distance_rejects_joint_mismatch():
     with pytest.raises(ValueError, match="joints"):
         nearest_distance(torch.zeros(2, 3, 3), torch.zeros(2, 4, 3))
+
+
+def test_rotation_error_hand_computed():
+    from hmr_flow.metrics import rotation_error_deg
+
+    quarter = torch.pi / 2
+    pred = torch.tensor([[0.0, 0.0, quarter], [0.0, torch.pi, 0.0], [0.3, -0.2, 0.1], [0.0, 0.0, 0.5]])
+    target = torch.tensor([[0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.3, -0.2, 0.1], [0.0, 0.0, -0.5]])
+    # 90° about z; 180° about y; identical; 0.5 and −0.5 rad about the same axis differ by 1 rad
+    assert rotation_error_deg(pred, target).tolist() == pytest.approx([90.0, 180.0, 0.0, 57.29578], abs=1e-3)
+    with pytest.raises(ValueError, match="axis-angle"):
+        rotation_error_deg(torch.zeros(2, 4), torch.zeros(2, 4))

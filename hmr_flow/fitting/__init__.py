@@ -19,8 +19,8 @@ from hmr_flow.fitting.fitter import FitResult, fit_people, keypoint_weights
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation, relaxed_pose
 from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, read_coco, read_keypoints, read_openpose
-from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records
-from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage
+from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records, keypoint_agreement
+from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_config
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -38,9 +38,11 @@ __all__ = [
     "fit_image",
     "fit_people",
     "fit_records",
+    "keypoint_agreement",
     "keypoint_weights",
     "read_coco",
     "read_keypoints",
     "read_openpose",
     "relaxed_pose",
+    "scaled_config",
 ]

@@ -32,6 +32,7 @@ from hmr_flow.fitting.keypoint_io import KeypointImage
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import default_focal
+from hmr_flow.metrics import pck
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,16 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
         )  # fmt: skip
         written.append(save_image(out / f"{record.name}_overlay.png", overlay))
     return written
+
+
+def keypoint_agreement(record: KeypointImage, params_path: str | Path, alpha: float = 0.1) -> np.ndarray:
+    """PCK@``alpha`` ``(P,)`` of the fitted keypoints in a ``<name>_params.npz`` written by
+    :func:`fit_image` against ``record``'s keypoints of positive confidence (threshold: ``alpha`` ×
+    the longer side of each person's keypoint box)."""
+    with np.load(params_path) as params:
+        fitted = torch.from_numpy(params["keypoints_2d"]).float()
+    observed = torch.from_numpy(record.keypoints).float()
+    return pck(fitted, observed[..., :2], observed[..., 2] > 0, alpha).numpy()
 
 
 def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu") -> list[Path]:

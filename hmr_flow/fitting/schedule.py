@@ -11,7 +11,7 @@ Default schedule (SMPLify-like):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 PARAMETERS = ("transl", "global_orient", "body_pose", "betas")
 
@@ -82,3 +82,14 @@ class FitConfig:
         for name in ("robust_sigma", "noise_sigma", "learning_rate"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be positive")
+
+
+def scaled_config(iterations: int, config: FitConfig | None = None) -> FitConfig:
+    """``config`` (default :class:`FitConfig`) with ``iterations`` optimiser steps in all, shared between
+    its stages in their proportions (each stage keeps at least one step): quicker or longer fits."""
+    config = config or FitConfig()
+    if iterations < len(config.stages):
+        raise ValueError(f"iterations: expected at least {len(config.stages)} (one per stage), got {iterations}")
+    scale = iterations / sum(stage.iterations for stage in config.stages)
+    stages = tuple(replace(s, iterations=max(1, round(s.iterations * scale))) for s in config.stages)
+    return replace(config, stages=stages)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hmr_flow.models.losses import LossWeights
+
 log = logging.getLogger(__name__)
 
 #: Weights shipped with the package (trained on synthetic renders only, see the README).
@@ -42,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr.add_argument("--flow-hidden", type=int, default=256)
     hmr.add_argument("--flow-steps", type=int, default=4)
     hmr.add_argument("--keypoint-channels", action="store_true", help="also input COCO-17 keypoint heatmaps")
+    hmr.add_argument("--loss-weight", action="append", default=[], metavar="TERM=VALUE",
+                     help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
+                     "terms and defaults: " + ", ".join(f"{k}={v:g}" for k, v in LossWeights().to_dict().items()))
     hmr.add_argument("--export", type=Path, help="also write inference-only float16 weights here at the end")
     hmr.add_argument("--seed", type=int, default=0)
     hmr.set_defaults(run=run_train)
@@ -63,6 +68,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     regress.set_defaults(run=run_regress)
 
 
+def parse_loss_weights(overrides: list[str]) -> LossWeights:
+    """:class:`LossWeights` with ``TERM=VALUE`` overrides applied (unknown terms and bad numbers → ValueError)."""
+    values = LossWeights().to_dict()
+    for item in overrides:
+        name, sep, text = item.partition("=")
+        if not sep or name not in values:
+            raise ValueError(f"--loss-weight {item!r}: expected TERM=VALUE with TERM one of {', '.join(values)}")
+        try:
+            values[name] = float(text)
+        except ValueError:
+            raise ValueError(f"--loss-weight {item!r}: {text!r} is not a number") from None
+        if not values[name] >= 0.0:
+            raise ValueError(f"--loss-weight {item!r}: weights must be ≥ 0")
+    return LossWeights(**values)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from hmr_flow.models.checkpoint import export_weights
     from hmr_flow.models.model import HMRConfig
@@ -77,7 +98,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = HMRConfig(widths=tuple(args.widths), blocks=(1,) * len(args.widths), feature_dim=args.feature_dim,
                        flow_hidden=args.flow_hidden, flow_steps=args.flow_steps,
                        keypoint_channels=args.keypoint_channels)  # fmt: skip
-    row = train(settings, config)
+    row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
         export_weights(args.out, args.export, note=f"HMRFlow trained on synthetic renders only ({args.data})")
         print(f"exported inference weights to {args.export}")

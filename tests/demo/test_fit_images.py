@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import pytest
 import trimesh
 
-from hmr_flow.fitting import DEFAULT_STAGES
 
 #: Mean over people of PCK@0.1 measured at 150 iterations × 2 hypotheses: 0.88 (16 people, 5 photos).
 PCK_BOUND = 0.80
-
-
-def test_schedule_spreads_iterations_over_the_default_stages(fit_images):
-    config = fit_images.schedule(150)
-    assert [s.name for s in config.stages] == [s.name for s in DEFAULT_STAGES]
-    assert sum(s.iterations for s in config.stages) == 150
-    with pytest.raises(ValueError, match="iterations"):
-        fit_images.schedule(2)
 
 
 def test_fit_coco_photos(fit_images, shared_data, tmp_path):

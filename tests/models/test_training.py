@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from hmr_flow.body import BodyModel
 from hmr_flow.data import SynthDataset
 from hmr_flow.fitting.keypoint_body import KeypointBody
-from hmr_flow.models import HMRFlow, HMRLoss, TrainSettings, export_weights, load_model, train
+from hmr_flow.models import HMRFlow, HMRLoss, LossWeights, TrainSettings, export_weights, load_model, train
 from hmr_flow.models.checkpoint import CheckpointError, read_checkpoint
 from hmr_flow.models.losses import jittered_target, target_pose
 
@@ -93,3 +93,17 @@ def test_ddp_path_world_size_one_and_resume(tiny_set, tiny_config, tmp_path, mon
     with pytest.raises(CheckpointError, match="architecture"):
         train(TrainSettings(data=tiny_set, out=out, epochs=3, batch_size=4, resume=True, workers=0, progress=False),
               tiny_config(feature_dim=16))
+
+
+def test_loss_weight_overrides(tmp_path, capsys):
+    from hmr_flow.cli import main
+    from hmr_flow.models.commands import parse_loss_weights
+
+    weights = parse_loss_weights(["keypoints3d=0.2", "jitter=0.01"])
+    assert (weights.keypoints3d, weights.jitter, weights.nll) == (0.2, 0.01, LossWeights().nll)
+    for bad, message in [("speed=1", "TERM one of"), ("params", "TERM=VALUE"), ("params=x", "not a number"),
+                         ("params=-1", "≥ 0")]:  # fmt: skip
+        with pytest.raises(ValueError, match=message):
+            parse_loss_weights([bad])
+    code = main(["train", "hmr", "--data", str(tmp_path), "--out", str(tmp_path / "m.pt"), "--loss-weight", "nll=oops"])
+    assert code == 2 and "'oops' is not a number" in capsys.readouterr().err

@@ -1,0 +1,98 @@
+"""The image → pose regressor on real photos: how well its hypotheses, and fits started from them, match
+annotated 2D keypoints (the only ground truth real photos have here).
+
+    python bench/hmr_photos.py --photos ../shared/data/images/coco [--weights A.pt B.pt ...]
+
+For every person of the COCO keypoint file in ``--photos`` (``person_keypoints.json``) and every
+regressor: ``--n`` hypotheses from the crop boxed by the annotated keypoints (models with keypoint
+channels also take the keypoints as input), projected into the photo; reported are PCK@0.1 (of each
+person's keypoint box) of the mode and of the best of the ``n`` hypotheses, and of the fit started
+from the regressor's first ``--hypotheses`` hypotheses (flow prior, ``--iterations`` steps, as
+``hmr-flow fit --init-from regression``). Means over people.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hmr_flow.body import BodyModel
+from hmr_flow.fitting import FitOptions, KeypointBody, fit_records, keypoint_agreement, read_keypoints, scaled_config
+from hmr_flow.geometry import axis_angle_to_matrix, project_points
+from hmr_flow.images import read_rgb
+from hmr_flow.metrics import pck
+from hmr_flow.models import load_model, regress, regression_initialiser
+from hmr_flow.models.commands import DEFAULT_WEIGHTS
+
+
+def hypothesis_pck(model, records, body: KeypointBody, n: int, seed: int) -> tuple[list[float], list[float]]:
+    """PCK@0.1 per person of the mode and of the best of ``n`` projected hypotheses."""
+    mode, best = [], []
+    for record in records:
+        hyps = regress(model, read_rgb(record.image_path), None, n, None, record.keypoints, seed=seed)
+        people, count = hyps.pose.shape[:2]
+        rotmats = axis_angle_to_matrix(hyps.pose.reshape(people * count, 24, 3))
+        with torch.no_grad():
+            points = body(rotmats, hyps.betas.reshape(people * count, -1), hyps.transl.reshape(people * count, 3))
+        coco = torch.einsum("ks,bsc->bkc", body.coco17_matrix, points)
+        uv = project_points(coco, hyps.focal, hyps.principal_point).reshape(people, count, 17, 2)
+        observed = torch.from_numpy(record.keypoints).float()
+        visible = (observed[..., 2] > 0)[:, None].expand(-1, count, -1).reshape(-1, 17)
+        scores = pck(uv.reshape(-1, 17, 2), observed[:, None, :, :2].expand(-1, count, -1, -1).reshape(-1, 17, 2), visible)
+        scores = scores.reshape(people, count)
+        mode.extend(scores[:, 0].tolist())
+        best.extend(scores.amax(1).tolist())
+    return mode, best
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=Path, required=True, help="folder with photos and person_keypoints.json")
+    parser.add_argument("--weights", type=Path, nargs="+", default=[DEFAULT_WEIGHTS], help="regressors to compare")
+    parser.add_argument("--n", type=int, default=25, help="hypotheses per person for the PCK of the hypotheses")
+    parser.add_argument("--hypotheses", type=int, default=2, help="starting points per person of the fit")
+    parser.add_argument("--iterations", type=int, default=150, help="fitting steps in all")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    from hmr_flow.prior import load_prior
+
+    records = [r for r in read_keypoints(args.photos / "person_keypoints.json", args.photos) if r.person_ids]
+    body = KeypointBody(BodyModel())
+    prior = load_prior("flow")
+    rows = []
+    for weights in args.weights:
+        model = load_model(weights, "cpu")
+        started = time.perf_counter()
+        mode, best = hypothesis_pck(model, records, body, args.n, args.seed)
+        options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=args.hypotheses, config=scaled_config(args.iterations),
+                             seed=args.seed, initialiser=regression_initialiser(model, args.hypotheses, args.seed))  # fmt: skip
+        with tempfile.TemporaryDirectory() as out:
+            fit_records(records, options, out)
+            fitted = np.concatenate([keypoint_agreement(r, Path(out) / f"{r.name}_params.npz") for r in records])
+        rows.append({"weights": str(weights), "keypoint_channels": model.config.keypoint_channels, "people": len(mode),
+                     "pck_mode": float(np.mean(mode)), f"pck_best{args.n}": float(np.mean(best)),
+                     "pck_fit": float(fitted.mean()), "pck_fit_worst": float(fitted.min()),
+                     "seconds": round(time.perf_counter() - started, 1)})  # fmt: skip
+    print(f"\n{rows[0]['people']} people in {len(records)} photos of {args.photos}; PCK@0.1, mean over people; fit: "
+          f"{args.hypotheses} hypotheses from the regressor, {args.iterations} steps, flow prior")  # fmt: skip
+    print(f"| regressor | keypoint input | mode | best of {args.n} | fit (worst person) |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['weights']} | {'yes' if r['keypoint_channels'] else 'no'} | {r['pck_mode']:.3f} | "
+              f"{r[f'pck_best{args.n}']:.3f} | {r['pck_fit']:.3f} ({r['pck_fit_worst']:.2f}) |")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
