@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--n", type=int, default=25, help="hypotheses per crop (mode first)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
+    parser.add_argument("--temperature", type=float, default=1.0, help="latent noise scale of the random hypotheses")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
@@ -57,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     body = KeypointBody(BodyModel()).to(args.device)
     torch.manual_seed(args.seed)
     started = time.perf_counter()
-    figures = evaluate(model, body, dataset, args.device, args.n, args.batch_size, seed=args.seed)
-    report = {"weights": str(args.weights), "data": str(args.data), "images": len(dataset), "n": args.n,
+    figures = evaluate(model, body, dataset, args.device, args.n, args.batch_size, seed=args.seed,
+                       temperature=args.temperature)  # fmt: skip
+    report = {"weights": str(args.weights), "data": str(args.data), "images": len(dataset), "n": args.n, "temperature": args.temperature,
               "eval_seconds": round(time.perf_counter() - started, 1), "training": training_budget(checkpoint),
               "figures": figures}  # fmt: skip
     width = max(map(len, figures))
-    print(f"{args.weights} on {len(dataset)} images of {args.data}, {args.n} hypotheses each")
+    print(f"{args.weights} on {len(dataset)} images of {args.data}, {args.n} hypotheses each (temperature {args.temperature})")
     print("training:", ", ".join(f"{k}={v}" for k, v in report["training"].items()))
     for key, value in figures.items():
         print(f"  {key:<{width}}  {value:10.2f}")

@@ -32,14 +32,15 @@ _PER_KEYPOINT = {"reprojection_px": "reprojection_count", "diversity_visible_mm"
                  "diversity_hidden_mm": "diversity_hidden_count"}  # fmt: skip
 
 
-def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, generator: torch.Generator,
+                   temperature: float) -> dict[str, torch.Tensor]:  # fmt: skip
     """Per-batch sums of the figures in the module docstring."""
     size = model.config.image_size
     keypoints = confidence = None
     if model.config.keypoint_channels:
         keypoints, confidence = batch["keypoints2d"], (batch["visibility"] == 2).float()
     features = model.encode(batch["image"], keypoints, confidence)
-    samples = model.decode(features, model.latent(features.shape[0], n, generator=generator))
+    samples = model.decode(features, model.latent(features.shape[0], n, temperature, generator))
     log_prob = model.flow_log_prob(pose_to_rot6d(target_pose(batch)), features)
     joints, coco, normalised = project_samples(body, samples, batch["focal"], size)
     truth = batch["joints3d"].to(joints)
@@ -80,9 +81,11 @@ def evaluate(
     seed: int = 0,
     info: DistInfo = DistInfo(),
     progress: bool = True,
+    temperature: float = 1.0,
 ) -> dict[str, float]:
     """Figures of the module docstring over ``dataset`` (items as :class:`hmr_flow.data.SynthDataset`).
 
+    ``temperature`` scales the latent noise of the random hypotheses (the mode is unaffected).
     With several processes each evaluates every ``world``-th item and the sums are combined, so all
     ranks return the same figures. The model is left in eval mode.
     """
@@ -95,7 +98,7 @@ def evaluate(
     totals: dict[str, torch.Tensor] = {}
     for batch in tqdm(loader, desc="validation", disable=not progress, leave=False):
         batch = {k: v.to(device) for k, v in batch.items()}
-        for key, value in _batch_figures(model, body, batch, n, generator).items():
+        for key, value in _batch_figures(model, body, batch, n, generator, temperature).items():
             totals[key] = totals.get(key, 0.0) + value.double()
     if not totals:
         raise ValueError("evaluate: the dataset is empty")
