@@ -16,7 +16,7 @@ and PA-MPJPE over the 24 SMPL joints (mm, mean and median), the share of people 
 faces the wrong way (pelvis-to-pelvis orientation error > 90°), the 2D error of the fitted keypoints
 on the observed ones (px) and people per second of fitting (the regression's own time included).
 
-Run: ``python bench/hmr_fit_eval.py [--images 96] [--hypotheses 4] [--weights W] [--json out.json]``
+Run: ``python bench/hmr_fit_eval.py [--images 96] [--hypotheses 4] [--temperature T] [--weights W] [--json out.json]``
 """
 
 from __future__ import annotations
@@ -72,12 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="regressor weights (default: shipped)")
     parser.add_argument("--images", type=int, default=96)
     parser.add_argument("--hypotheses", type=int, default=4, help="starting points per person (fit default: 4)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="latent noise scale of the regressor's samples")
     parser.add_argument("--noise", type=float, default=1.0, help="keypoint noise σ, pixels of the 128 px render")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # prior samples of the default initialisation
     from hmr_flow.prior import load_prior
 
     people = load_people(args.data, args.images, args.noise, np.random.default_rng(args.seed))
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                       principal_point=centre, prior=prior, config=FitConfig(), progress=False)  # fmt: skip
 
     started = time.perf_counter()
-    hypotheses = [regress(model, image, None, args.hypotheses, float(focal), kp[None], seed=args.seed)
+    hypotheses = [regress(model, image, None, args.hypotheses, float(focal), kp[None], args.temperature, args.seed)
                   for image, kp, focal in zip(people["images"], people["keypoints"], people["focal"])]  # fmt: skip
     regression_seconds = time.perf_counter() - started
     starts = [h.initialisation() for h in hypotheses]
@@ -107,13 +109,12 @@ def main(argv: list[str] | None = None) -> int:
              "prior": default_initialisation(count, args.hypotheses, lambda n: prior.sample(n, temperature=0.5),
                                              torch.Generator().manual_seed(args.seed))}  # fmt: skip
     for name, init in inits.items():
-        torch.manual_seed(args.seed)
         start = time.perf_counter()
         result = fit_people(init=init, **fit_inputs)
         seconds = time.perf_counter() - start + (regression_seconds if name == "regression" else 0.0)
         visible = keypoints[..., 2] > 0
         pixels = (result.keypoints_2d - keypoints[..., :2]).norm(dim=-1)
-        rows.append({"method": f"fit from {name} ({args.hypotheses} hypotheses)",
+        rows.append({"method": f"fit from {name} ({args.hypotheses} hypotheses)" + (f", T = {args.temperature}" if name == "regression" else ""),
                      **scores(result.joints.detach(), result.global_orient.detach(), people),
                      "fit_px": float(pixels[visible].mean()), "persons_per_s": count / seconds})  # fmt: skip
 

@@ -224,6 +224,7 @@ def fit_people(
         init: hypotheses per person; default :func:`default_initialisation` with ``num_hypotheses``
             (prior samples at temperature 0.5 when ``prior`` can sample).
         config: weights and schedule (:class:`FitConfig`).
+        generator: seeds the default initialisation (its noise and prior samples): same seed → same fit.
 
     Returns:
         :class:`FitResult` (best hypothesis per person).
@@ -237,7 +238,7 @@ def fit_people(
     focal = _per_body(focal, people, (), "focal", dtype, device)
     centre = _per_body(principal_point, people, (2,), "principal_point", dtype, device)
     if init is None:
-        sampler = _prior_sampler(prior)
+        sampler = _prior_sampler(prior, generator)
         init = default_initialisation(people, num_hypotheses, sampler, generator)
     if init.num_people != people:
         raise ValueError(f"init: has {init.num_people} people, keypoints have {people}")
@@ -280,13 +281,20 @@ def fit_people(
         )
 
 
-def _prior_sampler(prior):
-    """``n -> (n, 69)`` pose samples at temperature 0.5 from ``prior``, or ``None`` if it cannot sample."""
+def _prior_sampler(prior, generator: torch.Generator | None = None):
+    """``n -> (n, 69)`` pose samples at temperature 0.5 from ``prior``, or ``None`` if it cannot sample.
+    With a ``generator`` the samples are drawn under a seed taken from it (the global RNG is left as it
+    was), so a seeded fit starts from the same hypotheses every time."""
     if prior is None or getattr(prior, "kind", "") == "none" or not callable(getattr(prior, "sample", None)):
         return None
 
     def sample(count: int) -> torch.Tensor:
-        with torch.no_grad():
+        if generator is None:
+            with torch.no_grad():
+                return prior.sample(count, temperature=0.5)
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(seed)
             return prior.sample(count, temperature=0.5)
 
     return sample
