@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import torch
 
-from hmr_flow.fitting.keypoint_io import KeypointFileError, read_keypoints
-from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_records
+from hmr_flow.fitting.keypoint_io import read_keypoints
+from hmr_flow.fitting.pipeline import FitOptions, fit_records
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,30 +54,24 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     if args.init < 1:
-        print("error: --init must be at least 1", file=sys.stderr)
-        return 2
+        raise ValueError(f"--init: expected at least 1 hypothesis, got {args.init}")
     if args.device.startswith("cuda") and not torch.cuda.is_available():
-        print("error: --device cuda requested but CUDA is not available", file=sys.stderr)
-        return 2
+        raise ValueError("--device cuda requested but CUDA is not available")
     if args.threads:
         torch.set_num_threads(args.threads)
-    try:
-        records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
-        prior = load_prior(args.prior, args.prior_path, device=args.device)
-        torch.manual_seed(args.seed)
-        options = FitOptions(
-            prior=prior,
-            prior_name=args.prior,
-            num_hypotheses=args.init,
-            focal=args.focal,
-            image_size=tuple(args.image_size) if args.image_size else None,
-            seed=args.seed,
-            initialiser=_regression_initialiser(args) if args.init_from == "regression" else None,
-        )
-        written = fit_records(records, options, args.out, device=args.device)
-    except (KeypointFileError, FitInputError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
+    prior = load_prior(args.prior, args.prior_path, device=args.device)
+    torch.manual_seed(args.seed)
+    options = FitOptions(
+        prior=prior,
+        prior_name=args.prior,
+        num_hypotheses=args.init,
+        focal=args.focal,
+        image_size=tuple(args.image_size) if args.image_size else None,
+        seed=args.seed,
+        initialiser=_regression_initialiser(args) if args.init_from == "regression" else None,
+    )
+    written = fit_records(records, options, args.out, device=args.device)
     people = sum(len(r.person_ids) for r in records)
     print(f"fitted {people} people in {len(records)} images; wrote {len(written)} files to {args.out}")
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,22 +124,18 @@ def run_regress(args: argparse.Namespace) -> int:
     import torch
 
     from hmr_flow.images import read_rgb
-    from hmr_flow.models.checkpoint import CheckpointError, load_model
+    from hmr_flow.models.checkpoint import load_model
     from hmr_flow.models.regress import regress
     from hmr_flow.models.visualise import hypothesis_grid
 
-    try:
-        image = read_rgb(args.image)
-        keypoints = _coco17_keypoints(args.keypoints) if args.keypoints is not None else None
-        if args.n < 1:
-            raise ValueError(f"--n: expected ≥ 1, got {args.n}")
-        model = load_model(args.weights, args.device)
-        boxes = np.array([args.bbox]) if args.bbox is not None else None
-        torch.manual_seed(args.seed)
-        result = regress(model, image, boxes, args.n, args.focal, keypoints, args.temperature, args.seed)
-    except (OSError, ValueError, CheckpointError) as err:
-        print(f"hmr-flow regress: error: {err}", file=sys.stderr)
-        return 2
+    image = read_rgb(args.image)
+    keypoints = _coco17_keypoints(args.keypoints) if args.keypoints is not None else None
+    if args.n < 1:
+        raise ValueError(f"--n: expected ≥ 1, got {args.n}")
+    model = load_model(args.weights, args.device)
+    boxes = np.array([args.bbox]) if args.bbox is not None else None
+    torch.manual_seed(args.seed)
+    result = regress(model, image, boxes, args.n, args.focal, keypoints, args.temperature, args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.image.stem
     np.savez(args.out / f"{stem}_hypotheses.npz", **result.to_numpy())

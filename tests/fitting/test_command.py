@@ -1,6 +1,5 @@
 """``hmr-flow fit`` end to end: files written and reloadable, clear errors for bad inputs."""
 
-import argparse
 import json
 
 import cv2
@@ -8,14 +7,12 @@ import numpy as np
 import pytest
 from fitting_cases import FOCAL, frontal_pose, render_keypoints
 
-from hmr_flow.fitting import commands
+from hmr_flow.cli import main
 
 
 def _run(argv):
-    parser = argparse.ArgumentParser()
-    commands.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["fit", *argv])
-    return args.run(args)
+    """``hmr-flow fit ARGV`` through the command line's shared runner (user errors → one line, exit 2)."""
+    return main(["fit", *argv])
 
 
 @pytest.fixture()
@@ -49,7 +46,7 @@ def test_unreadable_image(tmp_path, openpose_input, capsys):
     (tmp_path / "person.png").write_bytes(b"not a png")
     code = _run(["--keypoints", str(openpose_input), "--image", str(tmp_path / "person.png"), "--out", str(tmp_path / "o"),
                  "--prior", "none"])  # fmt: skip
-    assert code == 1 and "unreadable or corrupt image" in capsys.readouterr().err
+    assert code == 2 and "unreadable or corrupt image" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -59,12 +56,12 @@ def test_bad_keypoint_file(tmp_path, content, message, capsys):
     path = tmp_path / "k.json"
     if content is not None:
         path.write_text(content)
-    assert _run(["--keypoints", str(path), "--out", str(tmp_path / "o"), "--prior", "none"]) == 1
+    assert _run(["--keypoints", str(path), "--out", str(tmp_path / "o"), "--prior", "none"]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_image_size_required_without_image(tmp_path, openpose_input, capsys):
-    assert _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--prior", "none"]) == 1
+    assert _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--prior", "none"]) == 2
     assert "image size unknown" in capsys.readouterr().err
 
 

@@ -44,7 +44,9 @@ def test_regress_returns_full_image_hypotheses(tiny_weights):
         regress(model, image, np.array([[10.0, 10.0, 5.0, 50.0]]))
 
 
-def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path):
+def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path, capsys):
+    from hmr_flow.cli import main
+
     _, weights = tiny_weights
     image = np.full((120, 160, 3), 90, np.uint8)
     cv2.imwrite(str(tmp_path / "photo.png"), image)
@@ -59,6 +61,5 @@ def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path):
         assert data["pose"].shape == (1, 2, 72) and data["transl"].shape == (1, 2, 3)
     grid = cv2.imread(str(tmp_path / "out" / "photo_grid.png"))
     assert grid is not None and grid.shape[0] > 0
-    args = parser.parse_args(["regress", "--image", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o2"),
-                              "--weights", str(weights)])  # fmt: skip
-    assert args.run(args) == 2
+    code = main(["regress", "--image", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o2"), "--weights", str(weights)])
+    assert code == 2 and "missing.png" in capsys.readouterr().err
