@@ -75,14 +75,14 @@ def _draw_keypoints(image: np.ndarray, observed: np.ndarray, fitted: np.ndarray)
 
 def _framed_side_view(meshes: list[MeshSpec], focal: float, size: tuple[int, int]) -> list[MeshSpec]:
     """All people turned 90° together about the vertical axis through their common centre, then
-    moved so that they fill about 80 % of an image of ``size`` seen with ``focal``."""
+    moved so that they fill about 80 % of the width or height of an image of ``size`` ``(W, H)``
+    seen with ``focal`` (whichever binds first)."""
     counts = np.cumsum([0] + [len(m.vertices) for m in meshes])
     merged = MeshSpec(np.concatenate([m.vertices for m in meshes]), meshes[0].faces)
     turned = np.asarray(side_view(merged).vertices)
     low, high = turned.min(0), turned.max(0)
     centre = 0.5 * (low + high)
-    extent_px = 0.8 * min(size)
-    depth = focal * max(high[0] - low[0], high[1] - low[1]) / extent_px + 0.5 * (high[2] - low[2])
+    depth = focal * max((high[0] - low[0]) / (0.8 * size[0]), (high[1] - low[1]) / (0.8 * size[1])) + 0.5 * (high[2] - low[2])
     turned = turned - centre + np.array([0.0, 0.0, depth])
     return [MeshSpec(turned[counts[i] : counts[i + 1]], m.faces, m.color) for i, m in enumerate(meshes)]
 

@@ -5,6 +5,7 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 from fitting_cases import FOCAL, frontal_pose, render_keypoints
 
 from hmr_flow.cli import main
@@ -98,3 +99,19 @@ def test_initialiser_hypotheses_are_the_ones_fitted(tmp_path, openpose_input, bo
     assert calls == [("person_keypoints", (1000, 1000, 3), FOCAL)]
     with np.load(tmp_path / "person_keypoints_params.npz") as params:
         assert params["hypothesis_losses"].shape == (1, 2)
+
+
+def test_side_view_fills_the_panel_along_its_binding_side():
+    from hmr_flow.fitting.outputs import _framed_side_view
+    from hmr_flow.geometry import project_points
+    from hmr_flow.render import MeshSpec
+
+    # two "people" 1.8 m tall, 6 m apart in depth: turned sideways the scene is 6 m wide and 1.8 m high
+    box = np.array([[x, y, z] for x in (-0.2, 0.2) for y in (-0.9, 0.9) for z in (-0.1, 0.1)])
+    meshes = [MeshSpec(box + [0, 0, 4.0], np.zeros((0, 3), int)), MeshSpec(box + [0, 0, 10.0], np.zeros((0, 3), int))]
+    for size in [(640, 427), (300, 600)]:
+        framed = np.concatenate([m.vertices for m in _framed_side_view(meshes, 500.0, size)])
+        uv = project_points(torch.as_tensor(framed)[None], 500.0, (size[0] / 2, size[1] / 2))[0].numpy()
+        span = uv.max(0) - uv.min(0)
+        assert max(span[0] / size[0], span[1] / size[1]) == pytest.approx(0.8, abs=0.06)
+        assert (uv >= 0).all() and (uv[:, 0] <= size[0]).all() and (uv[:, 1] <= size[1]).all()
