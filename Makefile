@@ -37,6 +37,7 @@ bench: setup
 	$(PY) bench/fit_eval.py --persons 96
 	$(PY) bench/hmr_eval.py --data data/synth/val --n 25 --limit 1000
 	$(PY) bench/hmr_fit_eval.py --images 96
+	$(PY) bench/train_speed.py --data data/synth/train --device $(DEVICE)
 	test -d ../shared/data/images/coco && $(PY) bench/hmr_photos.py --photos ../shared/data/images/coco \
 	  || echo "bench/hmr_photos.py skipped: ../shared/data/images/coco (annotated photos) not found"
 
