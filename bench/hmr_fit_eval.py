@@ -32,9 +32,8 @@ import torch
 
 from hmr_flow.body import BodyModel
 from hmr_flow.data import SynthDataset
-from hmr_flow.fitting import FitConfig, KeypointBody, default_initialisation, fit_people
+from hmr_flow.fitting import FitConfig, KeypointBody, fit_people
 from hmr_flow.fitting.initialisation import Initialisation
-from hmr_flow.geometry import axis_angle_to_matrix
 from hmr_flow.metrics import mpjpe, pa_mpjpe, rotation_error_deg
 from hmr_flow.models import load_model, regress
 from hmr_flow.models.commands import DEFAULT_WEIGHTS
@@ -79,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)  # prior samples of the default initialisation
     from hmr_flow.prior import load_prior
 
     people = load_people(args.data, args.images, args.noise, np.random.default_rng(args.seed))
@@ -98,19 +96,16 @@ def main(argv: list[str] | None = None) -> int:
     regression_seconds = time.perf_counter() - started
     starts = [h.initialisation() for h in hypotheses]
     regression_init = Initialisation(torch.cat([s.global_orient for s in starts]), torch.cat([s.body_pose for s in starts]))
-    pose = torch.cat([h.pose[:, 0] for h in hypotheses])
-    with torch.no_grad():
-        mode_joints = body(axis_angle_to_matrix(pose.reshape(-1, 24, 3)), torch.cat([h.betas[:, 0] for h in hypotheses]),
-                           torch.cat([h.transl[:, 0] for h in hypotheses]))[:, :24]  # fmt: skip
-    rows = [{"method": "regression mode, no fit", **scores(mode_joints, pose[:, :3], people),
+    mode_joints = torch.cat([h.posed_points(body)[:, 0, :24] for h in hypotheses])
+    mode_orient = torch.cat([h.pose[:, 0, :3] for h in hypotheses])
+    rows = [{"method": "regression mode, no fit", **scores(mode_joints, mode_orient, people),
              "persons_per_s": count / regression_seconds}]  # fmt: skip
 
-    inits = {"regression": regression_init,
-             "prior": default_initialisation(count, args.hypotheses, lambda n: prior.sample(n, temperature=0.5),
-                                             torch.Generator().manual_seed(args.seed))}  # fmt: skip
+    inits = {"regression": regression_init, "prior": None}  # None: the fitter's own default, as `hmr-flow fit`
     for name, init in inits.items():
         start = time.perf_counter()
-        result = fit_people(init=init, **fit_inputs)
+        result = fit_people(init=init, num_hypotheses=args.hypotheses, generator=torch.Generator().manual_seed(args.seed),
+                            **fit_inputs)  # fmt: skip
         seconds = time.perf_counter() - start + (regression_seconds if name == "regression" else 0.0)
         visible = keypoints[..., 2] > 0
         pixels = (result.keypoints_2d - keypoints[..., :2]).norm(dim=-1)

@@ -25,7 +25,7 @@ import torch
 
 from hmr_flow.body import BodyModel
 from hmr_flow.fitting import FitOptions, KeypointBody, fit_records, keypoint_agreement, read_keypoints, scaled_config
-from hmr_flow.geometry import axis_angle_to_matrix, project_points
+from hmr_flow.geometry import project_points
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
 from hmr_flow.models import load_model, regress, regression_initialiser
@@ -38,11 +38,8 @@ def hypothesis_pck(model, records, body: KeypointBody, n: int, seed: int) -> tup
     for record in records:
         hyps = regress(model, read_rgb(record.image_path), None, n, None, record.keypoints, seed=seed)
         people, count = hyps.pose.shape[:2]
-        rotmats = axis_angle_to_matrix(hyps.pose.reshape(people * count, 24, 3))
-        with torch.no_grad():
-            points = body(rotmats, hyps.betas.reshape(people * count, -1), hyps.transl.reshape(people * count, 3))
-        coco = torch.einsum("ks,bsc->bkc", body.coco17_matrix, points)
-        uv = project_points(coco, hyps.focal, hyps.principal_point).reshape(people, count, 17, 2)
+        coco = torch.einsum("ks,pnsc->pnkc", body.coco17_matrix, hyps.posed_points(body))
+        uv = project_points(coco.reshape(people * count, 17, 3), hyps.focal, hyps.principal_point).reshape(people, count, 17, 2)
         observed = torch.from_numpy(record.keypoints).float()
         visible = (observed[..., 2] > 0)[:, None].expand(-1, count, -1).reshape(-1, 17)
         scores = pck(uv.reshape(-1, 17, 2), observed[:, None, :, :2].expand(-1, count, -1, -1).reshape(-1, 17, 2), visible)

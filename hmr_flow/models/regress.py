@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from hmr_flow.fitting.initialisation import Initialisation
-from hmr_flow.geometry import default_focal
+from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.models.camera import crop_to_full_translation
 from hmr_flow.models.model import HMRFlow
 
@@ -50,6 +51,16 @@ class Hypotheses:
     def initialisation(self) -> Initialisation:
         """The poses as a fitting :class:`Initialisation` (``P`` people × ``n`` hypotheses)."""
         return Initialisation(self.pose[..., :3].contiguous(), self.pose[..., 3:].contiguous())
+
+    @torch.no_grad()
+    def posed_points(self, body: KeypointBody) -> torch.Tensor:
+        """``(P, n, S, 3)`` points of every hypothesis in the full-image camera frame (metres): the 24
+        joints first, then the keypoint sources of ``body`` (e.g. ``body.coco17_matrix`` maps them to
+        COCO-17)."""
+        people, count = self.pose.shape[:2]
+        rotmats = axis_angle_to_matrix(self.pose.reshape(people * count, 24, 3))
+        points = body(rotmats, self.betas.reshape(people * count, -1), self.transl.reshape(people * count, 3))
+        return points.reshape(people, count, *points.shape[1:])
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         """Arrays for ``np.savez`` (names as the attributes)."""

@@ -63,3 +63,19 @@ def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path, capsys):
     assert grid is not None and grid.shape[0] > 0
     code = main(["regress", "--image", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o2"), "--weights", str(weights)])
     assert code == 2 and "missing.png" in capsys.readouterr().err
+
+
+def test_posed_points_follow_each_hypothesis(tiny_weights):
+    from hmr_flow.body import BodyModel
+    from hmr_flow.fitting.keypoint_body import KeypointBody
+    from hmr_flow.geometry import axis_angle_to_matrix
+
+    model, _ = tiny_weights
+    body = KeypointBody(BodyModel())
+    hyps = regress(model, np.full((240, 320, 3), 120, np.uint8), np.array([[40, 30, 140, 220], [180, 20, 300, 230]]), n=3)
+    points = hyps.posed_points(body)
+    assert points.shape[:3] == (2, 3, body.coco17_matrix.shape[1]) and points.shape[-1] == 3
+    person, index = 1, 2  # one hypothesis computed on its own lands at the same place in the batch
+    alone = body(axis_angle_to_matrix(hyps.pose[person, index].reshape(1, 24, 3)), hyps.betas[person, index][None],
+                 hyps.transl[person, index][None])  # fmt: skip
+    torch.testing.assert_close(points[person, index], alone[0])
