@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	@$(PY) -c "from hmr_flow.body import default_model_path as p; raise SystemExit(not p().is_file())" \
 	  || $(PY) -m data_tools body build
+	$(PY) -m hmr_flow.detection.models
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \

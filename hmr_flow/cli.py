@@ -16,7 +16,7 @@ import os
 import sys
 
 #: Sub-packages whose ``commands`` module adds sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior", "fitting", "models")
+COMMAND_MODULES: tuple[str, ...] = ("prior", "fitting", "models", "detection")
 
 
 def build_parser(prog: str, description: str, modules: list[str]) -> argparse.ArgumentParser:

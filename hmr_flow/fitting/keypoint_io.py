@@ -152,6 +152,8 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
         raise KeypointFileError(f"{path}: not a COCO keypoint file (needs 'images' and 'annotations' lists)")
     folder = Path(images_dir) if images_dir is not None else path.parent
+    info = data.get("info")
+    confidences = isinstance(info, dict) and info.get("keypoint_values") == "confidence"
     images = {}
     for i, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
@@ -166,7 +168,10 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         if ann["image_id"] not in images:
             raise KeypointFileError(f"{path}: annotations[{i}] refers to unknown image_id {ann['image_id']!r}")
         array = _person_array(ann["keypoints"], 17, path, f"annotations[{i}].keypoints")
-        array[:, 2] = (array[:, 2] > 0).astype(np.float32)
+        if not confidences:
+            array[:, 2] = (array[:, 2] > 0).astype(np.float32)
+        elif (array[:, 2] > 1).any():
+            raise KeypointFileError(f"{path}: annotations[{i}].keypoints has confidences above 1")
         arrays, ids = people.setdefault(ann["image_id"], ([], []))
         arrays.append(array)
         ids.append(int(ann.get("id", i)))
