@@ -1,4 +1,4 @@
-"""hmr-flow demo: fit a body to a rendered example image, sample poses, score pose plausibility.
+"""hmr-flow demo: fit a body to a rendered example image and to a real photo, sample poses, score pose plausibility.
 
     python demo/run_demo.py --out demo_output --device cpu
 
@@ -11,6 +11,9 @@ pose priors and held-out real poses in ``hmr_flow/assets/``. Writes into ``--out
   (metres, camera frame) and ``example_params.npz`` (fitted and true parameters, metrics) from fitting
   the body to those keypoints with the flow prior; the fit's MPJPE / PA-MPJPE against the truth and its
   2D PCK are printed;
+- ``side_bend_overlay.png``, ``side_bend_1.obj``, ``side_bend_params.npz`` + ``detected_keypoints.json``: a
+  real photo (``demo/photos/side_bend.jpg``, CC0) end to end with no keypoint file: people and keypoints
+  detected (BlazePose), the conditional model's hypotheses, the fit, as ``hmr-flow fit --image``;
 - ``example_hypotheses.png``: when the conditional image → pose model is shipped
   (``hmr_flow/assets/hmr_*.pt``), its hypotheses for the image, which also initialise the fit;
   otherwise the fit starts from prior samples and the summary says so;
@@ -46,6 +49,8 @@ IMAGE_SIZE = 320
 SEED = 0
 #: The example fitted by default: the first demo pose with this label (else the first pose).
 DEFAULT_LABEL = "arms raised"
+#: The real photo fitted end to end (CC0, see demo/photos/README.md).
+PHOTO = Path(__file__).resolve().parent / "photos" / "side_bend.jpg"
 
 
 # ------------------------------------------------------------------------------------ demo poses
@@ -213,6 +218,41 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
     return summary
 
 
+@dataclass
+class PhotoSummary:
+    """The real-photo fit: ``name`` (output stem), ``people`` found, ``pck`` (PCK@0.1 of the fitted
+    against the detected keypoints, mean over people), ``initialisation``, ``seconds`` (detect + fit)."""
+
+    name: str
+    people: int
+    pck: float
+    initialisation: str
+    seconds: float
+
+
+def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses: int = 4,
+              checkpoint: Path | None = None, config: FitConfig | None = None) -> PhotoSummary:  # fmt: skip
+    """A photo end to end with the library calls of ``hmr-flow fit --image PHOTO [--init-from regression]``:
+    detect the people (``out/detected_keypoints.json``), start from the conditional model's hypotheses
+    when a ``checkpoint`` is given (else prior samples), fit with ``prior``, write overlay, .obj, .npz."""
+    from hmr_flow.detection import detect_into
+    from hmr_flow.fitting import FitOptions, fit_records, keypoint_agreement
+
+    start = time.perf_counter()
+    [record] = read_keypoints(detect_into(out, image=photo))
+    initialiser = None
+    if checkpoint is not None:
+        from hmr_flow.models import load_model, regression_initialiser
+
+        initialiser = regression_initialiser(load_model(checkpoint, device), num_hypotheses, SEED)
+    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
+                         initialiser=initialiser)  # fmt: skip
+    fit_records([record], options, out, device=device)
+    agreement = keypoint_agreement(record, out / f"{record.name}_params.npz")
+    return PhotoSummary(record.name, len(record.person_ids), float(agreement.mean()),
+                        "regression" if checkpoint is not None else "prior samples", time.perf_counter() - start)  # fmt: skip
+
+
 # -------------------------------------------------------------------------------------- sampling
 def sample_grid(prior, out: Path, count: int = 12, temperature: float = 1.0, columns: int = 6) -> Path:
     """``count`` poses from ``prior`` rendered as ``out/prior_samples.png`` (labels: held-out percentile)."""
@@ -319,12 +359,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--pose: expected 0..{len(poses.labels) - 1}, got {index}")
     checkpoint = shipped_regressor()
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"1/3 fitting: rendering held-out pose {index} ({poses.labels[index]}, {poses.clip_names[index]})")
+    print(f"1/4 fitting: rendering held-out pose {index} ({poses.labels[index]}, {poses.clip_names[index]})")
     example = render_example(poses, index)
     fit = fit_example(example, args.out, prior, args.device, args.hypotheses, checkpoint=checkpoint)
-    print("2/3 sampling the flow prior")
+    print(f"2/4 a real photo, no keypoint file: detecting and fitting {PHOTO.name}")
+    photo = fit_photo(PHOTO, args.out, prior, args.device, args.hypotheses, checkpoint)
+    print("3/4 sampling the flow prior")
     grid = sample_grid(prior, args.out)
-    print("3/3 scoring poses")
+    print("4/4 scoring poses")
     rows = score_table(prior, poses, args.out)
 
     print(f"\nhmr-flow demo: wrote {args.out}/ in {time.perf_counter() - started:.0f} s")
@@ -339,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
           f"({fit.initialisation} initialisation, {fit.seconds:.0f} s)")
     print(f"    vs ground truth: MPJPE {fit.mpjpe_mm:.0f} mm, PA-MPJPE {fit.pa_mpjpe_mm:.0f} mm; "
           f"2D PCK@0.1 {100 * fit.pck:.0f} %")
+    print(f"- {photo.name}_overlay.png, {photo.name}_1.obj, {photo.name}_params.npz: the real photo {PHOTO.name} "
+          f"({photo.people} person detected, detected_keypoints.json; {photo.initialisation} initialisation; "
+          f"{photo.seconds:.0f} s)")
+    print(f"    fitted keypoints within 10 % of the detected ones (PCK@0.1): {100 * photo.pck:.0f} %")
     print(f"- {grid.name}: 12 poses sampled from the flow prior (labels: held-out percentile)")
     print("- scores.csv: plausibility under the flow prior (percentile = share of held-out real poses scoring lower)")
     print(format_scores(rows))

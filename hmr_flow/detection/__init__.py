@@ -12,9 +12,9 @@
 from hmr_flow.detection.coco import ImageDetections, write_coco
 from hmr_flow.detection.models import blazepose_files
 from hmr_flow.detection.pipeline import BlazePose, DetectedPerson
-from hmr_flow.detection.run import NoPersonError, detect_images, detect_to_file, image_paths
+from hmr_flow.detection.run import NoPersonError, detect_images, detect_into, detect_to_file, image_paths
 
 __all__ = [
     "BlazePose", "DetectedPerson", "ImageDetections", "NoPersonError", "blazepose_files", "detect_images",
-    "detect_to_file", "image_paths", "write_coco",
+    "detect_into", "detect_to_file", "image_paths", "write_coco",
 ]  # fmt: skip

@@ -69,3 +69,17 @@ def detect_to_file(paths: list[Path], out: str | Path, detector: BlazePose | Non
     """Detect the people of ``paths`` and write them to the COCO file ``out``; ``(out, people)``."""
     detections = detect_images(paths, detector)
     return write_coco(out, detections), sum(len(d.people) for d in detections)
+
+
+#: File name of the keypoints that ``fit`` / ``regress`` detect themselves (in their output folder).
+DETECTED_NAME = "detected_keypoints.json"
+
+
+def detect_into(out_dir: str | Path, image: str | Path | None = None, images: str | Path | None = None,
+                detector: BlazePose | None = None) -> Path:  # fmt: skip
+    """Detect the people of ``image`` or of the folder ``images`` and write them to
+    ``out_dir/detected_keypoints.json`` (what ``fit`` and ``regress`` do without ``--keypoints``)."""
+    paths = image_paths(image, images)
+    path, people = detect_to_file(paths, Path(out_dir) / DETECTED_NAME, detector)
+    log.info("detected %d people in %d images: %s", people, len(paths), path)
+    return path

@@ -1,4 +1,5 @@
-"""``hmr-flow fit``: fit the body model to 2D keypoints (OpenPose BODY_25 or COCO-17 JSON)."""
+"""``hmr-flow fit``: fit the body model to 2D keypoints (OpenPose BODY_25 or COCO-17 JSON), or to the
+keypoints it detects in the photos first when no keypoint file is given."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit the body model to 2D keypoints",
         description="Fit body pose, shape and camera translation to 2D keypoints with a pose prior. "
-        "Writes <name>_params.npz, <name>_<person>.obj and, with an image, <name>_overlay.png.",
+        "Writes <name>_params.npz, <name>_<person>.obj and, with an image, <name>_overlay.png. Without "
+        "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json).",
     )
-    parser.add_argument("--keypoints", required=True, type=Path,
-                        help="OpenPose BODY_25 JSON, a folder of them, or a COCO keypoint annotation JSON")
+    parser.add_argument("--keypoints", type=Path, help="OpenPose BODY_25 JSON, a folder of them, or a COCO keypoint "
+                        "JSON (default: detect people in --image/--images)")  # fmt: skip
     images = parser.add_mutually_exclusive_group()
-    images.add_argument("--image", type=Path, help="the image of a single OpenPose JSON file")
+    images.add_argument("--image", type=Path, help="a photo (or the image of a single OpenPose JSON file)")
     images.add_argument("--images", type=Path, help="folder of images (COCO file_name, or <stem>.jpg/.png for OpenPose)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--prior", choices=("flow", "gmm", "none"), default="flow", help="pose prior (default flow)")
@@ -59,7 +61,14 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--device cuda requested but CUDA is not available")
     if args.threads:
         torch.set_num_threads(args.threads)
-    records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
+    if args.keypoints is None:
+        from hmr_flow.detection import detect_into
+
+        if args.image is None and args.images is None:
+            raise ValueError("give --keypoints, or --image/--images to detect the people first")
+        records = read_keypoints(detect_into(args.out, args.image, args.images), None, args.min_keypoints)
+    else:
+        records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
     prior = load_prior(args.prior, args.prior_path, device=args.device)
     torch.manual_seed(args.seed)
     options = FitOptions(

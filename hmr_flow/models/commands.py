@@ -52,7 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     regress = subparsers.add_parser("regress", help="pose hypotheses for the people in a photo",
                                     description="Run the image → pose-flow regressor on a person crop; writes "
-                                    "<stem>_hypotheses.npz and <stem>_grid.png (mode first).")  # fmt: skip
+                                    "<stem>_hypotheses.npz and <stem>_grid.png (mode first). Without --bbox or "
+                                    "--keypoints, people are detected first (detected_keypoints.json).")  # fmt: skip
     regress.add_argument("--image", required=True, type=Path)
     where = regress.add_mutually_exclusive_group()
     where.add_argument("--bbox", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), help="person box in pixels")
@@ -129,6 +130,10 @@ def run_regress(args: argparse.Namespace) -> int:
     from hmr_flow.models.visualise import hypothesis_grid
 
     image = read_rgb(args.image)
+    if args.keypoints is None and args.bbox is None:
+        from hmr_flow.detection import detect_into
+
+        args.keypoints = detect_into(args.out, args.image)
     keypoints = _coco17_keypoints(args.keypoints) if args.keypoints is not None else None
     if args.n < 1:
         raise ValueError(f"--n: expected ≥ 1, got {args.n}")

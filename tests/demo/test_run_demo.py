@@ -156,3 +156,19 @@ def test_user_wrappers_sample_and_score(demo_script, tmp_path):
         rows = list(csv.DictReader(handle))
     assert len(rows) == 2 and all(0.0 <= float(r["percentile"]) <= 100.0 for r in rows)
     assert score_poses.main(["--poses", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "t.csv")]) != 0
+
+
+def test_fit_photo_detects_then_fits_the_real_photo(run_demo, flow_prior, tmp_path):
+    from hmr_flow.wheels import WheelError
+
+    try:
+        summary = run_demo.fit_photo(run_demo.PHOTO, tmp_path, flow_prior, num_hypotheses=2, config=TINY,
+                                     checkpoint=run_demo.shipped_regressor())  # fmt: skip
+    except WheelError as err:
+        pytest.skip(f"BlazePose networks unavailable (run 'make setup' once with network access): {err}")
+    assert summary.name == "side_bend" and summary.people == 1 and summary.pck >= 0.8
+    assert read_keypoints(tmp_path / "detected_keypoints.json")[0].image_path.resolve() == run_demo.PHOTO.resolve()
+    with np.load(tmp_path / "side_bend_params.npz") as params:
+        assert params["body_pose"].shape == (1, 69) and np.isfinite(params["joints"]).all()
+    assert len(trimesh.load(tmp_path / "side_bend_1.obj", process=False).vertices) == BodyModel().num_vertices
+    assert cv2.imread(str(tmp_path / "side_bend_overlay.png")).shape[0] == 720
