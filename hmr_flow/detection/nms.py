@@ -44,3 +44,22 @@ def weighted_nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> lis
         clusters.append(members)
         remaining = remaining[~np.isin(remaining, members)]
     return clusters
+
+
+def match_boxes(reference: np.ndarray, found: np.ndarray, min_iou: float) -> list[tuple[int, int]]:
+    """Greedy one-to-one matching by IoU, best pairs first: ``(reference index, found index)`` pairs
+    with IoU ≥ ``min_iou`` (e.g. annotated people against detected ones)."""
+    if len(reference) == 0 or len(found) == 0:
+        return []
+    iou = box_iou(reference, found)
+    pairs = []
+    used_ref, used_found = set(), set()
+    for flat in np.argsort(-iou, axis=None, kind="stable"):
+        r, f = np.unravel_index(flat, iou.shape)
+        if iou[r, f] < min_iou:
+            break
+        if r not in used_ref and f not in used_found:
+            pairs.append((int(r), int(f)))
+            used_ref.add(r)
+            used_found.add(f)
+    return pairs

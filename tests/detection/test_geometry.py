@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from hmr_flow.detection.anchors import decode, ssd_anchor_centres
-from hmr_flow.detection.nms import box_iou, nms, weighted_nms
+from hmr_flow.detection.nms import box_iou, match_boxes, nms, weighted_nms
 from hmr_flow.detection.pipeline import tile_regions
 from hmr_flow.detection.roi import ROI, letterbox, roi_from_alignment, roi_from_box
 
@@ -81,3 +81,12 @@ def test_tiles_cover_the_image_with_half_overlap():
     assert (tiles[:, 2] - tiles[:, 0] == 320).all() and (tiles[:, 3] - tiles[:, 1] == 320).all()
     assert tiles[:, 0].min() == 0 and tiles[:, 2].max() == 640 and tiles[:, 1].min() == 0 and tiles[:, 3].max() == 427
     assert sorted(set(tiles[:, 0])) == [0, 160, 320]
+
+
+def test_match_boxes_pairs_best_overlaps_one_to_one():
+    reference = np.array([[0, 0, 10, 10], [20, 0, 30, 10], [100, 100, 110, 110]], np.float64)
+    found = np.array([[21, 0, 31, 10], [0, 0, 10, 12], [1, 0, 11, 10], [200, 200, 210, 210]], np.float64)
+    # IoUs: ref0–found1 10/12 = 0.833, ref0–found2 90/110 = 0.818, ref1–found0 90/110 = 0.818
+    assert match_boxes(reference, found, 0.3) == [(0, 1), (1, 0)]
+    assert match_boxes(reference, found, 0.83) == [(0, 1)]
+    assert match_boxes(reference, found[:0], 0.3) == []
