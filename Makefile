@@ -41,6 +41,8 @@ bench: setup
 	$(PY) bench/train_speed.py --data data/synth/train --device $(DEVICE)
 	test -d ../shared/data/images/coco && $(PY) bench/hmr_photos.py --photos ../shared/data/images/coco \
 	  || echo "bench/hmr_photos.py skipped: ../shared/data/images/coco (annotated photos) not found"
+	test -d ../shared/data/images/coco && $(PY) bench/detect.py --photos ../shared/data/images/coco \
+	  || echo "bench/detect.py skipped: ../shared/data/images/coco (annotated photos) not found"
 
 data: setup
 	$(PY) -m data_tools mocap build

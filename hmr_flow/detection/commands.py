@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_image_arguments(parser, required=True)
     parser.add_argument("--out", required=True, type=Path, help="COCO keypoint JSON to write")
-    parser.add_argument("--tiles", type=int, default=None, help="tile levels searched besides the whole image "
-                        "(default 1: tiles of half the image; 0 = whole image only, fastest)")  # fmt: skip
+    parser.add_argument("--tiles", type=int, default=None, help="tile levels searched besides the whole image, for "
+                        "small people (default 0: whole image only; 1: also tiles of half the image, ~4× slower)")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="CPU threads of the networks (default 1)")
     parser.set_defaults(run=run)
 

@@ -1,17 +1,18 @@
-"""Photo → people's COCO-17 keypoints with BlazePose: person detection (whole image plus overlapping
-tiles, so that small people are seen), 33 landmarks per person, then non-maximum suppression.
+"""Photo → people's COCO-17 keypoints with BlazePose: person detection (whole image, optionally plus
+overlapping tiles for small people), 33 landmarks per person, then non-maximum suppression.
 
 Steps for an ``(H, W, 3)`` uint8 RGB image:
 
 1. Person candidates: the detector runs on the whole image and, for ``tile_levels`` ≥ 1, on square
    tiles of side ``max(W, H) / 2^level`` overlapping by half (or, when ``boxes`` are given, on the
    region around each box; a box with no detection gets an upright ROI around it).
-2. Landmarks: the 256×256 network on each candidate's rotated ROI; with ``refine``, run once more on
+2. Landmarks: the 256×256 network on each candidate's rotated ROI (when it sees no one there, once
+   more on the ROI turned upright: the detector's rotation is sometimes far off); with ``refine``, run once more on
    the ROI re-centred on the person's own hip centre and body size (landmarks 33/34, as MediaPipe
    does between video frames), which centres people found from a partial view.
 3. People whose pose-presence score is below ``min_presence`` are dropped; duplicates (the same person
    found from several tiles) are removed by NMS on the boxes of their 33 landmarks, best score (presence
-   × detector score) first.
+   × detector score) first. Given boxes are known people: each gives one person, kept whatever its score.
 
 Each person keeps all 17 keypoints with their confidences (low ones included).
 """
@@ -30,10 +31,12 @@ from hmr_flow.detection.nms import nms
 from hmr_flow.detection.roi import ROI, roi_from_alignment, roi_from_box
 from hmr_flow.detection.runtime import TFLiteNetwork
 
-#: Defaults, chosen on the office photos and the synthetic demo image (not on the COCO bench photos).
+#: Defaults: MediaPipe's presence threshold and a plain NMS overlap; the detector sees the whole image
+#: only (tiles found nobody more on the bench photos, at 4–5× the time; ``tile_levels=1`` looks for
+#: small people in tiles of half the image size).
 MIN_PRESENCE = 0.5
 PERSON_NMS_IOU = 0.5
-TILE_LEVELS = 1
+TILE_LEVELS = 0
 
 
 @dataclass
@@ -98,9 +101,13 @@ class BlazePose:
             rois.append((found[0].roi, found[0].score) if found else (roi_from_box(box), 1.0))
         return rois
 
-    def _person(self, image: np.ndarray, roi: ROI) -> tuple[Landmarks, np.ndarray]:
+    def _person(self, image: np.ndarray, roi: ROI, known: bool) -> tuple[Landmarks, np.ndarray]:
+        """Landmarks in ``roi`` (refined when someone is there, or ``known`` to be) and their box."""
         marks = self.landmarks(image, roi)
-        if self.refine and marks.presence >= self.min_presence:
+        if marks.presence < self.min_presence and roi.angle != 0.0:
+            upright = self.landmarks(image, ROI(roi.centre, roi.size, 0.0))
+            marks = upright if upright.presence > marks.presence else marks
+        if self.refine and (known or marks.presence >= self.min_presence):
             marks = self.landmarks(image, roi_from_alignment(marks.auxiliary[0], marks.auxiliary[1]))
         height, width = image.shape[:2]
         lo = np.clip(marks.points.min(0), 0, (width, height))
@@ -108,15 +115,16 @@ class BlazePose:
         return marks, np.concatenate([lo, hi])
 
     def __call__(self, image: np.ndarray, boxes: np.ndarray | None = None) -> list[DetectedPerson]:
-        """People in ``image (H, W, 3)`` uint8 RGB; ``boxes (N, 4)`` ``(x0, y0, x1, y1)`` px restrict the
-        search to known people."""
+        """People in ``image (H, W, 3)`` uint8 RGB. With ``boxes (N, 4)`` ``(x0, y0, x1, y1)`` px of known
+        people, exactly one person per box, in their order (no presence filter, no NMS; a low ``score``
+        and low confidences tell where the network saw little)."""
         people = []
         for roi, detection_score in self._candidates(image, boxes):
-            marks, box = self._person(image, roi)
-            if marks.presence >= self.min_presence:
+            marks, box = self._person(image, roi, boxes is not None)
+            if marks.presence >= self.min_presence or boxes is not None:
                 people.append(DetectedPerson(marks.coco17(), box.astype(np.float32), marks.presence * detection_score))
-        if not people:
-            return []
+        if not people or boxes is not None:
+            return people
         kept = nms(np.stack([p.box for p in people]), np.array([p.score for p in people]), self.nms_iou)
         return [people[i] for i in kept]
 

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     regress.add_argument("--image", required=True, type=Path)
     where = regress.add_mutually_exclusive_group()
     where.add_argument("--bbox", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), help="person box in pixels")
-    where.add_argument("--keypoints", type=Path, help="OpenPose or COCO keypoint JSON: boxes (and input) per person")
+    where.add_argument("--keypoints", type=Path, help="OpenPose or COCO keypoint JSON: boxes (and input) per person "
+                       "(default, without --bbox: detect the people)")
     regress.add_argument("--n", type=int, default=16, help="hypotheses per person (default 16, the mode first)")
     regress.add_argument("--out", required=True, type=Path, help="output folder")
     regress.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="checkpoint (default: shipped weights)")

