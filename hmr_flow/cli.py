@@ -2,10 +2,13 @@
 
 Each sub-package that offers commands has a ``commands`` module with ``register(subparsers)``, which
 adds its sub-commands, each parser setting ``run=<callable(args) -> exit code>``; this module only
-wires them up. ``python -m data_tools`` is wired the same way (:func:`run_commands`).
+wires them up. ``python -m data_tools`` and the demo scripts use the same error path
+(:class:`ArgumentParser`, :func:`run_guarded`).
 
-Bad input (missing or corrupt files, wrong shapes, NaN, ...) ends the command with one line
-``<prog>: error: <what and where>`` and exit status 2; set ``HMR_FLOW_DEBUG=1`` for the traceback.
+Bad input (a bad option, a missing or corrupt file, wrong shapes, NaN, an output that would overwrite
+an input, ...) ends the command with one line ``<prog>: error: <file or option>: <problem>`` and exit
+status 2. Anything else is an internal error: one line naming it and exit status 1; ``--debug`` (or
+``HMR_FLOW_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -14,14 +17,70 @@ import argparse
 import importlib
 import os
 import sys
+from collections.abc import Callable
 
 #: Sub-packages whose ``commands`` module adds sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = ("prior", "fitting", "models", "detection")
+#: Exceptions that are the user's input, not a bug: :class:`hmr_flow.validation.UserInputError` and every
+#: other ``ValueError`` raised by the loaders, and operating-system refusals (permissions, full disk, ...).
+USER_ERRORS = (ValueError, OSError)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse`` parser whose errors are one line ``<prog>: error: <message>`` (exit 2; ``<prog>`` is
+    the top-level program, also for sub-commands), with a ``--debug`` flag on every (sub-)parser."""
+
+    def __init__(self, *args, root_prog: str | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.root_prog = root_prog or self.prog
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="show the traceback of internal errors (also HMR_FLOW_DEBUG=1)")  # fmt: skip
+
+    def error(self, message: str):
+        self.exit(2, f"{self.root_prog}: error: {message}\n")
+
+    def add_subparsers(self, **kwargs):
+        action = super().add_subparsers(**kwargs)
+        make = action.add_parser
+
+        def add_parser(name, **options):
+            return make(name, root_prog=self.root_prog, **options)
+
+        action.add_parser = add_parser
+        return action
+
+
+def _one_line(err: BaseException) -> str:
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    text = lines[0] if lines else type(err).__name__
+    return text if len(lines) <= 1 else f"{text} (…)"
+
+
+def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False) -> int:
+    """Run ``action``; user errors → one line and exit 2, other exceptions → one line and exit 1 (the
+    traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``)."""
+    debug = debug or bool(os.environ.get("HMR_FLOW_DEBUG"))
+    try:
+        return int(action() or 0)
+    except USER_ERRORS as err:
+        if debug:
+            raise
+        print(f"{prog}: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - the last resort: a bug, reported in one line plus the hint
+        if debug:
+            raise
+        print(f"{prog}: internal error: {type(err).__name__}: {_one_line(err)} (re-run with --debug for the "
+              f"traceback)", file=sys.stderr)  # fmt: skip
+        return 1
 
 
 def build_parser(prog: str, description: str, modules: list[str]) -> argparse.ArgumentParser:
     """A parser whose sub-commands are registered by each ``<module>.register(subparsers)``."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = ArgumentParser(prog=prog, description=description)
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in modules:
         importlib.import_module(name).register(subparsers)
@@ -29,16 +88,12 @@ def build_parser(prog: str, description: str, modules: list[str]) -> argparse.Ar
 
 
 def run_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
-    """Parse ``argv`` and run the chosen command; user errors become one clear line and exit 2."""
-    args = parser.parse_args(argv)
+    """Parse ``argv`` and run the chosen command through :func:`run_guarded`."""
     try:
-        return int(args.run(args) or 0)
-    except (ValueError, OSError, KeyError) as err:
-        if os.environ.get("HMR_FLOW_DEBUG"):
-            raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"{parser.prog}: error: {message}", file=sys.stderr)
-        return 2
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse: --help (0) or a bad option (2, already printed)
+        return int(stop.code or 0)
+    return run_guarded(parser.prog, lambda: args.run(args), getattr(args, "debug", False))
 
 
 def main(argv: list[str] | None = None) -> int:
