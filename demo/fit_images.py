@@ -22,17 +22,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.fitting import (
     DEFAULT_STAGES,
-    FitInputError,
     FitOptions,
-    KeypointFileError,
     KeypointImage,
     fit_records,
     keypoint_agreement,
     read_keypoints,
     scaled_config,
 )
+from hmr_flow.validation import check_output_dir, positive_float, positive_int, resolve_device
 
 DEFAULT_ITERATIONS = sum(stage.iterations for stage in DEFAULT_STAGES)
 
@@ -55,41 +55,38 @@ def fit_images(keypoints: Path, images: Path | None, out: Path, prior_kind: str 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 2)[2],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 2)[2],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--images", type=Path, help="folder of the photos (overlays need them; without: no overlay)")
     parser.add_argument("--keypoints", type=Path, required=True,
                         help="COCO keypoint JSON, an OpenPose JSON file, or a folder of OpenPose JSON files")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--prior", choices=("flow", "gmm", "none"), default="flow", help="pose prior (default flow)")
-    parser.add_argument("--hypotheses", type=int, default=4, help="initialisations per person (default 4)")
-    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS,
+    parser.add_argument("--hypotheses", type=positive_int, default=4, help="initialisations per person (default 4)")
+    parser.add_argument("--iterations", type=positive_int, default=DEFAULT_ITERATIONS,
                         help=f"optimiser steps in all (default {DEFAULT_ITERATIONS}; fewer = faster, rougher)")
-    parser.add_argument("--focal", type=float, help="focal length in pixels (default sqrt(W² + H²))")
-    parser.add_argument("--min-keypoints", type=int, default=6, help="skip people with fewer keypoints (default 6)")
+    parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W² + H²))")
+    parser.add_argument("--min-keypoints", type=positive_int, default=6, help="skip people with fewer keypoints (default 6)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    if args.hypotheses < 1:
-        parser.error("--hypotheses must be at least 1")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error("--device cuda requested but CUDA is not available")
-    if args.device == "cpu":
+    return run_guarded(parser.prog, lambda: _run(args), getattr(args, "debug", False))
+
+
+def _run(args: argparse.Namespace) -> int:
+    device = str(resolve_device(args.device))
+    check_output_dir(args.out, [args.keypoints])
+    if device == "cpu":
         torch.set_num_threads(1)  # small batched problems: one thread is fastest
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
-    try:
-        results = fit_images(args.keypoints, args.images, args.out, args.prior, args.hypotheses, args.iterations,
-                             args.focal, args.min_keypoints, args.device, args.seed)  # fmt: skip
-    except (KeypointFileError, FitInputError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    results = fit_images(args.keypoints, args.images, args.out, args.prior, args.hypotheses, args.iterations,
+                         args.focal, args.min_keypoints, device, args.seed)  # fmt: skip
     for record, agreement in results:
         print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
               + ", ".join(f"{100 * a:.0f} %" for a in agreement))  # fmt: skip
     people = sum(len(r.person_ids) for r, _ in results)
     print(f"fitted {people} people in {len(results)} images into {args.out}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -38,9 +38,11 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from hmr_flow.body import COCO17_NAMES, JOINT_NAMES
+from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.fitting import FitConfig, Initialisation, KeypointBody, fit_people, read_keypoints
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck
+from hmr_flow.validation import UserInputError, check_output_dir, positive_int, resolve_device
 
 ASSETS = Path(__file__).resolve().parents[1] / "hmr_flow" / "assets"
 DEMO_POSES = ASSETS / "demo_poses.npz"
@@ -331,32 +333,30 @@ def format_scores(rows: list[dict]) -> str:
 
 # ------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--pose", type=int, help=f"index of the demo pose to render and fit (default: the first "
                                                  f"'{DEFAULT_LABEL}' pose)")
-    parser.add_argument("--hypotheses", type=int, default=4, help="fitting initialisations (default 4)")
+    parser.add_argument("--hypotheses", type=positive_int, default=4, help="fitting initialisations (default 4)")
     args = parser.parse_args(argv)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        parser.error("--device cuda requested but CUDA is not available")
-    if args.hypotheses < 1:
-        parser.error("--hypotheses must be at least 1")
+    return run_guarded(parser.prog, lambda: _run(args), getattr(args, "debug", False))
+
+
+def _run(args: argparse.Namespace) -> int:
+    args.device = str(resolve_device(args.device))
+    check_output_dir(args.out)
     if args.device == "cpu":
         torch.set_num_threads(1)  # small batched problems: one thread is fastest and avoids contention
     from hmr_flow.prior import load_prior
 
     started = time.perf_counter()
-    try:
-        poses = load_demo_poses()
-        prior = load_prior("flow", device=args.device)
-    except (FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    poses = load_demo_poses()
+    prior = load_prior("flow", device=args.device)
     index = args.pose if args.pose is not None else next(
         (i for i, label in enumerate(poses.labels) if label == DEFAULT_LABEL), 0)
     if not 0 <= index < len(poses.labels):
-        parser.error(f"--pose: expected 0..{len(poses.labels) - 1}, got {index}")
+        raise UserInputError(f"--pose: expected 0..{len(poses.labels) - 1}, got {index}")
     checkpoint = shipped_regressor()
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"1/4 fitting: rendering held-out pose {index} ({poses.labels[index]}, {poses.clip_names[index]})")

@@ -15,12 +15,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from hmr_flow.cli import ArgumentParser
 from hmr_flow.cli import main as hmr_flow
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 2)[2],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__.split("\n\n", 2)[2],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--poses", type=Path, required=True, help=".npz with body_pose (N, 69) or poses (N, ≥72)")
     parser.add_argument("--out", type=Path, required=True, help="CSV to write")
     parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind (default flow)")
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
                "--device", args.device]  # fmt: skip
     if args.path is not None:
         command += ["--path", str(args.path)]
-    return hmr_flow(command)
+    return hmr_flow((["--debug"] if getattr(args, "debug", False) else []) + command)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,10 @@ import numpy as np
 import roma
 import torch
 
+#: Limits of a plausible BVH: joint nesting depth, seconds per frame, frame count.
+MAX_DEPTH = 256
+FRAME_TIME_RANGE = (1e-4, 10.0)
+MAX_FRAMES = 10_000_000
 _ROT_CHANNELS = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
 _POS_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
 
@@ -156,8 +160,10 @@ def _floats(lines: _Lines, tokens: list[str], line: int, count: int, what: str) 
     return out
 
 
-def _parse_joint(lines: _Lines, name: str, parent: int, motion: dict, end_site: bool = False) -> None:
+def _parse_joint(lines: _Lines, name: str, parent: int, motion: dict, end_site: bool = False, depth: int = 1) -> None:
     """Parse one ``{ OFFSET ... CHANNELS ... children }`` block after its ``ROOT/JOINT name`` line."""
+    if depth > MAX_DEPTH:
+        raise lines.fail(lines.i, f"joints nested more than {MAX_DEPTH} deep (joint {name!r}); not a body rig")
     tokens, ln = lines.next_tokens("'{'")
     if tokens != ["{"]:
         raise lines.fail(ln, f"expected '{{' to open joint {name!r}, got {' '.join(tokens)!r}")
@@ -194,9 +200,9 @@ def _parse_joint(lines: _Lines, name: str, parent: int, motion: dict, end_site: 
         if end_site:
             raise lines.fail(ln, f"expected '}}' to close End Site of {name[:-4]!r}, got {' '.join(tokens)!r}")
         if tokens[0] == "JOINT" and len(tokens) >= 2:
-            _parse_joint(lines, " ".join(tokens[1:]), index, motion)
+            _parse_joint(lines, " ".join(tokens[1:]), index, motion, depth=depth + 1)
         elif tokens[:2] == ["End", "Site"]:
-            _parse_joint(lines, f"{name}_end", index, motion, end_site=True)
+            _parse_joint(lines, f"{name}_end", index, motion, end_site=True, depth=depth + 1)
         else:
             raise lines.fail(ln, f"expected JOINT, End Site or '}}' in joint {name!r}, got {' '.join(tokens)!r}")
 
@@ -233,12 +239,15 @@ def read_bvh(path: str | Path) -> BvhMotion:
     if tokens[0] != "Frames:" or len(tokens) != 2 or not tokens[1].isdigit():
         raise lines.fail(ln, f"expected 'Frames: <n>', got {' '.join(tokens)!r}")
     num_frames = int(tokens[1])
+    if not 1 <= num_frames <= MAX_FRAMES:
+        raise lines.fail(ln, f"expected 1 to {MAX_FRAMES} frames, got {num_frames}")
     tokens, ln = lines.next_tokens("'Frame Time: <seconds>'")
     if tokens[:2] != ["Frame", "Time:"] or len(tokens) != 3:
         raise lines.fail(ln, f"expected 'Frame Time: <seconds>', got {' '.join(tokens)!r}")
     frame_time = _floats(lines, tokens[2:], ln, 1, "Frame Time")[0]
-    if frame_time <= 0:
-        raise lines.fail(ln, f"Frame Time must be positive, got {frame_time}")
+    if not FRAME_TIME_RANGE[0] <= frame_time <= FRAME_TIME_RANGE[1]:
+        raise lines.fail(ln, f"Frame Time must be {FRAME_TIME_RANGE[0]:g} to {FRAME_TIME_RANGE[1]:g} seconds, got "
+                             f"{frame_time:g}")  # fmt: skip
 
     starts, total = [], 0
     for chans in motion["channels"]:

@@ -19,6 +19,7 @@ from data_tools.mocap.convert import find_bvh, infer_subject
 from data_tools.mocap.dataset import pack_clips, save_npz
 from data_tools.mocap.quality import clip_rows, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
+from hmr_flow.validation import check_output_path, non_negative_float, positive_float, positive_int
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MOCAP = REPO_ROOT.parent / "shared" / "data" / "mocap"
@@ -41,6 +42,7 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
+    check_output_path(args.out, args.inputs)
     clips = convert_many(_jobs(args), _target(args), dedupe_deg=args.dedupe_deg, **_options(args))
     arrays = pack_clips(clips)
     save_npz(args.out, arrays)
@@ -97,19 +99,19 @@ def register(groups: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", type=Path, default=None,
                        help="target: SMPL-format model file, or .npz with joints (24,3); default: open body model")
-        p.add_argument("--fps", type=float, default=30.0, help="output frame rate (default 30)")
-        p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count)")
+        p.add_argument("--fps", type=positive_float, default=30.0, help="output frame rate (default 30)")
+        p.add_argument("--workers", type=positive_int, default=None, help="processes (default: CPU count)")
         method(p)
 
     def inputs(p: argparse.ArgumentParser, required: bool) -> None:
         p.add_argument("inputs", nargs="+" if required else "*", type=Path, help="BVH files or folders")
         p.add_argument("--subject", type=int, default=None, help="subject id (default: from the file name)")
-        p.add_argument("--native-fps", type=float, default=None, help="true input fps when the header is wrong")
+        p.add_argument("--native-fps", type=positive_float, default=None, help="true input fps when the header is wrong")
 
     p = commands.add_parser("convert", help="convert BVH files/folders into one SMPL pose .npz")
     inputs(p, required=True)
     p.add_argument("--out", type=Path, required=True, help="output .npz (e.g. poses.npz)")
-    p.add_argument("--dedupe-deg", type=float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
+    p.add_argument("--dedupe-deg", type=non_negative_float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
     common(p)
     p.set_defaults(run=_run_convert)
 
@@ -117,14 +119,14 @@ def register(groups: argparse._SubParsersAction) -> None:
     inputs(p, required=False)
     p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP, help="used when no inputs are given")
     p.add_argument("--json", type=Path, default=None, help="also write the tables as JSON")
-    p.add_argument("--worst", type=int, default=10, help="how many worst clips to list")
+    p.add_argument("--worst", type=positive_int, default=10, help="how many worst clips to list")
     common(p)
     p.set_defaults(run=_run_report)
 
     p = commands.add_parser("build", help="build data/mocap/{poses,split}.npz from the shared CMU mocap")
     p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP)
     p.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "mocap")
-    p.add_argument("--dedupe-deg", type=float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
+    p.add_argument("--dedupe-deg", type=non_negative_float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
     common(p)
     p.set_defaults(run=_run_build)
 
@@ -132,7 +134,7 @@ def register(groups: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="*", type=Path, help="BVH files (default: one clip per rig)")
     p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--frames", type=int, default=4, help="evenly spaced frames per clip")
+    p.add_argument("--frames", type=positive_int, default=4, help="evenly spaced frames per clip")
     p.add_argument("--model", type=Path, default=None, help="SMPL-format model file (default: open body model)")
     p.add_argument("--view", default="front", help="'front' (seen from +Z) or 'side' (from the body's left, +X)")
     method(p)

@@ -33,8 +33,10 @@ class SynthDataset(Dataset):
     ``joints3d (24, 3)`` metres, ``keypoints2d (17, 2)`` pixels, ``visibility (17,)`` int64
     (0 outside, 1 hidden, 2 visible), ``bbox (4,)``, and the ids ``subject``, ``clip``, ``frame``,
     ``index``. Augmentation randomness comes from a generator seeded with ``torch.initial_seed()``
-    of the process (DataLoader gives each worker and epoch its own), so ``torch.manual_seed``
-    makes runs reproducible.
+    of the process (DataLoader gives each worker its own) and :attr:`epoch_seed`, which a training
+    loop sets at every epoch from its seeded torch generator: so ``torch.manual_seed`` makes runs
+    reproducible, and a run resumed at an epoch boundary with the generator states restored
+    augments exactly as the uninterrupted run (also in-process, with no workers).
     """
 
     def __init__(self, root: str | Path, augment: AugmentConfig | None = None, verify: bool = True):
@@ -44,7 +46,8 @@ class SynthDataset(Dataset):
         starts = np.cumsum([0] + [s.count for s in self.manifest.shards])
         self._starts = starts
         self._shards: dict[int, dict[str, np.ndarray]] = {}
-        self._rng: tuple[int, np.random.Generator] | None = None
+        self._rng: tuple[tuple[int, int], np.random.Generator] | None = None
+        self.epoch_seed = 0
 
     @property
     def image_size(self) -> int:
@@ -63,9 +66,9 @@ class SynthDataset(Dataset):
         return self._shards[number]
 
     def _generator(self) -> np.random.Generator:
-        seed = torch.initial_seed()
+        seed = (torch.initial_seed(), self.epoch_seed)
         if self._rng is None or self._rng[0] != seed:
-            self._rng = (seed, np.random.default_rng(seed))
+            self._rng = (seed, np.random.default_rng(list(seed)))
         return self._rng[1]
 
     def raw_sample(self, index: int) -> dict[str, np.ndarray]:

@@ -11,6 +11,7 @@ import torch
 
 from hmr_flow.fitting.keypoint_io import read_keypoints
 from hmr_flow.fitting.pipeline import FitOptions, fit_records
+from hmr_flow.validation import UserInputError, check_output_dir, positive_float, positive_int, resolve_device
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,16 +31,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--prior", choices=("flow", "gmm", "none"), default="flow", help="pose prior (default flow)")
     parser.add_argument("--prior-path", type=Path, help="prior weights (default: the shipped ones)")
-    parser.add_argument("--init", type=int, default=4, help="initial hypotheses per person (default 4)")
+    parser.add_argument("--init", type=positive_int, default=4, help="initial hypotheses per person (default 4)")
     parser.add_argument("--init-from", choices=("prior", "regression"), default="prior",
                         help="initial hypotheses: facing/away + prior samples (default), or the conditional "
                              "image model's hypotheses (needs the image)")
     parser.add_argument("--regressor", type=Path, help="image-model weights for --init-from regression (default: shipped)")
-    parser.add_argument("--focal", type=float, help="focal length in pixels (default sqrt(W²+H²))")
-    parser.add_argument("--image-size", type=int, nargs=2, metavar=("W", "H"), help="image size when no image is given")
-    parser.add_argument("--min-keypoints", type=int, default=6, help="skip people with fewer visible keypoints (default 6)")
+    parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W²+H²))")
+    parser.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
+                        help="image size when no image is given")
+    parser.add_argument("--min-keypoints", type=positive_int, default=6, help="skip people with fewer visible keypoints (default 6)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (1 is often fastest for small batches)")
+    parser.add_argument("--threads", type=positive_int, help="torch CPU threads (1 is often fastest for small batches)")
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(run=run)
 
@@ -55,10 +57,11 @@ def run(args: argparse.Namespace) -> int:
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    if args.init < 1:
-        raise ValueError(f"--init: expected at least 1 hypothesis, got {args.init}")
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but CUDA is not available")
+    args.device = str(resolve_device(args.device))
+    for option, path in (("--image", args.image), ("--images", args.images)):
+        if path is not None and not path.exists():
+            raise UserInputError(f"{option} {path}: not found")
+    check_output_dir(args.out, [args.keypoints, args.image])
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.keypoints is None:

@@ -26,12 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from hmr_flow.validation import UserInputError
+
 log = logging.getLogger(__name__)
 
 NUM_KEYPOINTS = {"coco17": 17, "body25": 25}
 
 
-class KeypointFileError(ValueError):
+class KeypointFileError(UserInputError):
     """A keypoint file is missing, not valid JSON, or does not have the expected structure."""
 
 
@@ -40,7 +42,9 @@ class KeypointImage:
     """People's keypoints in one image.
 
     Attributes:
-        name: stem used for output files (the JSON file stem for OpenPose, the image file stem for COCO).
+        name: stem of the output files: the JSON file stem for OpenPose; for COCO the image's relative path
+            without extension, ``/`` → ``_`` (an absolute path: its stem); names repeated within one read
+            get ``_2``, ``_3``…
         keypoints: ``(P, K, 3)`` float32 ``(u, v, confidence)``, pixels.
         keypoint_format: ``'coco17'`` or ``'body25'``.
         person_ids: ``P`` labels (index in the file's people list, or the COCO annotation id).
@@ -158,6 +162,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     for i, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise KeypointFileError(f"{path}: images[{i}] needs 'id' and 'file_name'")
+        _check_coco_image(image, path, f"images[{i}]")
         images[image["id"]] = image
     people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
     for i, ann in enumerate(data["annotations"]):
@@ -165,6 +170,9 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             raise KeypointFileError(f"{path}: annotations[{i}] needs 'image_id' and 'keypoints'")
         if ann.get("iscrowd", 0):
             continue
+        if not _is_id(ann["image_id"]):
+            raise KeypointFileError(f"{path}: annotations[{i}].image_id must be an integer or a string, got "
+                                    f"{type(ann['image_id']).__name__}")  # fmt: skip
         if ann["image_id"] not in images:
             raise KeypointFileError(f"{path}: annotations[{i}] refers to unknown image_id {ann['image_id']!r}")
         array = _person_array(ann["keypoints"], 17, path, f"annotations[{i}].keypoints")
@@ -174,16 +182,19 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             raise KeypointFileError(f"{path}: annotations[{i}].keypoints has confidences above 1")
         arrays, ids = people.setdefault(ann["image_id"], ([], []))
         arrays.append(array)
-        ids.append(int(ann.get("id", i)))
+        ann_id = ann.get("id", i)
+        if not isinstance(ann_id, int) or isinstance(ann_id, bool):
+            raise KeypointFileError(f"{path}: annotations[{i}].id must be an integer, got {type(ann_id).__name__}")
+        ids.append(ann_id)
     records = []
     for image_id, (arrays, ids) in people.items():
         image = images[image_id]
         file_name = str(image["file_name"])
         keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, file_name)
-        size = (int(image["width"]), int(image["height"])) if "width" in image and "height" in image else None
+        size = (image["width"], image["height"]) if "width" in image and "height" in image else None
         records.append(
             KeypointImage(
-                name=Path(file_name).stem,
+                name=_output_name(file_name),
                 keypoints=keypoints,
                 keypoint_format="coco17",
                 person_ids=kept_ids,
@@ -192,6 +203,46 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
                 skipped=skipped,
             )
         )
+    return records
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def _check_coco_image(image: dict, path: Path, where: str) -> None:
+    """Field types of one COCO ``images[]`` entry (``id``, ``file_name``, optional ``width``/``height``)."""
+    if not _is_id(image["id"]):
+        raise KeypointFileError(f"{path}: {where}.id must be an integer or a string, got {type(image['id']).__name__}")
+    name = image["file_name"]
+    if not isinstance(name, str) or not name.strip():
+        raise KeypointFileError(f"{path}: {where}.file_name must be a non-empty string, got {name!r}")
+    for key in ("width", "height"):
+        value = image.get(key)
+        if key in image and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise KeypointFileError(f"{path}: {where}.{key} must be a positive integer, got {value!r}")
+
+
+def _output_name(file_name: str) -> str:
+    """Output stem of a COCO image: its relative path without extension (``sub/x.jpg`` → ``sub/x``), or the
+    stem of an absolute path."""
+    relative = Path(file_name)
+    if relative.is_absolute():
+        return relative.stem
+    parts = [p for p in relative.with_suffix("").parts if p not in ("", ".", "..")]
+    return "/".join(parts) or relative.stem
+
+
+def _unique_names(records: list[KeypointImage]) -> list[KeypointImage]:
+    """Give records that share an output name (``x.jpg`` and ``sub/x.jpg``…) distinct ones: the relative
+    path with ``/`` → ``_``, then an index, so no output file overwrites another."""
+    taken: set[str] = set()
+    for record in records:
+        name = record.name.replace("/", "_")
+        if name in taken:
+            name = next(f"{name}_{k}" for k in range(2, len(records) + 2) if f"{name}_{k}" not in taken)
+        record.name = name
+        taken.add(name)
     return records
 
 
@@ -209,14 +260,16 @@ def read_keypoints(
             naming is understood).
     """
     path = Path(path)
+    if images is not None and not Path(images).exists():
+        raise KeypointFileError(f"{images}: image or image folder not found")
     if path.is_dir():
         files = sorted(path.glob("*.json"))
         if not files:
             raise KeypointFileError(f"{path}: folder contains no .json keypoint files")
-        return [record for file in files for record in read_keypoints(file, images, min_keypoints)]
+        return _unique_names([record for file in files for record in read_keypoints(file, images, min_keypoints)])
     data = _load_json(path)
     if isinstance(data, dict) and "annotations" in data:
-        return read_coco(path, images, min_keypoints)
+        return _unique_names(read_coco(path, images, min_keypoints))
     image_path = None
     if images is not None:
         images = Path(images)

@@ -23,6 +23,8 @@ def _atomic(path: Path, write) -> Path:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:
+        raise OSError(f"{path}: cannot write ({err.strerror or err})") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from hmr_flow.images import read_rgb
 from hmr_flow.body import BodyModel
+from hmr_flow.fitting.checks import check_fit, check_keypoints
 from hmr_flow.fitting.fitter import FitResult, fit_people
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.fitting.keypoint_body import KeypointBody
@@ -33,11 +34,12 @@ from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import default_focal
 from hmr_flow.metrics import pck
+from hmr_flow.validation import UserInputError
 
 log = logging.getLogger(__name__)
 
 
-class FitInputError(ValueError):
+class FitInputError(UserInputError):
     """An image is unreadable or the image size needed for the camera is unknown."""
 
 
@@ -96,6 +98,7 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
         log.warning("%s: no person with enough keypoints, nothing to fit", record.name)
         return []
     image, size = _image_and_size(record, options)
+    check_keypoints(record.name, record.keypoints, record.person_ids, size)
     focal = options.focal if options.focal is not None else default_focal(*size)
     generator = torch.Generator().manual_seed(options.seed)
     init = None
@@ -115,6 +118,7 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
         config=options.config,
         generator=generator,
     )
+    check_fit(record.name, result, record.person_ids)
     written = [save_params(out / f"{record.name}_params.npz", _arrays(record, result, size, options.prior, options.prior_name))]
     with torch.no_grad():
         vertices = body(

@@ -11,20 +11,19 @@ in float16, for the weights shipped in ``hmr_flow/assets``.
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from hmr_flow.models.model import HMRConfig, HMRFlow
+from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_file
 
 FORMAT = "hmr-flow-hmr"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserInputError):
     """A checkpoint is missing, corrupt or not an HMRFlow checkpoint; the message names the file."""
 
 
@@ -41,19 +40,21 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and check a checkpoint dict (``weights_only=True``). Raises :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as err:
-        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({err})") from None
+        data = load_tensor_file(path, "HMRFlow checkpoint", map_location)
+    except (UserInputError, FileNotFoundError) as err:
+        raise CheckpointError(str(err)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an HMRFlow checkpoint (format {data.get('format') if isinstance(data, dict) else None!r})")
     if data.get("version") != VERSION:
         raise CheckpointError(f"{path}: checkpoint version {data.get('version')}, this code reads {VERSION}")
     for key in ("config", "model"):
         if key not in data:
-            raise CheckpointError(f"{path}: missing {key!r}")
+            raise CheckpointError(f"{path}: not a complete HMRFlow checkpoint (missing {key!r})")
+    try:
+        check_state_dict(data["model"], path, "model")
+    except UserInputError as err:
+        raise CheckpointError(str(err)) from None
     return data
 
 
@@ -62,8 +63,9 @@ def model_from_checkpoint(data: dict[str, Any], source: str | Path = "checkpoint
     try:
         model = HMRFlow(HMRConfig.from_dict(data["config"]))
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in data["model"].items()})
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"{source}: weights do not fit the stored configuration ({err})") from None
+    except (TypeError, ValueError, RuntimeError, KeyError) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise CheckpointError(f"{source}: weights do not fit the stored configuration ({first})") from None
     return model.eval()
 
 

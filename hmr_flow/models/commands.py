@@ -9,6 +9,21 @@ from pathlib import Path
 import numpy as np
 
 from hmr_flow.models.losses import LossWeights
+from hmr_flow.validation import (
+    UserInputError,
+    check_output_dir,
+    check_output_path,
+    check_overwrite,
+    float_in,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    resolve_device,
+)
+
+#: Largest learning rate accepted.
+MAX_LR = 1.0
 
 log = logging.getLogger(__name__)
 
@@ -26,22 +41,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr.add_argument("--data", required=True, type=Path, help="training set folder (data/synth/train)")
     hmr.add_argument("--val", type=Path, help="validation set folder (data/synth/val); validated after every epoch")
     hmr.add_argument("--out", required=True, type=Path, help="checkpoint path; the metrics log goes to <out>.csv")
-    hmr.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
-    hmr.add_argument("--epochs", type=int, default=10)
-    hmr.add_argument("--batch-size", type=int, default=32, help="per process")
-    hmr.add_argument("--lr", type=float, default=1e-3)
-    hmr.add_argument("--weight-decay", type=float, default=1e-4)
-    hmr.add_argument("--samples", type=int, default=3, help="hypotheses per crop in training (mode + random)")
-    hmr.add_argument("--workers", type=int, default=1, help="data-loading processes per training process")
+    resume = hmr.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
+    resume.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint and its log")
+    hmr.add_argument("--epochs", type=positive_int, default=10)
+    hmr.add_argument("--batch-size", type=positive_int, default=32, help="per process")
+    hmr.add_argument("--lr", type=float_in(0.0, MAX_LR), default=1e-3, help=f"learning rate in (0, {MAX_LR:g}]")
+    hmr.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
+    hmr.add_argument("--samples", type=positive_int, default=3, help="hypotheses per crop in training (mode + random)")
+    hmr.add_argument("--workers", type=non_negative_int, default=1, help="data-loading processes per training process")
     hmr.add_argument("--device", default="cpu", help="cpu or cuda (with torchrun: each rank uses cuda:LOCAL_RANK)")
     hmr.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast of the backbone on CUDA")
-    hmr.add_argument("--train-limit", type=int, help="use only the first N training images")
-    hmr.add_argument("--val-limit", type=int, help="use only the first N validation images")
-    hmr.add_argument("--val-samples", type=int, default=25, help="hypotheses per crop in validation")
-    hmr.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128, 256], help="backbone stage widths")
-    hmr.add_argument("--feature-dim", type=int, default=256)
-    hmr.add_argument("--flow-hidden", type=int, default=256)
-    hmr.add_argument("--flow-steps", type=int, default=4)
+    hmr.add_argument("--train-limit", type=positive_int, help="use only the first N training images")
+    hmr.add_argument("--val-limit", type=positive_int, help="use only the first N validation images")
+    hmr.add_argument("--val-samples", type=positive_int, default=25, help="hypotheses per crop in validation")
+    hmr.add_argument("--widths", type=positive_int, nargs="+", default=[32, 64, 128, 256], help="backbone stage widths")
+    hmr.add_argument("--feature-dim", type=positive_int, default=256)
+    hmr.add_argument("--flow-hidden", type=positive_int, default=256)
+    hmr.add_argument("--flow-steps", type=positive_int, default=4)
     hmr.add_argument("--keypoint-channels", action="store_true", help="also input COCO-17 keypoint heatmaps")
     hmr.add_argument("--loss-weight", action="append", default=[], metavar="TERM=VALUE",
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
@@ -56,14 +73,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                     "--keypoints, people are detected first (detected_keypoints.json).")  # fmt: skip
     regress.add_argument("--image", required=True, type=Path)
     where = regress.add_mutually_exclusive_group()
-    where.add_argument("--bbox", type=float, nargs=4, metavar=("X0", "Y0", "X1", "Y1"), help="person box in pixels")
+    where.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"), help="person box in pixels")
     where.add_argument("--keypoints", type=Path, help="OpenPose or COCO keypoint JSON: boxes (and input) per person "
                        "(default, without --bbox: detect the people)")
-    regress.add_argument("--n", type=int, default=16, help="hypotheses per person (default 16, the mode first)")
+    regress.add_argument("--n", type=positive_int, default=16, help="hypotheses per person (default 16, the mode first)")
     regress.add_argument("--out", required=True, type=Path, help="output folder")
     regress.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="checkpoint (default: shipped weights)")
-    regress.add_argument("--focal", type=float, help="focal length in pixels (default sqrt(W²+H²))")
-    regress.add_argument("--temperature", type=float, default=1.0)
+    regress.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W²+H²))")
+    regress.add_argument("--temperature", type=positive_float, default=1.0)
     regress.add_argument("--device", default="cpu")
     regress.add_argument("--seed", type=int, default=0)
     regress.set_defaults(run=run_regress)
@@ -85,14 +102,36 @@ def parse_loss_weights(overrides: list[str]) -> LossWeights:
     return LossWeights(**values)
 
 
+def _check_train_outputs(args: argparse.Namespace, log_path: Path) -> None:
+    """Before any work: outputs are not inputs, their folders writable, the log is not the checkpoint, and an
+    existing run is only continued (``--resume``) or replaced (``--overwrite``) when asked."""
+    inputs = [args.data, args.val]
+    check_output_path(args.out, inputs)
+    if log_path == args.out:
+        raise UserInputError(f"--out {args.out}: the metrics log goes to <out>.csv, which is the checkpoint itself; "
+                             f"give the checkpoint a .pt name")  # fmt: skip
+    check_output_path(log_path, inputs)
+    if args.export is not None:
+        check_output_path(args.export, [*inputs, args.out, log_path], option="--export")
+    check_overwrite([args.out, log_path], args.resume, args.overwrite)
+    if args.resume and args.out.is_file():
+        from hmr_flow.models.checkpoint import read_checkpoint
+
+        read_checkpoint(args.out)  # a corrupt checkpoint is reported now, not after loading the data
+    if args.overwrite and log_path.exists():
+        log_path.unlink()
+
+
 def run_train(args: argparse.Namespace) -> int:
     from hmr_flow.models.checkpoint import export_weights
     from hmr_flow.models.model import HMRConfig
-    from hmr_flow.models.train import TrainSettings, train
+    from hmr_flow.models.train import TrainSettings, log_path, train
 
+    device = str(resolve_device(args.device))
+    _check_train_outputs(args, log_path(args.out))
     settings = TrainSettings(
         data=args.data, out=args.out, val=args.val, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=args.device,
+        weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,
         amp=not args.no_amp, seed=args.seed, train_limit=args.train_limit, val_limit=args.val_limit,
         val_samples=args.val_samples, resume=args.resume,
     )  # fmt: skip
@@ -125,29 +164,40 @@ def _coco17_keypoints(path: Path) -> np.ndarray:
 def run_regress(args: argparse.Namespace) -> int:
     import torch
 
+    from hmr_flow.fitting.outputs import save_image, save_params
     from hmr_flow.images import read_rgb
     from hmr_flow.models.checkpoint import load_model
     from hmr_flow.models.regress import regress
     from hmr_flow.models.visualise import hypothesis_grid
 
+    device = resolve_device(args.device)
+    check_output_dir(args.out, [args.image, args.keypoints, args.weights])
     image = read_rgb(args.image)
     if args.keypoints is None and args.bbox is None:
         from hmr_flow.detection import detect_into
 
         args.keypoints = detect_into(args.out, args.image)
     keypoints = _coco17_keypoints(args.keypoints) if args.keypoints is not None else None
-    if args.n < 1:
-        raise ValueError(f"--n: expected ≥ 1, got {args.n}")
-    model = load_model(args.weights, args.device)
-    boxes = np.array([args.bbox]) if args.bbox is not None else None
+    boxes = np.array([check_bbox(args.bbox, image.shape[1], image.shape[0])]) if args.bbox is not None else None
+    model = load_model(args.weights, device)
     torch.manual_seed(args.seed)
     result = regress(model, image, boxes, args.n, args.focal, keypoints, args.temperature, args.seed)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = args.image.stem
-    np.savez(args.out / f"{stem}_hypotheses.npz", **result.to_numpy())
-    grid = hypothesis_grid(image, result)
-    import cv2
-
-    cv2.imwrite(str(args.out / f"{stem}_grid.png"), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
-    print(f"wrote {args.out / (stem + '_hypotheses.npz')} and {args.out / (stem + '_grid.png')}")
+    written = [save_params(args.out / f"{stem}_hypotheses.npz", result.to_numpy()),
+               save_image(args.out / f"{stem}_grid.png", hypothesis_grid(image, result))]  # fmt: skip
+    print(f"wrote {written[0]} and {written[1]}")
     return 0
+
+
+def check_bbox(bbox: list[float], width: int, height: int) -> list[float]:
+    """``--bbox X0 Y0 X1 Y1`` (pixels) must have X1 > X0, Y1 > Y0 and overlap the ``width`` × ``height`` image,
+    and be at most ten image sizes large (the crop is resampled from it)."""
+    x0, y0, x1, y1 = bbox
+    if not (x1 > x0 and y1 > y0):
+        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: expected X0 < X1 and Y0 < Y1")
+    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: does not overlap the {width}×{height} image")
+    if max(x1 - x0, y1 - y0) > 10 * max(width, height):
+        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: more than ten times the size of the {width}×{height} "
+                             f"image")  # fmt: skip
+    return bbox

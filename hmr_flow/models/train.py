@@ -30,6 +30,8 @@ from hmr_flow.models.distributed import DistInfo, all_reduce_sum, init_distribut
 from hmr_flow.models.evaluate import evaluate
 from hmr_flow.models.losses import HMRLoss, LossWeights, jittered_target
 from hmr_flow.models.model import HMRConfig, HMRFlow
+from hmr_flow.rng import rng_state, set_rng_state
+from hmr_flow.validation import DivergedError
 
 
 @dataclass
@@ -67,6 +69,11 @@ class TrainSettings:
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+def log_path(out: str | Path) -> Path:
+    """The CSV metrics log of the run whose checkpoint is ``out``: ``<out stem>.csv`` beside it."""
+    return Path(out).with_suffix(".csv")
 
 
 def _subset(dataset: SynthDataset, limit: int | None):
@@ -133,8 +140,7 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
     train_data = _subset(train_set, settings.train_limit)
     sampler = DistributedSampler(train_data, info.world, info.rank, shuffle=True, seed=settings.seed) if info.enabled else None
     loader = DataLoader(train_data, settings.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
-                        num_workers=settings.workers, persistent_workers=settings.workers > 0,
-                        pin_memory=device.type == "cuda")  # fmt: skip
+                        num_workers=settings.workers, pin_memory=device.type == "cuda")  # fmt: skip
     if len(loader) == 0:
         raise ValueError(f"{settings.data}: {len(train_data)} images are fewer than one batch of {settings.batch_size}")
     val_data = None
@@ -158,17 +164,21 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, step, history = int(state["epoch"]) + 1, int(state["step"]), list(state.get("history", []))
+        if "rng" in state:
+            set_rng_state(state["rng"])
     else:
         _initialise_actnorm(model, next(iter(loader)), device, weights.jitter)
     net = model
     if info.enabled:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     use_amp = settings.amp and device.type == "cuda"
-    log_path = out.with_suffix(".csv")
+    log = log_path(out)
     row: dict = {}
     for epoch in range(start_epoch, settings.epochs):
         if sampler is not None:
             sampler.set_epoch(epoch)
+        # workers are started afresh every epoch and get the new augmentation seed: bit-exact resume
+        train_set.epoch_seed = int(torch.randint(0, 2**62, (1,)))
         net.train()
         sums: dict[str, float] = {}
         started = time.perf_counter()
@@ -184,9 +194,10 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
                                         keypoints=keypoints, confidence=confidence)  # fmt: skip
             total, terms = criterion(samples, log_prob, batch)
             if not torch.isfinite(total):
-                raise FloatingPointError(
-                    f"epoch {epoch + 1}, step {step}: loss is {float(total)} "
-                    f"({ {k: float(v) for k, v in terms.items()} }); lower --lr or check the data"
+                raise DivergedError(
+                    f"--lr {settings.lr:g}: training diverged at epoch {epoch + 1}, step {step} (loss "
+                    f"{float(total)}, terms { {k: round(float(v), 4) for k, v in terms.items()} }); lower --lr or "
+                    f"check the data"
                 )
             optimizer.zero_grad(set_to_none=True)
             total.backward()
@@ -208,10 +219,10 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
             row.update({f"val_{k}": v for k, v in metrics.items()})
         history.append(row)
         if info.is_main:
-            _log_row(log_path, row)
+            _log_row(log, row)
             save_checkpoint(out, {
                 "config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "history": history,
+                "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "history": history, "rng": rng_state(),
                 "train": settings.to_dict(), "loss_weights": weights.to_dict(),
             })  # fmt: skip
             summary = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float))

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -21,8 +20,21 @@ from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_file
 from hmr_flow.prior.loading import load_prior
 from hmr_flow.prior.space import COORDS
-from hmr_flow.prior.storage import save_npz_atomic
-from hmr_flow.prior.train import DEFAULT_VAL_SUBJECTS, TrainConfig, train_flow, train_gmm
+from hmr_flow.prior.storage import save_csv_atomic, save_npz_atomic
+from hmr_flow.prior.train import DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths, train_flow, train_gmm
+from hmr_flow.validation import (
+    UserInputError,
+    check_output_path,
+    check_overwrite,
+    float_in,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    resolve_device,
+)
+
+#: Largest learning rate accepted (larger ones only make the flow diverge).
+MAX_LR = 1.0
 
 
 def _subjects(text: str) -> tuple[int, ...]:
@@ -32,20 +44,19 @@ def _subjects(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated subject numbers, got {text!r}") from None
 
 
-def _device(name: str) -> str:
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SystemExit(f"--device {name}: CUDA is not available on this machine")
-    return name
-
-
 def _run_train(args: argparse.Namespace) -> int:
+    device = str(resolve_device(args.device))
+    if args.kind == "gmm" and args.resume:
+        raise UserInputError("--resume applies to the flow only (the GMM fits in one go)")
+    outputs = output_paths(args.out)
+    for path in outputs:
+        check_output_path(path, [args.data])
+    check_overwrite(outputs, args.resume, args.overwrite)
     flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks}
     config = TrainConfig(data=str(args.data), out=str(args.out), kind=args.kind, coords=args.coords,
                          val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         jitter=args.jitter, seed=args.seed, device=_device(args.device), flow=flow)  # fmt: skip
+                         jitter=args.jitter, seed=args.seed, device=device, flow=flow)  # fmt: skip
     if args.kind == "gmm":
-        if args.resume:
-            raise SystemExit("--resume applies to the flow only (the GMM fits in one go)")
         summary = train_gmm(config)
     else:
         summary = train_flow(config, resume=args.resume)
@@ -54,29 +65,31 @@ def _run_train(args: argparse.Namespace) -> int:
 
 
 def _run_score(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    out = check_output_path(args.out, [args.poses, args.path])
     poses = load_pose_file(args.poses)
-    prior = load_prior(args.prior, args.path, device=_device(args.device))
+    prior = load_prior(args.prior, args.path, device=device)
     log_probs, percentiles = [], []
     for chunk in torch.from_numpy(poses).split(4096):
         log_prob, percentile = prior.score(chunk)
         log_probs.append(log_prob)
         percentiles.append(percentile)
     log_prob, percentile = torch.cat(log_probs).numpy(), torch.cat(percentiles).numpy()
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["index", "log_likelihood", "percentile"])
-        writer.writerows((i, f"{lp:.4f}", f"{pc:.2f}") for i, (lp, pc) in enumerate(zip(log_prob, percentile)))
+    rows = [(i, f"{lp:.4f}", f"{pc:.2f}") for i, (lp, pc) in enumerate(zip(log_prob, percentile))]
+    save_csv_atomic(["index", "log_likelihood", "percentile"], rows, out)
     print(f"wrote {out}: {len(poses)} poses, median log-likelihood {np.median(log_prob):.2f} nats, "
           f"median percentile {np.median(percentile):.1f}")
     return 0
 
 
 def _run_sample(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    check_output_path(args.out, [args.path])
+    if args.render:
+        check_output_path(args.render, [args.path, args.out], option="--render")
     if args.seed is not None:
         torch.manual_seed(args.seed)
-    prior = load_prior(args.prior, args.path, device=_device(args.device))
+    prior = load_prior(args.prior, args.path, device=device)
     body_pose = prior.sample(args.n, temperature=args.temperature)
     log_prob, percentile = prior.score(body_pose)
     save_npz_atomic({"body_pose": body_pose.cpu().numpy(), "log_likelihood": log_prob.numpy(),
@@ -110,16 +123,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
     train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
                        help="comma-separated held-out subjects (default: %(default)s)")  # fmt: skip
-    train.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    train.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    train.add_argument("--lr", type=float, default=TrainConfig.lr)
-    train.add_argument("--jitter", type=float, default=TrainConfig.jitter, help="training noise std, radians")
-    train.add_argument("--steps", type=int, default=DEFAULT_FLOW["steps"], help="flow steps")
-    train.add_argument("--hidden", type=int, default=DEFAULT_FLOW["hidden"], help="coupling MLP width")
-    train.add_argument("--blocks", type=int, default=DEFAULT_FLOW["blocks"], help="residual blocks per coupling MLP")
+    train.add_argument("--epochs", type=positive_int, default=TrainConfig.epochs)
+    train.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size)
+    train.add_argument("--lr", type=float_in(0.0, MAX_LR), default=TrainConfig.lr, help=f"learning rate in (0, {MAX_LR:g}]")
+    train.add_argument("--jitter", type=non_negative_float, default=TrainConfig.jitter, help="training noise std, radians")
+    train.add_argument("--steps", type=positive_int, default=DEFAULT_FLOW["steps"], help="flow steps")
+    train.add_argument("--hidden", type=positive_int, default=DEFAULT_FLOW["hidden"], help="coupling MLP width")
+    train.add_argument("--blocks", type=positive_int, default=DEFAULT_FLOW["blocks"], help="residual blocks per coupling MLP")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default: cpu)")
-    train.add_argument("--resume", action="store_true", help="continue from <out stem>.state.pt")
+    resume = train.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true", help="continue from <out stem>.state.pt")
+    resume.add_argument("--overwrite", action="store_true", help="replace an existing prior, its state and log")
     train.set_defaults(run=_run_train)
 
     score = commands.add_parser("score", help="log-likelihood and held-out percentile of every pose in a file")
@@ -129,12 +144,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.set_defaults(run=_run_score)
 
     sample = commands.add_parser("sample", help="sample poses (and render a grid of meshes)")
-    sample.add_argument("-n", type=int, default=16, help="number of poses (default: 16)")
-    sample.add_argument("--temperature", type=float, default=1.0, help="latent std scale (default: 1)")
+    sample.add_argument("-n", type=positive_int, default=16, help="number of poses (default: 16)")
+    sample.add_argument("--temperature", type=positive_float, default=1.0, help="latent std scale (default: 1)")
     sample.add_argument("--out", type=Path, required=True, help=".npz to write (body_pose, log_likelihood, percentile)")
     sample.add_argument("--render", type=Path, default=None, help="PNG grid of the posed open body model")
-    sample.add_argument("--max-render", type=int, default=16, help="poses drawn in the grid (default: 16)")
-    sample.add_argument("--columns", type=int, default=4)
+    sample.add_argument("--max-render", type=positive_int, default=16, help="poses drawn in the grid (default: 16)")
+    sample.add_argument("--columns", type=positive_int, default=4)
     sample.add_argument("--seed", type=int, default=None)
     _prior_options(sample)
     sample.set_defaults(run=_run_sample)

@@ -21,6 +21,7 @@ from hmr_flow.flows import vector_glow
 from hmr_flow.prior.base import DensityPrior
 from hmr_flow.prior.space import PoseSpace
 from hmr_flow.prior.storage import save_torch_atomic
+from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_file, require_keys
 
 FORMAT = "hmr_flow.prior.flow/1"
 #: Flow sizes of the shipped prior.
@@ -81,24 +82,22 @@ class FlowPrior(DensityPrior):
         """Build from a dict written by :meth:`save` (``source`` names it in errors)."""
         if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
             found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
-            raise ValueError(f"{source}: not a flow prior checkpoint (format {found!r}, expected {FORMAT!r})")
-        config, state = checkpoint["config"], checkpoint["state_dict"]
-        prior = cls(config["joints"], config["coords"], state["space.mean_rotations"], config["flow"],
-                    info=checkpoint.get("info"))
+            raise UserInputError(f"{source}: not a flow prior checkpoint (format {found!r}, expected {FORMAT!r})")
+        require_keys(checkpoint, ("config", "state_dict"), source, "flow prior checkpoint")
+        config = require_keys(checkpoint["config"], ("joints", "coords", "flow"), source, "flow prior configuration")
+        state = check_state_dict(checkpoint["state_dict"], source, "state_dict")
+        require_keys(dict(state), ("space.mean_rotations",), source, "flow prior state_dict")
         try:
+            prior = cls(config["joints"], config["coords"], state["space.mean_rotations"], config["flow"],
+                        info=checkpoint.get("info"))
             prior.load_state_dict(state)
-        except RuntimeError as err:
-            raise ValueError(f"{source}: weights do not match the stored configuration ({err})") from None
+        except (RuntimeError, TypeError, ValueError, IndexError) as err:
+            raise UserInputError(f"{source}: weights do not match the stored configuration "
+                                 f"({str(err).strip().splitlines()[0]})") from None  # fmt: skip
         return prior
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> FlowPrior:
         """Read a checkpoint written by :meth:`save`; errors name the file."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"flow prior checkpoint not found: {path}")
-        try:
-            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as err:  # torch raises many types for corrupt or foreign files
-            raise ValueError(f"{path}: not a readable flow prior checkpoint ({type(err).__name__}: {err})") from None
+        checkpoint = load_tensor_file(path, "flow prior checkpoint", map_location)
         return cls.from_checkpoint(checkpoint, str(path))

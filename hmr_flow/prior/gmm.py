@@ -100,6 +100,9 @@ class GMMPrior(DensityPrior):
                 arrays = {key: data[key] for key in data.files}
         except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
             raise ValueError(f"{path}: not a readable GMM prior .npz ({err})") from None
+        for key in ("weights", "means", "covariances"):
+            if key in arrays and not (arrays[key].dtype.kind == "f" and np.isfinite(arrays[key]).all()):
+                raise ValueError(f"{path}: GMM prior {key!r} must be finite floating-point numbers")
         if str(arrays.get("format", "")) != FORMAT:
             raise ValueError(f"{path}: not a GMM prior file (format {arrays.get('format')!r}, expected {FORMAT!r})")
         try:

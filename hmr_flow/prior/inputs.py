@@ -59,22 +59,31 @@ def canonical_axis_angle(body_pose, dtype: torch.dtype = torch.float32, device=N
     return matrix_to_axis_angle(pose)
 
 
-def load_pose_file(path: str | Path) -> np.ndarray:
-    """Body poses ``(N, 69)`` axis-angle from an ``.npz`` file.
+def _read_pose_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The ``body_pose``/``poses`` arrays of an ``.npz`` (by content, whatever the extension) or the one
+    array of an ``.npy`` (as ``body_pose``), and the keys found."""
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.ndarray):
+            return {"body_pose": data}, ["<.npy array>"]
+        with data:
+            return {key: np.asarray(data[key]) for key in data.files if key in ("body_pose", "poses")}, sorted(data.files)
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path}: not a readable .npz/.npy pose file ({str(err).splitlines()[0]})") from None
 
-    Accepted keys, in order: ``body_pose`` (``(N, 69)`` or ``(N, 23, 3, 3)``, e.g. the mocap pose file or
-    ``prior sample`` output) or ``poses`` (``(N, ≥ 72)``, AMASS/SMPL layout: columns 3–71 are the body
-    joints). Errors name the file and the problem.
+
+def load_pose_file(path: str | Path) -> np.ndarray:
+    """Body poses ``(N, 69)`` float32 axis-angle from an ``.npz`` or ``.npy`` file.
+
+    Accepted ``.npz`` keys, in order: ``body_pose`` (``(N, 69)`` or ``(N, 23, 3, 3)``, e.g. the mocap pose
+    file or ``prior sample`` output) or ``poses`` (``(N, ≥ 72)``, AMASS/SMPL layout: columns 3–71 are the
+    body joints); an ``.npy`` holds the ``body_pose`` array itself. Values must be real numbers, finite
+    and within float32 range. Errors name the file and the problem.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"pose file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: np.asarray(data[key]) for key in data.files if key in ("body_pose", "poses")}
-            keys = sorted(data.files)
-    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable .npz file ({err})") from None
+    arrays, keys = _read_pose_arrays(path)
     if "body_pose" in arrays:
         poses = arrays["body_pose"]
     elif "poses" in arrays:
@@ -84,6 +93,10 @@ def load_pose_file(path: str | Path) -> np.ndarray:
         poses = full[:, 3:72]
     else:
         raise ValueError(f"{path}: no 'body_pose' or 'poses' array (keys: {keys})")
+    if poses.dtype.kind not in "fiu":
+        raise ValueError(f"{path}: poses must be real numbers, got dtype {poses.dtype}")
+    if poses.dtype.kind == "f" and poses.size and np.isfinite(poses).all() and np.abs(poses).max() > np.finfo(np.float32).max:
+        raise ValueError(f"{path}: pose values exceed the float32 range")
     try:
         tensor = body_pose_tensor(poses, name=str(path))
     except (TypeError, ValueError) as err:

@@ -1,9 +1,11 @@
-"""Atomic writes for prior files (temporary file in the same folder, then ``os.replace``)."""
+"""Atomic writes for prior files and tables (temporary file in the same folder, then ``os.replace``)."""
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,5 +32,17 @@ def save_npz_atomic(arrays: dict[str, np.ndarray], path: str | Path) -> Path:
     tmp = _temporary(path)
     with open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def save_csv_atomic(header: Sequence[str], rows: Iterable[Sequence], path: str | Path) -> Path:
+    """A CSV with ``header`` and ``rows`` at ``path`` atomically."""
+    path = Path(path)
+    tmp = _temporary(path)
+    with open(tmp, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
     os.replace(tmp, path)
     return path

@@ -28,6 +28,8 @@ from hmr_flow.prior.gmm import fit_gmm
 from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_pose_file
 from hmr_flow.prior.space import BODY_JOINT_NAMES, PoseSpace, articulated_joints, mean_rotations
 from hmr_flow.prior.storage import save_torch_atomic
+from hmr_flow.rng import rng_state, set_rng_state
+from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys
 
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
 DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135)
@@ -72,10 +74,17 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     """Read ``body_pose`` and ``subject`` from ``path`` and hold out ``val_subjects``; errors name the file."""
     path = Path(path)
     poses = load_pose_file(path)
-    with np.load(path, allow_pickle=False) as data:
+    data = np.load(path, allow_pickle=False)
+    if isinstance(data, np.ndarray):
+        raise ValueError(f"{path}: a .npy pose array has no 'subject' ids; training needs an .npz with body_pose and "
+                         f"subject")  # fmt: skip
+    with data:
         if "subject" not in data.files:
             raise ValueError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
-        subjects = np.asarray(data["subject"]).astype(np.int64)
+        subjects = np.asarray(data["subject"])
+    if subjects.dtype.kind not in "iu":
+        raise ValueError(f"{path}: 'subject' must hold integer subject ids, got dtype {subjects.dtype}")
+    subjects = subjects.astype(np.int64)
     if subjects.shape != (len(poses),):
         raise ValueError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
     held_out = np.isin(subjects, np.asarray(val_subjects))
@@ -103,6 +112,12 @@ def _state_path(out: Path) -> Path:
 
 def _log_path(out: Path) -> Path:
     return out.with_name(out.stem + ".log.csv")
+
+
+def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
+    """The files a training run writes: the prior ``out``, its training state and its CSV log."""
+    out = Path(out)
+    return out, _state_path(out), _log_path(out)
 
 
 def train_gmm(config: TrainConfig) -> dict:
@@ -148,23 +163,28 @@ class _Run:
 
     def state(self) -> dict:
         return {"config": asdict(self.config), "model": self.prior.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(), "generator": self.generator.get_state(),
+                "schedule": self.schedule.state_dict(), "generator": self.generator.get_state(), "rng": rng_state(),
                 "epoch": self.epoch, "best_val_nll": self.best_val_nll, "best_epoch": self.best_epoch}  # fmt: skip
 
     def restore(self, path: Path) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"--resume: training state not found: {path}")
-        state = torch.load(path, map_location=self.device, weights_only=True)
+        """Continue from a state written by :meth:`state` (bit-exact: the generators are restored too)."""
+        state = load_tensor_file(path, "training state for --resume", map_location=self.device)
+        require_keys(state, ("config", "model", "optimizer", "schedule", "generator", "rng", "epoch", "best_val_nll",
+                             "best_epoch"), path, "prior training state")  # fmt: skip
         saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "device")}
         wanted = {k: v for k, v in asdict(self.config).items() if k not in ("epochs", "device")}
         saved["val_subjects"] = tuple(saved["val_subjects"])
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
-            raise ValueError(f"--resume: {path} was trained with different settings ({', '.join(changed)})")
-        self.prior.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.schedule.load_state_dict(state["schedule"])
-        self.generator.set_state(state["generator"])
+            raise UserInputError(f"--resume: {path} was trained with different settings ({', '.join(changed)})")
+        try:
+            self.prior.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.schedule.load_state_dict(state["schedule"])
+            self.generator.set_state(state["generator"])
+            set_rng_state(state["rng"])
+        except (RuntimeError, KeyError, TypeError, ValueError) as err:
+            raise UserInputError(f"{path}: training state does not match this run ({str(err).splitlines()[0]})") from None
         self.epoch, self.best_val_nll, self.best_epoch = state["epoch"], state["best_val_nll"], state["best_epoch"]
 
     def train_epoch(self, bar: tqdm) -> float:
@@ -176,8 +196,8 @@ class _Run:
             x = x + self.config.jitter * torch.randn_like(x)
             loss = -self.prior.flow.log_prob(x).mean()
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite training loss at epoch {self.epoch + 1}, step {step + 1}: "
-                                         f"lower --lr or raise --clip-grad strictness")  # fmt: skip
+                raise DivergedError(f"--lr {self.config.lr:g}: training diverged (non-finite loss at epoch "
+                                    f"{self.epoch + 1}, step {step + 1}); lower --lr or --jitter")  # fmt: skip
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.prior.parameters(), self.config.clip_grad)
@@ -200,6 +220,8 @@ class _Run:
 
 def train_flow(config: TrainConfig, resume: bool = False) -> dict:
     """Train the flow prior (see the module docstring). Returns a summary (best epoch, its val NLL, paths)."""
+    if config.epochs < 1:
+        raise UserInputError(f"--epochs: expected at least 1, got {config.epochs}")
     out = Path(config.out)
     run = _Run(config, load_split(config.data, config.val_subjects))
     log_path, state_path = _log_path(out), _state_path(out)
@@ -215,7 +237,8 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
             val_log_prob = run.validation_log_prob()
             val_nll = float(-val_log_prob.mean())
             if not math.isfinite(val_nll):
-                raise FloatingPointError(f"non-finite validation NLL after epoch {run.epoch}")
+                raise DivergedError(f"--lr {config.lr:g}: training diverged (non-finite validation NLL after epoch "
+                                    f"{run.epoch}); lower --lr")  # fmt: skip
             if val_nll < run.best_val_nll:
                 run.best_val_nll, run.best_epoch = val_nll, run.epoch
                 run.prior.set_percentiles(val_log_prob)
