@@ -64,7 +64,9 @@ def test_euler_order_follows_channel_order(tmp_path):
         ("Frames: 2", "Frames: 3", "header says 3 frames but only 2 follow"),
         ("10 20 30 90 0 0 0 0 90", "10 20 30 90 0 0 0 0", "clip.bvh:20: expected 9 numbers for frame 1"),
         ("10 20 30 90 0 0 0 0 90", "10 20 30 90 0 0 0 0 nan", "non-finite value in frame 1"),
-        ("Frame Time: 0.5", "Frame Time: 0", "Frame Time must be positive"),
+        ("Frame Time: 0.5", "Frame Time: 0", "Frame Time must be 0.0001 to 10 seconds, got 0"),
+        ("Frame Time: 0.5", "Frame Time: 1e-300", "Frame Time must be 0.0001 to 10 seconds, got 1e-300"),
+        ("Frames: 2", "Frames: 0", "expected 1 to 10000000 frames, got 0"),
         ("    End Site", "    Blob", "expected JOINT, End Site or '}'"),
     ],
 )

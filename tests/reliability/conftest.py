@@ -1,0 +1,153 @@
+"""Bad inputs of every kind, built small in a temporary folder (the ``bad`` fixture).
+
+``bad`` maps a name to a path (or value) used in the argv templates of ``test_bad_inputs.py``: good
+inputs (a pose file, keypoint files, a photo, the tiny synthetic set) and broken variants of each.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import shutil
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fitting"))
+from fitting_cases import frontal_pose, render_keypoints  # noqa: E402
+
+ASSETS = Path(__file__).resolve().parents[2] / "hmr_flow" / "assets"
+
+
+class _Exploit:
+    """A pickle that would run a command when unpickled without ``weights_only``."""
+
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def _bvh(depth: int = 1, frames: int = 2, frame_time: str = "0.0333333") -> str:
+    """A BVH text: a chain of ``depth`` joints with 3 rotation channels (root: 6 channels)."""
+    lines = ["HIERARCHY", "ROOT hips", "{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Zrotation "
+             "Yrotation Xrotation"]  # fmt: skip
+    for i in range(1, depth):
+        lines += [f"JOINT j{i}", "{", "OFFSET 0 1 0", "CHANNELS 3 Zrotation Yrotation Xrotation"]
+    lines += ["End Site", "{", "OFFSET 0 1 0", "}"] + ["}"] * depth
+    channels = 6 + 3 * (depth - 1)
+    lines += ["MOTION", f"Frames: {frames}", f"Frame Time: {frame_time}"]
+    lines += [" ".join(["0"] * channels)] * frames
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session")
+def coco_people(keypoint_body_session) -> np.ndarray:
+    """``(17, 3)`` COCO-17 keypoints of a standing person 5 m in front of a 1000 px camera."""
+    keypoints, _ = render_keypoints(keypoint_body_session, frontal_pose()[None], fmt="coco17")
+    return keypoints[0].numpy()
+
+
+@pytest.fixture(scope="session")
+def keypoint_body_session():
+    from hmr_flow.body import BodyModel
+    from hmr_flow.fitting import KeypointBody
+
+    return KeypointBody(BodyModel())
+
+
+def _coco(path: Path, keypoints: np.ndarray, images: list[dict], scale: float = 1.0) -> Path:
+    points = keypoints.copy()
+    points[:, :2] *= scale
+    points[:, 2] = 2
+    annotations = [{"id": i, "image_id": image["id"], "keypoints": points.flatten().tolist(), "iscrowd": 0}
+                   for i, image in enumerate(images)]  # fmt: skip
+    path.write_text(json.dumps({"images": images, "annotations": annotations}))
+    return path
+
+
+@pytest.fixture()
+def bad(tmp_path, coco_people, tiny_set) -> dict:
+    """Every input of the table, written under ``tmp_path/inputs`` (their hashes must not change)."""
+    root = tmp_path / "inputs"
+    root.mkdir()
+    files: dict = {"root": root, "tmp": tmp_path, "synth": tiny_set}
+    generator = np.random.default_rng(0)
+    poses = (0.2 * generator.standard_normal((96, 69))).astype(np.float32)
+    subject = np.repeat(np.arange(1, 5), 24)
+    np.savez(root / "poses.npz", body_pose=poses, subject=subject)
+    np.save(root / "poses.npy", poses)
+    shutil.copy(root / "poses.npy", root / "npy_renamed.npz")
+    np.savez(root / "poses_huge.npz", body_pose=np.full((4, 69), 1e39))
+    np.savez(root / "poses_complex.npz", body_pose=np.zeros((4, 69), np.complex64))
+    np.savez(root / "poses_1d.npz", body_pose=np.zeros(69, np.float32))
+    files.update({k: root / f"{k}.npz" for k in ("poses", "poses_huge", "poses_complex", "poses_1d")})
+    files["poses_npy"], files["npy_renamed"] = root / "poses.npy", root / "npy_renamed.npz"
+
+    photo = np.full((1000, 1000, 3), 90, np.uint8)
+    photo[200:800, 300:700] = (30, 140, 200)
+    cv2.imwrite(str(root / "person.jpg"), photo)
+    cv2.imwrite(str(root / "person.png"), photo)
+    data = (root / "person.jpg").read_bytes()
+    (root / "truncated.jpg").write_bytes(data[: len(data) * 2 // 3])
+    data = (root / "person.png").read_bytes()
+    (root / "truncated.png").write_bytes(data[: len(data) * 2 // 3])
+    files.update({k: root / f"{k.replace('_', '.')}" for k in ("person_jpg", "person_png", "truncated_jpg",
+                                                                "truncated_png")})  # fmt: skip
+
+    image = {"id": 1, "file_name": "person.jpg", "width": 1000, "height": 1000}
+    files["coco"] = _coco(root / "coco.json", coco_people, [image])
+    files["coco_x1e6"] = _coco(root / "coco_x1e6.json", coco_people, [image], scale=1e6)
+    files["coco_x1e30"] = _coco(root / "coco_x1e30.json", coco_people, [image], scale=1e30)
+    same = coco_people.copy()
+    same[:, :2] = (500.0, 400.0)
+    files["coco_same"] = _coco(root / "coco_same.json", same, [image])
+    coco = json.loads(files["coco"].read_text())
+    coco["annotations"][0]["image_id"] = [1]
+    (root / "coco_list_id.json").write_text(json.dumps(coco))
+    coco = json.loads(files["coco"].read_text())
+    coco["images"][0]["width"] = "abc"
+    (root / "coco_width.json").write_text(json.dumps(coco))
+    files["coco_list_id"], files["coco_width"] = root / "coco_list_id.json", root / "coco_width.json"
+    body25 = np.zeros((25, 3), np.float32)
+    body25[:17] = coco_people  # any 25 points with positive confidence
+    (root / "person_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": body25.flatten().tolist()}]}))
+    files["openpose"] = root / "person_keypoints.json"
+
+    bvh = root / "bvh"
+    bvh.mkdir()
+    (bvh / "01_01.bvh").write_text(_bvh(3))
+    (bvh / "deep.bvh").write_text(_bvh(5000))
+    (bvh / "tiny_time.bvh").write_text(_bvh(3, frame_time="1e-300"))
+    (bvh / "no_frames.bvh").write_text(_bvh(3, frames=0))
+    files.update({"bvh_good": bvh / "01_01.bvh", "bvh_deep": bvh / "deep.bvh", "bvh_time": bvh / "tiny_time.bvh",
+                  "bvh_empty": bvh / "no_frames.bvh"})  # fmt: skip
+
+    flow = torch.load(ASSETS / "prior_flow.pt", weights_only=True)
+    broken = {**flow, "state_dict": {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
+                                     for k, v in flow["state_dict"].items()}}  # fmt: skip
+    torch.save(broken, root / "prior_nan.pt")
+    torch.save({k: v for k, v in flow.items() if k != "config"}, root / "prior_nokey.pt")
+    hmr = torch.load(ASSETS / "hmr_synth128.pt", weights_only=True)
+    torch.save({**hmr, "model": {**hmr["model"], "extra": "not a tensor"}}, root / "hmr_nontensor.pt")
+    with open(root / "exploit.pt", "wb") as handle:
+        pickle.dump({"model": _Exploit()}, handle)
+    buffer = io.BytesIO()
+    torch.save({"format": "x", "model": {}}, buffer)
+    (root / "truncated.pt").write_bytes(buffer.getvalue()[:100])
+    (root / "garbage.pt").write_bytes(b"\x00garbage" * 50)
+    files.update({k: root / f"{k}.pt" for k in ("prior_nan", "prior_nokey", "hmr_nontensor", "exploit", "truncated",
+                                                  "garbage")})  # fmt: skip
+
+    (root / "existing_prior.pt").write_bytes(b"an earlier run's checkpoint")
+    (root / "existing_hmr.pt").write_bytes(b"an earlier run's checkpoint")
+    (root / "a_file").write_text("not a folder")
+    files.update({"existing_prior": root / "existing_prior.pt", "existing_hmr": root / "existing_hmr.pt",
+                  "a_file": root / "a_file"})
+    files["prior_flow"] = ASSETS / "prior_flow.pt"
+    files["hmr_weights"] = ASSETS / "hmr_synth128.pt"
+    return files

@@ -1,0 +1,158 @@
+"""Every bad input of issue 15 gets one clear line and exit status 2, and no run changes an input file.
+
+Each case runs a command in-process (``hmr-flow`` through :func:`hmr_flow.cli.main`, ``python -m
+data_tools`` through its ``main``, or a demo script's ``main``) on small inputs from the ``bad`` fixture,
+and checks: the exit status; exactly one ``error:`` line on stderr, containing the expected fragment
+(which names the file or option); no traceback and never torch's ``weights_only=False`` advice; and
+the same bytes in every input file afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from hmr_flow.cli import main as hmr_flow_main
+
+PRIOR_TINY = ["--epochs", "1", "--steps", "1", "--hidden", "8", "--val-subjects", "4"]
+FIT_QUICK = ["--prior", "none", "--init", "1"]
+
+# (id, entry, argv template, expected exit status, fragments of the error line joined by " && "); templates
+# name paths of the ``bad`` fixture as ``{name}``; ``{tmp}`` is a fresh folder for outputs.
+CASES = [
+    # ---- data loss
+    ("score-out-is-input", "hmr", "prior score --poses {poses} --out {poses}", 2, "is also an input"),
+    ("train-out-is-data", "hmr", "prior train --data {poses} --out {poses}", 2, "is also an input"),
+    ("prior-train-existing-out", "hmr", "prior train --data {poses} --out {existing_prior} " + " ".join(PRIOR_TINY),
+     2, "already exists"),
+    ("hmr-train-existing-out", "hmr", "train hmr --data {synth} --out {existing_hmr} --epochs 1", 2, "already exists"),
+    # ---- tracebacks: devices
+    *[(f"device-{dev}-{name}", "hmr", argv + f" --device {dev}", 2, f"--device {dev}")
+      for dev in ("foo", "mps", "cuda")
+      for name, argv in (("score", "prior score --poses {poses} --out {tmp}/s.csv"),
+                         ("sample", "prior sample -n 2 --out {tmp}/s.npz"),
+                         ("train", "prior train --data {poses} --out {tmp}/p.pt " + " ".join(PRIOR_TINY)),
+                         ("fit", "fit --keypoints {coco} --images {root} --out {tmp}/fit " + " ".join(FIT_QUICK)),
+                         ("regress", "regress --image {person_jpg} --bbox 300 200 700 800 --out {tmp}/r"),
+                         ("train-hmr", "train hmr --data {synth} --out {tmp}/h.pt --epochs 1"))],  # fmt: skip
+    *[(f"device-foo-demo-{name}", f"demo:{name}", argv + " --device foo", 2, "--device foo")
+      for name, argv in (("run_demo", "--out {tmp}/demo"), ("fit_images", "--keypoints {coco} --out {tmp}/f"),
+                         ("score_poses", "--poses {poses} --out {tmp}/s.csv"), ("sample_poses", "--out {tmp}/s"))],
+    # ---- tracebacks: files and numbers
+    ("npy-pose-file", "hmr", "prior score --poses {poses_npy} --out {tmp}/s.csv", 0, "wrote"),
+    ("npy-renamed-npz", "hmr", "prior score --poses {npy_renamed} --out {tmp}/s.csv", 0, "wrote"),
+    ("pose-out-of-float32", "hmr", "prior score --poses {poses_huge} --out {tmp}/s.csv", 2, "poses_huge.npz"),
+    ("pose-complex", "hmr", "prior score --poses {poses_complex} --out {tmp}/s.csv", 2, "poses_complex.npz"),
+    ("pose-1d", "hmr", "prior score --poses {poses_1d} --out {tmp}/s.csv", 2, "poses_1d.npz"),
+    ("coco-image-id-list", "hmr", "fit --keypoints {coco_list_id} --image-size 1000 1000 --out {tmp}/f", 2, "image_id"),
+    ("regress-huge-bbox", "hmr", "regress --image {person_jpg} --bbox 0 0 1e12 1e12 --out {tmp}/r", 2, "--bbox"),
+    ("checkpoint-non-tensor", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {hmr_nontensor} "
+     "--out {tmp}/r", 2, "hmr_nontensor.pt"),
+    ("bvh-deep", "data", "mocap convert {bvh_deep} --subject 1 --out {tmp}/m.npz --workers 1", 2, "deep.bvh: && nested"),
+    ("prior-resume-truncated", "hmr", "prior train --data {poses} --out {truncated_prior} --resume " + " ".join(PRIOR_TINY),
+     2, "truncated_prior.state.pt"),
+    ("hmr-resume-garbage", "hmr", "train hmr --data {synth} --out {garbage} --resume --epochs 1", 2, "garbage.pt"),
+    ("prior-lr-huge", "hmr", "prior train --data {poses} --out {tmp}/p.pt --lr 1e6 " + " ".join(PRIOR_TINY), 2, "--lr"),
+    ("prior-batch-size-0", "hmr", "prior train --data {poses} --out {tmp}/p.pt --batch-size 0 " + " ".join(PRIOR_TINY),
+     2, "--batch-size"),
+    ("hmr-batch-size-0", "hmr", "train hmr --data {synth} --out {tmp}/h.pt --batch-size 0", 2, "--batch-size"),
+    ("fit-unwritable-out", "hmr", "fit --keypoints {coco} --images {root} --out {a_file}/sub " + " ".join(FIT_QUICK),
+     2, "--out"),
+    ("prior-train-unwritable-out", "hmr", "prior train --data {poses} --out {a_file}/p.pt " + " ".join(PRIOR_TINY),
+     2, "--out"),
+    ("fit-threads-negative", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --threads -1", 2, "--threads"),
+    ("demo-fit-out-is-file", "demo:fit_images", "--keypoints {coco} --images {root} --out {a_file}", 2, "--out"),
+    # ---- silent wrong results
+    ("fit-missing-image", "hmr", "fit --keypoints {openpose} --image {root}/missing.jpg --image-size 1000 1000 "
+     "--out {tmp}/f", 2, "missing.jpg"),
+    ("fit-truncated-jpeg", "hmr", "fit --keypoints {openpose} --image {truncated_jpg} --out {tmp}/f " + " ".join(FIT_QUICK),
+     2, "truncated.jpg"),
+    ("regress-truncated-jpeg", "hmr", "regress --image {truncated_jpg} --bbox 300 200 700 800 --out {tmp}/r", 2,
+     "truncated.jpg"),
+    ("regress-truncated-png", "hmr", "regress --image {truncated_png} --bbox 300 200 700 800 --out {tmp}/r", 2,
+     "truncated.png"),
+    ("fit-keypoints-x1e6", "hmr", "fit --keypoints {coco_x1e6} --image-size 1000 1000 --out {tmp}/f " + " ".join(FIT_QUICK),
+     2, "check focal/keypoints"),
+    ("fit-focal-negative", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --focal -1000", 2, "--focal"),
+    ("regress-grid-unwritable", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --out {grid_blocked}", 2,
+     "person_grid.png"),
+    ("bvh-frame-time-tiny", "data", "mocap convert {bvh_time} --subject 1 --out {tmp}/m.npz --workers 1", 2, "tiny_time.bvh: && Frame Time"),
+    ("bvh-native-fps-0", "data", "mocap convert {bvh_good} --out {tmp}/m.npz --workers 1 --native-fps 0", 2,
+     "--native-fps"),
+    ("prior-epochs-0", "hmr", "prior train --data {poses} --out {tmp}/p.pt --epochs 0 --steps 1 --hidden 8", 2,
+     "--epochs"),
+    # ---- misleading messages
+    ("fit-diverged-x1e30", "hmr", "fit --keypoints {coco_x1e30} --image-size 1000 1000 --out {tmp}/f " + " ".join(FIT_QUICK),
+     2, "check focal/keypoints"),
+    ("fit-focal-0", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --focal 0", 2, "--focal"),
+    ("fit-focal-nan", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --focal nan", 2, "--focal"),
+    ("fit-image-size-0", "hmr", "fit --keypoints {openpose} --image-size 0 0 --out {tmp}/f", 2, "--image-size"),
+    ("prior-nan-weights", "hmr", "prior score --poses {poses} --path {prior_nan} --out {tmp}/s.csv", 2, "prior_nan.pt"),
+    ("prior-missing-key", "hmr", "prior score --poses {poses} --path {prior_nokey} --out {tmp}/s.csv", 2,
+     "prior_nokey.pt"),
+    ("coco-width-text", "hmr", "fit --keypoints {coco_width} --images {root} --out {tmp}/f", 2, "coco_width.json"),
+    ("bvh-zero-frames", "data", "mocap convert {bvh_empty} --subject 1 --out {tmp}/m.npz --workers 1", 2, "no_frames.bvh: && frames"),
+    ("hmr-log-is-checkpoint", "hmr", "train hmr --data {synth} --out {tmp}/K.csv --epochs 1", 2, "K.csv"),
+    ("regress-malicious-weights", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {exploit} "
+     "--out {tmp}/r", 2, "exploit.pt"),
+    ("prior-malicious-weights", "hmr", "prior score --poses {poses} --path {exploit} --out {tmp}/s.csv", 2,
+     "exploit.pt"),
+    ("regress-mismatched-weights", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {prior_flow} "
+     "--out {tmp}/r", 2, "prior_flow.pt"),
+    ("prior-mismatched-weights", "hmr", "prior score --poses {poses} --path {hmr_weights} --out {tmp}/s.csv", 2,
+     "hmr_synth128.pt"),
+    ("prior-truncated-weights", "hmr", "prior score --poses {poses} --path {truncated} --out {tmp}/s.csv", 2,
+     "truncated.pt"),
+    # ---- numerics
+    ("fit-degenerate-keypoints", "hmr", "fit --keypoints {coco_same} --image-size 1000 1000 --out {tmp}/f "
+     + " ".join(FIT_QUICK), 2, "degenerate"),
+]
+
+
+def _hashes(paths) -> dict[str, str]:
+    files = [f for p in paths for f in ([p] if Path(p).is_file() else sorted(Path(p).rglob("*"))) if f.is_file()]
+    return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+
+def _entry(kind: str, demo_script):
+    if kind == "hmr":
+        return hmr_flow_main
+    if kind == "data":
+        from data_tools.__main__ import main
+
+        return main
+    return demo_script(kind.split(":", 1)[1]).main
+
+
+def run_case(entry, argv: list[str], capfd) -> tuple[int, str, str]:
+    """Run ``entry(argv)`` in-process; argparse's own exits count as the exit status."""
+    try:
+        code = entry(argv)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 2
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(("entry", "template", "code", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(entry, template, code, fragment, bad, demo_script, capfd):
+    blocked = bad["tmp"] / "blocked"
+    (blocked / "person_grid.png").mkdir(parents=True)
+    (bad["root"] / "truncated_prior.state.pt").write_bytes((bad["root"] / "truncated.pt").read_bytes())
+    paths = {**{k: str(v) for k, v in bad.items()}, "tmp": str(bad["tmp"] / "out"), "grid_blocked": str(blocked),
+             "truncated_prior": str(bad["root"] / "truncated_prior.pt")}  # fmt: skip
+    argv = [part.format(**paths) for part in template.split()]
+    inputs = [bad["root"], bad["synth"], bad["prior_flow"], bad["hmr_weights"]]
+    before = _hashes(inputs)
+    status, out, err = run_case(_entry(entry, demo_script), argv, capfd)
+    assert "Traceback" not in err and "weights_only" not in err + out, err
+    if code == 0:
+        assert status == 0 and fragment in out, (status, out, err)
+    else:
+        errors = [line for line in err.splitlines() if ": error: " in line]
+        assert status == code and len(errors) == 1, (status, err)
+        assert all(part in errors[0] for part in fragment.split(" && ")), errors[0]
+        assert "wrote" not in out, out
+    assert _hashes(inputs) == before, "an input file changed"

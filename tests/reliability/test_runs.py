@@ -1,0 +1,149 @@
+"""Runs that must not lose data or mislead: distinct outputs for same-named images, bit-exact resume of
+both trainings, the fitter's divergence checks, and the internal-error path of the command runner."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from hmr_flow.cli import main as hmr_flow_main
+from hmr_flow.cli import run_guarded
+from hmr_flow.fitting.checks import check_fit
+from hmr_flow.validation import DivergedError
+
+
+class _Stop(Exception):
+    """Stands in for a SIGKILL right after a checkpoint was written."""
+
+
+def test_same_named_images_in_subfolders_get_distinct_outputs(tmp_path, coco_people):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    for name in ("x.jpg", "sub/x.jpg"):
+        cv2.imwrite(str(photos / name), np.full((1000, 1000, 3), 90, np.uint8))
+    points = coco_people.copy()
+    points[:, 2] = 2
+    images = [{"id": 1, "file_name": "x.jpg", "width": 1000, "height": 1000},
+              {"id": 2, "file_name": "sub/x.jpg", "width": 1000, "height": 1000}]  # fmt: skip
+    annotations = [{"id": i, "image_id": i, "keypoints": points.flatten().tolist()} for i in (1, 2)]
+    keypoints = tmp_path / "coco.json"
+    keypoints.write_text(json.dumps({"images": images, "annotations": annotations}))
+    out = tmp_path / "out"
+    assert hmr_flow_main(["fit", "--keypoints", str(keypoints), "--images", str(photos), "--out", str(out),
+                          "--prior", "none", "--init", "1"]) == 0  # fmt: skip
+    params = sorted(p.name for p in out.glob("*_params.npz"))
+    assert params == ["sub_x_params.npz", "x_params.npz"]
+    for name in params:
+        with np.load(out / name) as data:
+            assert data["person_ids"].tolist() in ([1], [2])
+
+
+def _pose_file(path):
+    generator = np.random.default_rng(1)
+    np.savez(path, body_pose=(0.2 * generator.standard_normal((256, 69))).astype(np.float32),
+             subject=np.repeat(np.arange(1, 5), 64))  # fmt: skip
+    return path
+
+
+def test_prior_resume_is_bit_exact(tmp_path, monkeypatch):
+    from hmr_flow.prior import train as prior_train
+
+    data = _pose_file(tmp_path / "poses.npz")
+    config = prior_train.TrainConfig(data=str(data), out=str(tmp_path / "straight.pt"), val_subjects=(4,), epochs=4,
+                                     batch_size=32, warmup_steps=3, flow={"steps": 2, "hidden": 16})  # fmt: skip
+    prior_train.train_flow(config)
+    straight = torch.load(tmp_path / "straight.state.pt", weights_only=True)
+
+    save = prior_train.save_torch_atomic
+
+    def save_then_stop(obj, path):
+        save(obj, path)
+        if str(path).endswith(".state.pt") and obj["epoch"] == 2:
+            raise _Stop
+
+    interrupted = replace(config, out=str(tmp_path / "resumed.pt"))
+    monkeypatch.setattr(prior_train, "save_torch_atomic", save_then_stop)
+    with pytest.raises(_Stop):
+        prior_train.train_flow(interrupted)
+    monkeypatch.undo()
+    torch.manual_seed(12345)  # a different process state must not matter
+    prior_train.train_flow(interrupted, resume=True)
+    resumed = torch.load(tmp_path / "resumed.state.pt", weights_only=True)
+    assert resumed["epoch"] == straight["epoch"] == 4
+    for name, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][name]), name
+
+
+def test_image_model_resume_is_bit_exact(tiny_set, tiny_config, tmp_path, monkeypatch):
+    hmr_train = importlib.import_module("hmr_flow.models.train")  # the package exports a function ``train``
+
+    def settings(out, resume=False):
+        return hmr_train.TrainSettings(data=tiny_set, out=out, epochs=2, batch_size=4, workers=0, warmup_steps=2,
+                                       resume=resume, progress=False)  # fmt: skip
+
+    hmr_train.train(settings(tmp_path / "straight.pt"), tiny_config())
+    save = hmr_train.save_checkpoint
+
+    def save_then_stop(path, payload):
+        save(path, payload)
+        raise _Stop
+
+    monkeypatch.setattr(hmr_train, "save_checkpoint", save_then_stop)
+    with pytest.raises(_Stop):
+        hmr_train.train(settings(tmp_path / "resumed.pt"), tiny_config())
+    monkeypatch.undo()
+    torch.manual_seed(12345)
+    hmr_train.train(settings(tmp_path / "resumed.pt", resume=True), tiny_config())
+    straight = torch.load(tmp_path / "straight.pt", weights_only=True)
+    resumed = torch.load(tmp_path / "resumed.pt", weights_only=True)
+    assert resumed["epoch"] == straight["epoch"] == 1
+    for name, value in straight["model"].items():
+        assert torch.equal(value, resumed["model"][name]), name
+
+
+class _Result:
+    def __init__(self, **changes):
+        values = {"loss": torch.ones(2), "body_pose": torch.zeros(2, 69), "global_orient": torch.zeros(2, 3),
+                  "betas": torch.zeros(2, 10), "transl": torch.tensor([[0.0, 0.0, 5.0]] * 2),
+                  "joints": torch.tensor([0.0, 0.0, 5.0]).expand(2, 24, 3).clone()}  # fmt: skip
+        values.update(changes)
+        self.__dict__.update(values)
+
+
+def test_fit_checks_name_divergence_and_bodies_behind_the_camera():
+    check_fit("img", _Result(), [7, 8])
+    with pytest.raises(DivergedError, match=r"img: person 8: the fit diverged \(non-finite loss\); check focal/keypoints"):
+        check_fit("img", _Result(loss=torch.tensor([1.0, float("nan")])), [7, 8])
+    joints = torch.tensor([0.0, 0.0, 5.0]).expand(2, 24, 3).clone()
+    joints[0, :, 2] = -3.0
+    with pytest.raises(DivergedError, match="img: person 7: the fitted body lies behind the camera"):
+        check_fit("img", _Result(joints=joints), [7, 8])
+
+
+def test_internal_errors_are_one_line_with_a_debug_hint(capsys, monkeypatch):
+    monkeypatch.delenv("HMR_FLOW_DEBUG", raising=False)
+
+    def bug():
+        raise ZeroDivisionError("division by zero")
+
+    assert run_guarded("hmr-flow", bug) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["hmr-flow: internal error: ZeroDivisionError: division by zero (re-run with --debug for the "
+                   "traceback)"]  # fmt: skip
+    with pytest.raises(ZeroDivisionError):
+        run_guarded("hmr-flow", bug, debug=True)
+    monkeypatch.setenv("HMR_FLOW_DEBUG", "1")
+    with pytest.raises(ZeroDivisionError):
+        run_guarded("hmr-flow", bug)
+
+
+def test_debug_flag_is_accepted_before_and_after_the_command(tmp_path, capsys):
+    for argv in (["--debug", "prior", "sample", "-n", "2"], ["prior", "sample", "-n", "2", "--debug"]):
+        assert hmr_flow_main([*argv, "--out", str(tmp_path / "s.npz")]) == 0
+    assert "wrote" in capsys.readouterr().out
