@@ -26,7 +26,7 @@ def check_complete(path: Path, data: bytes) -> None:
     """:class:`ImageReadError` if ``data`` (the bytes of ``path``) is a JPEG or PNG cut short."""
     if data.startswith(_JPEG_START):
         scan = data.rfind(_JPEG_SCAN)
-        if scan < 0 or data.find(_JPEG_END, scan) < 0:
+        if scan >= 0 and data.find(_JPEG_END, scan) < 0:  # no scan at all: the decoder reports it
             raise ImageReadError(f"{path}: truncated JPEG (no end-of-image marker after the image data)")
     elif data.startswith(_PNG_SIGNATURE) and data.rfind(b"IEND") < 0:
         raise ImageReadError(f"{path}: truncated PNG (no IEND chunk)")

@@ -22,3 +22,13 @@ def test_missing_and_corrupt_images_name_the_file(tmp_path):
     (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
     with pytest.raises(ImageReadError, match="bad.jpg: unreadable or corrupt image"):
         read_rgb(tmp_path / "bad.jpg")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_truncated_images_are_errors_that_name_the_file(tmp_path, suffix):
+    cv2.imwrite(str(tmp_path / f"full{suffix}"), np.random.default_rng(0).integers(0, 255, (64, 48, 3), np.uint8))
+    data = (tmp_path / f"full{suffix}").read_bytes()
+    assert read_rgb(tmp_path / f"full{suffix}").shape == (64, 48, 3)
+    (tmp_path / f"cut{suffix}").write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(ImageReadError, match=f"cut\\{suffix}: truncated"):
+        read_rgb(tmp_path / f"cut{suffix}")

@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from hmr_flow.validation import check_output_path, non_negative_int, positive_int
+
 
 def add_image_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
     """``--image IMG | --images DIR`` (mutually exclusive)."""
@@ -24,9 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_image_arguments(parser, required=True)
     parser.add_argument("--out", required=True, type=Path, help="COCO keypoint JSON to write")
-    parser.add_argument("--tiles", type=int, default=None, help="tile levels searched besides the whole image, for "
-                        "small people (default 0: whole image only; 1: also tiles of half the image, ~4× slower)")  # fmt: skip
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads of the networks (default 1)")
+    parser.add_argument("--tiles", type=non_negative_int, default=None, help="tile levels searched besides the whole "
+                        "image, for small people (default 0: whole image only; 1: also tiles of half the image, ~4× "
+                        "slower)")  # fmt: skip
+    parser.add_argument("--threads", type=positive_int, default=1, help="CPU threads of the networks (default 1)")
     parser.set_defaults(run=run)
 
 
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     paths = image_paths(args.image, args.images)
+    check_output_path(args.out, paths)
     path, people = detect_to_file(paths, args.out, make_detector(args.tiles, args.threads))
     print(f"found {people} people in {len(paths)} images; wrote {path}")
     return 0

@@ -42,9 +42,8 @@ class KeypointImage:
     """People's keypoints in one image.
 
     Attributes:
-        name: stem of the output files: the JSON file stem for OpenPose; for COCO the image's relative path
-            without extension, ``/`` → ``_`` (an absolute path: its stem); names repeated within one read
-            get ``_2``, ``_3``…
+        name: stem of the output files: the JSON file stem for OpenPose, the image file stem for COCO;
+            where images of one read share a stem, their relative paths (``/`` → ``_``), then ``_2``, ``_3``…
         keypoints: ``(P, K, 3)`` float32 ``(u, v, confidence)``, pixels.
         keypoint_format: ``'coco17'`` or ``'body25'``.
         person_ids: ``P`` labels (index in the file's people list, or the COCO annotation id).
@@ -234,11 +233,12 @@ def _output_name(file_name: str) -> str:
 
 
 def _unique_names(records: list[KeypointImage]) -> list[KeypointImage]:
-    """Give records that share an output name (``x.jpg`` and ``sub/x.jpg``…) distinct ones: the relative
-    path with ``/`` → ``_``, then an index, so no output file overwrites another."""
+    """Output names that never collide: the file stem, or where two images share a stem (``x.jpg`` and
+    ``sub/x.jpg``) their relative paths with ``/`` → ``_``, then an index."""
+    stems = [record.name.rsplit("/", 1)[-1] for record in records]
     taken: set[str] = set()
-    for record in records:
-        name = record.name.replace("/", "_")
+    for record, stem in zip(records, stems):
+        name = stem if stems.count(stem) == 1 else record.name.replace("/", "_")
         if name in taken:
             name = next(f"{name}_{k}" for k in range(2, len(records) + 2) if f"{name}_{k}" not in taken)
         record.name = name
