@@ -53,14 +53,14 @@ synth: setup
 	$(PY) -m data_tools synth preview --data data/synth/train --out data/synth/preview.png
 
 train-prior: setup
-	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_flow.pt --device $(DEVICE)
-	$(PY) -m hmr_flow.cli prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz
+	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_flow.pt --overwrite --device $(DEVICE)
+	$(PY) -m hmr_flow.cli prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
 train-hmr: setup
 	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --val-limit 200 \
 	  --epochs 14 --batch-size 32 --loss-weight keypoints3d=0.2 --loss-weight params=0.01 \
-	  --device $(DEVICE) --out build/hmr/hmr.pt --export hmr_flow/assets/hmr_synth128.pt
+	  --device $(DEVICE) --out build/hmr/hmr.pt --overwrite --export hmr_flow/assets/hmr_synth128.pt
 
 demo-assets: setup
 	$(PY) -m data_tools.demo_assets --out hmr_flow/assets/demo_poses.npz

@@ -82,7 +82,7 @@ def load_pose_file(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"pose file not found: {path}")
+        raise FileNotFoundError(f"{path}: pose file not found")
     arrays, keys = _read_pose_arrays(path)
     if "body_pose" in arrays:
         poses = arrays["body_pose"]
