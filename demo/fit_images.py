@@ -32,7 +32,7 @@ from hmr_flow.fitting import (
     read_keypoints,
     scaled_config,
 )
-from hmr_flow.validation import check_output_dir, positive_float, positive_int, resolve_device
+from hmr_flow.validation import check_output_dir, positive_float, positive_int, resolve_device, seed_int
 
 DEFAULT_ITERATIONS = sum(stage.iterations for stage in DEFAULT_STAGES)
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W² + H²))")
     parser.add_argument("--min-keypoints", type=positive_int, default=6, help="skip people with fewer keypoints (default 6)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     args = parser.parse_args(argv)
     return run_guarded(parser.prog, lambda: _run(args), getattr(args, "debug", False))
 

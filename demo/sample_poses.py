@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hmr_flow.cli import ArgumentParser
 from hmr_flow.cli import main as hmr_flow
-from hmr_flow.validation import positive_float, positive_int
+from hmr_flow.validation import positive_float, positive_int, seed_int
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind (default flow)")
     parser.add_argument("--path", type=Path, help="prior weights (default: the shipped ones)")
     parser.add_argument("--columns", type=positive_int, default=4, help="grid columns (default 4)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     args = parser.parse_args(argv)
     command = ["prior", "sample", "-n", str(args.n), "--temperature", str(args.temperature),

@@ -7,7 +7,7 @@ use it:
   option and the problem. The command runner (:func:`hmr_flow.cli.run_guarded`) prints it as one line
   ``<prog>: error: <message>`` and exits with status 2.
 - argparse ``type=`` helpers for numbers with ranges: :func:`positive_int`, :func:`non_negative_int`,
-  :func:`positive_float`, :func:`non_negative_float`, :func:`float_in` (any open/closed range).
+  :func:`seed_int`, :func:`positive_float`, :func:`non_negative_float`, :func:`float_in` (any open/closed range).
 - :func:`resolve_device`: one place that knows which ``--device`` strings this machine accepts.
 - Outputs: :func:`check_output_path` (never an input, parent folder writable *before* long work),
   :func:`check_output_dir`, :func:`check_overwrite` (an existing checkpoint needs ``--resume`` or
@@ -65,6 +65,14 @@ def non_negative_int(text: str) -> int:
     value = _number(text, int)
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type: a random seed, an integer in [0, 2⁶³)."""
+    value = _number(text, int)
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a seed in [0, 2^63), got {text}")
     return value
 
 

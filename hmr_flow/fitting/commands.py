@@ -11,7 +11,7 @@ import torch
 
 from hmr_flow.fitting.keypoint_io import read_keypoints
 from hmr_flow.fitting.pipeline import FitOptions, fit_records
-from hmr_flow.validation import UserInputError, check_output_dir, positive_float, positive_int, resolve_device
+from hmr_flow.validation import UserInputError, check_output_dir, positive_float, positive_int, resolve_device, seed_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-keypoints", type=positive_int, default=6, help="skip people with fewer visible keypoints (default 6)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
     parser.add_argument("--threads", type=positive_int, help="torch CPU threads (1 is often fastest for small batches)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_int, default=0)
     parser.set_defaults(run=run)
 
 

@@ -20,6 +20,7 @@ from hmr_flow.validation import (
     positive_float,
     positive_int,
     resolve_device,
+    seed_int,
 )
 
 #: Largest learning rate accepted.
@@ -64,7 +65,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
                      "terms and defaults: " + ", ".join(f"{k}={v:g}" for k, v in LossWeights().to_dict().items()))
     hmr.add_argument("--export", type=Path, help="also write inference-only float16 weights here at the end")
-    hmr.add_argument("--seed", type=int, default=0)
+    hmr.add_argument("--seed", type=seed_int, default=0)
     hmr.set_defaults(run=run_train)
 
     regress = subparsers.add_parser("regress", help="pose hypotheses for the people in a photo",
@@ -82,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     regress.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W²+H²))")
     regress.add_argument("--temperature", type=positive_float, default=1.0)
     regress.add_argument("--device", default="cpu")
-    regress.add_argument("--seed", type=int, default=0)
+    regress.add_argument("--seed", type=seed_int, default=0)
     regress.set_defaults(run=run_regress)
 
 

@@ -31,6 +31,7 @@ from hmr_flow.validation import (
     positive_float,
     positive_int,
     resolve_device,
+    seed_int,
 )
 
 #: Largest learning rate accepted (larger ones only make the flow diverge).
@@ -130,7 +131,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=positive_int, default=DEFAULT_FLOW["steps"], help="flow steps")
     train.add_argument("--hidden", type=positive_int, default=DEFAULT_FLOW["hidden"], help="coupling MLP width")
     train.add_argument("--blocks", type=positive_int, default=DEFAULT_FLOW["blocks"], help="residual blocks per coupling MLP")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=seed_int, default=0)
     train.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default: cpu)")
     resume = train.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue from <out stem>.state.pt")
@@ -150,6 +151,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--render", type=Path, default=None, help="PNG grid of the posed open body model")
     sample.add_argument("--max-render", type=positive_int, default=16, help="poses drawn in the grid (default: 16)")
     sample.add_argument("--columns", type=positive_int, default=4)
-    sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument("--seed", type=seed_int, default=None)
     _prior_options(sample)
     sample.set_defaults(run=_run_sample)

@@ -64,6 +64,8 @@ CASES = [
      2, "--out"),
     ("fit-threads-negative", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --threads -1", 2, "--threads"),
     ("demo-fit-out-is-file", "demo:fit_images", "--keypoints {coco} --images {root} --out {a_file}", 2, "--out"),
+    ("seed-negative", "hmr", "prior sample -n 2 --seed -1 --out {tmp}/s.npz", 2, "--seed"),
+    ("synth-zero-images", "data", "synth render --split train --n 0 --out {tmp}/synth", 2, "--n"),
     # ---- silent wrong results
     ("fit-missing-image", "hmr", "fit --keypoints {openpose} --image {root}/missing.jpg --image-size 1000 1000 "
      "--out {tmp}/f", 2, "missing.jpg"),
