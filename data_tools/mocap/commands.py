@@ -19,7 +19,7 @@ from data_tools.mocap.convert import find_bvh, infer_subject
 from data_tools.mocap.dataset import pack_clips, save_npz
 from data_tools.mocap.quality import clip_rows, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
-from hmr_flow.validation import check_output_path, non_negative_float, positive_float, positive_int
+from hmr_flow.validation import check_output_dir, check_output_path, non_negative_float, positive_float, positive_int
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MOCAP = REPO_ROOT.parent / "shared" / "data" / "mocap"
@@ -63,6 +63,7 @@ def _run_report(args: argparse.Namespace) -> int:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    check_output_dir(args.out)
     summary = build(args.mocap_root, args.out, _target(args), dedupe_deg=args.dedupe_deg, **_options(args))
     print(summary_text(summary["rigs"], summary["clips"]))
     print(f"\n{summary['frames']} frames, validation subjects {summary['val_subjects']}: {summary['val_frames']} "
