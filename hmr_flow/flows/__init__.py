@@ -14,6 +14,7 @@ from .linear import LUConv1x1, LUCore, LULinear
 from .nets import ConvNet, ResidualMLP
 from .permutation import Permutation
 from .reshape import Flatten, Split, Squeeze
+from .spline import SplineCoupling, rational_quadratic_spline
 
 __all__ = [
     "ActNorm",
@@ -30,9 +31,11 @@ __all__ = [
     "Permutation",
     "ResidualMLP",
     "Split",
+    "SplineCoupling",
     "Squeeze",
     "Transform",
     "half_mask",
     "image_glow",
+    "rational_quadratic_spline",
     "vector_glow",
 ]

@@ -1,4 +1,5 @@
-"""Coupling layers: affine (RealNVP/Glow) and additive (NICE), split along the feature dimension.
+"""Coupling layers: affine (RealNVP/Glow) and additive (NICE), split along the feature dimension
+(the rational-quadratic spline coupling is in :mod:`hmr_flow.flows.spline`).
 
 A boolean ``mask`` over dim 1 (features of ``(B, D)`` or channels of ``(B, C, H, W)``) marks the
 features passed through unchanged; the ``conditioner`` maps them (and the context) to the

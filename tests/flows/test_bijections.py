@@ -16,6 +16,7 @@ from hmr_flow.flows import (
     Permutation,
     ResidualMLP,
     Split,
+    SplineCoupling,
     Squeeze,
     half_mask,
     image_glow,
@@ -33,6 +34,10 @@ CASES = {
     "permutation": (lambda c: Permutation.random(5), (5,), False),
     "affine_vector": (lambda c: AffineCoupling(half_mask(5, 0), ResidualMLP(2, 6, 8, 1, c)), (5,), True),
     "additive_vector": (lambda c: AdditiveCoupling(half_mask(5, 1), ResidualMLP(3, 2, 8, 1, c)), (5,), True),
+    # bound 1 puts about half of the inputs (std 1.5) on the identity tails, bound 4 nearly none
+    "spline_vector_tails": (lambda c: SplineCoupling(half_mask(5, 0), ResidualMLP(2, 3 * 14, 8, 1, c), bins=5, bound=1.0), (5,), True),
+    "spline_vector": (lambda c: SplineCoupling(half_mask(5, 1), ResidualMLP(3, 2 * 23, 8, 1, c)), (5,), True),
+    "spline_image": (lambda c: SplineCoupling(half_mask(4, 1), ConvNet(2, 2 * 11, 8, c), bins=4, bound=2.0), (4, 2, 2), True),
     "affine_image": (lambda c: AffineCoupling(half_mask(4, 1), ConvNet(2, 4, 8, c)), (4, 2, 2), True),
     "additive_image": (lambda c: AdditiveCoupling(half_mask(4, 0), ConvNet(2, 2, 8, c)), (4, 2, 2), True),
     "squeeze": (lambda c: Squeeze(2), (1, 4, 4), False),
@@ -40,11 +45,18 @@ CASES = {
     "split": (lambda c: Split((4, 2, 2), 2, Flatten((2, 2, 2))), (4, 2, 2), False),
     "vector_glow_affine": (lambda c: vector_glow(7, 3, 16, c, "affine").transform, (7,), True),
     "vector_glow_additive": (lambda c: vector_glow(7, 3, 16, c, "additive").transform, (7,), True),
+    "vector_glow_spline": (lambda c: vector_glow(7, 3, 16, c, "spline", bins=6).transform, (7,), True),
     "vector_glow_reverse": (lambda c: vector_glow(6, 2, 16, c, mixing="reverse").transform, (6,), True),
     "image_glow_1x4x4_affine": (lambda c: image_glow((1, 4, 4), 2, 2, 8, "affine", c).transform, (1, 4, 4), True),
     "image_glow_2x4x4_additive": (lambda c: image_glow((2, 4, 4), 2, 2, 8, "additive", c).transform, (2, 4, 4), True),
+    "image_glow_2x4x4_spline": (lambda c: image_glow((2, 4, 4), 1, 2, 8, "spline", c, bins=3).transform, (2, 4, 4), True),
     "image_glow_2x4x4_affine": (lambda c: image_glow((2, 4, 4), 1, 2, 8, "affine", c).transform, (2, 4, 4), True),
 }
+
+# Perturbation scale per case (default 0.3). Stacked splines perturbed at 0.3 reach bin slopes of e^-7
+# in several features at once, and their inverse then amplifies float64 rounding of the conditioner
+# past 1e-9 (conditioning, not an error: each layer alone inverts to 1e-13); 0.1 still bends them.
+PERTURB_SCALE = {"vector_glow_spline": 0.1, "image_glow_2x4x4_spline": 0.1}
 
 PARAMS = [
     pytest.param(name, context, id=f"{name}-{'ctx' if context else 'noctx'}")
@@ -60,7 +72,7 @@ def _build(name: str, context_features: int, perturb, batch: int = 4):
     context = torch.randn(batch, context_features, dtype=torch.float64) if context_features else None
     init_context = torch.randn(64, context_features, dtype=torch.float64) if context_features else None
     transform(torch.randn(64, *shape, dtype=torch.float64), init_context)  # ActNorm data-dependent init
-    perturb(transform)
+    perturb(transform, PERTURB_SCALE.get(name, 0.3))
     return transform, x, context
 
 
@@ -103,6 +115,32 @@ def test_couplings_start_as_identity():
     for coupling in (AffineCoupling(half_mask(6, 0), ResidualMLP(3, 6, 16)), AdditiveCoupling(half_mask(6, 1), ResidualMLP(3, 3, 16))):
         y, logabsdet = coupling(x)
         assert torch.equal(y, x) and torch.equal(logabsdet, torch.zeros(8))
+
+
+def test_spline_starts_as_identity_and_is_identity_outside_its_interval(perturb):
+    coupling = SplineCoupling(half_mask(6, 0), ResidualMLP(3, 3 * 23, 16))
+    x = torch.randn(8, 6) * 3
+    y, logabsdet = coupling(x)
+    assert torch.allclose(y, x, atol=1e-6) and logabsdet.abs().max().item() < 1e-5
+    perturb(coupling, 1.0)
+    x = torch.tensor([[0.1, -0.2, 0.3, 5.0, -7.0, 1e6], [0.0, 0.0, 0.0, 4.5, -1e8, 4.01]])
+    y, logabsdet = coupling(x)
+    assert torch.equal(y, x) and torch.equal(logabsdet, torch.zeros(2))  # all transformed features outside ±4
+    inside = torch.tensor([[0.1, -0.2, 0.3, 1.0, -2.0, 3.9]])
+    assert (coupling(inside)[0] - inside).abs().max().item() > 1e-2  # ... but not inside
+
+
+def test_spline_is_monotonic_and_continuous_at_the_bounds(perturb):
+    from hmr_flow.flows import rational_quadratic_spline
+
+    params = torch.randn(1, 3 * 6 - 1, dtype=torch.float64) * 2
+    x = torch.linspace(-3, 3, 20001, dtype=torch.float64, requires_grad=True)
+    y, log_derivative = rational_quadratic_spline(x, params.expand(len(x), -1), 2.0, inverse=False)
+    assert (y.diff() > 0).all()
+    (slope,) = torch.autograd.grad(y.sum(), x)
+    assert (slope.log() - log_derivative).abs().max().item() < 1e-9  # log_derivative is log dy/dx
+    at_bounds = torch.tensor([-2.0, 2.0], dtype=torch.float64)
+    assert torch.allclose(rational_quadratic_spline(at_bounds, params.expand(2, -1), 2.0, False)[0], at_bounds)
 
 
 def test_affine_scale_is_soft_clamped():
