@@ -3,13 +3,15 @@
 Architecture (ProHMR's pose prior): 144-D data, 4 steps of ActNorm → LU linear → additive coupling
 (alternating halves), coupling nets = residual MLPs (hidden 1024, 2 residual blocks) with the
 2048-D context concatenated to their input; batch 256, CPU, float32, default thread count.
-Measured: ``log_prob`` of 256 (x, context) pairs and drawing 256 samples (one per context row),
-both under ``torch.no_grad()``; median over repeats after warm-up, reported as samples/s.
+Measured, under ``torch.no_grad()``: ``log_prob`` of 256 (x, context) pairs, 256 samples with one per
+context row, and 256 samples as 32 per context for 8 contexts (the ProHMR use: many hypotheses per
+image). The libraries are timed round-robin (every repeat runs every library once, so load changes
+hit all of them alike); reported as the median samples/s and the spread (min–max) over repeats.
 
 Peers are an optional extra (``pip install -e ".[bench]"``); a missing one is reported and skipped.
 What each peer can express differently is printed under the table.
 
-    python bench/flows.py [--repeats 10] [--warmup 3]
+    python bench/flows.py [--repeats 10] [--warmup 3] [--per-context 32]
 """
 
 from __future__ import annotations
@@ -25,13 +27,13 @@ from hmr_flow.flows import vector_glow
 
 FEATURES, STEPS, HIDDEN, BLOCKS, CONTEXT, BATCH = 144, 4, 1024, 2, 2048, 256
 
-# Each builder returns (log_prob(x, c) -> (B,), sample(c) -> (B, D), note).
-Model = tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor], str]
+# Each builder returns (log_prob(x, c) -> (B,), sample(c, n) -> (B, n, D), note).
+Model = tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], Callable[[torch.Tensor, int], torch.Tensor], str]
 
 
 def build_hmr_flow() -> Model:
     flow = vector_glow(FEATURES, STEPS, HIDDEN, CONTEXT, coupling="additive", blocks=BLOCKS)
-    return flow.log_prob, lambda c: flow.sample(1, c)[:, 0], "reference architecture"
+    return flow.log_prob, lambda c, n: flow.sample(n, c), "reference architecture"
 
 
 def _halves(parity: int) -> torch.Tensor:
@@ -55,7 +57,7 @@ def build_nflows() -> Model:
         layers += [ActNorm(FEATURES), LULinear(FEATURES, identity_init=False), AdditiveCouplingTransform(_halves(k), net)]
     flow = Flow(CompositeTransform(layers), StandardNormal([FEATURES]))
     note = "same layers; its ResidualNet adds the context through a GLU gate inside every block"
-    return flow.log_prob, lambda c: flow.sample(1, c)[:, 0], note
+    return flow.log_prob, lambda c, n: flow.sample(n, c), note
 
 
 def build_zuko() -> Model:
@@ -77,7 +79,7 @@ def build_zuko() -> Model:
     flow = Flow(layers, base)
     note = ("no ActNorm (learned elementwise affine, no data init) and no permutation in LU; "
             "coupling nets are plain MLPs with 5 hidden layers (no residual connections)")
-    return lambda x, c: flow(c).log_prob(x), lambda c: flow(c).sample(), note
+    return lambda x, c: flow(c).log_prob(x), lambda c, n: flow(c).sample((n,)).transpose(0, 1), note
 
 
 def build_normflows() -> Model:
@@ -127,31 +129,41 @@ def build_normflows() -> Model:
     model = nf.ConditionalNormalizingFlow(nf.distributions.DiagGaussian(FEATURES, trainable=False), flows)
     note = ("ActNorm/LULinearPermute wrapped to accept a context; conditional additive coupling written "
             "here on nf.nets.ResidualNet (GLU context gate); LULinearPermute adds a random permutation")
-    return model.log_prob, lambda c: model.sample(len(c), c)[0], note
+    def sample(c, n):
+        return model.sample(len(c) * n, c.repeat_interleave(n, dim=0))[0].reshape(len(c), n, FEATURES)
+
+    return model.log_prob, sample, note
 
 
-def median_rate(fn: Callable[[], object], warmup: int, repeats: int) -> float:
-    """Median samples/s of ``fn`` (which processes BATCH samples)."""
+def round_robin_rates(tasks: dict[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, list[float]]:
+    """Samples/s of every task (each processes BATCH samples) per repeat, the tasks interleaved."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in tasks.values():
+            fn()
+    rates: dict[str, list[float]] = {name: [] for name in tasks}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return BATCH / statistics.median(times)
+        for name, fn in tasks.items():
+            start = time.perf_counter()
+            fn()
+            rates[name].append(BATCH / (time.perf_counter() - start))
+    return rates
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--per-context", type=int, default=32, help="samples per context in the many-sample task")
     args = parser.parse_args(argv)
+    if BATCH % args.per_context:
+        raise SystemExit(f"--per-context must divide {BATCH}")
 
     torch.manual_seed(0)
     x, context = torch.randn(BATCH, FEATURES), torch.randn(BATCH, CONTEXT)
+    few = context[: BATCH // args.per_context]
     builders = {"hmr_flow": build_hmr_flow, "nflows": build_nflows, "zuko": build_zuko, "normflows": build_normflows}
-    rows, notes = {}, {}
+    columns = ("log_prob", "sample 1/ctx", f"sample {args.per_context}/ctx")
+    tasks, notes = {}, {}
     for name, build in builders.items():
         try:
             log_prob, sample, notes[name] = build()
@@ -160,23 +172,31 @@ def main(argv: list[str] | None = None) -> None:
             continue
         with torch.no_grad():
             log_prob(x, context)  # ActNorm data-dependent initialisation where the library has it
-            got = log_prob(x, context)
-            drawn = sample(context)
-            if got.shape != (BATCH,) or drawn.shape != (BATCH, FEATURES):
-                raise RuntimeError(f"{name}: unexpected shapes {tuple(got.shape)}, {tuple(drawn.shape)}")
-            rows[name] = (
-                median_rate(lambda: log_prob(x, context), args.warmup, args.repeats),
-                median_rate(lambda: sample(context), args.warmup, args.repeats),
-            )
-    reference = rows.get("hmr_flow")
+            got, drawn, many = log_prob(x, context), sample(context, 1), sample(few, args.per_context)
+        expected = ((BATCH,), (BATCH, 1, FEATURES), (len(few), args.per_context, FEATURES))
+        if (got.shape, drawn.shape, many.shape) != expected:
+            raise RuntimeError(f"{name}: unexpected shapes {tuple(got.shape)}, {tuple(drawn.shape)}, {tuple(many.shape)}")
+        tasks[(name, columns[0])] = lambda lp=log_prob: lp(x, context)
+        tasks[(name, columns[1])] = lambda s=sample: s(context, 1)
+        tasks[(name, columns[2])] = lambda s=sample: s(few, args.per_context)
+    with torch.no_grad():
+        rates = round_robin_rates(tasks, args.warmup, args.repeats)
+    libraries = list(dict.fromkeys(name for name, _ in tasks))
     print(f"\nProHMR-size conditional Glow: D={FEATURES}, {STEPS} steps, hidden {HIDDEN}, {BLOCKS} blocks, "
-          f"context {CONTEXT}, batch {BATCH}, float32, CPU threads={torch.get_num_threads()}, "
-          f"median of {args.repeats} after {args.warmup} warm-up\n")
-    print(f"{'library':<10} {'log_prob/s':>12} {'sample/s':>12} {'log_prob ×':>11} {'sample ×':>9}")
-    for name, (lp, sp) in rows.items():
-        ratio = (f"{lp / reference[0]:>11.2f} {sp / reference[1]:>9.2f}") if reference else ""
-        print(f"{name:<10} {lp:>12.0f} {sp:>12.0f} {ratio}")
-    print("\n(× = throughput relative to hmr_flow; > 1 means faster than hmr_flow)")
+          f"context {CONTEXT}, {BATCH} samples per call, float32, CPU threads={torch.get_num_threads()}, "
+          f"round-robin, median (min–max) samples/s of {args.repeats} repeats after {args.warmup} warm-up\n")
+    print(f"{'library':<10}" + "".join(f"{c:>26}" for c in columns))
+    for name in libraries:
+        cells = []
+        for column in columns:
+            r = rates[(name, column)]
+            cells.append(f"{statistics.median(r):>8.0f} ({min(r):.0f}–{max(r):.0f})")
+        print(f"{name:<10}" + "".join(f"{c:>26}" for c in cells))
+    if "hmr_flow" in libraries:
+        print("\nhmr_flow ÷ peer (median throughput ratio; > 1 means hmr_flow is faster):")
+        for name in libraries[1:]:
+            ratios = [statistics.median(rates[("hmr_flow", c)]) / statistics.median(rates[(name, c)]) for c in columns]
+            print(f"{'vs ' + name:<14}" + "".join(f"{c + ' ' + format(r, '.2f') + '×':>26}" for c, r in zip(columns, ratios)))
     for name, note in notes.items():
         print(f"- {name}: {note}")
 

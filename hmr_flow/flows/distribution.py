@@ -4,7 +4,8 @@ Shapes (``event`` is the data shape, e.g. ``(144,)`` or ``(1, 8, 8)``; ``D`` its
 
 - ``log_prob(x (B, *event), context (B, C) | None) → (B,)`` nats.
 - ``sample(n)`` → ``(n, *event)``; ``sample(n, context (B, C))`` → ``(B, n, *event)``: **each context
-  row gets its own n samples**.
+  row gets its own n samples**. The conditioner nets see each context row once, not once per sample
+  (grouped rows, :mod:`hmr_flow.flows.nets`).
 - ``sample_and_log_prob``: the same samples and their log p(x) under the flow, ``(n,)`` or ``(B, n)``.
 - ``to_latent(x, context) → (z (B, D), logabsdet (B,))`` and ``from_latent(z, context) → (x, logabsdet)``;
   in **both** ``logabsdet`` is log |det ∂z/∂x| (data → latent), so ``log p(x) = log N(z; 0, I) + logabsdet``.
@@ -93,16 +94,15 @@ class Flow(nn.Module):
             reference = next(iter(self.buffers()), torch.empty(0))
         return reference.new_zeros(rows, self.latent_features)
 
-    def _latent_noise(self, n: int, context: Tensor | None, temperature: float) -> tuple[Tensor, Tensor | None]:
+    def _latent_noise(self, n: int, context: Tensor | None, temperature: float) -> Tensor:
+        """``(B·n, D)`` base noise (``B = 1`` without context), sample-major within each context row."""
         if n < 1:
             raise ValueError(f"number of samples must be ≥ 1, got {n}")
         if temperature < 0:
             raise ValueError(f"temperature must be ≥ 0, got {temperature}")
         self._check_context(context, None)
         rows = 1 if context is None else context.shape[0]
-        z = torch.randn_like(self._zeros_like_latent(rows * n)) * temperature
-        repeated = None if context is None else context.repeat_interleave(n, dim=0)
-        return z, repeated
+        return torch.randn_like(self._zeros_like_latent(rows * n)) * temperature
 
     def _shape_batch(self, values: Tensor, context: Tensor | None, n: int) -> Tensor:
         return values if context is None else values.reshape(context.shape[0], n, *values.shape[1:])
@@ -116,15 +116,15 @@ class Flow(nn.Module):
         ``temperature`` scales the base standard deviation (``z ~ N(0, T² I)``); the returned log
         density is the flow's own (untempered) one, evaluated at the samples.
         """
-        z, repeated = self._latent_noise(n, context, temperature)
-        x, inverse_logabsdet = self.transform.inverse(z, repeated)
+        z = self._latent_noise(n, context, temperature)
+        x, inverse_logabsdet = self.transform.inverse(z, context)
         log_prob = self.base_log_prob(z) - inverse_logabsdet
         return self._shape_batch(x, context, n), self._shape_batch(log_prob, context, n)
 
     def sample(self, n: int, context: Tensor | None = None, temperature: float = 1.0) -> Tensor:
         """``n`` samples: ``(n, *event)`` without context; ``(B, n, *event)`` with a ``(B, C)`` context."""
-        z, repeated = self._latent_noise(n, context, temperature)
-        x, _ = self.transform.inverse(z, repeated)
+        z = self._latent_noise(n, context, temperature)
+        x, _ = self.transform.inverse(z, context)
         return self._shape_batch(x, context, n)
 
     def mode(self, context: Tensor | None = None) -> Tensor:

@@ -2,11 +2,17 @@
 
 Both take ``(x, context)`` with ``context`` ``(B, C)`` or ``None`` and have a zero-initialised output
 layer, so a coupling layer built on them starts as the identity map.
+
+**Grouped rows.** ``x`` may also have ``B·n`` rows for a ``(B, C)`` context: context row ``i`` then
+serves the ``n`` consecutive rows ``i·n … i·n + n − 1`` of ``x`` (the layout of
+:meth:`hmr_flow.flows.Flow.sample`). The context's share of the first layer is then computed once per
+context row, not once per sample.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -18,17 +24,25 @@ def _check_context(module: nn.Module, x: Tensor, context: Tensor | None, expecte
         return
     if context is None:
         raise ValueError(f"{name} needs a context of shape (B, {expected}), got None")
-    if context.dim() != 2 or context.shape != (x.shape[0], expected):
+    rows = context.shape[0] if context.dim() == 2 else 0
+    if context.dim() != 2 or context.shape[1] != expected or rows == 0 or x.shape[0] % rows:
         raise ValueError(
-            f"{name} needs a context of shape ({x.shape[0]}, {expected}), got {tuple(context.shape)}"
+            f"{name} needs a context of shape ({x.shape[0]}, {expected}) (or one row per group of "
+            f"consecutive samples), got {tuple(context.shape)}"
         )
+
+
+def _group_size(x: Tensor, context: Tensor) -> int:
+    """Rows of ``x`` served by each context row (see the module docstring)."""
+    return x.shape[0] // context.shape[0]
 
 
 class ResidualMLP(nn.Module):
     """``(B, in_features) [+ context (B, C)] → (B, out_features)``.
 
     The context is concatenated to the input; then ``Linear → blocks × residual(ReLU → Linear → ReLU →
-    Linear) → ReLU → Linear`` (the last layer zero-initialised).
+    Linear) → ReLU → Linear`` (the last layer zero-initialised). With grouped rows (module docstring)
+    the first layer is split into its input and context columns and the context term is broadcast.
     """
 
     def __init__(
@@ -52,7 +66,15 @@ class ResidualMLP(nn.Module):
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
         _check_context(self, x, context, self.context_features)
-        h = self.input(x if context is None else torch.cat([x, context], dim=1))
+        if context is None:
+            h = self.input(x)
+        elif _group_size(x, context) == 1:
+            h = self.input(torch.cat([x, context], dim=1))
+        else:
+            inputs = x.shape[1]
+            h = F.linear(x, self.input.weight[:, :inputs], self.input.bias)
+            per_context = F.linear(context, self.input.weight[:, inputs:])
+            h = (h.unflatten(0, (context.shape[0], -1)) + per_context[:, None]).flatten(0, 1)
         for block in self.blocks:
             h = h + block(h)
         return self.output(h)
@@ -87,5 +109,6 @@ class ConvNet(nn.Module):
     def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
         _check_context(self, x, context, self.context_features)
         if context is not None:
+            context = context.repeat_interleave(_group_size(x, context), dim=0)
             x = torch.cat([x, context[:, :, None, None].expand(-1, -1, *x.shape[2:])], dim=1)
         return self.layers(x)
