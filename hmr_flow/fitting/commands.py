@@ -11,6 +11,7 @@ import torch
 
 from hmr_flow.fitting.keypoint_io import read_keypoints
 from hmr_flow.fitting.pipeline import FitOptions, fit_records
+from hmr_flow.fitting.schedule import DEFAULT_STAGES, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, positive_float, positive_int, resolve_device, seed_int
 
 
@@ -20,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit the body model to 2D keypoints",
         description="Fit body pose, shape and camera translation to 2D keypoints with a pose prior. "
-        "Writes <name>_params.npz, <name>_<person>.obj and, with an image, <name>_overlay.png. Without "
+        "Writes <name>_params.npz, <name>_<person>.obj and, with an image and --overlays, <name>_overlay.png. Without "
         "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json).",
     )
     parser.add_argument("--keypoints", type=Path, help="OpenPose BODY_25 JSON, a folder of them, or a COCO keypoint "
@@ -36,6 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="initial hypotheses: facing/away + prior samples (default), or the conditional "
                              "image model's hypotheses (needs the image)")
     parser.add_argument("--regressor", type=Path, help="image-model weights for --init-from regression (default: shipped)")
+    parser.add_argument("--iterations", type=positive_int,
+                        help=f"optimiser steps per fit, shared by the stages (default {sum(s.iterations for s in DEFAULT_STAGES)})")
+    parser.add_argument("--overlays", action="store_true",
+                        help="also draw <name>_overlay.png for every image given (slow: ~0.3 s per image)")
     parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W²+H²))")
     parser.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
                         help="image size when no image is given")
@@ -82,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
         initialiser=_regression_initialiser(args) if args.init_from == "regression" else None,
+        config=scaled_config(max(args.iterations, len(DEFAULT_STAGES))) if args.iterations is not None else None,
+        overlays=args.overlays,
     )
     written = fit_records(records, options, args.out, device=args.device)
     people = sum(len(r.person_ids) for r in records)

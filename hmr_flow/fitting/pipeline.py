@@ -9,14 +9,23 @@ Per image ``<name>``, in the output folder:
   ``best_hypothesis (P,)``, ``prior_log_prob (P,)`` (nats; NaN with no prior), ``person_ids (P,)``,
   ``image_size (2,)`` (W, H), ``keypoint_format``, ``prior``.
 - ``<name>_<person>.obj`` per person (metres, camera frame).
-- ``<name>_overlay.png`` when the image is available: keypoints | mesh over the image | side view.
+- ``<name>_overlay.png`` when the image is available and overlays are on: keypoints | mesh over the
+  image | side view.
+
+**Batching.** :func:`fit_records` fits the people of many images in one batched problem: consecutive
+images are grouped into chunks of at most :attr:`FitOptions.batch_people` people (of one keypoint
+format) and each chunk goes through :func:`~hmr_flow.fitting.fitter.fit_people` once, each person with
+their own image's camera. Every image's hypotheses are drawn from a generator seeded with
+:attr:`FitOptions.seed` for that image alone, and the optimisers act per body (Adam's steps are
+elementwise; the summed objective does not mix bodies), so an image's fit does not depend on which
+images share its chunk (up to float rounding; L-BFGS's line search is shared by the chunk).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +35,8 @@ from tqdm.auto import tqdm
 from hmr_flow.images import read_rgb
 from hmr_flow.body import BodyModel
 from hmr_flow.fitting.checks import check_fit, check_keypoints
-from hmr_flow.fitting.fitter import FitResult, fit_people
-from hmr_flow.fitting.initialisation import Initialisation
+from hmr_flow.fitting.fitter import FitResult, _prior_sampler, fit_people
+from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
@@ -49,7 +58,8 @@ class FitOptions:
     person, focal length (``None`` = ``sqrt(W² + H²)``), image size for keypoints without an image,
     the optimisation config, a seed, and an optional ``initialiser(record, image, focal) ->
     Initialisation`` giving the initial hypotheses of an image's people (e.g.
-    :func:`hmr_flow.models.regression_initialiser`; needs the image; ``None`` = prior samples)."""
+    :func:`hmr_flow.models.regression_initialiser`; needs the image; ``None`` = prior samples),
+    whether to draw overlays when the image is available, and the most people fitted in one batch."""
 
     prior: object | None = None
     prior_name: str = "none"
@@ -59,6 +69,8 @@ class FitOptions:
     config: FitConfig | None = None
     seed: int = 0
     initialiser: Callable[[KeypointImage, np.ndarray, float], Initialisation] | None = None
+    overlays: bool = True
+    batch_people: int = 256
 
 
 def _image_and_size(record: KeypointImage, options: FitOptions) -> tuple[np.ndarray | None, tuple[int, int]]:
@@ -73,9 +85,7 @@ def _image_and_size(record: KeypointImage, options: FitOptions) -> tuple[np.ndar
     return None, size
 
 
-def _arrays(record: KeypointImage, result: FitResult, size, prior, prior_name: str) -> dict[str, np.ndarray]:
-    with torch.no_grad():
-        log_prob = prior.log_prob(result.body_pose) if prior is not None and prior_name != "none" else None
+def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tensor | None, prior_name: str) -> dict[str, np.ndarray]:
     arrays = {
         k: getattr(result, k).detach().cpu().numpy()
         for k in ("global_orient", "body_pose", "betas", "transl", "focal", "principal_point", "joints",
@@ -91,48 +101,96 @@ def _arrays(record: KeypointImage, result: FitResult, size, prior, prior_name: s
     return arrays
 
 
+@dataclass
+class _Prepared:
+    """One image ready to fit: its record, whether an overlay is due, size ``(W, H)``, focal, hypotheses.
+    (Pixels are not kept: a chunk of large photos would not fit in memory; overlays re-read them.)"""
+
+    record: KeypointImage
+    overlay: bool
+    size: tuple[int, int]
+    focal: float
+    init: Initialisation
+
+
+def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
+    image, size = _image_and_size(record, options)
+    check_keypoints(record.name, record.keypoints, record.person_ids, size)
+    focal = options.focal if options.focal is not None else default_focal(*size)
+    generator = torch.Generator().manual_seed(options.seed)
+    if options.initialiser is not None:
+        if image is None:
+            raise FitInputError(f"{record.name}: initialising from the image needs the image (--image/--images)")
+        init = options.initialiser(record, image, focal)
+    else:
+        sampler = _prior_sampler(options.prior, generator)
+        init = default_initialisation(len(record.person_ids), options.num_hypotheses, sampler, generator)
+    return _Prepared(record, options.overlays and image is not None, size, focal, init)
+
+
+def _slice(result: FitResult, start: int, stop: int) -> FitResult:
+    return FitResult(**{f.name: getattr(result, f.name)[start:stop] for f in fields(FitResult)})
+
+
+def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointBody, options: FitOptions,
+               out: Path) -> list[Path]:  # fmt: skip
+    """Fit the people of ``chunk`` (one keypoint format, same hypothesis count) together; write each
+    image's files. Returns the paths written."""
+    counts = [len(p.record.person_ids) for p in chunk]
+    keypoints = torch.cat([torch.from_numpy(p.record.keypoints) for p in chunk])
+    focal = torch.cat([torch.full((n,), float(p.focal)) for p, n in zip(chunk, counts)])
+    centre = torch.cat([torch.tensor([[p.size[0] / 2.0, p.size[1] / 2.0]]).expand(n, 2) for p, n in zip(chunk, counts)])
+    init = Initialisation(torch.cat([p.init.global_orient for p in chunk]), torch.cat([p.init.body_pose for p in chunk]))
+    result = fit_people(keypoint_body, keypoints, chunk[0].record.keypoint_format, focal, centre, prior=options.prior,
+                        init=init, config=options.config, progress=len(chunk) == 1)  # fmt: skip
+    with torch.no_grad():
+        scored = options.prior is not None and options.prior_name != "none"
+        log_prob = options.prior.log_prob(result.body_pose) if scored else None
+        vertices = body(global_orient=result.global_orient, body_pose=result.body_pose, betas=result.betas,
+                        transl=result.transl).vertices.cpu().numpy()  # fmt: skip
+    written: list[Path] = []
+    start = 0
+    for prepared, n in zip(chunk, counts):
+        record, stop = prepared.record, start + n
+        part = _slice(result, start, stop)
+        check_fit(record.name, part, record.person_ids)
+        arrays = _arrays(record, part, prepared.size, None if log_prob is None else log_prob[start:stop], options.prior_name)
+        written.append(save_params(out / f"{record.name}_params.npz", arrays))
+        for person, verts in zip(record.person_ids, vertices[start:stop]):
+            written.append(save_obj(out / f"{record.name}_{person}.obj", verts, body.faces))
+        if prepared.overlay:
+            centre_px = (prepared.size[0] / 2.0, prepared.size[1] / 2.0)
+            overlay = render_overlay(read_rgb(record.image_path), vertices[start:stop], body.faces, prepared.focal, centre_px,
+                                     record.keypoints, part.keypoints_2d.cpu().numpy())  # fmt: skip
+            written.append(save_image(out / f"{record.name}_overlay.png", overlay))
+        start = stop
+    return written
+
+
+def _chunks(prepared: Iterator[_Prepared], limit: int) -> Iterator[list[_Prepared]]:
+    """Consecutive images grouped while they share keypoint format and hypothesis count and hold at most
+    ``limit`` people in all (an image with more people is a chunk of its own)."""
+    chunk: list[_Prepared] = []
+    people = 0
+    for item in prepared:
+        n = len(item.record.person_ids)
+        key = (item.record.keypoint_format, item.init.num_hypotheses)
+        if chunk and (people + n > limit or key != (chunk[0].record.keypoint_format, chunk[0].init.num_hypotheses)):
+            yield chunk
+            chunk, people = [], 0
+        chunk.append(item)
+        people += n
+    if chunk:
+        yield chunk
+
+
 def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBody, options: FitOptions, out: Path) -> list[Path]:
     """Fit the people of one image and write its files into ``out``; returns the paths written
     (none when the image has no person left after the keypoint-count filter)."""
     if len(record.person_ids) == 0:
         log.warning("%s: no person with enough keypoints, nothing to fit", record.name)
         return []
-    image, size = _image_and_size(record, options)
-    check_keypoints(record.name, record.keypoints, record.person_ids, size)
-    focal = options.focal if options.focal is not None else default_focal(*size)
-    generator = torch.Generator().manual_seed(options.seed)
-    init = None
-    if options.initialiser is not None:
-        if image is None:
-            raise FitInputError(f"{record.name}: initialising from the image needs the image (--image/--images)")
-        init = options.initialiser(record, image, focal)
-    result = fit_people(
-        keypoint_body,
-        torch.from_numpy(record.keypoints),
-        record.keypoint_format,
-        focal,
-        (size[0] / 2.0, size[1] / 2.0),
-        prior=options.prior,
-        init=init,
-        num_hypotheses=options.num_hypotheses,
-        config=options.config,
-        generator=generator,
-    )
-    check_fit(record.name, result, record.person_ids)
-    written = [save_params(out / f"{record.name}_params.npz", _arrays(record, result, size, options.prior, options.prior_name))]
-    with torch.no_grad():
-        vertices = body(
-            global_orient=result.global_orient, body_pose=result.body_pose, betas=result.betas, transl=result.transl
-        ).vertices.cpu().numpy()
-    for person, verts in zip(record.person_ids, vertices):
-        written.append(save_obj(out / f"{record.name}_{person}.obj", verts, body.faces))
-    if image is not None:
-        overlay = render_overlay(
-            image, vertices, body.faces, focal, (size[0] / 2.0, size[1] / 2.0),
-            record.keypoints, result.keypoints_2d.cpu().numpy(),
-        )  # fmt: skip
-        written.append(save_image(out / f"{record.name}_overlay.png", overlay))
-    return written
+    return _fit_chunk([_prepare(record, options)], body, keypoint_body, options, out)
 
 
 def keypoint_agreement(record: KeypointImage, params_path: str | Path, alpha: float = 0.1) -> np.ndarray:
@@ -146,11 +204,20 @@ def keypoint_agreement(record: KeypointImage, params_path: str | Path, alpha: fl
 
 
 def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu") -> list[Path]:
-    """Fit every record (progress bar over images) and return all paths written."""
+    """Fit every record, many images per batch (see the module docstring; progress bar over people),
+    and return all paths written."""
+    if options.batch_people < 1:
+        raise ValueError(f"batch_people: expected ≥ 1, got {options.batch_people}")
     out = Path(out)
     body = BodyModel().to(device)
     keypoint_body = KeypointBody(body).to(device)
+    for record in records:
+        if len(record.person_ids) == 0:
+            log.warning("%s: no person with enough keypoints, nothing to fit", record.name)
+    fitted = [r for r in records if len(r.person_ids)]
     written: list[Path] = []
-    for record in tqdm(records, desc="images", unit="image", disable=len(records) < 2):
-        written.extend(fit_image(record, body, keypoint_body, options, out))
+    with tqdm(total=sum(len(r.person_ids) for r in fitted), desc="fit", unit="person", disable=len(fitted) < 2) as bar:
+        for chunk in _chunks((_prepare(r, options) for r in fitted), options.batch_people):
+            written.extend(_fit_chunk(chunk, body, keypoint_body, options, out))
+            bar.update(sum(len(p.record.person_ids) for p in chunk))
     return written

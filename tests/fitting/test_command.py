@@ -28,7 +28,7 @@ def openpose_input(tmp_path, keypoint_body):
 def test_fit_command_writes_reloadable_outputs(tmp_path, openpose_input, body):
     out = tmp_path / "out"
     code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out),
-                 "--prior", "none", "--init", "1", "--focal", str(FOCAL)])  # fmt: skip
+                 "--prior", "none", "--init", "1", "--focal", str(FOCAL), "--overlays"])  # fmt: skip
     assert code == 0
     with np.load(out / "person_keypoints_params.npz") as params:
         assert params["body_pose"].shape == (1, 69) and params["joints"].shape == (1, 24, 3)
@@ -41,6 +41,38 @@ def test_fit_command_writes_reloadable_outputs(tmp_path, openpose_input, body):
     overlay = cv2.imread(str(out / "person_keypoints_overlay.png"))
     assert overlay.shape == (1000, 3000, 3)
     assert (overlay[:, 1000:2000] != 90).any(axis=-1).mean() > 0.02  # the mesh covers part of the photo
+
+
+def test_images_across_a_batch_fit_as_they_do_alone(tmp_path, body, keypoint_body):
+    """fit_records batches the people of several images (each with its own camera) into one problem;
+    every image's result is the one it gets fitted alone, and no overlay is drawn unless asked."""
+    from hmr_flow.fitting import FitOptions, KeypointImage, fit_records, scaled_config
+    from hmr_flow.fitting.pipeline import fit_image
+    from hmr_flow.prior import load_prior
+
+    poses = frontal_pose()[None].repeat(3, 1)
+    poses[1, 3 * 15 + 2] += 0.8  # bend an elbow
+    keypoints, _ = render_keypoints(keypoint_body, poses, fmt="coco17")
+    keypoints = keypoints.numpy()
+    cv2.imwrite(str(tmp_path / "a.png"), np.full((800, 600, 3), 90, np.uint8))
+    records = [
+        KeypointImage("a", keypoints[:2], "coco17", [0, 1], image_path=tmp_path / "a.png"),
+        KeypointImage("b", (keypoints[2:] * [[[0.5, 0.5, 1.0]]]).astype(np.float32), "coco17", [7], image_size=(500, 500)),
+    ]
+    options = FitOptions(prior=load_prior("flow"), prior_name="flow", num_hypotheses=3,
+                         config=scaled_config(30), overlays=False)  # fmt: skip
+    batched = fit_records(records, options, tmp_path / "batched")
+    assert sorted(p.name for p in batched) == ["a_0.obj", "a_1.obj", "a_params.npz", "b_7.obj", "b_params.npz"]
+    for record in records:
+        fit_image(record, body, keypoint_body, options, tmp_path / "alone")
+        with np.load(tmp_path / "batched" / f"{record.name}_params.npz") as got, \
+                np.load(tmp_path / "alone" / f"{record.name}_params.npz") as want:  # fmt: skip
+            assert got["body_pose"].shape == (len(record.person_ids), 69)
+            assert np.allclose(got["focal"], want["focal"]) and np.allclose(got["principal_point"], want["principal_point"])
+            for key in ("body_pose", "transl", "joints", "keypoints_2d", "prior_log_prob"):
+                assert np.allclose(got[key], want[key], atol=1e-3, rtol=1e-4), key
+    with np.load(tmp_path / "batched" / "a_params.npz") as a, np.load(tmp_path / "batched" / "b_params.npz") as b:
+        assert a["principal_point"].tolist() == [[300.0, 400.0]] * 2 and b["principal_point"].tolist() == [[250.0, 250.0]]
 
 
 def test_unreadable_image(tmp_path, openpose_input, capsys):
