@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from hmr_flow.render import MeshSpec, render_meshes, side_view
+if TYPE_CHECKING:
+    from hmr_flow.render import MeshSpec
 
 #: Colours of successive people in overlays (RGB, 0–1).
 PERSON_COLOURS = ((0.65, 0.74, 0.86), (0.90, 0.62, 0.50), (0.60, 0.85, 0.60), (0.88, 0.80, 0.50), (0.75, 0.62, 0.88))
@@ -80,6 +82,8 @@ def _framed_side_view(meshes: list[MeshSpec], focal: float, size: tuple[int, int
     """All people turned 90° together about the vertical axis through their common centre, then
     moved so that they fill about 80 % of the width or height of an image of ``size`` ``(W, H)``
     seen with ``focal`` (whichever binds first)."""
+    from hmr_flow.render import MeshSpec, side_view
+
     counts = np.cumsum([0] + [len(m.vertices) for m in meshes])
     merged = MeshSpec(np.concatenate([m.vertices for m in meshes]), meshes[0].faces)
     turned = np.asarray(side_view(merged).vertices)
@@ -110,6 +114,8 @@ def render_overlay(
     Returns:
         ``(H, 3W, 3)`` uint8 RGB.
     """
+    from hmr_flow.render import MeshSpec, render_meshes  # the renderer's import is slow: only when drawing
+
     height, width = image.shape[:2]
     meshes = [MeshSpec(v, faces, PERSON_COLOURS[i % len(PERSON_COLOURS)]) for i, v in enumerate(vertices)]
     front, _ = render_meshes(meshes, focal, (width, height), principal_point, background=image)

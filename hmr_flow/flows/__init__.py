@@ -15,6 +15,7 @@ from .nets import ConvNet, ResidualMLP
 from .permutation import Permutation
 from .reshape import Flatten, Split, Squeeze
 from .spline import SplineCoupling, rational_quadratic_spline
+from .tails import LogTails
 
 __all__ = [
     "ActNorm",
@@ -28,6 +29,7 @@ __all__ = [
     "LUConv1x1",
     "LUCore",
     "LULinear",
+    "LogTails",
     "Permutation",
     "ResidualMLP",
     "Split",

@@ -15,6 +15,7 @@ from .nets import ConvNet, ResidualMLP
 from .permutation import Permutation
 from .reshape import Flatten, Split, Squeeze
 from .spline import SplineCoupling
+from .tails import LogTails
 
 _COUPLINGS: dict[str, type[Coupling]] = {"affine": AffineCoupling, "additive": AdditiveCoupling, "spline": SplineCoupling}
 _MIXINGS = ("lu", "reverse", "random")
@@ -49,14 +50,17 @@ def vector_glow(
     blocks: int = 2,
     mixing: str = "lu",
     bins: int = 8,
+    tails: float | None = None,
 ) -> Flow:
-    """A flow over ``(B, features)`` vectors: ``steps × (ActNorm → mixing → coupling)``.
+    """A flow over ``(B, features)`` vectors: ``steps × (ActNorm → mixing → coupling)`` [→ ``LogTails``].
 
     Coupling ``k`` keeps the first half of the features fixed when ``k`` is even and the second half
     when odd; its conditioner is a :class:`ResidualMLP` (``hidden`` units, ``blocks`` residual blocks)
     with the ``(B, context_features)`` context concatenated to its input. ``mixing`` is ``"lu"`` (LU
     linear), ``"reverse"`` or ``"random"`` (fixed permutations). ``coupling`` is ``"affine"``,
-    ``"additive"`` or ``"spline"`` (rational-quadratic, ``bins`` bins on ``[-4, 4]``, identity tails). ProHMR's prior is
+    ``"additive"`` or ``"spline"`` (rational-quadratic, ``bins`` bins on ``[-4, 4]``, identity tails).
+    ``tails`` (a bound) appends :class:`LogTails` on the latent side: heavy-tailed density, bounded
+    scores and gradients far from the data. ProHMR's prior is
     ``vector_glow(144, 4, 1024, context_features=2048, coupling="additive", blocks=2)``.
     """
     if features < 2 or steps < 1:
@@ -67,6 +71,8 @@ def vector_glow(
         n_fixed = int(half_mask(features, k).sum())
         net = ResidualMLP(n_fixed, per_feature * (features - n_fixed), hidden, blocks, context_features)
         layers += [ActNorm(features), _mixing_layer(mixing, features, image=False), make_coupling(half_mask(features, k), net)]
+    if tails is not None:
+        layers.append(LogTails(tails))
     return Flow(Compose(*layers), (features,), context_features)
 
 

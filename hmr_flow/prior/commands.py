@@ -21,7 +21,7 @@ from hmr_flow.prior.inputs import load_pose_file
 from hmr_flow.prior.loading import load_prior
 from hmr_flow.prior.space import COORDS
 from hmr_flow.prior.storage import save_csv_atomic, save_npz_atomic
-from hmr_flow.prior.train import DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths, train_flow, train_gmm
+from hmr_flow.prior.train import BALANCES, DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths, train_flow, train_gmm
 from hmr_flow.validation import (
     UserInputError,
     check_output_path,
@@ -53,10 +53,13 @@ def _run_train(args: argparse.Namespace) -> int:
     for path in outputs:
         check_output_path(path, [args.data])
     check_overwrite(outputs, args.resume, args.overwrite)
-    flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks}
+    flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks,
+            "coupling": args.coupling, "bins": args.bins, "tails": args.tails}  # fmt: skip
     config = TrainConfig(data=str(args.data), out=str(args.out), kind=args.kind, coords=args.coords,
                          val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         jitter=args.jitter, seed=args.seed, device=device, flow=flow)  # fmt: skip
+                         jitter=args.jitter, jitter_end=args.jitter_end, balance=args.balance,
+                         balance_power=args.balance_power, floor=args.floor, seed=args.seed, device=device,
+                         flow=flow)  # fmt: skip
     if args.kind == "gmm":
         summary = train_gmm(config)
     else:
@@ -128,6 +131,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size)
     train.add_argument("--lr", type=float_in(0.0, MAX_LR), default=TrainConfig.lr, help=f"learning rate in (0, {MAX_LR:g}]")
     train.add_argument("--jitter", type=non_negative_float, default=TrainConfig.jitter, help="training noise std, radians")
+    train.add_argument("--jitter-end", type=non_negative_float, default=None,
+                       help="anneal the training noise linearly to this std by the last step (default: constant)")
+    train.add_argument("--balance", choices=BALANCES, default=TrainConfig.balance,
+                       help="draw training frames ∝ 1/(frames of their subject or clip)^power (default: %(default)s)")
+    train.add_argument("--balance-power", type=non_negative_float, default=TrainConfig.balance_power,
+                       help="power of the balancing weights: 1 = every group weighs the same (default: %(default)s)")
+    train.add_argument("--floor", type=float_in(0.0, 0.5, low_open=False), default=TrainConfig.floor,
+                       help="weight of the uniform-rotation component that bounds scores far from the data")
+    train.add_argument("--tails", type=positive_float, default=DEFAULT_FLOW["tails"],
+                       help="LogTails bound on the flow's latent side (default: none)")
+    train.add_argument("--coupling", choices=("affine", "additive", "spline"), default=DEFAULT_FLOW["coupling"])
+    train.add_argument("--bins", type=positive_int, default=DEFAULT_FLOW["bins"], help="spline bins (--coupling spline)")
     train.add_argument("--steps", type=positive_int, default=DEFAULT_FLOW["steps"], help="flow steps")
     train.add_argument("--hidden", type=positive_int, default=DEFAULT_FLOW["hidden"], help="coupling MLP width")
     train.add_argument("--blocks", type=positive_int, default=DEFAULT_FLOW["blocks"], help="residual blocks per coupling MLP")

@@ -2,7 +2,14 @@
 
 The flow models ``x (B, 3J)`` in the model coordinates of its :class:`~hmr_flow.prior.space.PoseSpace`;
 ``log_prob`` adds the exact log-Jacobian back to canonical axis-angle, so it is comparable with the GMM's.
-``loss`` is the negative log-likelihood. ``to_latent`` / ``from_latent`` expose the bijection between
+``loss`` is the negative log-likelihood.
+
+**Floor.** The density is the mixture ``(1 − ε)·flow + ε·uniform`` with ``ε = floor`` (0 = the flow
+alone): the uniform part is independent uniform (Haar) rotations of the modelled joints. It costs
+held-out poses at most ``−log(1 − ε)`` nats and bounds every pose's log-likelihood below by
+``log ε + Σ_j log h(θ_j) − J log 8π²`` (about −110 nats for 19 joints and ε = 10⁻³), with the
+uniform part's bounded gradient far from the data, where the flow's own score and gradient (scaled by
+its steep couplings) would be huge. ``sample`` draws from the same mixture. ``to_latent`` / ``from_latent`` expose the bijection between
 body poses and the flow's ``(B, 3J)`` standard-normal latent (fitting may optimise ``z`` directly; the
 prior in ``z`` is ``‖z‖²/2`` up to the flow's log |det|, which this affine flow makes pose-dependent).
 
@@ -12,6 +19,7 @@ coords, joints), ``state_dict`` (flow, mean rotations, percentile table), ``info
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -19,13 +27,15 @@ from torch import Tensor
 
 from hmr_flow.flows import vector_glow
 from hmr_flow.prior.base import DensityPrior
-from hmr_flow.prior.space import PoseSpace
+from hmr_flow.prior.space import PoseSpace, log_uniform_rotation_density, uniform_rotations
 from hmr_flow.prior.storage import save_torch_atomic
 from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_file, require_keys
 
 FORMAT = "hmr_flow.prior.flow/1"
 #: Flow sizes of the shipped prior.
-DEFAULT_FLOW = {"steps": 8, "hidden": 128, "blocks": 1, "coupling": "affine", "mixing": "lu"}
+DEFAULT_FLOW = {"steps": 8, "hidden": 128, "blocks": 1, "coupling": "affine", "mixing": "lu", "bins": 8, "tails": None}
+#: Values of settings added later, for checkpoints saved before them.
+LEGACY_FLOW = {"bins": 8, "tails": None}
 
 
 class FlowPrior(DensityPrior):
@@ -36,6 +46,7 @@ class FlowPrior(DensityPrior):
         coords: model coordinates, see :data:`hmr_flow.prior.space.COORDS`.
         mean_rotations: ``(J, 3, 3)`` for ``coords="axis_angle_mean"``.
         flow: :func:`vector_glow` sizes (keys of :data:`DEFAULT_FLOW`).
+        floor: weight ``ε`` of the uniform-rotation component, ``[0, 1)`` (module docstring).
         percentiles: held-out table or ``None``; info: provenance saved with the prior.
     """
 
@@ -43,8 +54,11 @@ class FlowPrior(DensityPrior):
     fit_weight = 0.1
 
     def __init__(self, joints: list[int], coords: str = "axis_angle_mean", mean_rotations: Tensor | None = None,
-                 flow: dict | None = None, percentiles=None, info: dict | None = None) -> None:  # fmt: skip
+                 flow: dict | None = None, floor: float = 0.0, percentiles=None, info: dict | None = None) -> None:  # fmt: skip
         super().__init__(PoseSpace(joints, coords, mean_rotations), percentiles)
+        if not 0.0 <= float(floor) < 1.0:
+            raise ValueError(f"floor must be in [0, 1), got {floor}")
+        self.floor = float(floor)
         unknown = set(flow or {}) - set(DEFAULT_FLOW)
         if unknown:
             raise ValueError(f"unknown flow settings {sorted(unknown)}; known: {sorted(DEFAULT_FLOW)}")
@@ -53,10 +67,17 @@ class FlowPrior(DensityPrior):
         self.info = dict(info or {})
 
     def _model_log_prob(self, x: Tensor) -> Tensor:
-        return self.flow.log_prob(x)
+        if self.floor == 0.0:
+            return self.flow.log_prob(x)
+        flow = self.flow.log_prob(x) + math.log1p(-self.floor)
+        return torch.logaddexp(flow, log_uniform_rotation_density(x) + math.log(self.floor))
 
     def _sample_model(self, n: int, temperature: float) -> Tensor:
-        return self.flow.sample(n, temperature=temperature)
+        x = self.flow.sample(n, temperature=temperature)
+        if self.floor == 0.0:
+            return x
+        uniform = torch.rand(n, device=x.device) < self.floor
+        return torch.where(uniform[:, None], uniform_rotations(n, x.shape[1] // 3, x.dtype, x.device), x)
 
     def to_latent(self, body_pose) -> Tensor:
         """Body pose ``(B, 69)`` / ``(B, 23, 3, 3)`` → latent ``z (B, 3J)`` (differentiable)."""
@@ -70,7 +91,8 @@ class FlowPrior(DensityPrior):
 
     # ------------------------------------------------------------------ files
     def config(self) -> dict:
-        return {"joints": self.space.joints.tolist(), "coords": self.space.coords, "flow": dict(self.flow_config)}
+        return {"joints": self.space.joints.tolist(), "coords": self.space.coords, "flow": dict(self.flow_config),
+                "floor": self.floor}
 
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint described in the module docstring, atomically."""
@@ -88,8 +110,8 @@ class FlowPrior(DensityPrior):
         state = check_state_dict(checkpoint["state_dict"], source, "state_dict")
         require_keys(dict(state), ("space.mean_rotations",), source, "flow prior state_dict")
         try:
-            prior = cls(config["joints"], config["coords"], state["space.mean_rotations"], config["flow"],
-                        info=checkpoint.get("info"))
+            prior = cls(config["joints"], config["coords"], state["space.mean_rotations"],
+                        {**LEGACY_FLOW, **config["flow"]}, config.get("floor", 0.0), info=checkpoint.get("info"))
             prior.load_state_dict(state)
         except (RuntimeError, TypeError, ValueError, IndexError) as err:
             raise UserInputError(f"{source}: weights do not match the stored configuration "

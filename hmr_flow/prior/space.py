@@ -21,6 +21,8 @@ carry no density: they are left out of the model, ignored when scoring and set t
 
 from __future__ import annotations
 
+import math
+
 import roma
 import torch
 from torch import Tensor, nn
@@ -40,6 +42,21 @@ def log_haar_density(angle: Tensor) -> Tensor:
     safe = torch.where(small, torch.ones_like(angle), angle)
     exact = torch.log(2.0 * (1.0 - torch.cos(safe))) - 2.0 * torch.log(safe)
     return torch.where(small, -angle.pow(2) / 12.0, exact)
+
+
+def log_uniform_rotation_density(x: Tensor) -> Tensor:
+    """log-density ``(B,)`` of independent uniformly distributed (Haar) rotations at axis-angle
+    ``x (B, 3J)``: ``Σ_j log h(|ω_j|) − J·log(8π²)`` (``h`` integrates to ``8π²`` over the π-ball).
+    The same in both model coordinates (Haar measure is invariant under ``M_jᵀ·``)."""
+    angles = x.reshape(x.shape[0], -1, 3).norm(dim=-1)
+    return log_haar_density(angles).sum(dim=1) - angles.shape[1] * math.log(8 * math.pi**2)
+
+
+def uniform_rotations(n: int, joints: int, dtype=torch.float32, device=None) -> Tensor:
+    """``(n, 3·joints)`` axis-angle of independent uniformly distributed rotations (normalised 4-D
+    Gaussians are uniform unit quaternions)."""
+    quaternions = torch.nn.functional.normalize(torch.randn(n, joints, 4, dtype=dtype, device=device), dim=-1)
+    return roma.unitquat_to_rotvec(quaternions).reshape(n, 3 * joints)
 
 
 class PoseSpace(nn.Module):

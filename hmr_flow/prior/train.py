@@ -1,11 +1,17 @@
 """Training the pose priors from a pose file, validated on held-out subjects.
 
 Input: an ``.npz`` with ``body_pose`` (``(N, 69)`` axis-angle or ``(N, 23, 3, 3)``) and ``subject (N,)``
-(the mocap pose file of ``python -m data_tools mocap build`` has both). Frames of the validation
-subjects are held out (never split by frame: neighbouring frames are near-duplicates).
+(the mocap pose file of ``python -m data_tools mocap build`` has both, and ``clip (N,)``). Frames of the
+validation subjects are held out (never split by frame: neighbouring frames are near-duplicates).
+
+**Balance.** The shared mocap is lopsided (the Salsa pair, subjects 60 and 61, is 56 % of the training
+frames). ``balance="subject"`` (or ``"clip"``) draws training frames with probability proportional to
+``1 / (frames of their subject (clip))^balance_power``: with power 1 every subject (clip) weighs the
+same, with power 0 the frames are uniform. The GMM is fitted on a resample drawn with the same weights.
 
 Flow: AdamW with linear warm-up and cosine decay, Gaussian jitter on the training coordinates
-(regulariser against the near-duplicate frames), gradient-norm clipping, an error on a non-finite loss.
+(regulariser against the near-duplicate frames) annealed linearly from ``jitter`` to ``jitter_end``,
+gradient-norm clipping, an error on a non-finite loss.
 After every epoch the validation NLL is logged to a CSV; the best epoch's prior (with its held-out
 percentile table) is written atomically to ``out``; the full training state goes to
 ``<out stem>.state.pt`` for ``resume``. GMM: scikit-learn EM on the training frames, same outputs.
@@ -31,6 +37,7 @@ from hmr_flow.prior.storage import save_torch_atomic
 from hmr_flow.rng import rng_state, set_rng_state
 from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys
 
+BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
 DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135)
 CMU_LICENCE = ("CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free for research and for inclusion "
@@ -53,6 +60,10 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int = 200
     jitter: float = 0.03
+    jitter_end: float | None = None
+    balance: str = "none"
+    balance_power: float = 1.0
+    floor: float = 0.0
     clip_grad: float = 5.0
     seed: int = 0
     device: str = "cpu"
@@ -68,6 +79,21 @@ class PoseSplit:
     val: torch.Tensor
     train_subjects: list[int]
     val_subjects: list[int]
+    #: per training frame: ``{"subject": (N_train,), "clip": (N_train,)}`` int64 (clip only if the file has one)
+    train_groups: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def train_weights(self, balance: str, power: float = 1.0) -> torch.Tensor:
+        """Sampling weights ``(N_train,)`` summing to 1: uniform (``"none"``) or ``∝ 1 / group size^power``
+        for ``balance`` in :data:`BALANCES` (``"subject"``, ``"clip"``)."""
+        if balance not in BALANCES:
+            raise ValueError(f"balance must be one of {BALANCES}, got {balance!r}")
+        if balance == "none":
+            return torch.full((len(self.train),), 1.0 / len(self.train), dtype=torch.float64)
+        if balance not in self.train_groups:
+            raise ValueError(f"balance {balance!r}: the pose file has no {balance!r} array")
+        _, inverse, counts = torch.unique(self.train_groups[balance], return_inverse=True, return_counts=True)
+        weights = counts.double()[inverse].pow(-float(power))
+        return weights / weights.sum()
 
 
 def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
@@ -82,9 +108,12 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
         if "subject" not in data.files:
             raise ValueError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
         subjects = np.asarray(data["subject"])
-    if subjects.dtype.kind not in "iu":
-        raise ValueError(f"{path}: 'subject' must hold integer subject ids, got dtype {subjects.dtype}")
+        clips = np.asarray(data["clip"]) if "clip" in data.files else None
+    for name, ids in (("subject", subjects), ("clip", clips)):
+        if ids is not None and ids.dtype.kind not in "iu":
+            raise ValueError(f"{path}: '{name}' must hold integer ids, got dtype {ids.dtype}")
     subjects = subjects.astype(np.int64)
+    clips = clips.astype(np.int64) if clips is not None else None
     if subjects.shape != (len(poses),):
         raise ValueError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
     held_out = np.isin(subjects, np.asarray(val_subjects))
@@ -92,9 +121,14 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
         raise ValueError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
                          f"set (subjects in the file: {sorted(set(subjects.tolist()))})")  # fmt: skip
     axis_angle = canonical_axis_angle(torch.from_numpy(poses)).reshape(-1, NUM_BODY_JOINTS, 3)
+    if clips is not None and clips.shape != subjects.shape:
+        raise ValueError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
     mask = torch.from_numpy(held_out)
+    groups = {"subject": torch.from_numpy(subjects[~held_out])}
+    if clips is not None:
+        groups["clip"] = torch.from_numpy(clips[~held_out])
     return PoseSplit(axis_angle[~mask], axis_angle[mask], sorted(set(subjects[~held_out].tolist())),
-                     sorted(set(subjects[held_out].tolist())))  # fmt: skip
+                     sorted(set(subjects[held_out].tolist())), groups)  # fmt: skip
 
 
 def _provenance(config: TrainConfig, split: PoseSplit, joints: list[int]) -> dict:
@@ -125,7 +159,10 @@ def train_gmm(config: TrainConfig) -> dict:
     split = load_split(config.data, config.val_subjects)
     joints = articulated_joints(split.train)
     space = PoseSpace(joints, "axis_angle")
-    x_train, _ = space.encode(split.train)
+    generator = torch.Generator().manual_seed(config.seed)
+    weights = split.train_weights(config.balance, config.balance_power)
+    resample = torch.multinomial(weights, len(split.train), replacement=True, generator=generator)
+    x_train, _ = space.encode(split.train[resample] if config.balance != "none" else split.train)
     prior = fit_gmm(x_train.numpy(), joints, config.gmm_components, config.seed, _provenance(config, split, joints))
     with torch.no_grad():
         val_log_prob = prior.log_prob(split.val.flatten(1)).numpy()
@@ -144,18 +181,21 @@ class _Run:
         torch.manual_seed(config.seed)
         joints = articulated_joints(split.train)
         means = mean_rotations(split.train[:, joints])
-        self.prior = FlowPrior(joints, config.coords, means, config.flow, info=_provenance(config, split, joints))
+        self.prior = FlowPrior(joints, config.coords, means, config.flow, config.floor,
+                               info=_provenance(config, split, joints))  # fmt: skip
         self.prior.to(self.device)
         with torch.no_grad():
             self.x_train = self.prior.space.encode(split.train.to(self.device))[0]
             self.x_val, self.val_log_jacobian = self.prior.space.encode(split.val.to(self.device))
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.weights = split.train_weights(config.balance, config.balance_power)
         self.steps_per_epoch = max(1, len(self.x_train) // config.batch_size)
         total = self.steps_per_epoch * config.epochs
         self.optimizer = torch.optim.AdamW(self.prior.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         warmup = max(1, config.warmup_steps)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (
             1.0 + math.cos(math.pi * min(1.0, s / max(1, total)))))  # fmt: skip
+        self.total_steps = total
         self.epoch, self.best_val_nll, self.best_epoch = 0, math.inf, -1
         with torch.no_grad():  # ActNorm data-dependent initialisation on a large jittered batch
             init = self.x_train[torch.randperm(len(self.x_train), generator=self.generator)[:4096].to(self.device)]
@@ -189,11 +229,16 @@ class _Run:
 
     def train_epoch(self, bar: tqdm) -> float:
         self.prior.train()
-        order = torch.randperm(len(self.x_train), generator=self.generator).to(self.device)
+        draws = self.steps_per_epoch * self.config.batch_size
+        if self.config.balance == "none":
+            order = torch.randperm(len(self.x_train), generator=self.generator)
+        else:
+            order = torch.multinomial(self.weights, draws, replacement=True, generator=self.generator)
+        order = order.to(self.device)
         total = 0.0
         for step in range(self.steps_per_epoch):
             x = self.x_train[order[step * self.config.batch_size:(step + 1) * self.config.batch_size]]
-            x = x + self.config.jitter * torch.randn_like(x)
+            x = x + self.jitter(self.epoch * self.steps_per_epoch + step) * torch.randn_like(x)
             loss = -self.prior.flow.log_prob(x).mean()
             if not torch.isfinite(loss):
                 raise DivergedError(f"--lr {self.config.lr:g}: training diverged (non-finite loss at epoch "
@@ -210,11 +255,17 @@ class _Run:
         self.epoch += 1
         return total / self.steps_per_epoch
 
+    def jitter(self, step: int) -> float:
+        """Training-noise std at ``step``: linear from ``jitter`` to ``jitter_end`` (constant if unset)."""
+        end = self.config.jitter if self.config.jitter_end is None else self.config.jitter_end
+        progress = min(1.0, step / max(1, self.total_steps - 1))
+        return self.config.jitter + (end - self.config.jitter) * progress
+
     @torch.no_grad()
     def validation_log_prob(self) -> np.ndarray:
         """log p of every validation frame in canonical axis-angle (nats), ``(N_val,)``."""
         self.prior.eval()
-        parts = [self.prior.flow.log_prob(x) for x in self.x_val.split(4096)]
+        parts = [self.prior._model_log_prob(x) for x in self.x_val.split(4096)]
         return (torch.cat(parts) + self.val_log_jacobian).cpu().numpy()
 
 

@@ -11,6 +11,7 @@ from hmr_flow.flows import (
     AffineCoupling,
     ConvNet,
     Flatten,
+    LogTails,
     LUConv1x1,
     LULinear,
     Permutation,
@@ -40,12 +41,14 @@ CASES = {
     "spline_image": (lambda c: SplineCoupling(half_mask(4, 1), ConvNet(2, 2 * 11, 8, c), bins=4, bound=2.0), (4, 2, 2), True),
     "affine_image": (lambda c: AffineCoupling(half_mask(4, 1), ConvNet(2, 4, 8, c)), (4, 2, 2), True),
     "additive_image": (lambda c: AdditiveCoupling(half_mask(4, 0), ConvNet(2, 2, 8, c)), (4, 2, 2), True),
+    "log_tails": (lambda c: LogTails(1.0), (5,), False),  # bound 1: inputs (std 1.5) on both branches
     "squeeze": (lambda c: Squeeze(2), (1, 4, 4), False),
     "flatten": (lambda c: Flatten((2, 2, 2)), (2, 2, 2), False),
     "split": (lambda c: Split((4, 2, 2), 2, Flatten((2, 2, 2))), (4, 2, 2), False),
     "vector_glow_affine": (lambda c: vector_glow(7, 3, 16, c, "affine").transform, (7,), True),
     "vector_glow_additive": (lambda c: vector_glow(7, 3, 16, c, "additive").transform, (7,), True),
     "vector_glow_spline": (lambda c: vector_glow(7, 3, 16, c, "spline", bins=6).transform, (7,), True),
+    "vector_glow_spline_tails": (lambda c: vector_glow(7, 2, 16, c, "spline", bins=4, tails=1.0).transform, (7,), True),
     "vector_glow_reverse": (lambda c: vector_glow(6, 2, 16, c, mixing="reverse").transform, (6,), True),
     "image_glow_1x4x4_affine": (lambda c: image_glow((1, 4, 4), 2, 2, 8, "affine", c).transform, (1, 4, 4), True),
     "image_glow_2x4x4_additive": (lambda c: image_glow((2, 4, 4), 2, 2, 8, "additive", c).transform, (2, 4, 4), True),
@@ -56,7 +59,7 @@ CASES = {
 # Perturbation scale per case (default 0.3). Stacked splines perturbed at 0.3 reach bin slopes of e^-7
 # in several features at once, and their inverse then amplifies float64 rounding of the conditioner
 # past 1e-9 (conditioning, not an error: each layer alone inverts to 1e-13); 0.1 still bends them.
-PERTURB_SCALE = {"vector_glow_spline": 0.1, "image_glow_2x4x4_spline": 0.1}
+PERTURB_SCALE = {"vector_glow_spline": 0.1, "vector_glow_spline_tails": 0.1, "image_glow_2x4x4_spline": 0.1}
 
 PARAMS = [
     pytest.param(name, context, id=f"{name}-{'ctx' if context else 'noctx'}")
@@ -141,6 +144,15 @@ def test_spline_is_monotonic_and_continuous_at_the_bounds(perturb):
     assert (slope.log() - log_derivative).abs().max().item() < 1e-9  # log_derivative is log dy/dx
     at_bounds = torch.tensor([-2.0, 2.0], dtype=torch.float64)
     assert torch.allclose(rational_quadratic_spline(at_bounds, params.expand(2, -1), 2.0, False)[0], at_bounds)
+
+
+def test_log_tails_grow_logarithmically():
+    x = torch.tensor([[0.5, -3.9, 4.0, 1e3, -1e6]], dtype=torch.float64)
+    y, logabsdet = LogTails(4.0)(x)
+    assert y[0, :3].tolist() == [0.5, -3.9, 4.0]
+    assert y[0, 3].item() == pytest.approx(4.0 + torch.log1p(torch.tensor(996.0)).item())
+    assert y[0, 4].item() == pytest.approx(-(4.0 + torch.log1p(torch.tensor(1e6 - 4)).item()))
+    assert logabsdet.item() == pytest.approx(-(torch.log1p(torch.tensor(996.0)) + torch.log1p(torch.tensor(1e6 - 4))).item())
 
 
 def test_affine_scale_is_soft_clamped():
