@@ -10,7 +10,7 @@ from hmr_flow.fitting import read_keypoints
 def test_fit_without_keypoints_detects_first(blazepose, t_pose_photo, tmp_path):
     out = tmp_path / "out"
     assert main(["fit", "--image", str(t_pose_photo), "--out", str(out), "--prior", "none", "--init", "1",
-                 "--threads", "1"]) == 0
+                 "--threads", "1", "--overlays"]) == 0
     [record] = read_keypoints(out / "detected_keypoints.json")
     with np.load(out / "t_pose_params.npz") as params:
         np.testing.assert_allclose(params["keypoints_observed"], record.keypoints)
