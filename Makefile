@@ -53,7 +53,12 @@ synth: setup
 	$(PY) -m data_tools synth preview --data data/synth/train --out data/synth/preview.png
 
 train-prior: setup
-	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_flow.pt --overwrite --device $(DEVICE)
+	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_density.pt --overwrite \
+	  --coupling spline --jitter 0.01 --epochs 6 --floor 0.001 --device $(DEVICE)
+	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_regulariser.pt --overwrite \
+	  --device $(DEVICE)
+	$(PY) -m hmr_flow.cli prior combine --density build/prior/prior_density.pt \
+	  --regulariser build/prior/prior_regulariser.pt --out build/prior/prior_flow.pt
 	$(PY) -m hmr_flow.cli prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 

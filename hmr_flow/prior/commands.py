@@ -1,6 +1,7 @@
-"""``hmr-flow prior {train,score,sample}``.
+"""``hmr-flow prior {train,combine,score,sample}``.
 
 - ``train --data poses.npz --out prior.pt [--kind flow|gmm] [--resume] [--device cuda] …``
+- ``combine --density A.pt --regulariser B.pt --out C.pt``: A's density with B's flow as fitting regulariser.
 - ``score --poses X.npz [--prior flow|gmm] [--path P] --out scores.csv``: per pose, log-likelihood (nats)
   and percentile among held-out real poses.
 - ``sample -n N [--temperature T] --out samples.npz [--render grid.png]``: ``body_pose (N, 69)`` plus
@@ -109,6 +110,19 @@ def _run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_combine(args: argparse.Namespace) -> int:
+    from hmr_flow.prior.flow import FlowPrior
+
+    check_output_path(args.out, [args.regulariser])
+    density, regulariser = FlowPrior.load(args.density), FlowPrior.load(args.regulariser)
+    density.attach_regulariser(regulariser)
+    density.info["regulariser"] = {"source": str(args.regulariser), "settings": regulariser.info.get("settings"),
+                                   "val_nll": regulariser.info.get("val_nll")}  # fmt: skip
+    density.save(args.out)
+    print(f"wrote {args.out}: density of {args.density}, fitting regulariser of {args.regulariser}")
+    return 0
+
+
 def _prior_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind (default: flow)")
     parser.add_argument("--path", type=Path, default=None, help="prior file (default: the shipped weights)")
@@ -152,6 +166,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume.add_argument("--resume", action="store_true", help="continue from <out stem>.state.pt")
     resume.add_argument("--overwrite", action="store_true", help="replace an existing prior, its state and log")
     train.set_defaults(run=_run_train)
+
+    combine = commands.add_parser("combine", help="attach a smoother flow prior as the fitting regulariser of another")
+    combine.add_argument("--density", type=Path, required=True, help="flow prior whose density scores and samples")
+    combine.add_argument("--regulariser", type=Path, required=True, help="flow prior whose density fitting uses")
+    combine.add_argument("--out", type=Path, required=True, help="combined flow prior to write (may be --density)")
+    combine.set_defaults(run=_run_combine)
 
     score = commands.add_parser("score", help="log-likelihood and held-out percentile of every pose in a file")
     score.add_argument("--poses", type=Path, required=True, help=".npz with body_pose (N, 69) or poses (N, ≥72)")

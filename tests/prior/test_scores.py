@@ -80,9 +80,18 @@ def test_gmm_fitting_cost_bounds_its_nll_and_has_gradients(val_poses, gmm_prior)
 
 
 def test_flow_loss_is_differentiable_nll(val_poses, flow_prior):
+    """The shipped flow's fitting cost is the NLL under its regulariser flow (the smoother of its two)."""
+    from hmr_flow.prior.flow import FORMAT, FlowPrior
+
+    state = {k: v for k, v in flow_prior.state_dict().items() if not k.startswith(("flow.", "regulariser."))}
+    state.update({"flow." + k[len("regulariser."):]: v for k, v in flow_prior.state_dict().items()
+                  if k.startswith("regulariser.")})  # fmt: skip
+    config = {**flow_prior.config(), "flow": flow_prior.config()["regulariser"], "regulariser": None}
+    regulariser = FlowPrior.from_checkpoint({"format": FORMAT, "config": config, "state_dict": state})
     pose = val_poses[:32].clone().requires_grad_(True)
     loss = flow_prior.loss(pose)
-    assert torch.allclose(loss, -flow_prior.log_prob(pose))
+    assert torch.allclose(loss, -regulariser.log_prob(pose), atol=1e-4)
+    assert not torch.allclose(loss, -flow_prior.log_prob(pose), atol=1.0)
     loss.sum().backward()
     assert torch.isfinite(pose.grad).all() and pose.grad.abs().sum() > 0
 
