@@ -5,6 +5,7 @@ All files are written atomically (temporary file in the same folder, then ``os.r
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,14 @@ def save_params(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     return _atomic(Path(path), lambda tmp: np.savez(tmp, **arrays))
 
 
+@functools.lru_cache(maxsize=4)
+def _face_lines(faces: bytes, count: int) -> str:
+    """OBJ ``f`` lines (1-based) of ``count`` int64 triangles given as raw bytes (cached: every person
+    of a fit shares the body's faces)."""
+    triangles = np.frombuffer(faces, dtype=np.int64).reshape(count, 3) + 1
+    return ("f %d %d %d\n" * count) % tuple(triangles.ravel().tolist())
+
+
 def save_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
     """Write a Wavefront OBJ: ``vertices (V, 3)`` (metres, camera frame), ``faces (F, 3)`` 0-based."""
     vertices = np.asarray(vertices, dtype=np.float64)
@@ -48,7 +57,7 @@ def save_obj(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
             handle.write("# hmr-flow fit: metres, OpenCV camera frame (x right, y down, z forward)\n")
             # the text np.savetxt writes, formatted in one go (5× faster: OBJs dominated batch fits)
             handle.write(("v %.6f %.6f %.6f\n" * len(vertices)) % tuple(vertices.ravel().tolist()))
-            handle.write(("f %d %d %d\n" * len(faces)) % tuple((faces + 1).ravel().tolist()))
+            handle.write(_face_lines(faces.tobytes(), len(faces)))
 
     return _atomic(Path(path), write)
 
