@@ -36,6 +36,7 @@ bench: setup
 	$(PY) bench/synth.py
 	$(PY) bench/prior.py
 	$(PY) bench/fit_eval.py --persons 96
+	$(PY) bench/fit_command.py --persons 96 --iterations 300 120 60 30 --hypotheses 4
 	$(PY) bench/hmr_eval.py --data data/synth/val --n 25 --limit 1000
 	$(PY) bench/hmr_fit_eval.py --images 96
 	$(PY) bench/train_speed.py --data data/synth/train --device $(DEVICE)
