@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEVICE     ?= cpu
 STAMP      := $(VENV)/.hmr-flow-installed
 
-.PHONY: setup test demo bench data synth train-prior train-hmr demo-assets clean
+.PHONY: setup test demo bench data synth train-prior train-hmr train-hmr-rgb demo-assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,7 @@ bench: setup
 	$(PY) bench/prior.py
 	$(PY) bench/fit_eval.py --persons 96
 	$(PY) bench/fit_command.py --persons 96 --iterations 300 120 60 30 --hypotheses 4
+	$(PY) bench/hmr_kp_eval.py
 	$(PY) bench/hmr_eval.py --data data/synth/val --n 25 --limit 1000
 	$(PY) bench/hmr_fit_eval.py --images 96
 	$(PY) bench/train_speed.py --data data/synth/train --device $(DEVICE)
@@ -63,7 +64,17 @@ train-prior: setup
 	$(PY) -m hmr_flow.cli prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
+# The keypoint-conditioned model (the default of `hmr-flow fit` / `regress`): pairs generated from the
+# mocap of `make data`, no images needed; ~35–60 min on a 2-core CPU.
 train-hmr: setup
+	$(PY) -m hmr_flow.cli train hmr --input keypoints --data data/mocap/poses.npz --epochs 16 --steps-per-epoch 500 \
+	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 \
+	  --loss-weight keypoints3d=0.2 --loss-weight params=0.01 --loss-weight nll=0.002 \
+	  --loss-weight keypoints2d=0.02 --loss-weight sample_keypoints2d=0.002 \
+	  --device $(DEVICE) --out build/hmr_keypoints/hmr.pt --export hmr_flow/assets/hmr_keypoints.pt
+
+# The RGB model (synthetic renders of `make synth`).
+train-hmr-rgb: setup
 	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --val-limit 200 \
 	  --epochs 14 --batch-size 32 --loss-weight keypoints3d=0.2 --loss-weight params=0.01 \
 	  --device $(DEVICE) --out build/hmr/hmr.pt --overwrite --export hmr_flow/assets/hmr_synth128.pt

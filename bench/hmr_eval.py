@@ -24,7 +24,7 @@ from hmr_flow.data import SynthDataset
 from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.models import evaluate, read_checkpoint
 from hmr_flow.models.checkpoint import model_from_checkpoint
-from hmr_flow.models.commands import DEFAULT_WEIGHTS
+from hmr_flow.models.commands import RGB_WEIGHTS
 
 
 def training_budget(checkpoint: dict) -> dict:
@@ -41,7 +41,7 @@ def training_budget(checkpoint: dict) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, type=Path, help="validation set folder (data/synth/val)")
-    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--weights", type=Path, default=RGB_WEIGHTS)
     parser.add_argument("--n", type=int, default=25, help="hypotheses per crop (mode first)")
     parser.add_argument("--limit", type=int, help="evaluate only the first N images")
     parser.add_argument("--temperature", type=float, default=1.0, help="latent noise scale of the random hypotheses")

@@ -36,7 +36,7 @@ from hmr_flow.fitting import FitConfig, KeypointBody, fit_people
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe, rotation_error_deg
 from hmr_flow.models import load_model, regress
-from hmr_flow.models.commands import DEFAULT_WEIGHTS
+from hmr_flow.models.commands import RGB_WEIGHTS
 
 
 def load_people(data: Path, count: int, noise: float, rng: np.random.Generator) -> dict:
@@ -68,7 +68,7 @@ def scores(joints: torch.Tensor, orient: torch.Tensor, people: dict) -> dict[str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/synth/val"), help="validation renders")
-    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="regressor weights (default: shipped)")
+    parser.add_argument("--weights", type=Path, default=RGB_WEIGHTS, help="regressor weights (default: shipped)")
     parser.add_argument("--images", type=int, default=96)
     parser.add_argument("--hypotheses", type=int, default=4, help="starting points per person (fit default: 4)")
     parser.add_argument("--temperature", type=float, default=1.0, help="latent noise scale of the regressor's samples")

@@ -1,14 +1,15 @@
-"""The image → pose regressor on real photos: how well its hypotheses, and fits started from them, match
+"""The conditional model on real photos: how well its hypotheses, and fits started from them, match
 annotated 2D keypoints (the only ground truth real photos have here).
 
-    python bench/hmr_photos.py --photos ../shared/data/images/coco [--weights A.pt B.pt ...]
+    python bench/hmr_photos.py --photos ../shared/data/images/coco [--weights A.pt B.pt ...] [--prior conditional|flow]
 
 For every person of the COCO keypoint file in ``--photos`` (``person_keypoints.json``) and every
-regressor: ``--n`` hypotheses from the crop boxed by the annotated keypoints (models with keypoint
-channels also take the keypoints as input), projected into the photo; reported are PCK@0.1 (of each
+model: ``--n`` hypotheses from the crop boxed by the annotated keypoints (models with keypoint inputs
+take the keypoints, RGB models the photo), projected into the photo; reported are PCK@0.1 (of each
 person's keypoint box) of the mode and of the best of the ``n`` hypotheses, and of the fit started
-from the regressor's first ``--hypotheses`` hypotheses (flow prior, ``--iterations`` steps, as
-``hmr-flow fit --init-from regression``). Means over people.
+from the model's first ``--hypotheses`` hypotheses (``--iterations`` steps; ``--prior conditional``,
+the default, regularises with the model's own likelihood given the keypoints, as ``hmr-flow fit``;
+``flow`` with the unconditional prior). Means over people.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from hmr_flow.fitting import FitOptions, KeypointBody, fit_records, keypoint_agr
 from hmr_flow.geometry import project_points
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
-from hmr_flow.models import load_model, regress, regression_initialiser
-from hmr_flow.models.commands import DEFAULT_WEIGHTS
+from hmr_flow.models import ConditionalPrior, load_model, regress, regression_initialiser
+from hmr_flow.models.commands import DEFAULT_KEYPOINT_WEIGHTS
+from hmr_flow.models.regress import coco17_keypoints
 
 
 def hypothesis_pck(model, records, body: KeypointBody, n: int, seed: int) -> tuple[list[float], list[float]]:
@@ -52,10 +54,11 @@ def hypothesis_pck(model, records, body: KeypointBody, n: int, seed: int) -> tup
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, required=True, help="folder with photos and person_keypoints.json")
-    parser.add_argument("--weights", type=Path, nargs="+", default=[DEFAULT_WEIGHTS], help="regressors to compare")
+    parser.add_argument("--weights", type=Path, nargs="+", default=[DEFAULT_KEYPOINT_WEIGHTS], help="models to compare")
+    parser.add_argument("--prior", choices=("conditional", "flow"), default="conditional", help="fitting prior")
     parser.add_argument("--n", type=int, default=25, help="hypotheses per person for the PCK of the hypotheses")
-    parser.add_argument("--hypotheses", type=int, default=2, help="starting points per person of the fit")
-    parser.add_argument("--iterations", type=int, default=150, help="fitting steps in all")
+    parser.add_argument("--hypotheses", type=int, default=4, help="starting points per person of the fit")
+    parser.add_argument("--iterations", type=int, default=300, help="fitting steps in all")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -71,20 +74,25 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(weights, "cpu")
         started = time.perf_counter()
         mode, best = hypothesis_pck(model, records, body, args.n, args.seed)
-        options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=args.hypotheses, config=scaled_config(args.iterations),
-                             seed=args.seed, initialiser=regression_initialiser(model, args.hypotheses, args.seed))  # fmt: skip
+        factory = None
+        if args.prior == "conditional":
+            def factory(record, image, size, model=model):
+                return ConditionalPrior(model, coco17_keypoints(record), image)
+        options = FitOptions(prior=prior, prior_name=args.prior, num_hypotheses=args.hypotheses,
+                             config=scaled_config(args.iterations), seed=args.seed, prior_factory=factory,
+                             initialiser=regression_initialiser(model, args.hypotheses, args.seed))  # fmt: skip
         with tempfile.TemporaryDirectory() as out:
             fit_records(records, options, out)
             fitted = np.concatenate([keypoint_agreement(r, Path(out) / f"{r.name}_params.npz") for r in records])
-        rows.append({"weights": str(weights), "keypoint_channels": model.config.keypoint_channels, "people": len(mode),
+        rows.append({"weights": str(weights), "inputs": model.config.inputs, "people": len(mode),
                      "pck_mode": float(np.mean(mode)), f"pck_best{args.n}": float(np.mean(best)),
                      "pck_fit": float(fitted.mean()), "pck_fit_worst": float(fitted.min()),
                      "seconds": round(time.perf_counter() - started, 1)})  # fmt: skip
     print(f"\n{rows[0]['people']} people in {len(records)} photos of {args.photos}; PCK@0.1, mean over people; fit: "
-          f"{args.hypotheses} hypotheses from the regressor, {args.iterations} steps, flow prior")  # fmt: skip
-    print(f"| regressor | keypoint input | mode | best of {args.n} | fit (worst person) |\n|---|---|---|---|---|")
+          f"{args.hypotheses} hypotheses from the model, {args.iterations} steps, {args.prior} prior")  # fmt: skip
+    print(f"| model | input | mode | best of {args.n} | fit (worst person) |\n|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['weights']} | {'yes' if r['keypoint_channels'] else 'no'} | {r['pck_mode']:.3f} | "
+        print(f"| {r['weights']} | {r['inputs']} | {r['pck_mode']:.3f} | "
               f"{r[f'pck_best{args.n}']:.3f} | {r['pck_fit']:.3f} ({r['pck_fit_worst']:.2f}) |")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

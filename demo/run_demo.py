@@ -131,35 +131,40 @@ def write_coco(path: Path, file_name: str, size: tuple[int, int], keypoints: np.
 
 # ------------------------------------------------------------------------------------------ fitting
 def shipped_regressor() -> Path | None:
-    """The shipped conditional-model checkpoint ``hmr_flow/assets/hmr_*.pt`` (first by name), or ``None``."""
-    found = sorted(ASSETS.glob("hmr_*.pt"))
+    """The shipped conditional model: the keypoint one (``hmr_flow/assets/hmr_keypoints.pt``), else any
+    ``hmr_flow/assets/hmr_*.pt``, or ``None``."""
+    found = sorted(ASSETS.glob("hmr_*.pt"), key=lambda p: (p.name != "hmr_keypoints.pt", p.name))
     return found[0] if found else None
 
 
-def regression_initialisation(checkpoint: Path, image: np.ndarray, keypoints: np.ndarray, focal: float,
-                              count: int, out: Path, body, device: str) -> Initialisation:  # fmt: skip
+def conditional_start(checkpoint: Path, image: np.ndarray, keypoints: np.ndarray, focal: float,
+                      count: int, out: Path, body, device: str):  # fmt: skip
     """Hypotheses of the conditional model for the people of ``keypoints (P, 17, 3)`` (mode first): writes
     their grid (drawn with ``body``, a CPU :class:`~hmr_flow.body.BodyModel`) to ``out/example_hypotheses.png``
-    and returns the first ``count`` as a fitting :class:`~hmr_flow.fitting.Initialisation`."""
-    from hmr_flow.models import load_model, regress
+    and returns the first ``count`` as a fitting :class:`~hmr_flow.fitting.Initialisation`, with the
+    model's likelihood given those keypoints as the fitting prior (:class:`hmr_flow.models.ConditionalPrior`)."""
+    from hmr_flow.models import ConditionalPrior, load_model, regress
     from hmr_flow.models.visualise import hypothesis_grid
 
     model = load_model(checkpoint, device)
-    hypotheses = regress(model, image, n=max(count, 8), focal=focal, keypoints=keypoints, seed=SEED)
+    hypotheses = regress(model, image, n=max(count, 9), focal=focal, keypoints=keypoints, seed=SEED)
     save_image(out / "example_hypotheses.png", hypothesis_grid(image, hypotheses, body, tile=240, columns=5))
     init = hypotheses.initialisation()
-    return Initialisation(init.global_orient[:, :count].cpu(), init.body_pose[:, :count].cpu())
+    start = Initialisation(init.global_orient[:, :count].cpu(), init.body_pose[:, :count].cpu(), init.betas[:, :count].cpu())
+    return start, ConditionalPrior(model, keypoints, image)
 
 
 @dataclass
 class FitSummary:
     """Metrics of the example fit: ``mpjpe_mm``, ``pa_mpjpe_mm`` (24 joints, mm), ``pck`` (2D PCK@0.1 of
-    the labelled keypoints), ``initialisation`` (``'regression'`` or ``'prior samples'``), ``seconds``."""
+    the labelled keypoints), ``initialisation`` (``'regression'`` or ``'prior samples'``), the ``prior``
+    used (``'conditional'`` or ``'flow'``), ``seconds``."""
 
     mpjpe_mm: float
     pa_mpjpe_mm: float
     pck: float
     initialisation: str
+    prior: str
     seconds: float
 
 
@@ -168,8 +173,10 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
     """Write the example image and its COCO keypoints, read them back, fit the body with ``prior``, and
     write ``example_overlay.png``, ``example_fit.obj`` and ``example_params.npz``.
 
-    With a ``checkpoint`` of the conditional model the fit starts from its hypotheses; without one, from
-    the fitter's default (relaxed pose facing towards / away from the camera, then prior samples).
+    With a ``checkpoint`` of the conditional model the fit starts from its hypotheses and is regularised
+    by its likelihood given the keypoints (as ``hmr-flow fit``); without one, ``prior`` regularises and the
+    fit starts from the fitter's default (relaxed pose facing towards / away from the camera, then prior
+    samples).
     """
     from hmr_flow.body import BodyModel
 
@@ -182,9 +189,10 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
     [record] = read_keypoints(out / "example_keypoints.json", images=out)
     start = time.perf_counter()
     body = BodyModel()
-    init = None
+    init, prior_name = None, "flow"
     if checkpoint is not None:
-        init = regression_initialisation(checkpoint, image, record.keypoints, focal, num_hypotheses, out, body, device)
+        init, prior = conditional_start(checkpoint, image, record.keypoints, focal, num_hypotheses, out, body, device)
+        prior_name = "conditional"
     body = body.to(device)
     result = fit_people(KeypointBody(body).to(device), torch.from_numpy(record.keypoints), record.keypoint_format,
                         focal, (size[0] / 2.0, size[1] / 2.0), prior=prior, init=init, num_hypotheses=num_hypotheses,
@@ -202,6 +210,7 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
         pa_mpjpe_mm=1000.0 * float(pa_mpjpe(fitted_joints, true_joints)[0]),
         pck=float(pck(fitted_2d, torch.as_tensor(example["keypoints2d"])[None], labelled, alpha=0.1)[0]),
         initialisation="regression" if checkpoint is not None else "prior samples",
+        prior=prior_name,
         seconds=seconds,
     )
     fit = {k: getattr(result, k).detach().cpu().numpy() for k in
@@ -372,12 +381,12 @@ def _run(args: argparse.Namespace) -> int:
     print(f"\nhmr-flow demo: wrote {args.out}/ in {time.perf_counter() - started:.0f} s")
     print("- example.png + example_keypoints.json: a render of a held-out CMU pose and its COCO-17 keypoints")
     if checkpoint is not None:
-        print(f"- example_hypotheses.png: hypotheses of the conditional model {checkpoint.name} (mode first); "
-              f"they initialise the fit")  # fmt: skip
+        print(f"- example_hypotheses.png: hypotheses of the conditional model {checkpoint.name} from the keypoints "
+              f"(mode first); they initialise the fit")  # fmt: skip
     else:
         print("- conditional image → pose model not shipped (no hmr_flow/assets/hmr_*.pt): "
               "the fit starts from prior samples")
-    print(f"- example_overlay.png, example_fit.obj, example_params.npz: fit with the flow prior "
+    print(f"- example_overlay.png, example_fit.obj, example_params.npz: fit with the {fit.prior} prior "
           f"({fit.initialisation} initialisation, {fit.seconds:.0f} s)")
     print(f"    vs ground truth: MPJPE {fit.mpjpe_mm:.0f} mm, PA-MPJPE {fit.pa_mpjpe_mm:.0f} mm; "
           f"2D PCK@0.1 {100 * fit.pck:.0f} %")

@@ -35,13 +35,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     images.add_argument("--image", type=Path, help="a photo (or the image of a single OpenPose JSON file)")
     images.add_argument("--images", type=Path, help="folder of images (COCO file_name, or <stem>.jpg/.png for OpenPose)")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--prior", choices=("flow", "gmm", "none"), default="flow", help="pose prior (default flow)")
-    parser.add_argument("--prior-path", type=Path, help="prior weights (default: the shipped ones)")
+    parser.add_argument("--prior", choices=("conditional", "flow", "gmm", "none"), default="conditional",
+                        help="pose prior: the conditional model's -log p(pose | the person's keypoints) (default; "
+                        "global orientation included), the unconditional flow, the GMM, or none")
+    parser.add_argument("--prior-path", type=Path, help="flow/GMM prior weights (default: the shipped ones)")
     parser.add_argument("--init", type=positive_int, default=4, help="initial hypotheses per person (default 4)")
-    parser.add_argument("--init-from", choices=("prior", "regression"), default="prior",
-                        help="initial hypotheses: facing/away + prior samples (default), or the conditional "
-                             "image model's hypotheses (needs the image)")
-    parser.add_argument("--regressor", type=Path, help="image-model weights for --init-from regression (default: shipped)")
+    parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
+                        help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
+                             "auto = regression with --prior conditional, else prior (default auto)")
+    parser.add_argument("--regressor", type=Path,
+                        help="conditional-model weights for --prior conditional / --init-from regression (default: the "
+                        "shipped keypoint model; an RGB model needs the images)")
     parser.add_argument("--iterations", type=positive_int, default=COMMAND_ITERATIONS,
                         help=f"optimiser steps per fit, shared by the stages (default {COMMAND_ITERATIONS}; the "
                              f"library's default schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")
@@ -57,14 +61,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _regression_initialiser(args: argparse.Namespace):
-    from hmr_flow.models import load_model, regression_initialiser
-    from hmr_flow.models.commands import DEFAULT_WEIGHTS
+def _conditional_model(args: argparse.Namespace):
+    from hmr_flow.models import load_model
+    from hmr_flow.models.commands import DEFAULT_KEYPOINT_WEIGHTS
 
-    return regression_initialiser(load_model(args.regressor or DEFAULT_WEIGHTS, args.device), args.init, args.seed)
+    return load_model(args.regressor or DEFAULT_KEYPOINT_WEIGHTS, args.device)
+
+
+def _conditional_prior_factory(model):
+    """Per image: the conditional model's likelihood given that image's people (and image, for RGB models)."""
+    from hmr_flow.models import ConditionalPrior
+    from hmr_flow.models.regress import coco17_keypoints
+
+    def make(record, image, size):
+        return ConditionalPrior(model, coco17_keypoints(record), image)
+
+    return make
 
 
 def run(args: argparse.Namespace) -> int:
+    from hmr_flow.models import regression_initialiser
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -83,16 +99,19 @@ def run(args: argparse.Namespace) -> int:
         records = read_keypoints(detect_into(args.out, args.image, args.images), None, args.min_keypoints)
     else:
         records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
-    prior = load_prior(args.prior, args.prior_path, device=args.device)
+    conditional = args.prior == "conditional"
+    from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
+    model = _conditional_model(args) if conditional or from_regression else None
     torch.manual_seed(args.seed)
     options = FitOptions(
-        prior=prior,
+        prior=None if conditional else load_prior(args.prior, args.prior_path, device=args.device),
         prior_name=args.prior,
         num_hypotheses=args.init,
         focal=args.focal,
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
-        initialiser=_regression_initialiser(args) if args.init_from == "regression" else None,
+        initialiser=regression_initialiser(model, args.init, args.seed) if from_regression else None,
+        prior_factory=_conditional_prior_factory(model) if conditional else None,
         config=scaled_config(max(args.iterations, len(DEFAULT_STAGES))),
         overlays=args.overlays,
     )

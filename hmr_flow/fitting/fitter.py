@@ -119,6 +119,9 @@ class _Problem:
             "body_pose": init.body_pose.reshape(batch, 69).to(device, dtype).clone(),
             "betas": torch.zeros(batch, body.num_betas, device=device, dtype=dtype),
         }
+        if init.betas is not None:
+            count = min(body.num_betas, init.betas.shape[-1])
+            self.params["betas"][:, :count] = init.betas.reshape(batch, -1)[:, :count].to(device, dtype)
         with torch.no_grad():
             points = self.keypoints3d(transl=torch.zeros(batch, 3, device=device, dtype=dtype))
             mask = (self.weights_torso > 0) & (keypoints[..., 2] > 0)
@@ -145,7 +148,12 @@ class _Problem:
             "shape": shape_loss(self.params["betas"]),
             "depth": depth_anchor_loss(self.params["transl"], self.depth0),
         }
-        terms["prior"] = self.prior.loss(self.params["body_pose"]) if self.prior is not None else torch.zeros_like(terms["data"])
+        if self.prior is None:
+            terms["prior"] = torch.zeros_like(terms["data"])
+        elif getattr(self.prior, "scores_global_orient", False):
+            terms["prior"] = self.prior.loss(self.params["body_pose"], global_orient=rot6d_to_matrix(self.params["global_orient"]))
+        else:
+            terms["prior"] = self.prior.loss(self.params["body_pose"])
         return terms
 
     def objective(self, stage: Stage) -> torch.Tensor:
@@ -220,7 +228,10 @@ def fit_people(
         keypoints: ``(P, K, 3)`` ``(u, v, confidence)`` pixels, ``K`` matching ``keypoint_format``.
         keypoint_format: ``'coco17'`` or ``'body25'``.
         focal: pixels, scalar or ``(P,)``; principal_point: ``(2,)`` or ``(P, 2)`` pixels.
-        prior: object with ``loss(body_pose (B, 69)) -> (B,)`` (a ``PosePrior``), or ``None``.
+        prior: object with ``loss(body_pose (B, 69)) -> (B,)`` (a ``PosePrior``), or ``None``. A prior
+            with ``scores_global_orient = True`` (the conditional model's, :class:`hmr_flow.models.
+            ConditionalPrior`) is called ``loss(body_pose, global_orient=(B, 3, 3) camera-frame matrices)``,
+            ``B`` being people × hypotheses, people-major.
         init: hypotheses per person; default :func:`default_initialisation` with ``num_hypotheses``
             (prior samples at temperature 0.5 when ``prior`` can sample).
         config: weights and schedule (:class:`FitConfig`).

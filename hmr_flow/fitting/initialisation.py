@@ -1,8 +1,8 @@
 """Initial values of a fit: poses/orientations per person (pluggable) and the camera translation.
 
 An initialisation is an :class:`Initialisation` holding, for ``P`` people and ``N`` hypotheses each,
-``global_orient (P, N, 3)`` axis-angle **in the camera frame** (OpenCV: x right, y down, z forward)
-and ``body_pose (P, N, 69)`` SMPL axis-angle. Any source can provide one (prior samples, a
+``global_orient (P, N, 3)`` axis-angle **in the camera frame** (OpenCV: x right, y down, z forward),
+``body_pose (P, N, 69)`` SMPL axis-angle and optionally ``betas (P, N, B)`` (default zeros). Any source can provide one (prior samples, a
 regression network's hypotheses, a previous frame): pass it to :func:`hmr_flow.fitting.fit_people`.
 """
 
@@ -24,10 +24,12 @@ FACING_AWAY = matrix_to_axis_angle(torch.diag(torch.tensor([-1.0, 1.0, -1.0])) @
 
 @dataclass
 class Initialisation:
-    """``global_orient (P, N, 3)`` camera-frame axis-angle and ``body_pose (P, N, 69)`` axis-angle."""
+    """``global_orient (P, N, 3)`` camera-frame axis-angle, ``body_pose (P, N, 69)`` axis-angle and
+    optional ``betas (P, N, B)`` (``None`` = the mean shape)."""
 
     global_orient: torch.Tensor
     body_pose: torch.Tensor
+    betas: torch.Tensor | None = None
 
     def __post_init__(self):
         if self.global_orient.dim() != 3 or self.global_orient.shape[-1] != 3:
@@ -36,8 +38,10 @@ class Initialisation:
             raise ValueError(
                 f"body_pose: expected {tuple(self.global_orient.shape[:2]) + (69,)}, got {tuple(self.body_pose.shape)}"
             )
-        for name in ("global_orient", "body_pose"):
-            if not torch.isfinite(getattr(self, name)).all():
+        if self.betas is not None and tuple(self.betas.shape[:2]) != tuple(self.global_orient.shape[:2]):
+            raise ValueError(f"betas: expected {tuple(self.global_orient.shape[:2])} + (B,), got {tuple(self.betas.shape)}")
+        for name in ("global_orient", "body_pose", "betas"):
+            if getattr(self, name) is not None and not torch.isfinite(getattr(self, name)).all():
                 raise ValueError(f"{name}: contains NaN or infinite values")
 
     @property

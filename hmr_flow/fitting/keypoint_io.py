@@ -144,7 +144,9 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     """Read a COCO person-keypoint annotation file; one record per image that has annotations.
 
     Args:
-        images_dir: folder resolving ``images[].file_name`` (``None`` = the JSON file's folder).
+        images_dir: folder resolving ``images[].file_name``, or the image file of a single-image
+            file; ``None`` = the JSON file's folder, where missing images are simply not used (the
+            image size then comes from ``images[].width/height``).
 
     Raises:
         KeypointFileError: missing/unreadable file, missing ``images``/``annotations``, an annotation
@@ -154,7 +156,8 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     data = _load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
         raise KeypointFileError(f"{path}: not a COCO keypoint file (needs 'images' and 'annotations' lists)")
-    folder = Path(images_dir) if images_dir is not None else path.parent
+    single = Path(images_dir) if images_dir is not None and Path(images_dir).is_file() else None
+    folder = Path(images_dir) if images_dir is not None and single is None else path.parent
     info = data.get("info")
     confidences = isinstance(info, dict) and info.get("keypoint_values") == "confidence"
     images = {}
@@ -185,19 +188,24 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         if not isinstance(ann_id, int) or isinstance(ann_id, bool):
             raise KeypointFileError(f"{path}: annotations[{i}].id must be an integer, got {type(ann_id).__name__}")
         ids.append(ann_id)
+    if single is not None and len(people) > 1:
+        raise KeypointFileError(f"{path}: {len(people)} images annotated, but one image file given ({single}); give the folder")
     records = []
     for image_id, (arrays, ids) in people.items():
         image = images[image_id]
         file_name = str(image["file_name"])
         keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, file_name)
         size = (image["width"], image["height"]) if "width" in image and "height" in image else None
+        image_path = single or folder / file_name
+        if images_dir is None and not image_path.is_file():
+            image_path = None
         records.append(
             KeypointImage(
                 name=_output_name(file_name),
                 keypoints=keypoints,
                 keypoint_format="coco17",
                 person_ids=kept_ids,
-                image_path=folder / file_name,
+                image_path=image_path,
                 image_size=size,
                 skipped=skipped,
             )

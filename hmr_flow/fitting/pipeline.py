@@ -43,7 +43,7 @@ from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
 from hmr_flow.fitting.schedule import FitConfig
-from hmr_flow.geometry import default_focal
+from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.metrics import pck
 from hmr_flow.validation import UserInputError
 
@@ -58,10 +58,16 @@ class FitInputError(UserInputError):
 class FitOptions:
     """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, hypotheses per
     person, focal length (``None`` = ``sqrt(W² + H²)``), image size for keypoints without an image,
-    the optimisation config, a seed, and an optional ``initialiser(record, image, focal) ->
-    Initialisation`` giving the initial hypotheses of an image's people (e.g.
-    :func:`hmr_flow.models.regression_initialiser`; needs the image; ``None`` = prior samples),
-    whether to draw overlays when the image is available, and the most people fitted in one batch."""
+    the optimisation config, a seed, whether to draw overlays when the image is available, the most
+    people fitted in one batch, and two optional hooks:
+
+    - ``initialiser(record, image, focal, size) -> Initialisation``: the initial hypotheses of an
+      image's people (e.g. :func:`hmr_flow.models.regression_initialiser`); ``image`` is ``None``
+      when only keypoints are given, ``size`` is ``(W, H)``; ``None`` = prior samples;
+    - ``prior_factory(record, image, size) -> prior``: a prior for that image's people, overriding
+      ``prior`` (e.g. :func:`hmr_flow.models.conditional_prior_factory`); images fitted in one batch
+      get ``type(prior).concatenate([...])`` of their priors, people in image order.
+    """
 
     prior: object | None = None
     prior_name: str = "none"
@@ -70,7 +76,8 @@ class FitOptions:
     image_size: tuple[int, int] | None = None
     config: FitConfig | None = None
     seed: int = 0
-    initialiser: Callable[[KeypointImage, np.ndarray, float], Initialisation] | None = None
+    initialiser: Callable[[KeypointImage, np.ndarray | None, float, tuple[int, int]], Initialisation] | None = None
+    prior_factory: Callable[[KeypointImage, np.ndarray | None, tuple[int, int]], object] | None = None
     overlays: bool = True
     batch_people: int = 256
 
@@ -85,6 +92,16 @@ def _image_and_size(record: KeypointImage, options: FitOptions) -> tuple[np.ndar
             f"{record.name}: image size unknown (give the image with --image/--images, or --image-size W H)"
         )
     return None, size
+
+
+def prior_log_prob(prior, result: FitResult) -> torch.Tensor | None:
+    """``(P,)`` log-likelihood (nats) of the fitted poses under ``prior`` (``None`` without a density)."""
+    if prior is None or getattr(prior, "kind", "") == "none":
+        return None
+    with torch.no_grad():
+        if getattr(prior, "scores_global_orient", False):
+            return prior.log_prob(result.body_pose, global_orient=axis_angle_to_matrix(result.global_orient))
+        return prior.log_prob(result.body_pose)
 
 
 def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tensor | None, prior_name: str) -> dict[str, np.ndarray]:
@@ -105,14 +122,16 @@ def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tens
 
 @dataclass
 class _Prepared:
-    """One image ready to fit: its record, whether an overlay is due, size ``(W, H)``, focal, hypotheses.
-    (Pixels are not kept: a chunk of large photos would not fit in memory; overlays re-read them.)"""
+    """One image ready to fit: its record, whether an overlay is due, size ``(W, H)``, focal, hypotheses
+    and its own prior (``None``: the run's). (Pixels are not kept: a chunk of large photos would not fit
+    in memory; overlays re-read them.)"""
 
     record: KeypointImage
     overlay: bool
     size: tuple[int, int]
     focal: float
     init: Initialisation | None  # None: the default hypotheses, drawn per chunk
+    prior: object | None = None
 
 
 def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
@@ -121,10 +140,17 @@ def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
     focal = options.focal if options.focal is not None else default_focal(*size)
     init = None
     if options.initialiser is not None:
-        if image is None:
-            raise FitInputError(f"{record.name}: initialising from the image needs the image (--image/--images)")
-        init = options.initialiser(record, image, focal)
-    return _Prepared(record, options.overlays and image is not None, size, focal, init)
+        init = options.initialiser(record, image, focal, size)
+    prior = options.prior_factory(record, image, size) if options.prior_factory is not None else None
+    return _Prepared(record, options.overlays and image is not None, size, focal, init, prior)
+
+
+def _chunk_prior(chunk: list[_Prepared], options: FitOptions):
+    """The prior of a chunk's people: the run's, or the images' own priors joined in image order."""
+    if options.prior_factory is None:
+        return options.prior
+    priors = [p.prior for p in chunk]
+    return priors[0] if len(priors) == 1 else type(priors[0]).concatenate(priors)
 
 
 def _slice(result: FitResult, start: int, stop: int) -> FitResult:
@@ -140,11 +166,11 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
     focal = torch.cat([torch.full((n,), float(p.focal)) for p, n in zip(chunk, counts)])
     centre = torch.cat([torch.tensor([[p.size[0] / 2.0, p.size[1] / 2.0]]).expand(n, 2) for p, n in zip(chunk, counts)])
     init = _chunk_initialisation(chunk, counts, options)
-    result = fit_people(keypoint_body, keypoints, chunk[0].record.keypoint_format, focal, centre, prior=options.prior,
+    prior = _chunk_prior(chunk, options)
+    result = fit_people(keypoint_body, keypoints, chunk[0].record.keypoint_format, focal, centre, prior=prior,
                         init=init, config=options.config, progress=len(chunk) == 1)  # fmt: skip
+    log_prob = prior_log_prob(prior, result)
     with torch.no_grad():
-        scored = options.prior is not None and options.prior_name != "none"
-        log_prob = options.prior.log_prob(result.body_pose) if scored else None
         vertices = body(global_orient=result.global_orient, body_pose=result.body_pose, betas=result.betas,
                         transl=result.transl).vertices.cpu().numpy()  # fmt: skip
     written: list[Path] = []
@@ -180,7 +206,8 @@ def _chunk_initialisation(chunk: list[_Prepared], counts: list[int], options: Fi
             parts[i] = Initialisation(drawn.global_orient[start:stop], drawn.body_pose[start:stop])
             start = stop
     ordered = [parts[i] for i in range(len(chunk))]
-    return Initialisation(torch.cat([p.global_orient for p in ordered]), torch.cat([p.body_pose for p in ordered]))
+    betas = torch.cat([p.betas for p in ordered]) if all(p.betas is not None for p in ordered) else None
+    return Initialisation(torch.cat([p.global_orient for p in ordered]), torch.cat([p.body_pose for p in ordered]), betas)
 
 
 def _chunks(prepared: Iterator[_Prepared], limit: int, default_hypotheses: int) -> Iterator[list[_Prepared]]:

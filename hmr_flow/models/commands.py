@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hmr_flow.models.losses import LossWeights
+from hmr_flow.models.model import INPUTS
 from hmr_flow.validation import (
     UserInputError,
     check_output_dir,
@@ -28,24 +29,35 @@ MAX_LR = 1.0
 
 log = logging.getLogger(__name__)
 
-#: Weights shipped with the package (trained on synthetic renders only, see the README).
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "hmr_synth128.pt"
+#: Weights shipped with the package (see the README): the RGB model trained on synthetic renders
+#: only, and the keypoints-only model trained on keypoints generated from mocap (the default).
+RGB_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "hmr_synth128.pt"
+DEFAULT_KEYPOINT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "hmr_keypoints.pt"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` (with its ``hmr`` sub-command) and ``regress``; every parser sets ``run=``."""
     train = subparsers.add_parser("train", help="train networks (hmr: image → pose-flow regressor)")
     kinds = train.add_subparsers(dest="train_kind", required=True)
-    hmr = kinds.add_parser("hmr", help="train the image → pose-flow regressor on synthetic renders",
-                           description="Train HMRFlow on a synthetic set; one process, or several GPUs with torchrun "
-                           "(torchrun --nproc_per_node=G -m hmr_flow.cli train hmr ... --device cuda).")  # fmt: skip
-    hmr.add_argument("--data", required=True, type=Path, help="training set folder (data/synth/train)")
+    hmr = kinds.add_parser("hmr", help="train the conditional pose-flow model (keypoints and/or image → pose)",
+                           description="Train HMRFlow: with --input keypoints on keypoint → pose pairs generated on the fly "
+                           "from a mocap pose set, else on a synthetic image set; one process, or several GPUs with "
+                           "torchrun (torchrun --nproc_per_node=G -m hmr_flow.cli train hmr ... --device cuda).")  # fmt: skip
+    hmr.add_argument("--input", choices=INPUTS, default="rgb",
+                     help="what the model sees: rgb crops, rgb + keypoint heatmaps, or keypoints alone (default rgb)")
+    hmr.add_argument("--data", required=True, type=Path,
+                     help="training set: synthetic image folder (data/synth/train), or with --input keypoints the mocap "
+                     "pose set (data/mocap/poses.npz, its split.npz beside it)")
     hmr.add_argument("--val", type=Path, help="validation set folder (data/synth/val); validated after every epoch")
     hmr.add_argument("--out", required=True, type=Path, help="checkpoint path; the metrics log goes to <out>.csv")
     resume = hmr.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     resume.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint and its log")
     hmr.add_argument("--epochs", type=positive_int, default=10)
+    hmr.add_argument("--steps-per-epoch", type=positive_int, default=500, help="--input keypoints: generated batches per epoch")
+    hmr.add_argument("--balance", action="store_true",
+                     help="--input keypoints: draw poses clip-balanced (every mocap clip equally likely)")
+    hmr.add_argument("--image-size", type=positive_int, default=128, help="crop / heatmap side in pixels (multiple of 32)")
     hmr.add_argument("--batch-size", type=positive_int, default=32, help="per process")
     hmr.add_argument("--lr", type=float_in(0.0, MAX_LR), default=1e-3, help=f"learning rate in (0, {MAX_LR:g}]")
     hmr.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
@@ -54,13 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr.add_argument("--device", default="cpu", help="cpu or cuda (with torchrun: each rank uses cuda:LOCAL_RANK)")
     hmr.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast of the backbone on CUDA")
     hmr.add_argument("--train-limit", type=positive_int, help="use only the first N training images")
-    hmr.add_argument("--val-limit", type=positive_int, help="use only the first N validation images")
+    hmr.add_argument("--val-limit", type=positive_int, help="use only the first N validation images (or pairs)")
     hmr.add_argument("--val-samples", type=positive_int, default=25, help="hypotheses per crop in validation")
     hmr.add_argument("--widths", type=positive_int, nargs="+", default=[32, 64, 128, 256], help="backbone stage widths")
     hmr.add_argument("--feature-dim", type=positive_int, default=256)
     hmr.add_argument("--flow-hidden", type=positive_int, default=256)
     hmr.add_argument("--flow-steps", type=positive_int, default=4)
-    hmr.add_argument("--keypoint-channels", action="store_true", help="also input COCO-17 keypoint heatmaps")
+    hmr.add_argument("--keypoint-channels", action="store_true", help="deprecated: same as --input rgb+keypoints")
     hmr.add_argument("--loss-weight", action="append", default=[], metavar="TERM=VALUE",
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
                      "terms and defaults: " + ", ".join(f"{k}={v:g}" for k, v in LossWeights().to_dict().items()))
@@ -68,20 +80,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr.add_argument("--seed", type=seed_int, default=0)
     hmr.set_defaults(run=run_train)
 
-    regress = subparsers.add_parser("regress", help="pose hypotheses for the people in a photo",
-                                    description="Run the image → pose-flow regressor on a person crop; writes "
-                                    "<stem>_hypotheses.npz and <stem>_grid.png (mode first). Without --bbox or "
-                                    "--keypoints, people are detected first (detected_keypoints.json).")  # fmt: skip
-    regress.add_argument("--image", required=True, type=Path)
-    where = regress.add_mutually_exclusive_group()
-    where.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"), help="person box in pixels")
-    where.add_argument("--keypoints", type=Path, help="OpenPose or COCO keypoint JSON: boxes (and input) per person "
-                       "(default, without --bbox: detect the people)")
-    regress.add_argument("--n", type=positive_int, default=16, help="hypotheses per person (default 16, the mode first)")
+    regress = subparsers.add_parser(
+        "regress", help="pose hypotheses for the people in a keypoint file or photo",
+        description="Run the conditional model: for every image of a keypoint file (no image file needed: COCO "
+        "width/height or --image-size give the camera), or for a photo with the RGB model, write "
+        "<name>_hypotheses.npz (global_orient (P, N, 3) camera frame, body_pose (P, N, 69), betas (P, N, 10), "
+        "transl (P, N, 3), log_prob (P, N); the mode at index 0) and, when the image is there, <name>_grid.png. "
+        "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")  # fmt: skip
+    regress.add_argument("--keypoints", type=Path, help="COCO keypoint JSON, OpenPose JSON or a folder of OpenPose JSONs "
+                         "(default, without --bbox: detect the people in --image/--images)")  # fmt: skip
+    images = regress.add_mutually_exclusive_group()
+    images.add_argument("--image", type=Path, help="the photo (one image)")
+    images.add_argument("--images", type=Path, help="folder of the keypoint file's images (optional for keypoint models)")
+    regress.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"), help="image size when no image is given")
+    regress.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
+                         help="person box in pixels (RGB model with --image and no keypoints)")
+    regress.add_argument("-n", "--n", type=positive_int, default=16, help="hypotheses per person (default 16, the mode first)")
     regress.add_argument("--out", required=True, type=Path, help="output folder")
-    regress.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS, help="checkpoint (default: shipped weights)")
+    regress.add_argument("--weights", type=Path, default=DEFAULT_KEYPOINT_WEIGHTS,
+                         help=f"model weights (default: the shipped keypoint model; {RGB_WEIGHTS.name} is the RGB one)")
     regress.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W²+H²))")
-    regress.add_argument("--temperature", type=positive_float, default=1.0)
+    regress.add_argument("--temperature", type=positive_float, default=1.0, help="latent scale of the random hypotheses")
+    regress.add_argument("--min-keypoints", type=positive_int, default=4, help="skip people with fewer keypoints (default 4)")
     regress.add_argument("--device", default="cpu")
     regress.add_argument("--seed", type=seed_int, default=0)
     regress.set_defaults(run=run_regress)
@@ -134,60 +154,72 @@ def run_train(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, val=args.val, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,
         amp=not args.no_amp, seed=args.seed, train_limit=args.train_limit, val_limit=args.val_limit,
-        val_samples=args.val_samples, resume=args.resume,
+        val_samples=args.val_samples, resume=args.resume, steps_per_epoch=args.steps_per_epoch, balance=args.balance,
     )  # fmt: skip
-    config = HMRConfig(widths=tuple(args.widths), blocks=(1,) * len(args.widths), feature_dim=args.feature_dim,
-                       flow_hidden=args.flow_hidden, flow_steps=args.flow_steps,
-                       keypoint_channels=args.keypoint_channels)  # fmt: skip
+    inputs = "rgb+keypoints" if args.keypoint_channels and args.input == "rgb" else args.input
+    config = HMRConfig.for_inputs(inputs, image_size=args.image_size, widths=tuple(args.widths),
+                                  blocks=(1,) * len(args.widths), feature_dim=args.feature_dim,
+                                  flow_hidden=args.flow_hidden, flow_steps=args.flow_steps)  # fmt: skip
     row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
-        export_weights(args.out, args.export, note=f"HMRFlow trained on synthetic renders only ({args.data})")
+        source = "keypoints generated from mocap" if inputs == "keypoints" else "synthetic renders only"
+        export_weights(args.out, args.export, note=f"HMRFlow ({inputs} input) trained on {source} ({args.data})")
         print(f"exported inference weights to {args.export}")
     return 0
 
 
-def _coco17_keypoints(path: Path) -> np.ndarray:
-    """``(P, 17, 3)`` COCO-17 keypoints of the first image in a keypoint file (BODY_25 is reordered)."""
-    from hmr_flow.body import BODY25_NAMES, COCO17_NAMES
-    from hmr_flow.fitting.keypoint_io import read_keypoints
-
-    records = read_keypoints(path, min_keypoints=2)
-    if not records or len(records[0].keypoints) == 0:
-        raise ValueError(f"{path}: no people with keypoints")
-    record = records[0]
-    if len(records) > 1:
-        log.warning("%s: %d images in the file, using the first (%s)", path, len(records), record.name)
-    if record.keypoint_format == "coco17":
-        return record.keypoints
-    return record.keypoints[:, [BODY25_NAMES.index(name) for name in COCO17_NAMES]]
-
-
 def run_regress(args: argparse.Namespace) -> int:
-    import torch
-
-    from hmr_flow.fitting.outputs import save_image, save_params
+    from hmr_flow.fitting.keypoint_io import KeypointImage, read_keypoints
     from hmr_flow.images import read_rgb
     from hmr_flow.models.checkpoint import load_model
-    from hmr_flow.models.regress import regress
-    from hmr_flow.models.visualise import hypothesis_grid
+    from hmr_flow.models.regress import coco17_keypoints, regress
 
     device = resolve_device(args.device)
-    check_output_dir(args.out, [args.image, args.keypoints, args.weights])
-    image = read_rgb(args.image)
+    check_output_dir(args.out, [args.image, args.images, args.keypoints, args.weights])
+    if args.bbox is not None and (args.keypoints is not None or args.image is None):
+        raise UserInputError("--bbox: only with --image and without --keypoints (keypoints give their own boxes)")
     if args.keypoints is None and args.bbox is None:
         from hmr_flow.detection import detect_into
 
-        args.keypoints = detect_into(args.out, args.image)
-    keypoints = _coco17_keypoints(args.keypoints) if args.keypoints is not None else None
-    boxes = np.array([check_bbox(args.bbox, image.shape[1], image.shape[0])]) if args.bbox is not None else None
+        if args.image is None and args.images is None:
+            raise UserInputError("give --keypoints, or --image/--images to detect the people first")
+        args.keypoints = detect_into(args.out, args.image, args.images)
+        args.image = args.images = None  # the detection file names its images
     model = load_model(args.weights, device)
-    torch.manual_seed(args.seed)
-    result = regress(model, image, boxes, args.n, args.focal, keypoints, args.temperature, args.seed)
-    stem = args.image.stem
-    written = [save_params(args.out / f"{stem}_hypotheses.npz", result.to_numpy()),
-               save_image(args.out / f"{stem}_grid.png", hypothesis_grid(image, result))]  # fmt: skip
-    print(f"wrote {written[0]} and {written[1]}")
+    if args.keypoints is not None:
+        records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
+    else:
+        records = [KeypointImage(args.image.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], args.image)]
+    written = 0
+    for record in records:
+        if args.keypoints is not None and len(record.person_ids) == 0:
+            log.warning("%s: no person with enough keypoints, skipped", record.name)
+            continue
+        image = read_rgb(record.image_path) if record.image_path is not None else None
+        size = (image.shape[1], image.shape[0]) if image is not None else record.image_size
+        size = size or (tuple(args.image_size) if args.image_size else None)
+        if image is None and size is None:
+            raise UserInputError(f"{record.name}: image size unknown (give --images/--image, or --image-size W H)")
+        keypoints = coco17_keypoints(record) if args.keypoints is not None else None
+        boxes = np.array([check_bbox(args.bbox, *size)]) if args.bbox is not None else None
+        result = regress(model, image, boxes, args.n, args.focal, keypoints, args.temperature, args.seed, image_size=size)
+        _save_hypotheses(args.out, record.name, result, image)
+        written += 1
+    if written == 0:
+        raise UserInputError(f"{args.keypoints}: no person with at least {args.min_keypoints} keypoints in any image")
+    print(f"wrote hypotheses for {written} images to {args.out}")
     return 0
+
+
+def _save_hypotheses(out: Path, name: str, result, image: np.ndarray | None) -> None:
+    """``<name>_hypotheses.npz`` and, with the image, ``<name>_grid.png`` (each written whole or not at all)."""
+    from hmr_flow.fitting.outputs import save_image, save_params
+
+    save_params(out / f"{name}_hypotheses.npz", result.to_numpy())
+    if image is not None:
+        from hmr_flow.models.visualise import hypothesis_grid
+
+        save_image(out / f"{name}_grid.png", hypothesis_grid(image, result))
 
 
 def check_bbox(bbox: list[float], width: int, height: int) -> list[float]:

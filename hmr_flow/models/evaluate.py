@@ -24,7 +24,7 @@ from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.metrics import mean_joint_distance, pa_mpjpe
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum
 from hmr_flow.models.losses import project_samples, target_pose
-from hmr_flow.models.model import HMRFlow, pose_to_rot6d
+from hmr_flow.models.model import HMRConfig, HMRFlow, pose_to_rot6d
 
 BEST_OF = (5, 25)
 #: Figures averaged over keypoints rather than crops, and the count they are divided by.
@@ -32,14 +32,24 @@ _PER_KEYPOINT = {"reprojection_px": "reprojection_count", "diversity_visible_mm"
                  "diversity_hidden_mm": "diversity_hidden_count"}  # fmt: skip
 
 
+def model_inputs(config: HMRConfig, batch: dict) -> tuple:
+    """``(images, keypoints, confidence)`` for :meth:`HMRFlow.encode` from a data batch: the RGB crops
+    if the model takes them, and the keypoint input if it takes keypoints — the batch's
+    ``input_keypoints``/``input_confidence`` (generated pairs) or else the true visible keypoints."""
+    images = batch["image"] if config.rgb else None
+    if not config.keypoint_channels:
+        return images, None, None
+    if "input_keypoints" in batch:
+        return images, batch["input_keypoints"], batch["input_confidence"]
+    return images, batch["keypoints2d"], (batch["visibility"] == 2).float()
+
+
 def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, generator: torch.Generator,
                    temperature: float) -> dict[str, torch.Tensor]:  # fmt: skip
     """Per-batch sums of the figures in the module docstring."""
     size = model.config.image_size
-    keypoints = confidence = None
-    if model.config.keypoint_channels:
-        keypoints, confidence = batch["keypoints2d"], (batch["visibility"] == 2).float()
-    features = model.encode(batch["image"], keypoints, confidence)
+    images, keypoints, confidence = model_inputs(model.config, batch)
+    features = model.encode(images, keypoints, confidence)
     samples = model.decode(features, model.latent(features.shape[0], n, temperature, generator))
     log_prob = model.flow_log_prob(pose_to_rot6d(target_pose(batch)), features)
     joints, coco, normalised = project_samples(body, samples, batch["focal"], size)
@@ -83,7 +93,8 @@ def evaluate(
     progress: bool = True,
     temperature: float = 1.0,
 ) -> dict[str, float]:
-    """Figures of the module docstring over ``dataset`` (items as :class:`hmr_flow.data.SynthDataset`).
+    """Figures of the module docstring over ``dataset`` (items as :class:`hmr_flow.data.SynthDataset`,
+    or generated keypoint pairs, :class:`hmr_flow.data.PairSet`).
 
     ``temperature`` scales the latent noise of the random hypotheses (the mode is unaffected).
     With several processes each evaluates every ``world``-th item and the sums are combined, so all

@@ -2,9 +2,11 @@
 
 Shapes and conventions:
 
-- Input crops ``(B, 3, S, S)`` RGB in ``[0, 1]`` (``S = config.image_size``), optionally with
-  COCO-17 keypoints ``(B, 17, 2)`` crop pixels and their confidence ``(B, 17)`` rendered as heatmap
-  channels (``config.keypoint_channels``).
+- Inputs (``config.inputs``): ``"rgb"``, crops ``(B, 3, S, S)`` RGB in ``[0, 1]`` (``S =
+  config.image_size``); ``"rgb+keypoints"``, the same plus COCO-17 keypoints ``(B, 17, 2)`` crop
+  pixels with their confidence ``(B, 17)`` rendered as heatmap channels; ``"keypoints"``, the
+  keypoint heatmaps alone (no image needed). ``config.keypoint_vector`` adds the keypoints'
+  normalised coordinates and confidences through a small MLP, summed with the CNN feature.
 - Pose = global orientation **in the crop's camera frame** + 23 body joints, each as a 6D rotation
   (first two matrix columns, :mod:`hmr_flow.geometry.rotations`): ``(B, 144)``, joint-major.
 - The flow is a conditional vector Glow with **additive** coupling, so ``log |det|`` does not
@@ -31,6 +33,8 @@ from hmr_flow.models.heatmaps import keypoint_heatmaps
 POSE_DIM = NUM_JOINTS * 6
 NUM_BETAS = 10
 NUM_KEYPOINTS = 17
+#: What a model can take: RGB crops, RGB plus keypoint heatmaps, or keypoint heatmaps alone.
+INPUTS = ("rgb", "rgb+keypoints", "keypoints")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,30 @@ class HMRConfig:
     keypoint_channels: bool = False
     heatmap_sigma: float = 3.0
     initial_scale: float = 0.8
+    rgb: bool = True
+    keypoint_vector: bool = False
+
+    def __post_init__(self):
+        if not (self.rgb or self.keypoint_channels):
+            raise ValueError("HMRConfig: the model needs RGB input, keypoint channels or both")
+        if self.keypoint_vector and not self.keypoint_channels:
+            raise ValueError("HMRConfig: keypoint_vector needs keypoint_channels")
+
+    @property
+    def inputs(self) -> str:
+        """``"rgb"``, ``"rgb+keypoints"`` or ``"keypoints"``."""
+        return "+".join(name for name, used in (("rgb", self.rgb), ("keypoints", self.keypoint_channels)) if used)
+
+    @classmethod
+    def for_inputs(cls, inputs: str, **kwargs) -> HMRConfig:
+        """A config for ``inputs`` (``"rgb"``, ``"rgb+keypoints"``, ``"keypoints"``); keypoint inputs
+        also get the coordinate MLP (``keypoint_vector``); the heatmap width scales with the crop
+        (3 px at 128 px) unless given."""
+        if inputs not in INPUTS:
+            raise ValueError(f"inputs: expected one of {', '.join(INPUTS)}, got {inputs!r}")
+        keypoints = inputs != "rgb"
+        kwargs.setdefault("heatmap_sigma", 3.0 * kwargs.get("image_size", cls.image_size) / 128)
+        return cls(rgb=inputs != "keypoints", keypoint_channels=keypoints, keypoint_vector=keypoints, **kwargs)
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -64,12 +92,13 @@ class HMRConfig:
 @dataclass
 class PoseSamples:
     """``n`` hypotheses per image: ``pose6d (B, n, 144)`` (raw flow output), ``betas (B, n, 10)``,
-    ``camera (B, n, 3)`` ``(s, tx, ty)``. Index 0 along ``n`` is the mode when made by
-    :meth:`HMRFlow.sample`."""
+    ``camera (B, n, 3)`` ``(s, tx, ty)``, ``log_prob (B, n)`` log p(pose6d | input) in nats. Index 0
+    along ``n`` is the mode when made by :meth:`HMRFlow.sample`."""
 
     pose6d: Tensor
     betas: Tensor
     camera: Tensor
+    log_prob: Tensor
 
     def rotmats(self) -> Tensor:
         """``(B, n, 24, 3, 3)`` rotation matrices (Gram–Schmidt of the 6D output)."""
@@ -95,7 +124,14 @@ class HMRFlow(nn.Module):
     def __init__(self, config: HMRConfig = HMRConfig()) -> None:
         super().__init__()
         self.config = config
-        channels = 3 + (NUM_KEYPOINTS if config.keypoint_channels else 0)
+        channels = (3 if config.rgb else 0) + (NUM_KEYPOINTS if config.keypoint_channels else 0)
+        self.keypoint_mlp = None
+        if config.keypoint_vector:
+            self.keypoint_mlp = nn.Sequential(
+                nn.Linear(3 * NUM_KEYPOINTS, config.head_hidden), nn.ReLU(inplace=True),
+                nn.Linear(config.head_hidden, config.head_hidden), nn.ReLU(inplace=True),
+                nn.Linear(config.head_hidden, config.feature_dim),
+            )  # fmt: skip
         self.backbone = ResNetBackbone(channels, config.image_size, config.widths, config.blocks, config.feature_dim)
         self.flow = vector_glow(
             POSE_DIM, config.flow_steps, config.flow_hidden, context_features=config.feature_dim,
@@ -115,27 +151,39 @@ class HMRFlow(nn.Module):
             last.bias[NUM_BETAS] = math.log(config.initial_scale)
 
     # ------------------------------------------------------------------ encoder
-    def encode(self, images: Tensor, keypoints: Tensor | None = None, confidence: Tensor | None = None) -> Tensor:
-        """Image features ``(B, F)`` of crops ``(B, 3, S, S)`` in [0, 1]; keypoints ``(B, 17, 2)``
-        crop pixels and confidence ``(B, 17)`` are used only by a model with keypoint channels
-        (absent keypoints = all-zero heatmaps)."""
-        size = self.config.image_size
-        if images.dim() != 4 or tuple(images.shape[1:]) != (3, size, size):
-            raise ValueError(f"images: expected (B, 3, {size}, {size}) RGB in [0, 1], got {tuple(images.shape)}")
-        if not torch.isfinite(images).all():
-            raise ValueError("images: contain NaN or infinite values")
-        x = (images - 0.5) / 0.25
-        if self.config.keypoint_channels:
+    def encode(self, images: Tensor | None, keypoints: Tensor | None = None, confidence: Tensor | None = None) -> Tensor:
+        """Features ``(B, F)`` of crops ``(B, 3, S, S)`` in [0, 1] (``None`` for a keypoints-only
+        model) and keypoints ``(B, 17, 2)`` crop pixels with confidence ``(B, 17)`` (default 1),
+        used by models with keypoint inputs (absent keypoints = all-zero heatmaps, allowed only
+        with RGB)."""
+        size, config = self.config.image_size, self.config
+        parts = []
+        if config.rgb:
+            if images is None or images.dim() != 4 or tuple(images.shape[1:]) != (3, size, size):
+                shape = None if images is None else tuple(images.shape)
+                raise ValueError(f"images: expected (B, 3, {size}, {size}) RGB in [0, 1], got {shape}")
+            parts.append((images - 0.5) / 0.25)
+        vector = None
+        if config.keypoint_channels:
             if keypoints is None:
-                maps = x.new_zeros(x.shape[0], NUM_KEYPOINTS, size, size)
+                if not config.rgb:
+                    raise ValueError("keypoints: this model takes 2D keypoints, none were given")
+                parts.append(parts[0].new_zeros(parts[0].shape[0], NUM_KEYPOINTS, size, size))
+                keypoints = parts[0].new_zeros(parts[0].shape[0], NUM_KEYPOINTS, 2)
+                confidence = keypoints.new_zeros(keypoints.shape[:2])
             else:
-                if confidence is None:
-                    confidence = keypoints.new_ones(keypoints.shape[:2])
-                if keypoints.shape[1] != NUM_KEYPOINTS:
+                if keypoints.dim() != 3 or tuple(keypoints.shape[1:]) != (NUM_KEYPOINTS, 2):
                     raise ValueError(f"keypoints: expected (B, {NUM_KEYPOINTS}, 2) COCO-17, got {tuple(keypoints.shape)}")
-                maps = keypoint_heatmaps(keypoints.to(x), confidence.to(x), size, self.config.heatmap_sigma)
-            x = torch.cat([x, maps], dim=1)
-        return self.backbone(x)
+                reference = self.head[-1].bias
+                keypoints = keypoints.to(reference)
+                confidence = keypoints.new_ones(keypoints.shape[:2]) if confidence is None else confidence.to(keypoints)
+                parts.append(keypoint_heatmaps(keypoints, confidence, size, config.heatmap_sigma))
+            half = size / 2.0
+            vector = torch.cat([(keypoints - half) / half * confidence[..., None], confidence[..., None]], -1).flatten(1)
+        features = self.backbone(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
+        if self.keypoint_mlp is not None:
+            features = features + self.keypoint_mlp(vector)
+        return features
 
     # ------------------------------------------------------------------ flow and head
     def latent(self, batch: int, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
@@ -153,11 +201,13 @@ class HMRFlow(nn.Module):
         batch, n = z.shape[:2]
         with torch.autocast(features.device.type, enabled=False):
             context = features.float().repeat_interleave(n, dim=0)
-            pose6d, _ = self.flow.from_latent(z.float().reshape(batch * n, POSE_DIM), context)
+            flat_z = z.float().reshape(batch * n, POSE_DIM)
+            pose6d, logabsdet = self.flow.from_latent(flat_z, context)
+            log_prob = self.flow.base_log_prob(flat_z) + logabsdet
             out = self.head(torch.cat([context, pose6d], dim=1))
         camera = torch.cat([out[:, NUM_BETAS : NUM_BETAS + 1].exp(), out[:, NUM_BETAS + 1 :]], dim=1)
         return PoseSamples(pose6d.reshape(batch, n, POSE_DIM), out[:, :NUM_BETAS].reshape(batch, n, NUM_BETAS),
-                           camera.reshape(batch, n, 3))
+                           camera.reshape(batch, n, 3), log_prob.reshape(batch, n))
 
     def flow_log_prob(self, pose6d: Tensor, features: Tensor) -> Tensor:
         """log p(pose6d | features) in nats, ``(B,)`` for ``pose6d (B, 144)`` (float32 even under autocast)."""
@@ -166,7 +216,7 @@ class HMRFlow(nn.Module):
 
     def forward(
         self,
-        images: Tensor,
+        images: Tensor | None,
         n: int,
         target_pose6d: Tensor | None = None,
         temperature: float = 1.0,
@@ -177,14 +227,14 @@ class HMRFlow(nn.Module):
         its log density ``(B,)`` (else ``None``). Everything a training step differentiates goes
         through this method so that DistributedDataParallel sees one forward per step."""
         features = self.encode(images, keypoints, confidence)
-        samples = self.decode(features, self.latent(images.shape[0], n, temperature))
+        samples = self.decode(features, self.latent(features.shape[0], n, temperature))
         log_prob = None if target_pose6d is None else self.flow_log_prob(target_pose6d, features)
         return samples, log_prob
 
     # ------------------------------------------------------------------ public inference API
     def sample(
         self,
-        images: Tensor,
+        images: Tensor | None,
         n: int,
         temperature: float = 1.0,
         keypoints: Tensor | None = None,
@@ -193,12 +243,13 @@ class HMRFlow(nn.Module):
     ) -> PoseSamples:
         """``n`` hypotheses per crop, ``(B, n, …)``, **the mode first**, then samples at ``temperature``."""
         features = self.encode(images, keypoints, confidence)
-        return self.decode(features, self.latent(images.shape[0], n, temperature, generator))
+        return self.decode(features, self.latent(features.shape[0], n, temperature, generator))
 
     def log_prob(
-        self, pose: Tensor, images: Tensor, keypoints: Tensor | None = None, confidence: Tensor | None = None
+        self, pose: Tensor, images: Tensor | None, keypoints: Tensor | None = None, confidence: Tensor | None = None
     ) -> Tensor:
         """log p(pose | image) in nats ``(B,)``; ``pose`` is ``(B, 72)`` axis-angle, ``(B, 24, 3, 3)``
         matrices or ``(B, 144)`` 6D (global orientation in the crop camera frame)."""
         pose6d = pose if pose.dim() == 2 and pose.shape[1] == POSE_DIM else pose_to_rot6d(pose)
-        return self.flow_log_prob(pose6d.to(images), self.encode(images, keypoints, confidence))
+        features = self.encode(images, keypoints, confidence)
+        return self.flow_log_prob(pose6d.to(features), features)

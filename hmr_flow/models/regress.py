@@ -1,6 +1,7 @@
-"""Inference on photographs: person box → square crop → hypotheses in the full image's camera.
+"""Inference on photographs or keypoints: person box → square crop → hypotheses in the full image's camera.
 
-Boxes are ``(x0, y0, x1, y1)`` full-image pixels (pixel ``(i, j)`` covers ``[j, j+1) × [i, i+1)``).
+A model with RGB input needs the image; a keypoints-only model needs only the keypoints and the
+image size. Boxes are ``(x0, y0, x1, y1)`` full-image pixels (pixel ``(i, j)`` covers ``[j, j+1) × [i, i+1)``).
 The crop is the square of side ``L = box_scale · max(w, h)`` centred on the box, resized to the
 model's ``S`` (zero padding outside the image). The full image's camera is a pinhole at the
 origin of the OpenCV frame with focal ``F`` (default ``sqrt(W² + H²)``) and principal point at the
@@ -19,13 +20,9 @@ import torch
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
+from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
 from hmr_flow.models.camera import crop_to_full_translation
 from hmr_flow.models.model import HMRFlow
-
-#: Crop side over the box's longer side (the synthetic renders fill 55–95 % of the crop).
-BOX_SCALE = 1.3
-#: Growth of a keypoint box before cropping (keypoints stop short of the head top and the soles).
-KEYPOINT_BOX_MARGIN = 1.15
 
 
 @dataclass
@@ -34,11 +31,13 @@ class Hypotheses:
 
     ``pose (P, n, 72)`` SMPL axis-angle (global orientation in the camera frame first), ``betas
     (P, n, 10)``, ``transl (P, n, 3)`` metres in the full-image camera frame, ``camera (P, n, 3)``
-    crop ``(s, tx, ty)``, ``focal`` pixels, ``principal_point (2,)`` pixels, ``boxes (P, 4)`` the
-    person boxes, ``crop_centres (P, 2)`` and ``crop_sizes (P,)`` pixels.
+    crop ``(s, tx, ty)``, ``log_prob (P, n)`` the model's log-density of each pose (nats, 144-D 6D
+    space), ``focal`` pixels, ``principal_point (2,)`` pixels, ``boxes (P, 4)`` the person boxes,
+    ``crop_centres (P, 2)`` and ``crop_sizes (P,)`` pixels.
     """
 
     pose: torch.Tensor
+    log_prob: torch.Tensor
     betas: torch.Tensor
     transl: torch.Tensor
     camera: torch.Tensor
@@ -50,7 +49,7 @@ class Hypotheses:
 
     def initialisation(self) -> Initialisation:
         """The poses as a fitting :class:`Initialisation` (``P`` people × ``n`` hypotheses)."""
-        return Initialisation(self.pose[..., :3].contiguous(), self.pose[..., 3:].contiguous())
+        return Initialisation(self.pose[..., :3].contiguous(), self.pose[..., 3:].contiguous(), self.betas.contiguous())
 
     @torch.no_grad()
     def posed_points(self, body: KeypointBody) -> torch.Tensor:
@@ -63,9 +62,14 @@ class Hypotheses:
         return points.reshape(people, count, *points.shape[1:])
 
     def to_numpy(self) -> dict[str, np.ndarray]:
-        """Arrays for ``np.savez`` (names as the attributes)."""
+        """Arrays for ``np.savez`` in smplx's names: ``global_orient (P, n, 3)`` (camera frame),
+        ``body_pose (P, n, 69)``, ``betas (P, n, 10)``, ``transl (P, n, 3)``, ``log_prob (P, n)``,
+        mode at index 0; plus ``camera``, ``focal``, ``principal_point``, ``boxes``, ``crop_centres``,
+        ``crop_sizes``."""
         out = {k: np.asarray(getattr(self, k).detach().cpu()) for k in
-               ("pose", "betas", "transl", "camera", "principal_point", "boxes", "crop_centres", "crop_sizes")}
+               ("betas", "transl", "log_prob", "camera", "principal_point", "boxes", "crop_centres", "crop_sizes")}
+        pose = np.asarray(self.pose.detach().cpu())
+        out["global_orient"], out["body_pose"] = pose[..., :3], pose[..., 3:]
         out["focal"] = np.float32(self.focal)
         return out
 
@@ -83,17 +87,15 @@ def check_boxes(boxes: np.ndarray, width: int, height: int, source: str = "boxes
 
 
 def keypoint_boxes(keypoints: np.ndarray, min_confidence: float = 0.1) -> np.ndarray:
-    """``(P, 4)`` boxes around the confident keypoints of ``(P, K, 3)`` ``(u, v, c)``, grown by
-    :data:`KEYPOINT_BOX_MARGIN` about their centre."""
-    boxes = []
-    for person, points in enumerate(np.asarray(keypoints, dtype=np.float64)):
-        good = points[points[:, 2] > min_confidence, :2]
-        if len(good) < 2:
-            raise ValueError(f"keypoints: person {person} has fewer than 2 keypoints with confidence > {min_confidence}")
-        low, high = good.min(0), good.max(0)
-        centre, half = (low + high) / 2, (high - low).max() / 2 * KEYPOINT_BOX_MARGIN
-        boxes.append([centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half])
-    return np.asarray(boxes)
+    """``(P, 4)`` square boxes around the confident keypoints of ``(P, K, 3)`` ``(u, v, c)``, grown by
+    :data:`hmr_flow.geometry.boxes.KEYPOINT_BOX_MARGIN` about their centre (the framing the models
+    are trained with)."""
+    points = torch.as_tensor(np.asarray(keypoints, dtype=np.float64))
+    centre, half = keypoint_box(points[..., :2], points[..., 2], min_confidence)
+    few = torch.isnan(half).nonzero().flatten().tolist()
+    if few:
+        raise ValueError(f"keypoints: person {few[0]} has fewer than 2 keypoints with confidence > {min_confidence}")
+    return torch.cat([centre - half[:, None], centre + half[:, None]], dim=1).numpy()
 
 
 def crop_person(image: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, float]:
@@ -113,68 +115,92 @@ def crop_person(image: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarr
 @torch.no_grad()
 def regress(
     model: HMRFlow,
-    image: np.ndarray,
+    image: np.ndarray | None,
     boxes: np.ndarray | None = None,
     n: int = 16,
     focal: float | None = None,
     keypoints: np.ndarray | None = None,
     temperature: float = 1.0,
     seed: int = 0,
+    image_size: tuple[int, int] | None = None,
 ) -> Hypotheses:
-    """Hypotheses for the people in ``image``.
+    """Hypotheses for the people in an image.
 
     Args:
         model: a trained :class:`HMRFlow` (its device is used).
-        image: ``(H, W, 3)`` uint8 RGB.
+        image: ``(H, W, 3)`` uint8 RGB, or ``None`` for a keypoints-only model (then ``image_size``).
         boxes: ``(P, 4)`` person boxes; ``None`` = from ``keypoints``, or the whole image.
+            Keypoints-only models always crop around the keypoints.
         n: hypotheses per person (the mode first).
         focal: full-image focal length in pixels (default ``sqrt(W² + H²)``).
-        keypoints: ``(P, 17, 3)`` COCO-17 ``(u, v, confidence)`` full-image pixels (used for boxes
-            and, by models with keypoint channels, as input).
+        keypoints: ``(P, 17, 3)`` COCO-17 ``(u, v, confidence)`` full-image pixels (boxes, and the
+            input of models with keypoint inputs).
         temperature: scale of the latent noise of the random hypotheses; seed: their random seed.
+        image_size: ``(W, H)`` pixels when no image is given.
     """
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ValueError(f"image: expected (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
-    height, width = image.shape[:2]
+    config = model.config
+    if image is not None:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image: expected (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+        height, width = image.shape[:2]
+    elif config.rgb:
+        raise ValueError(f"this model takes {config.inputs} input: an image is needed")
+    elif image_size is None:
+        raise ValueError("image_size: needed (W, H) pixels when no image is given")
+    else:
+        width, height = image_size
     if keypoints is not None:
         keypoints = np.asarray(keypoints, dtype=np.float64)
-        if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3):
-            raise ValueError(f"keypoints: expected (P, 17, 3) COCO-17 (u, v, confidence), got {keypoints.shape}")
-    if boxes is None:
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3) or not np.isfinite(keypoints).all():
+            raise ValueError(f"keypoints: expected finite (P, 17, 3) COCO-17 (u, v, confidence), got {keypoints.shape}")
+    elif config.keypoint_channels and not config.rgb:
+        raise ValueError("keypoints: this model takes 2D keypoints, none were given")
+    if boxes is None or not config.rgb:
         boxes = keypoint_boxes(keypoints) if keypoints is not None else np.array([[0, 0, width, height]], dtype=float)
     boxes = check_boxes(boxes, width, height)
     if keypoints is not None and len(keypoints) != len(boxes):
         raise ValueError(f"keypoints: {len(keypoints)} people but {len(boxes)} boxes")
-    size = model.config.image_size
+    size = config.image_size
     device = next(model.parameters()).device
-    crops, centres, sides = zip(*(crop_person(image, box, size) for box in boxes))
-    images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div(255.0).to(device)
-    centres_t = torch.as_tensor(np.stack(centres), dtype=torch.float32, device=device)
+    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
+    sides = BOX_SCALE * np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    images = None
+    if config.rgb:
+        crops = [crop_person(image, box, size)[0] for box in boxes]
+        images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div(255.0).to(device)
+    centres_t = torch.as_tensor(centres, dtype=torch.float32, device=device)
     sides_t = torch.as_tensor(sides, dtype=torch.float32, device=device)
     crop_kp = crop_conf = None
     if keypoints is not None:
         kp = torch.as_tensor(keypoints, dtype=torch.float32, device=device)
-        crop_kp = (kp[..., :2] - centres_t[:, None]) * (size / sides_t)[:, None, None] + size / 2
+        crop_kp = to_crop(kp[..., :2], centres_t, sides_t, size)
         crop_conf = kp[..., 2].clamp(0, 1)
     generator = torch.Generator(device).manual_seed(seed)
     samples = model.sample(images, n, temperature, crop_kp, crop_conf, generator=generator)
     focal = default_focal(width, height) if focal is None else float(focal)
     principal = torch.tensor([width / 2, height / 2], dtype=torch.float32, device=device)
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
-    return Hypotheses(samples.axis_angle(), samples.betas, transl, samples.camera, focal, principal,
+    return Hypotheses(samples.axis_angle(), samples.log_prob, samples.betas, transl, samples.camera, focal, principal,
                       torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t)  # fmt: skip
 
 
-def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0):
-    """A fitting initialiser (:attr:`hmr_flow.fitting.FitOptions.initialiser`): for one image's
-    people, the model's ``n`` hypotheses each (mode first), boxed by their keypoints (COCO-17, or
-    BODY_25 reordered to COCO-17), at the fit's focal length."""
+def coco17_keypoints(record) -> np.ndarray:
+    """``(P, 17, 3)`` COCO-17 keypoints of a :class:`~hmr_flow.fitting.KeypointImage` (BODY_25 is reordered)."""
     from hmr_flow.body import BODY25_NAMES, COCO17_NAMES
 
-    order = [BODY25_NAMES.index(name) for name in COCO17_NAMES]
+    if record.keypoint_format == "coco17":
+        return record.keypoints
+    return record.keypoints[:, [BODY25_NAMES.index(name) for name in COCO17_NAMES]]
 
-    def initialise(record, image: np.ndarray, focal: float) -> Initialisation:
-        keypoints = record.keypoints if record.keypoint_format == "coco17" else record.keypoints[:, order]
-        return regress(model, image, None, n, focal, keypoints, seed=seed).initialisation()
+
+def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0):
+    """A fitting initialiser (:attr:`hmr_flow.fitting.FitOptions.initialiser`): for one image's
+    people, the model's ``n`` hypotheses each (mode first, with their betas), boxed by their
+    keypoints (COCO-17, or BODY_25 reordered to COCO-17), at the fit's focal length. A
+    keypoints-only model needs no image (``image`` may be ``None``; ``size`` is ``(W, H)``)."""
+
+    def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> Initialisation:
+        return regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed,
+                       image_size=size).initialisation()  # fmt: skip
 
     return initialise

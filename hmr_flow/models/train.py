@@ -1,4 +1,7 @@
-"""Training of :class:`HMRFlow` on synthetic renders (``hmr-flow train hmr``).
+"""Training of :class:`HMRFlow` (``hmr-flow train hmr``): on synthetic renders (models with RGB
+input), or on keypoint → pose pairs generated on the fly from mocap (keypoints-only models,
+:mod:`hmr_flow.data.keypoint_pairs`: ``steps_per_epoch`` fresh batches per epoch, validated on a
+fixed set of validation-subject pairs at the benchmark's corruption, σ = 5 px and 30 % hidden).
 
 One process on the CPU or a GPU, or several GPUs with ``torchrun`` (DistributedDataParallel, see
 :mod:`hmr_flow.models.distributed`). Per step: augmented crops → one forward pass (mode + random
@@ -24,10 +27,11 @@ from tqdm.auto import tqdm
 
 from hmr_flow.body import BodyModel
 from hmr_flow.data import AugmentConfig, SynthDataset
+from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, PairStream, load_split_poses
 from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.models.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum, init_distributed, shutdown
-from hmr_flow.models.evaluate import evaluate
+from hmr_flow.models.evaluate import evaluate, model_inputs
 from hmr_flow.models.losses import HMRLoss, LossWeights, jittered_target
 from hmr_flow.models.model import HMRConfig, HMRFlow
 from hmr_flow.rng import rng_state, set_rng_state
@@ -38,8 +42,11 @@ from hmr_flow.validation import DivergedError
 class TrainSettings:
     """Everything a training run needs besides the architecture and loss weights.
 
-    ``data``/``val``: synthetic set folders; ``out``: checkpoint path (the CSV log goes beside it,
-    ``<out stem>.csv``); ``num_samples``: hypotheses per crop in the forward pass (mode + random);
+    ``data``/``val``: synthetic set folders, or for a keypoints-only model the mocap pose set
+    (``data/mocap/poses.npz``; training subjects for training, validation subjects for validation;
+    ``val`` unused); ``out``: checkpoint path (the CSV log goes beside it, ``<out stem>.csv``);
+    ``steps_per_epoch``: batches per epoch of generated pairs; ``val_count``: validation pairs;
+    ``balance``: draw generated pairs' poses clip-balanced (every mocap clip equally likely); ``num_samples``: hypotheses per crop in the forward pass (mode + random);
     ``train_limit``/``val_limit``: use only the first images of a set (quick runs);
     ``keypoint_noise`` (pixels) and ``keypoint_dropout`` (probability per keypoint) perturb the
     heatmap input of models with keypoint channels.
@@ -64,6 +71,9 @@ class TrainSettings:
     val_samples: int = 25
     keypoint_noise: float = 2.0
     keypoint_dropout: float = 0.2
+    steps_per_epoch: int = 500
+    val_count: int = 1000
+    balance: bool = False
     resume: bool = False
     progress: bool = True
 
@@ -132,8 +142,8 @@ def train(
         shutdown(info)
 
 
-def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, info: DistInfo, device: torch.device) -> dict:
-    torch.manual_seed(settings.seed + info.rank)
+def _synthetic_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, device: torch.device):
+    """Training loader (and its distributed sampler) and validation set of synthetic renders."""
     train_set = SynthDataset(settings.data, augment=AugmentConfig())
     if train_set.image_size != config.image_size:
         raise ValueError(f"{settings.data}: images are {train_set.image_size} px, the model expects {config.image_size} px")
@@ -146,9 +156,29 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
     val_data = None
     if settings.val is not None:
         val_data = _subset(SynthDataset(settings.val), settings.val_limit)
+    return loader, sampler, val_data
 
-    model = HMRFlow(config).to(device)
+
+def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo):
+    """Generated keypoint pairs: an endless stream from the training subjects (each rank its own
+    seed) and a fixed validation set from the validation subjects."""
+    cpu_body = KeypointBody(BodyModel())
+    orient, body_pose, weights = load_split_poses(settings.data, "train", settings.balance)
+    stream = PairStream(KeypointPairs(cpu_body, orient, body_pose, config.image_size, weights=weights),
+                        settings.batch_size, settings.steps_per_epoch, settings.seed + info.rank)  # fmt: skip
+    orient, body_pose, _ = load_split_poses(settings.data, "val")
+    val_pairs = KeypointPairs(cpu_body, orient, body_pose, config.image_size, BENCHMARK_CORRUPTION)
+    return stream, stream, PairSet(val_pairs, settings.val_limit or settings.val_count, seed=12345)
+
+
+def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, info: DistInfo, device: torch.device) -> dict:
+    torch.manual_seed(settings.seed + info.rank)
     body = KeypointBody(BodyModel()).to(device)
+    if config.rgb:
+        loader, sampler, val_data = _synthetic_data(settings, config, info, device)
+    else:
+        loader, sampler, val_data = _generated_data(settings, config, info)
+    model = HMRFlow(config).to(device)
     criterion = HMRLoss(body, config.image_size, weights)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     scheduler = _schedule(optimizer, settings.warmup_steps, settings.epochs * len(loader))
@@ -186,11 +216,11 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
                    leave=False)  # fmt: skip
         for batch in bar:
             batch = _to_device(batch, device)
-            keypoints = confidence = None
-            if config.keypoint_channels:
+            images, keypoints, confidence = model_inputs(config, batch)
+            if config.keypoint_channels and "input_keypoints" not in batch:
                 keypoints, confidence = keypoint_inputs(batch, settings.keypoint_noise, settings.keypoint_dropout)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                samples, log_prob = net(batch["image"], settings.num_samples, jittered_target(batch, weights.jitter),
+                samples, log_prob = net(images, settings.num_samples, jittered_target(batch, weights.jitter),
                                         keypoints=keypoints, confidence=confidence)  # fmt: skip
             total, terms = criterion(samples, log_prob, batch)
             if not torch.isfinite(total):
@@ -235,5 +265,6 @@ def _initialise_actnorm(model: HMRFlow, batch: dict, device: torch.device, jitte
     """Data-dependent ActNorm initialisation on one batch of jittered ground-truth poses (before any
     DDP wrapping, which then broadcasts rank 0's values)."""
     batch = _to_device(batch, device)
-    context = batch["image"].new_zeros(batch["image"].shape[0], model.config.feature_dim)  # coupling nets start at 0
-    model.flow.log_prob(jittered_target(batch, jitter), context)
+    target = jittered_target(batch, jitter)
+    context = target.new_zeros(target.shape[0], model.config.feature_dim)  # coupling nets start at 0
+    model.flow.log_prob(target, context)

@@ -99,8 +99,8 @@ def test_image_size_required_without_image(tmp_path, openpose_input, capsys):
     assert "image size unknown" in capsys.readouterr().err
 
 
-def test_fit_from_the_image_models_hypotheses(tmp_path, openpose_input):
-    """``--init-from regression``: the shipped conditional model's hypotheses (one per ``--init``)
+def test_fit_from_the_models_hypotheses(tmp_path, openpose_input):
+    """``--init-from regression``: the shipped keypoint model's hypotheses (one per ``--init``)
     start the fit, and the fit still converges onto the keypoints."""
     out = tmp_path / "out"
     code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out), "--prior", "none",
@@ -122,14 +122,14 @@ def test_initialiser_hypotheses_are_the_ones_fitted(tmp_path, openpose_input, bo
 
     calls = []
 
-    def initialise(record, image, focal):
-        calls.append((record.name, image.shape, focal))
+    def initialise(record, image, focal, size):
+        calls.append((record.name, image.shape, focal, size))
         return Initialisation(torch.zeros(1, 2, 3), torch.zeros(1, 2, 69))
 
     record = read_keypoints(openpose_input, tmp_path)[0]
     options = FitOptions(num_hypotheses=5, focal=FOCAL, initialiser=initialise)
     fit_image(record, body, keypoint_body, options, tmp_path)
-    assert calls == [("person_keypoints", (1000, 1000, 3), FOCAL)]
+    assert calls == [("person_keypoints", (1000, 1000, 3), FOCAL, (1000, 1000))]
     with np.load(tmp_path / "person_keypoints_params.npz") as params:
         assert params["hypothesis_losses"].shape == (1, 2)
 

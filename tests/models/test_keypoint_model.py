@@ -1,0 +1,165 @@
+"""The keypoints-only conditional model: inputs, hypotheses without an image, the conditional fitting
+prior, training on generated pairs, and the ``regress`` / ``fit --prior conditional`` commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from hmr_flow.cli import main
+from hmr_flow.fitting.initialisation import relaxed_pose
+from hmr_flow.geometry import axis_angle_to_matrix
+from hmr_flow.models import ConditionalPrior, HMRConfig, HMRFlow, TrainSettings, regress, save_checkpoint, train
+
+
+def _keypoint_config(tiny_config, **changes) -> HMRConfig:
+    return tiny_config(image_size=32, widths=(8, 16, 32), blocks=(1, 1, 1), rgb=False, keypoint_channels=True,
+                       keypoint_vector=True, heatmap_sigma=1.0, **changes)  # fmt: skip
+
+
+def _people() -> np.ndarray:
+    """Two people's COCO-17 keypoints ``(2, 17, 3)`` in a 640 × 480 image (a few missing)."""
+    rng = np.random.default_rng(0)
+    first = np.column_stack([rng.uniform(100, 220, 17), rng.uniform(60, 400, 17), np.ones(17)])
+    second = np.column_stack([rng.uniform(380, 520, 17), rng.uniform(100, 420, 17), rng.uniform(0.4, 1.0, 17)])
+    second[[9, 15], 2] = 0.0
+    return np.stack([first, second]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def keypoint_model(tiny_config, tmp_path_factory):
+    torch.manual_seed(0)
+    model = HMRFlow(_keypoint_config(tiny_config)).eval()
+    with torch.no_grad():  # initialise ActNorm on data, then give the flow non-identity coupling nets
+        model.flow.log_prob(0.3 * torch.randn(16, 144), torch.zeros(16, model.config.feature_dim))
+        for parameter in model.flow.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    path = tmp_path_factory.mktemp("kp_weights") / "tiny_keypoints.pt"
+    save_checkpoint(path, {"config": model.config.to_dict(), "model": model.state_dict()})
+    return model, path
+
+
+def test_config_inputs(tiny_config):
+    assert HMRConfig.for_inputs("keypoints", image_size=64).inputs == "keypoints"
+    assert HMRConfig.for_inputs("keypoints", image_size=64).heatmap_sigma == 1.5
+    assert HMRConfig.for_inputs("rgb+keypoints").inputs == "rgb+keypoints"
+    assert HMRConfig().inputs == "rgb"
+    with pytest.raises(ValueError, match="expected one of"):
+        HMRConfig.for_inputs("depth")
+    with pytest.raises(ValueError, match="needs RGB input, keypoint channels or both"):
+        HMRConfig(rgb=False)
+
+
+def test_inputs_are_required(keypoint_model, tiny_config):
+    model, _ = keypoint_model
+    with pytest.raises(ValueError, match="takes 2D keypoints, none were given"):
+        model.encode(None)
+    with pytest.raises(ValueError, match="RGB"):
+        HMRFlow(tiny_config()).encode(None)
+    with pytest.raises(ValueError, match="an image is needed"):
+        regress(HMRFlow(tiny_config()).eval(), None, keypoints=_people(), image_size=(640, 480))
+
+
+def test_samples_carry_their_log_density(keypoint_model):
+    model, _ = keypoint_model
+    keypoints = torch.rand(3, 17, 2) * 32
+    samples = model.sample(None, 5, keypoints=keypoints, generator=torch.Generator().manual_seed(1))
+    features = model.encode(None, keypoints)
+    for k in range(5):
+        expected = model.flow_log_prob(samples.pose6d[:, k], features)
+        torch.testing.assert_close(samples.log_prob[:, k], expected, atol=1e-3, rtol=1e-4)
+    assert (samples.log_prob[:, :1] >= samples.log_prob[:, 1:] - 1e-3).all()  # additive coupling: z = 0 is the mode
+
+
+def test_regress_from_keypoints_alone(keypoint_model):
+    model, _ = keypoint_model
+    hyps = regress(model, None, keypoints=_people(), n=4, image_size=(640, 480), seed=3)
+    assert hyps.pose.shape == (2, 4, 72) and hyps.log_prob.shape == (2, 4) and hyps.betas.shape == (2, 4, 10)
+    assert hyps.focal == pytest.approx(800.0)  # sqrt(640² + 480²)
+    arrays = hyps.to_numpy()
+    assert arrays["global_orient"].shape == (2, 4, 3) and arrays["body_pose"].shape == (2, 4, 69)
+    assert arrays["transl"].shape == (2, 4, 3) and (arrays["transl"][..., 2] > 0).all()
+    init = hyps.initialisation()
+    assert init.betas is not None and init.betas.shape == (2, 4, 10)
+    again = regress(model, None, keypoints=_people(), n=4, image_size=(640, 480), seed=3)
+    torch.testing.assert_close(again.pose, hyps.pose)
+    with pytest.raises(ValueError, match="image_size"):
+        regress(model, None, keypoints=_people())
+
+
+def test_conditional_prior_scores_each_persons_hypotheses(keypoint_model):
+    model, _ = keypoint_model
+    people = _people()
+    prior = ConditionalPrior(model, people)
+    hypotheses = 3
+    generator = torch.Generator().manual_seed(4)
+    body_pose = (relaxed_pose() + 0.2 * torch.randn(2 * hypotheses, 69, generator=generator)).requires_grad_(True)
+    orient = axis_angle_to_matrix(0.5 * torch.randn(2 * hypotheses, 3, generator=generator))
+    log_prob = prior.log_prob(body_pose, global_orient=orient)
+    assert log_prob.shape == (6,) and torch.isfinite(log_prob).all()
+    # person b // N's input conditions body b: the same as the model's own log_prob for that person
+    hyps = regress(model, None, keypoints=people, n=1, image_size=(640, 480))
+    for b in (0, 4):
+        person = b // hypotheses
+        crop_kp = (torch.from_numpy(people[person : person + 1, :, :2]) - hyps.crop_centres[person]) * 32 / hyps.crop_sizes[person] + 16
+        pose = torch.cat([orient[b : b + 1, None], axis_angle_to_matrix(body_pose[b].detach().reshape(1, 23, 3))], 1)
+        expected = model.log_prob(pose, None, crop_kp, torch.from_numpy(people[person : person + 1, :, 2]))
+        torch.testing.assert_close(log_prob[b : b + 1].detach(), expected, atol=1e-3, rtol=1e-4)
+    prior.loss(body_pose, global_orient=orient).sum().backward()
+    assert torch.isfinite(body_pose.grad).all() and body_pose.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="multiple of 2 people"):
+        prior.log_prob(body_pose[:5], global_orient=orient[:5])
+    # one prior per person, joined, scores like the prior of both
+    joined = ConditionalPrior.concatenate([ConditionalPrior(model, people[:1]), ConditionalPrior(model, people[1:])])
+    torch.testing.assert_close(joined.log_prob(body_pose.detach(), global_orient=orient), log_prob.detach())
+
+
+def test_training_on_generated_pairs_and_resume(tmp_path, tiny_config):
+    generator = torch.Generator().manual_seed(5)
+    poses = (relaxed_pose() + 0.3 * torch.randn(40, 69, generator=generator)).numpy()
+    np.savez(tmp_path / "poses.npz", global_orient=np.zeros((40, 3), np.float32), body_pose=poses)
+    np.savez(tmp_path / "split.npz", train=np.arange(30), val=np.arange(30, 40))
+    settings = TrainSettings(data=tmp_path / "poses.npz", out=tmp_path / "kp.pt", epochs=1, batch_size=8,
+                             steps_per_epoch=3, val_count=16, val_samples=5, progress=False)  # fmt: skip
+    row = train(settings, _keypoint_config(tiny_config))
+    assert row["epoch"] == 1 and row["step"] == 3 and np.isfinite(row["val_pa_mpjpe_mode"])
+    settings.epochs, settings.resume = 2, True
+    assert train(settings, _keypoint_config(tiny_config))["step"] == 6
+
+
+def _coco_file(path, people: np.ndarray) -> None:
+    path.write_text(json.dumps({
+        "images": [{"id": 7, "file_name": "street.jpg", "width": 640, "height": 480}],
+        "annotations": [{"id": 10 + i, "image_id": 7, "category_id": 1, "iscrowd": 0,
+                         "keypoints": [float(v) for v in p.flatten()]} for i, p in enumerate(people)],
+    }))  # fmt: skip
+
+
+def test_regress_command_needs_no_image(keypoint_model, tmp_path):
+    _, weights = keypoint_model
+    people = _people()
+    people[..., 2] = np.where(people[..., 2] > 0, 2.0, 0.0)  # COCO visibility flags
+    _coco_file(tmp_path / "kp.json", people)
+    code = main(["regress", "--keypoints", str(tmp_path / "kp.json"), "-n", "3", "--out", str(tmp_path / "out"),
+                 "--weights", str(weights)])  # fmt: skip
+    assert code == 0
+    with np.load(tmp_path / "out" / "street_hypotheses.npz") as data:
+        assert data["global_orient"].shape == (2, 3, 3) and data["body_pose"].shape == (2, 3, 69)
+        assert data["betas"].shape == (2, 3, 10) and data["transl"].shape == (2, 3, 3) and data["log_prob"].shape == (2, 3)
+    assert not (tmp_path / "out" / "street_grid.png").exists()  # no image, no picture
+
+
+def test_fit_command_with_the_conditional_prior(keypoint_model, tmp_path):
+    _, weights = keypoint_model
+    people = _people()[:1]
+    people[..., 2] = np.where(people[..., 2] > 0, 2.0, 0.0)
+    _coco_file(tmp_path / "kp.json", people)
+    code = main(["fit", "--keypoints", str(tmp_path / "kp.json"), "--out", str(tmp_path / "out"), "--init", "2",
+                 "--regressor", str(weights)])  # fmt: skip
+    assert code == 0
+    with np.load(tmp_path / "out" / "street_params.npz") as params:
+        assert str(params["prior"]) == "conditional" and np.isfinite(params["prior_log_prob"]).all()
+        assert params["hypothesis_losses"].shape == (1, 2)
