@@ -29,9 +29,8 @@ from hmr_flow.fitting import FitOptions, KeypointBody, fit_records, keypoint_agr
 from hmr_flow.geometry import project_points
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
-from hmr_flow.models import ConditionalPrior, load_model, regress, regression_initialiser
+from hmr_flow.models import conditional_prior_factory, load_model, regress, regression_initialiser
 from hmr_flow.models.commands import DEFAULT_KEYPOINT_WEIGHTS
-from hmr_flow.models.regress import coco17_keypoints
 
 
 def hypothesis_pck(model, records, body: KeypointBody, n: int, seed: int) -> tuple[list[float], list[float]]:
@@ -74,10 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(weights, "cpu")
         started = time.perf_counter()
         mode, best = hypothesis_pck(model, records, body, args.n, args.seed)
-        factory = None
-        if args.prior == "conditional":
-            def factory(record, image, size, model=model):
-                return ConditionalPrior(model, coco17_keypoints(record), image)
+        factory = conditional_prior_factory(model) if args.prior == "conditional" else None
         options = FitOptions(prior=prior, prior_name=args.prior, num_hypotheses=args.hypotheses,
                              config=scaled_config(args.iterations), seed=args.seed, prior_factory=factory,
                              initialiser=regression_initialiser(model, args.hypotheses, args.seed))  # fmt: skip

@@ -29,7 +29,7 @@ import csv
 import json
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -243,21 +243,23 @@ class PhotoSummary:
 
 def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses: int = 4,
               checkpoint: Path | None = None, config: FitConfig | None = None) -> PhotoSummary:  # fmt: skip
-    """A photo end to end with the library calls of ``hmr-flow fit --image PHOTO [--init-from regression]``:
-    detect the people (``out/detected_keypoints.json``), start from the conditional model's hypotheses
-    when a ``checkpoint`` is given (else prior samples), fit with ``prior``, write overlay, .obj, .npz."""
+    """A photo end to end with the library calls of ``hmr-flow fit --image PHOTO``: detect the people
+    (``out/detected_keypoints.json``); with a ``checkpoint`` of the conditional model, start from its
+    hypotheses and regularise with its likelihood given each person's keypoints (``--prior conditional``,
+    the command's default), else start from prior samples and regularise with ``prior``; write overlay,
+    .obj, .npz."""
     from hmr_flow.detection import detect_into
     from hmr_flow.fitting import FitOptions, fit_records, keypoint_agreement
 
     start = time.perf_counter()
     [record] = read_keypoints(detect_into(out, image=photo))
-    initialiser = None
+    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED)
     if checkpoint is not None:
-        from hmr_flow.models import load_model, regression_initialiser
+        from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
 
-        initialiser = regression_initialiser(load_model(checkpoint, device), num_hypotheses, SEED)
-    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
-                         initialiser=initialiser)  # fmt: skip
+        model = load_model(checkpoint, device)
+        options = replace(options, prior=None, prior_name="conditional", prior_factory=conditional_prior_factory(model),
+                          initialiser=regression_initialiser(model, num_hypotheses, SEED))  # fmt: skip
     fit_records([record], options, out, device=device)
     agreement = keypoint_agreement(record, out / f"{record.name}_params.npz")
     return PhotoSummary(record.name, len(record.person_ids), float(agreement.mean()),

@@ -68,19 +68,8 @@ def _conditional_model(args: argparse.Namespace):
     return load_model(args.regressor or DEFAULT_KEYPOINT_WEIGHTS, args.device)
 
 
-def _conditional_prior_factory(model):
-    """Per image: the conditional model's likelihood given that image's people (and image, for RGB models)."""
-    from hmr_flow.models import ConditionalPrior
-    from hmr_flow.models.regress import coco17_keypoints
-
-    def make(record, image, size):
-        return ConditionalPrior(model, coco17_keypoints(record), image)
-
-    return make
-
-
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.models import regression_initialiser
+    from hmr_flow.models import conditional_prior_factory, regression_initialiser
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -111,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
         initialiser=regression_initialiser(model, args.init, args.seed) if from_regression else None,
-        prior_factory=_conditional_prior_factory(model) if conditional else None,
+        prior_factory=conditional_prior_factory(model) if conditional else None,
         config=scaled_config(max(args.iterations, len(DEFAULT_STAGES))),
         overlays=args.overlays,
     )

@@ -94,3 +94,15 @@ class ConditionalPrior(nn.Module):
     def loss(self, body_pose: Tensor, global_orient: Tensor) -> Tensor:
         """``−log p(pose | person)`` ``(B,)`` (see :meth:`log_prob`)."""
         return -self.log_prob(body_pose, global_orient)
+
+
+def conditional_prior_factory(model: HMRFlow):
+    """A fitting ``prior_factory`` (:class:`hmr_flow.fitting.FitOptions`): for each image, the
+    :class:`ConditionalPrior` of its people's keypoints (COCO-17, or BODY_25 reordered) — and of the
+    image, for models with RGB input."""
+    from hmr_flow.models.regress import coco17_keypoints
+
+    def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
+        return ConditionalPrior(model, coco17_keypoints(record), image)
+
+    return make

@@ -37,7 +37,7 @@ def test_regress_without_boxes_detects_first(blazepose, t_pose_photo, tmp_path):
     assert main(["regress", "--image", str(t_pose_photo), "--out", str(out), "--n", "2"]) == 0
     [record] = read_keypoints(out / "detected_keypoints.json")
     with np.load(out / "t_pose_hypotheses.npz") as data:
-        assert data["pose"].shape == (1, 2, 72)
+        assert data["global_orient"].shape == (1, 2, 3) and data["body_pose"].shape == (1, 2, 69)
         box = data["boxes"][0]
     u, v = record.keypoints[0, :, 0], record.keypoints[0, :, 1]
     assert box[0] <= u.min() and box[2] >= u.max() and box[1] <= v.min() and box[3] >= v.max()
