@@ -71,7 +71,7 @@ train-hmr: setup
 	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 \
 	  --loss-weight keypoints3d=0.2 --loss-weight params=0.01 --loss-weight nll=0.002 \
 	  --loss-weight keypoints2d=0.02 --loss-weight sample_keypoints2d=0.002 \
-	  --device $(DEVICE) --out build/hmr_keypoints/hmr.pt --export hmr_flow/assets/hmr_keypoints.pt
+	  --device $(DEVICE) --out build/hmr_keypoints/hmr.pt --overwrite --export hmr_flow/assets/hmr_keypoints.pt
 
 # The RGB model (synthetic renders of `make synth`).
 train-hmr-rgb: setup

@@ -46,7 +46,8 @@ class TrainSettings:
     (``data/mocap/poses.npz``; training subjects for training, validation subjects for validation;
     ``val`` unused); ``out``: checkpoint path (the CSV log goes beside it, ``<out stem>.csv``);
     ``steps_per_epoch``: batches per epoch of generated pairs; ``val_count``: validation pairs;
-    ``balance``: draw generated pairs' poses clip-balanced (every mocap clip equally likely); ``num_samples``: hypotheses per crop in the forward pass (mode + random);
+    ``balance``: draw generated pairs' poses clip-balanced (every mocap clip equally likely);
+    ``num_samples``: hypotheses per crop in the forward pass (mode + random);
     ``train_limit``/``val_limit``: use only the first images of a set (quick runs);
     ``keypoint_noise`` (pixels) and ``keypoint_dropout`` (probability per keypoint) perturb the
     heatmap input of models with keypoint channels.
@@ -143,7 +144,7 @@ def train(
 
 
 def _synthetic_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, device: torch.device):
-    """Training loader (and its distributed sampler) and validation set of synthetic renders."""
+    """Training loader, its ``start_epoch(epoch)`` hook and the validation set of synthetic renders."""
     train_set = SynthDataset(settings.data, augment=AugmentConfig())
     if train_set.image_size != config.image_size:
         raise ValueError(f"{settings.data}: images are {train_set.image_size} px, the model expects {config.image_size} px")
@@ -156,28 +157,36 @@ def _synthetic_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     val_data = None
     if settings.val is not None:
         val_data = _subset(SynthDataset(settings.val), settings.val_limit)
-    return loader, sampler, val_data
+
+    def start_epoch(epoch: int) -> None:
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        # workers are started afresh every epoch and get the new augmentation seed: bit-exact resume
+        train_set.epoch_seed = int(torch.randint(0, 2**62, (1,)))
+
+    return loader, start_epoch, val_data
 
 
 def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo):
-    """Generated keypoint pairs: an endless stream from the training subjects (each rank its own
-    seed) and a fixed validation set from the validation subjects."""
+    """Generated keypoint pairs: a stream from the training subjects (each rank its own seed, each
+    epoch its own pairs; the stream is its own loader and ``start_epoch`` hook is its ``set_epoch``)
+    and a fixed validation set from the validation subjects."""
     cpu_body = KeypointBody(BodyModel())
     orient, body_pose, weights = load_split_poses(settings.data, "train", settings.balance)
     stream = PairStream(KeypointPairs(cpu_body, orient, body_pose, config.image_size, weights=weights),
                         settings.batch_size, settings.steps_per_epoch, settings.seed + info.rank)  # fmt: skip
     orient, body_pose, _ = load_split_poses(settings.data, "val")
     val_pairs = KeypointPairs(cpu_body, orient, body_pose, config.image_size, BENCHMARK_CORRUPTION)
-    return stream, stream, PairSet(val_pairs, settings.val_limit or settings.val_count, seed=12345)
+    return stream, stream.set_epoch, PairSet(val_pairs, settings.val_limit or settings.val_count, seed=12345)
 
 
 def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, info: DistInfo, device: torch.device) -> dict:
     torch.manual_seed(settings.seed + info.rank)
     body = KeypointBody(BodyModel()).to(device)
     if config.rgb:
-        loader, sampler, val_data = _synthetic_data(settings, config, info, device)
+        loader, start_epoch_data, val_data = _synthetic_data(settings, config, info, device)
     else:
-        loader, sampler, val_data = _generated_data(settings, config, info)
+        loader, start_epoch_data, val_data = _generated_data(settings, config, info)
     model = HMRFlow(config).to(device)
     criterion = HMRLoss(body, config.image_size, weights)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
@@ -205,10 +214,7 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
     log = log_path(out)
     row: dict = {}
     for epoch in range(start_epoch, settings.epochs):
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        # workers are started afresh every epoch and get the new augmentation seed: bit-exact resume
-        train_set.epoch_seed = int(torch.randint(0, 2**62, (1,)))
+        start_epoch_data(epoch)
         net.train()
         sums: dict[str, float] = {}
         started = time.perf_counter()
