@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.utils.data import Subset
 
 from hmr_flow.body import BodyModel
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, load_split_poses
@@ -70,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=DEFAULT_KEYPOINT_WEIGHTS, help="model (default: shipped keypoint model)")
     parser.add_argument("--poses", type=Path, default=Path("data/mocap/poses.npz"))
-    parser.add_argument("--count", type=int, default=1000, help="validation poses for the hypotheses")
+    parser.add_argument("--count", type=int, default=1000, help="validation poses for the hypotheses (0: none)")
     parser.add_argument("--n", type=int, default=25, help="hypotheses per person for best-of")
+    parser.add_argument("--temperature", type=float, nargs="+", default=[1.0],
+                        help="latent scale(s) of the random hypotheses (the mode is unaffected)")
     parser.add_argument("--fit-persons", type=int, default=200, help="people fitted with each prior (0: no fits)")
     parser.add_argument("--priors", nargs="+", default=["conditional", "flow", "flow+regression", "gmm", "none"])
     parser.add_argument("--hypotheses", type=int, default=4, help="starting points per fitted person")
@@ -87,17 +90,23 @@ def main(argv: list[str] | None = None) -> int:
     body = KeypointBody(BodyModel())
     orient, body_pose, _ = load_split_poses(args.poses, "val")
     pairs = KeypointPairs(body, orient, body_pose, model.config.image_size, BENCHMARK_CORRUPTION)
-    dataset = PairSet(pairs, args.count, seed=args.seed)
+    dataset = PairSet(pairs, max(args.count, args.fit_persons), seed=args.seed)
     figures: dict = {"count": args.count}
-    if not args.fit_weights:
-        figures["hypotheses"] = evaluate(model, body, dataset, "cpu", n=args.n, batch_size=100, seed=args.seed, progress=False)
-        h = figures["hypotheses"]
+    if args.count:
         print(f"{args.count} validation-subject poses, σ = 5 px, 30 % hidden ({args.weights.name}):")
-        print("| | mode | best of 5 | best of 25 |\n|---|---|---|---|")
-        for metric in ("pa_mpjpe", "mpjpe"):
-            print(f"| {metric.upper().replace('_', '-')} mm | {h[f'{metric}_mode']:.1f} | {h[f'{metric}_best5']:.1f} | "
-                  f"{h[f'{metric}_best25']:.1f} |")  # fmt: skip
-        print(f"best of 25 / mode (PA-MPJPE): {h['pa_mpjpe_best25'] / h['pa_mpjpe_mode']:.2f}; NLL {h['nll']:.1f}")
+        print("| T | | mode | best of 5 | best of 25 | best 25 / mode | spread visible / hidden mm |\n|---|---|---|---|---|---|---|")
+        figures["hypotheses"] = {}
+        for temperature in args.temperature:
+            h = evaluate(model, body, Subset(dataset, range(args.count)), "cpu", n=args.n, batch_size=100, seed=args.seed, progress=False,
+                         temperature=temperature)  # fmt: skip
+            figures["hypotheses"][str(temperature)] = h
+            for metric in ("pa_mpjpe", "mpjpe"):
+                print(f"| {temperature:g} | {metric.upper().replace('_', '-')} mm | {h[f'{metric}_mode']:.1f} | "
+                      f"{h[f'{metric}_best5']:.1f} | {h[f'{metric}_best25']:.1f} | "
+                      f"{h[f'{metric}_best25'] / h[f'{metric}_mode']:.2f} | "
+                      f"{h['diversity_visible_mm']:.0f} / {h['diversity_hidden_mm']:.0f} |")  # fmt: skip
+        print(f"NLL of the true pose {h['nll']:.1f} nats; 2D reprojection of the mode {h['reprojection_px']:.2f} px "
+              f"({model.config.image_size} px crops)")  # fmt: skip
     if args.fit_persons:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
         config = FitConfig()

@@ -78,7 +78,8 @@ CASES = [
     ("fit-keypoints-x1e6", "hmr", "fit --keypoints {coco_x1e6} --image-size 1000 1000 --out {tmp}/f " + " ".join(FIT_QUICK),
      2, "check focal/keypoints"),
     ("fit-focal-negative", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --focal -1000", 2, "--focal"),
-    ("regress-grid-unwritable", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --out {grid_blocked}", 2,
+    ("regress-grid-unwritable", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {hmr_weights} "
+     "--out {grid_blocked}", 2,
      "person_grid.png"),
     ("bvh-frame-time-tiny", "data", "mocap convert {bvh_time} --subject 1 --out {tmp}/m.npz --workers 1", 2,
      "tiny_time.bvh: && Frame Time"),
