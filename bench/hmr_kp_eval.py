@@ -26,6 +26,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from torch.utils.data import Subset
 
 from hmr_flow.body import BodyModel
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, load_split_poses
-from hmr_flow.fitting import FitConfig, KeypointBody, fit_people
+from hmr_flow.fitting import FitConfig, KeypointBody, fit_people, scaled_config
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe
 from hmr_flow.models import ConditionalPrior, evaluate, load_model, regress
@@ -78,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fit-persons", type=int, default=200, help="people fitted with each prior (0: no fits)")
     parser.add_argument("--priors", nargs="+", default=["conditional", "flow", "flow+regression", "gmm", "none"])
     parser.add_argument("--hypotheses", type=int, default=4, help="starting points per fitted person")
+    parser.add_argument("--iterations", type=int, help="optimiser steps per fit (default: the library's 300; "
+                        "hmr-flow fit runs 60)")
     parser.add_argument("--fit-weights", type=float, nargs="+", help="sweep the conditional prior's weight instead")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=12345, help="seed of the poses and views")
@@ -109,10 +112,11 @@ def main(argv: list[str] | None = None) -> int:
               f"({model.config.image_size} px crops)")  # fmt: skip
     if args.fit_persons:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
-        config = FitConfig()
+        config = scaled_config(args.iterations) if args.iterations else FitConfig()
         runs = [("conditional", w) for w in args.fit_weights] if args.fit_weights else [(p, None) for p in args.priors]
         figures["fits"] = []
-        print(f"\nfits of {args.fit_persons} people, {args.hypotheses} starting points each, {args.threads} threads:")
+        steps = sum(stage.iterations for stage in config.stages)
+        print(f"\nfits of {args.fit_persons} people, {args.hypotheses} starting points each, {steps} steps, {args.threads} threads:")
         print("| prior | start | weight | MPJPE mm (median) | PA-MPJPE mm (median) | persons/s |\n|---|---|---|---|---|---|")
         for name, weight in runs:
             started = time.perf_counter()
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 prior = ConditionalPrior(model, data["image_keypoints"].numpy())
             else:
                 prior = load_prior(name.split("+")[0])
-            run_config = FitConfig(prior_weight=weight) if weight is not None else config
+            run_config = replace(config, prior_weight=weight) if weight is not None else config
             errors = fit_errors(body, data, prior, init, args.hypotheses, run_config, args.seed)
             rate = args.fit_persons / (time.perf_counter() - started)
             used = weight if weight is not None else getattr(prior, "fit_weight", 0.0)
