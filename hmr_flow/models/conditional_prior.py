@@ -40,7 +40,7 @@ class ConditionalPrior(nn.Module):
     scores_global_orient = True
     #: Weight of :meth:`loss` in fitting (nats of a 144-D density); chosen on validation-subject fits
     #: (``bench/hmr_kp_eval.py --fit-weights``).
-    fit_weight: float = 0.1
+    fit_weight: float = 0.03
 
     def __init__(self, model: HMRFlow, keypoints: np.ndarray, image: np.ndarray | None = None) -> None:
         super().__init__()
