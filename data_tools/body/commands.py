@@ -10,7 +10,7 @@ from hmr_flow.validation import seed_int
 
 
 def _build(args: argparse.Namespace) -> int:
-    from data_tools.body.builder import build_model
+    from hmr_flow.body.build.builder import build_model
 
     path = build_model(args.out, wheel=args.wheel, seed=args.seed)
     print(f"wrote {path}")

