@@ -146,6 +146,9 @@ class KeypointPairs:
         self.coco = body.keypoint_matrix("coco17")
         self.flip = torch.tensor(COCO17_FLIP_PERMUTATION)
         self.limbs = [torch.tensor([COCO17_NAMES.index(n) for n in limb]) for limb in LIMBS]
+        # masks (17,) of both arms' and both legs' lower joints, the groups a left/right swap may touch alone
+        self.limb_pairs = [torch.zeros(len(COCO17_NAMES), dtype=torch.bool).index_fill_(0, torch.cat(self.limbs[i : i + 2]), True)
+                           for i in (0, 2)]  # fmt: skip
 
     @torch.no_grad()
     def batch(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
@@ -234,10 +237,7 @@ class KeypointPairs:
         swap = torch.rand(count, generator=g) < swap_rate
         swapped = observed[:, self.flip]
         whole = torch.rand(count, generator=g) < 0.5
-        arms = torch.zeros(k, dtype=torch.bool)
-        arms[torch.cat(self.limbs[0:2])] = True
-        legs = torch.zeros(k, dtype=torch.bool)
-        legs[torch.cat(self.limbs[2:4])] = True
+        arms, legs = self.limb_pairs
         limb_pair = torch.where((torch.rand(count, generator=g) < 0.5)[:, None], arms, legs)  # one arm or leg pair
         swap_mask = swap[:, None] & (whole[:, None] | limb_pair)
         observed = torch.where(swap_mask[..., None], swapped, observed)

@@ -249,7 +249,7 @@ def fit_people(
     focal = _per_body(focal, people, (), "focal", dtype, device)
     centre = _per_body(principal_point, people, (2,), "principal_point", dtype, device)
     if init is None:
-        sampler = _prior_sampler(prior, generator)
+        sampler = prior_sampler(prior, generator)
         init = default_initialisation(people, num_hypotheses, sampler, generator)
     if init.num_people != people:
         raise ValueError(f"init: has {init.num_people} people, keypoints have {people}")
@@ -292,7 +292,7 @@ def fit_people(
         )
 
 
-def _prior_sampler(prior, generator: torch.Generator | None = None):
+def prior_sampler(prior, generator: torch.Generator | None = None):
     """``n -> (n, 69)`` pose samples at temperature 0.5 from ``prior``, or ``None`` if it cannot sample.
     With a ``generator`` the samples are drawn under a seed taken from it (the global RNG is left as it
     was), so a seeded fit starts from the same hypotheses every time."""

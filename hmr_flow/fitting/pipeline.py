@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from hmr_flow.images import read_rgb
 from hmr_flow.body import BodyModel
 from hmr_flow.fitting.checks import check_fit, check_keypoints
-from hmr_flow.fitting.fitter import FitResult, _prior_sampler, fit_people
+from hmr_flow.fitting.fitter import FitResult, prior_sampler, fit_people
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.fitting.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
@@ -199,7 +199,7 @@ def _chunk_initialisation(chunk: list[_Prepared], counts: list[int], options: Fi
     if missing:
         generator = torch.Generator().manual_seed(options.seed)
         drawn = default_initialisation(sum(counts[i] for i in missing), options.num_hypotheses,
-                                       _prior_sampler(options.prior, generator), generator)  # fmt: skip
+                                       prior_sampler(options.prior, generator), generator)  # fmt: skip
         start = 0
         for i in missing:
             stop = start + counts[i]

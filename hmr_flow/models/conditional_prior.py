@@ -18,9 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_rot6d
-from hmr_flow.geometry.boxes import BOX_SCALE, to_crop
 from hmr_flow.models.model import HMRFlow
-from hmr_flow.models.regress import crop_person, keypoint_boxes
+from hmr_flow.models.regress import check_coco17, encode_people, keypoint_boxes
 
 
 class ConditionalPrior(nn.Module):
@@ -45,23 +44,10 @@ class ConditionalPrior(nn.Module):
     def __init__(self, model: HMRFlow, keypoints: np.ndarray, image: np.ndarray | None = None) -> None:
         super().__init__()
         self.model = model
-        keypoints = np.asarray(keypoints, dtype=np.float64)
-        if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3) or not np.isfinite(keypoints).all():
-            raise ValueError(f"keypoints: expected finite (P, 17, 3) COCO-17 (u, v, confidence), got {keypoints.shape}")
-        config = model.config
-        if config.rgb and image is None:
-            raise ValueError(f"the conditional prior of a model with {config.inputs} input needs the image")
-        boxes = keypoint_boxes(keypoints)
-        device = next(model.parameters()).device
-        centres = torch.as_tensor((boxes[:, :2] + boxes[:, 2:]) / 2, dtype=torch.float32, device=device)
-        sides = torch.as_tensor(BOX_SCALE * (boxes[:, 2] - boxes[:, 0]), dtype=torch.float32, device=device)
-        kp = torch.as_tensor(keypoints, dtype=torch.float32, device=device)
-        images = None
-        if config.rgb:
-            crops = np.stack([crop_person(image, box, config.image_size)[0] for box in boxes])
-            images = torch.from_numpy(crops).permute(0, 3, 1, 2).float().div(255.0).to(device)
-        with torch.no_grad():
-            features = model.encode(images, to_crop(kp[..., :2], centres, sides, config.image_size), kp[..., 2].clamp(0, 1))
+        keypoints = check_coco17(keypoints)
+        if model.config.rgb and image is None:
+            raise ValueError(f"the conditional prior of a model with {model.config.inputs} input needs the image")
+        features, _, _ = encode_people(model, image, keypoint_boxes(keypoints), keypoints)
         self.register_buffer("features", features)
 
     @classmethod

@@ -112,6 +112,42 @@ def crop_person(image: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarr
     return crop, centre, float(side)
 
 
+def check_coco17(keypoints: np.ndarray) -> np.ndarray:
+    """``keypoints`` as a float64 ``(P, 17, 3)`` COCO-17 ``(u, v, confidence)`` array, checked finite."""
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3) or not np.isfinite(keypoints).all():
+        raise ValueError(f"keypoints: expected finite (P, 17, 3) COCO-17 (u, v, confidence), got {keypoints.shape}")
+    return keypoints
+
+
+@torch.no_grad()
+def encode_people(
+    model: HMRFlow, image: np.ndarray | None, boxes: np.ndarray, keypoints: np.ndarray | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The model's features of ``P`` people: the square crop of side ``BOX_SCALE ·`` the longer box side
+    around each of ``boxes (P, 4)`` (already checked), its RGB pixels for RGB models and ``keypoints (P, 17, 3)``
+    (full-image pixels, checked) moved into it for keypoint models.
+
+    Returns:
+        features ``(P, F)``, crop centres ``(P, 2)`` and sides ``(P,)`` in full-image pixels (model device).
+    """
+    size = model.config.image_size
+    device = next(model.parameters()).device
+    centres = torch.as_tensor((boxes[:, :2] + boxes[:, 2:]) / 2, dtype=torch.float32, device=device)
+    sides = torch.as_tensor(BOX_SCALE * np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]),
+                            dtype=torch.float32, device=device)  # fmt: skip
+    images = None
+    if model.config.rgb:
+        crops = [crop_person(image, box, size)[0] for box in boxes]
+        images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div(255.0).to(device)
+    crop_kp = crop_conf = None
+    if keypoints is not None:
+        kp = torch.as_tensor(keypoints, dtype=torch.float32, device=device)
+        crop_kp = to_crop(kp[..., :2], centres, sides, size)
+        crop_conf = kp[..., 2].clamp(0, 1)
+    return model.encode(images, crop_kp, crop_conf), centres, sides
+
+
 @torch.no_grad()
 def regress(
     model: HMRFlow,
@@ -150,9 +186,7 @@ def regress(
     else:
         width, height = image_size
     if keypoints is not None:
-        keypoints = np.asarray(keypoints, dtype=np.float64)
-        if keypoints.ndim != 3 or keypoints.shape[1:] != (17, 3) or not np.isfinite(keypoints).all():
-            raise ValueError(f"keypoints: expected finite (P, 17, 3) COCO-17 (u, v, confidence), got {keypoints.shape}")
+        keypoints = check_coco17(keypoints)
     elif config.keypoint_channels and not config.rgb:
         raise ValueError("keypoints: this model takes 2D keypoints, none were given")
     if boxes is None or not config.rgb:
@@ -160,23 +194,10 @@ def regress(
     boxes = check_boxes(boxes, width, height)
     if keypoints is not None and len(keypoints) != len(boxes):
         raise ValueError(f"keypoints: {len(keypoints)} people but {len(boxes)} boxes")
-    size = config.image_size
-    device = next(model.parameters()).device
-    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
-    sides = BOX_SCALE * np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
-    images = None
-    if config.rgb:
-        crops = [crop_person(image, box, size)[0] for box in boxes]
-        images = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float().div(255.0).to(device)
-    centres_t = torch.as_tensor(centres, dtype=torch.float32, device=device)
-    sides_t = torch.as_tensor(sides, dtype=torch.float32, device=device)
-    crop_kp = crop_conf = None
-    if keypoints is not None:
-        kp = torch.as_tensor(keypoints, dtype=torch.float32, device=device)
-        crop_kp = to_crop(kp[..., :2], centres_t, sides_t, size)
-        crop_conf = kp[..., 2].clamp(0, 1)
+    features, centres_t, sides_t = encode_people(model, image, boxes, keypoints)
+    device = features.device
     generator = torch.Generator(device).manual_seed(seed)
-    samples = model.sample(images, n, temperature, crop_kp, crop_conf, generator=generator)
+    samples = model.decode(features, model.latent(len(boxes), n, temperature, generator))
     focal = default_focal(width, height) if focal is None else float(focal)
     principal = torch.tensor([width / 2, height / 2], dtype=torch.float32, device=device)
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
