@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 	@$(PY) -c "from hmr_flow.body import default_model_path as p; raise SystemExit(not p().is_file())" \
-	  || $(PY) -m data_tools body build
+	  || $(VENV)/bin/hmr-flow body build
 	$(PY) -m hmr_flow.detection.models
 
 test: setup
@@ -55,19 +55,19 @@ synth: setup
 	$(PY) -m data_tools synth preview --data data/synth/train --out data/synth/preview.png
 
 train-prior: setup
-	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_density.pt --overwrite \
+	$(VENV)/bin/hmr-flow prior train --data data/mocap/poses.npz --out build/prior/prior_density.pt --overwrite \
 	  --coupling spline --jitter 0.01 --epochs 6 --floor 0.001 --device $(DEVICE)
-	$(PY) -m hmr_flow.cli prior train --data data/mocap/poses.npz --out build/prior/prior_regulariser.pt --overwrite \
+	$(VENV)/bin/hmr-flow prior train --data data/mocap/poses.npz --out build/prior/prior_regulariser.pt --overwrite \
 	  --device $(DEVICE)
-	$(PY) -m hmr_flow.cli prior combine --density build/prior/prior_density.pt \
+	$(VENV)/bin/hmr-flow prior combine --density build/prior/prior_density.pt \
 	  --regulariser build/prior/prior_regulariser.pt --out build/prior/prior_flow.pt
-	$(PY) -m hmr_flow.cli prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite
+	$(VENV)/bin/hmr-flow prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
 # The keypoint-conditioned model (the default of `hmr-flow fit` / `regress`): pairs generated from the
 # mocap of `make data`, no images needed; ~35–60 min on a 2-core CPU.
 train-hmr: setup
-	$(PY) -m hmr_flow.cli train hmr --input keypoints --data data/mocap/poses.npz --epochs 16 --steps-per-epoch 500 \
+	$(VENV)/bin/hmr-flow train hmr --input keypoints --data data/mocap/poses.npz --epochs 16 --steps-per-epoch 500 \
 	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 \
 	  --loss-weight keypoints3d=0.2 --loss-weight params=0.01 --loss-weight nll=0.002 \
 	  --loss-weight keypoints2d=0.02 --loss-weight sample_keypoints2d=0.002 \
@@ -75,7 +75,7 @@ train-hmr: setup
 
 # The RGB model (synthetic renders of `make synth`).
 train-hmr-rgb: setup
-	$(PY) -m hmr_flow.cli train hmr --data data/synth/train --val data/synth/val --val-limit 200 \
+	$(VENV)/bin/hmr-flow train hmr --data data/synth/train --val data/synth/val --val-limit 200 \
 	  --epochs 14 --batch-size 32 --loss-weight keypoints3d=0.2 --loss-weight params=0.01 \
 	  --device $(DEVICE) --out build/hmr/hmr.pt --overwrite --export hmr_flow/assets/hmr_synth128.pt
 

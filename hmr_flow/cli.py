@@ -1,7 +1,7 @@
 """hmr-flow: fit, sample and score SMPL bodies with normalizing flows (the ``hmr-flow`` command line).
 
-Each sub-package that offers commands has a ``commands`` module with ``register(subparsers)``, which
-adds its sub-commands, each parser setting ``run=<callable(args) -> exit code>``; this module only
+The sub-commands live in :mod:`hmr_flow.commands` (one module per group, each with
+``register(subparsers)``, every parser setting ``run=<callable(args) -> exit code>``); this module only
 wires them up. ``python -m data_tools`` and the demo scripts use the same error path
 (:class:`ArgumentParser`, :func:`run_guarded`).
 
@@ -19,8 +19,8 @@ import os
 import sys
 from collections.abc import Callable
 
-#: Sub-packages whose ``commands`` module adds sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior", "fitting", "models", "detection")
+#: Modules of :mod:`hmr_flow.commands` that add sub-commands, in help order.
+COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "models", "detect", "body")
 #: Exceptions that are the user's input, not a bug: :class:`hmr_flow.validation.UserInputError` and every
 #: other ``ValueError`` raised by the loaders, and operating-system refusals (permissions, full disk, ...).
 USER_ERRORS = (ValueError, OSError)
@@ -97,7 +97,7 @@ def run_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    modules = [f"hmr_flow.{name}.commands" for name in COMMAND_MODULES]
+    modules = [f"hmr_flow.commands.{name}" for name in COMMAND_MODULES]
     return run_commands(build_parser("hmr-flow", __doc__.splitlines()[0], modules), argv)
 
 

@@ -14,6 +14,7 @@ from hmr_flow.body.keypoints import (
     COCO17_FLIP_PERMUTATION,
     COCO17_NAMES,
 )
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.body.model import BodyModel, BodyOutput
 from hmr_flow.body.model_file import BodyModelFileError, load_model_file
 from hmr_flow.body.paths import MODEL_FORMAT_VERSION, cache_dir, default_model_path
@@ -33,6 +34,7 @@ __all__ = [
     "BodyModel",
     "BodyModelFileError",
     "BodyOutput",
+    "KeypointBody",
     "SmplPickleError",
     "cache_dir",
     "default_model_path",

@@ -37,7 +37,7 @@ import torch
 from torch import Tensor
 
 from hmr_flow.body.keypoints import COCO17_FLIP_PERMUTATION, COCO17_NAMES
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle, project_points
 from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from hmr_flow.body.keypoints import BODY25_NAMES, COCO17_NAMES
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
 from hmr_flow.fitting.schedule import FitConfig, Stage
 from hmr_flow.geometry import (

@@ -39,7 +39,7 @@ from hmr_flow.body import BodyModel
 from hmr_flow.fitting.checks import check_fit, check_keypoints
 from hmr_flow.fitting.fitter import FitResult, prior_sampler, fit_people
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
 from hmr_flow.fitting.schedule import FitConfig

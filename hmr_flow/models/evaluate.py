@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.metrics import mean_joint_distance, pa_mpjpe
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum
 from hmr_flow.models.losses import project_samples, target_pose

@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from hmr_flow.body.skeleton import NUM_JOINTS
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.geometry import axis_angle_to_matrix, project_points
 from hmr_flow.models.camera import camera_to_translation, translation_to_camera
 from hmr_flow.models.model import PoseSamples, pose_to_rot6d

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from hmr_flow.fitting.initialisation import Initialisation
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
 from hmr_flow.models.camera import crop_to_full_translation

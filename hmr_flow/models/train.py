@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from hmr_flow.body import BodyModel
 from hmr_flow.data import AugmentConfig, SynthDataset
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, PairStream, load_split_poses
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.models.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum, init_distributed, shutdown
 from hmr_flow.models.evaluate import evaluate, model_inputs

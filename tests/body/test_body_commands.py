@@ -1,4 +1,4 @@
-"""``python -m data_tools body ...`` wiring, cache location and the preview sheet."""
+"""``hmr-flow body build`` / ``python -m data_tools body preview`` wiring, cache location and the preview sheet."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import argparse
 
 import cv2
 
-from data_tools.body import commands
+from data_tools.body import commands as preview_commands
+from hmr_flow.commands import body as build_commands
 from hmr_flow.body import MODEL_FORMAT_VERSION, cache_dir, default_model_path
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(commands=preview_commands) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     commands.register(parser.add_subparsers(dest="group", required=True))
     return parser
 
 
 def test_register_adds_build_and_preview():
-    args = _parser().parse_args(["body", "build", "--out", "x.npz", "--wheel", "w.whl"])
+    args = _parser(build_commands).parse_args(["body", "build", "--out", "x.npz", "--wheel", "w.whl"])
     assert callable(args.run) and str(args.out) == "x.npz" and str(args.wheel) == "w.whl"
     assert callable(_parser().parse_args(["body", "preview"]).run)
 

@@ -8,7 +8,7 @@ import torch
 
 from hmr_flow.body import BodyModel
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, Corruption, KeypointPairs, PairSet, PairStream, load_split_poses
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.initialisation import relaxed_pose
 from hmr_flow.geometry import axis_angle_to_matrix, project_points
 

@@ -14,7 +14,7 @@ from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.geometry import project_points
 from hmr_flow.models import HMRFlow, regress, save_checkpoint
 from hmr_flow.models.camera import camera_to_translation
-from hmr_flow.models.commands import register
+from hmr_flow.commands.models import register
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path, capsys):
 
 def test_posed_points_follow_each_hypothesis(tiny_weights):
     from hmr_flow.body import BodyModel
-    from hmr_flow.fitting.keypoint_body import KeypointBody
+    from hmr_flow.body.keypoint_body import KeypointBody
     from hmr_flow.geometry import axis_angle_to_matrix
 
     model, _ = tiny_weights

@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 
 from hmr_flow.body import BodyModel
 from hmr_flow.data import SynthDataset
-from hmr_flow.fitting.keypoint_body import KeypointBody
+from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.models import HMRFlow, HMRLoss, LossWeights, TrainSettings, export_weights, load_model, train
 from hmr_flow.models.checkpoint import CheckpointError, read_checkpoint
 from hmr_flow.models.losses import jittered_target, target_pose
@@ -97,7 +97,7 @@ def test_ddp_path_world_size_one_and_resume(tiny_set, tiny_config, tmp_path, mon
 
 def test_loss_weight_overrides(tmp_path, capsys):
     from hmr_flow.cli import main
-    from hmr_flow.models.commands import parse_loss_weights
+    from hmr_flow.commands.models import parse_loss_weights
 
     weights = parse_loss_weights(["keypoints3d=0.2", "jitter=0.01"])
     assert (weights.keypoints3d, weights.jitter, weights.nll) == (0.2, 0.01, LossWeights().nll)

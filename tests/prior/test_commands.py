@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hmr_flow.prior import load_prior
-from hmr_flow.prior.commands import register
+from hmr_flow.commands.prior import register
 
 TINY = ["--steps", "2", "--hidden", "16", "--blocks", "1", "--batch-size", "64"]
 

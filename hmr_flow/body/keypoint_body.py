@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from hmr_flow.body import BodyModel
+from hmr_flow.body.model import BodyModel
 from hmr_flow.body.skeleton import NUM_JOINTS
 
 

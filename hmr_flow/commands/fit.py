@@ -63,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _conditional_model(args: argparse.Namespace):
     from hmr_flow.models import load_model
-    from hmr_flow.models.commands import DEFAULT_KEYPOINT_WEIGHTS
+    from hmr_flow.commands.models import DEFAULT_KEYPOINT_WEIGHTS
 
     return load_model(args.regressor or DEFAULT_KEYPOINT_WEIGHTS, args.device)
 
