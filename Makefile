@@ -6,7 +6,7 @@ PYTHON     ?= python3
 VENV       ?= .venv
 PY         := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
-DEVICE     ?= cpu
+DEVICE     ?= auto
 STAMP      := $(VENV)/.hmr-flow-installed
 
 .PHONY: setup test demo bench data synth train-prior train-hmr train-hmr-rgb demo-assets clean

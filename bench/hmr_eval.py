@@ -24,7 +24,7 @@ from hmr_flow.data import SynthDataset
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.models import evaluate, read_checkpoint
 from hmr_flow.models.checkpoint import model_from_checkpoint
-from hmr_flow.commands.models import RGB_WEIGHTS
+from hmr_flow.models.checkpoint import RGB_WEIGHTS
 
 
 def training_budget(checkpoint: dict) -> dict:

@@ -36,7 +36,7 @@ from hmr_flow.fitting import FitConfig, KeypointBody, fit_people
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe, rotation_error_deg
 from hmr_flow.models import load_model, regress
-from hmr_flow.commands.models import RGB_WEIGHTS
+from hmr_flow.models.checkpoint import RGB_WEIGHTS
 
 
 def load_people(data: Path, count: int, noise: float, rng: np.random.Generator) -> dict:

@@ -39,7 +39,7 @@ from hmr_flow.fitting import FitConfig, KeypointBody, fit_people, scaled_config
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe
 from hmr_flow.models import ConditionalPrior, evaluate, load_model, regress
-from hmr_flow.commands.models import DEFAULT_KEYPOINT_WEIGHTS
+from hmr_flow.models.checkpoint import DEFAULT_KEYPOINT_WEIGHTS
 
 
 def model_hypotheses(model, data: dict, n: int, seed: int) -> Initialisation:

@@ -30,7 +30,7 @@ from hmr_flow.geometry import project_points
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
 from hmr_flow.models import conditional_prior_factory, load_model, regress, regression_initialiser
-from hmr_flow.commands.models import DEFAULT_KEYPOINT_WEIGHTS
+from hmr_flow.models.checkpoint import DEFAULT_KEYPOINT_WEIGHTS
 
 
 def hypothesis_pck(model, records, body: KeypointBody, n: int, seed: int) -> tuple[list[float], list[float]]:

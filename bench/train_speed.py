@@ -18,17 +18,19 @@ from pathlib import Path
 import torch
 
 from hmr_flow.models import HMRConfig, TrainSettings, train
+from hmr_flow.validation import resolve_device
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("data/synth/train"))
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1, help="data-loading processes")
     parser.add_argument("--no-amp", action="store_true")
     args = parser.parse_args(argv)
+    args.device = str(resolve_device(args.device))
     with tempfile.TemporaryDirectory() as out:
         settings = TrainSettings(data=args.data, out=Path(out) / "speed.pt", epochs=1, batch_size=args.batch_size,
                                  train_limit=args.steps * args.batch_size, workers=args.workers, device=args.device,

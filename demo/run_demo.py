@@ -39,10 +39,11 @@ from scipy.spatial.transform import Rotation
 
 from hmr_flow.body import COCO17_NAMES, JOINT_NAMES
 from hmr_flow.cli import ArgumentParser, run_guarded
+from hmr_flow.commands.options import add_device, add_hypotheses
 from hmr_flow.fitting import FitConfig, Initialisation, KeypointBody, fit_people, read_keypoints
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck
-from hmr_flow.validation import UserInputError, check_output_dir, positive_int, resolve_device
+from hmr_flow.validation import UserInputError, check_output_dir, resolve_device
 
 ASSETS = Path(__file__).resolve().parents[1] / "hmr_flow" / "assets"
 DEMO_POSES = ASSETS / "demo_poses.npz"
@@ -346,10 +347,10 @@ def format_scores(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    add_device(parser)
     parser.add_argument("--pose", type=int, help=f"index of the demo pose to render and fit (default: the first "
                                                  f"'{DEFAULT_LABEL}' pose)")
-    parser.add_argument("--hypotheses", type=positive_int, default=4, help="fitting initialisations (default 4)")
+    add_hypotheses(parser, 4, "fitting initialisations per person")
     args = parser.parse_args(argv)
     return run_guarded(parser.prog, lambda: _run(args), getattr(args, "debug", False))
 

@@ -26,11 +26,25 @@ COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "models", "detect", "body")
 USER_ERRORS = (ValueError, OSError)
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default (``(default: …)``), except unset (``None``) and off flags."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default is argparse.SUPPRESS
+        shown = not unset and action.option_strings
+        if shown and "%(default)" not in text and "default:" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """``argparse`` parser whose errors are one line ``<prog>: error: <message>`` (exit 2; ``<prog>`` is
-    the top-level program, also for sub-commands), with a ``--debug`` flag on every (sub-)parser."""
+    the top-level program, also for sub-commands), with a ``--debug`` flag on every (sub-)parser and every
+    option's default in ``--help``."""
 
     def __init__(self, *args, root_prog: str | None = None, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
         self.root_prog = root_prog or self.prog
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -97,8 +111,12 @@ def run_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hmr_flow import __version__
+
     modules = [f"hmr_flow.commands.{name}" for name in COMMAND_MODULES]
-    return run_commands(build_parser("hmr-flow", __doc__.splitlines()[0], modules), argv)
+    parser = build_parser("hmr-flow", __doc__.splitlines()[0], modules)
+    parser.add_argument("--version", action="version", version=f"hmr-flow {__version__}")
+    return run_commands(parser, argv)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ use it:
   ``<prog>: error: <message>`` and exits with status 2.
 - argparse ``type=`` helpers for numbers with ranges: :func:`positive_int`, :func:`non_negative_int`,
   :func:`seed_int`, :func:`positive_float`, :func:`non_negative_float`, :func:`float_in` (any open/closed range).
-- :func:`resolve_device`: one place that knows which ``--device`` strings this machine accepts.
+- :func:`resolve_device`: one place that knows which ``--device`` strings this machine accepts (``auto`` too).
 - Outputs: :func:`check_output_path` (never an input, parent folder writable *before* long work),
   :func:`check_output_dir`, :func:`check_overwrite` (an existing checkpoint needs ``--resume`` or
   ``--overwrite``).
@@ -113,10 +113,13 @@ def valid_devices() -> list[str]:
 
 
 def resolve_device(name: str | torch.device, option: str = "--device") -> torch.device:
-    """``name`` as a :class:`torch.device`, or :class:`UserInputError` naming ``option`` and listing the
-    devices this machine has (an unknown string, CUDA on a CPU-only torch, a GPU index out of range)."""
+    """``name`` as a :class:`torch.device` (``'auto'``: ``cuda`` when torch sees a GPU, else ``cpu``), or
+    :class:`UserInputError` naming ``option`` and listing the devices this machine has (an unknown string,
+    CUDA on a CPU-only torch, a GPU index out of range)."""
     if isinstance(name, torch.device):
         name = str(name)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     valid = valid_devices()
     if name not in valid:
         if str(name).startswith("cuda") and not torch.cuda.is_available():

@@ -100,7 +100,7 @@ def register(groups: argparse._SubParsersAction) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--model", type=Path, default=None,
                        help="target: SMPL-format model file, or .npz with joints (24,3); default: open body model")
-        p.add_argument("--fps", type=positive_float, default=30.0, help="output frame rate (default 30)")
+        p.add_argument("--fps", type=positive_float, default=30.0, help="output frame rate")
         p.add_argument("--workers", type=positive_int, default=None, help="processes (default: CPU count)")
         method(p)
 

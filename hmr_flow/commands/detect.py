@@ -6,14 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from hmr_flow.validation import check_output_path, non_negative_int, positive_int
-
-
-def add_image_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    """``--image IMG | --images DIR`` (mutually exclusive)."""
-    group = parser.add_mutually_exclusive_group(required=required)
-    group.add_argument("--image", type=Path, help="one photo")
-    group.add_argument("--images", type=Path, help="a folder of photos (.jpg .jpeg .png .bmp .webp)")
+from hmr_flow.commands.options import add_image_inputs, add_threads
+from hmr_flow.validation import check_output_path, non_negative_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,12 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Detect people and their COCO-17 keypoints (with confidences) with BlazePose, offline; "
         "writes a COCO keypoint file that 'hmr-flow fit --keypoints' and 'regress --keypoints' read.",
     )
-    add_image_arguments(parser, required=True)
+    add_image_inputs(parser, "one photo", "a folder of photos (.jpg .jpeg .png .bmp .webp)", required=True)
     parser.add_argument("--out", required=True, type=Path, help="COCO keypoint JSON to write")
     parser.add_argument("--tiles", type=non_negative_int, default=None, help="tile levels searched besides the whole "
                         "image, for small people (default 0: whole image only; 1: also tiles of half the image, ~4× "
                         "slower)")  # fmt: skip
-    parser.add_argument("--threads", type=positive_int, default=1, help="CPU threads of the networks (default 1)")
+    add_threads(parser, "CPU threads of the networks", default=1)
     parser.set_defaults(run=run)
 
 

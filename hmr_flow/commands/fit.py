@@ -9,15 +9,25 @@ from pathlib import Path
 
 import torch
 
+from hmr_flow.commands.options import (
+    add_device,
+    add_hypotheses,
+    add_keypoint_inputs,
+    add_model_weights,
+    add_prior_weights,
+    add_seed,
+    add_threads,
+)
 from hmr_flow.fitting.keypoint_io import read_keypoints
-from hmr_flow.fitting.pipeline import FitOptions, fit_records
-from hmr_flow.fitting.schedule import DEFAULT_STAGES, scaled_config
-from hmr_flow.validation import UserInputError, check_output_dir, positive_float, positive_int, resolve_device, seed_int
-
+from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
+from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
+from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
 
 #: Optimiser steps of the command's fits. With 4 hypotheses per person, 60 steps fit as well as 300
 #: (bench/fit_command.py, 96 validation persons: PA-MPJPE 100.4 vs 100.7 mm) at twice the speed.
 COMMAND_ITERATIONS = 60
+#: LBFGS's step size: its strong-Wolfe line search scales the step itself.
+LBFGS_LEARNING_RATE = 1.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,85 +36,96 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit the body model to 2D keypoints",
         description="Fit body pose, shape and camera translation to 2D keypoints with a pose prior. "
-        "Writes <name>_params.npz, <name>_<person>.obj and, with an image and --overlays, <name>_overlay.png. Without "
+        "Writes <name>_params.npz, <name>_<person>.obj and, with an image and --overlays, <name>_overlay.png, and "
+        "prints how well the fitted keypoints match the given ones (PCK@0.1 of each person's keypoint box). Without "
         "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json).",
     )
-    parser.add_argument("--keypoints", type=Path, help="OpenPose BODY_25 JSON, a folder of them, or a COCO keypoint "
-                        "JSON (default: detect people in --image/--images)")  # fmt: skip
-    images = parser.add_mutually_exclusive_group()
-    images.add_argument("--image", type=Path, help="a photo (or the image of a single OpenPose JSON file)")
-    images.add_argument("--images", type=Path, help="folder of images (COCO file_name, or <stem>.jpg/.png for OpenPose)")
+    add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--prior", choices=("conditional", "flow", "gmm", "none"), default="conditional",
-                        help="pose prior: the conditional model's -log p(pose | the person's keypoints) (default; "
-                        "global orientation included), the unconditional flow, the GMM, or none")
-    parser.add_argument("--prior-path", type=Path, help="flow/GMM prior weights (default: the shipped ones)")
-    parser.add_argument("--init", type=positive_int, default=4, help="initial hypotheses per person (default 4)")
+                        help="pose prior: the conditional model's -log p(pose | the person's keypoints) (global "
+                             "orientation included), the unconditional flow, the GMM, or none")  # fmt: skip
+    add_prior_weights(parser, deprecated=("--prior-path",))
+    add_model_weights(parser, deprecated=("--regressor",))
+    add_hypotheses(parser, 4, "initial hypotheses per person (the best fit is kept)", deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
                         help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
-                             "auto = regression with --prior conditional, else prior (default auto)")
-    parser.add_argument("--regressor", type=Path,
-                        help="conditional-model weights for --prior conditional / --init-from regression (default: the "
-                        "shipped keypoint model; an RGB model needs the images)")
+                             "auto = regression with --prior conditional, else prior")  # fmt: skip
     parser.add_argument("--iterations", type=positive_int, default=COMMAND_ITERATIONS,
-                        help=f"optimiser steps per fit, shared by the stages (default {COMMAND_ITERATIONS}; the "
-                             f"library's default schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")
+                        help=f"optimiser steps per fit, shared by the stages in proportion (the library's default "
+                             f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")  # fmt: skip
+    parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default=FitConfig.optimizer,
+                        help="adam: per-parameter steps, suits a batch of independent people; lbfgs: strong-Wolfe line "
+                             "search on the summed objective")  # fmt: skip
+    parser.add_argument("--learning-rate", type=positive_float,
+                        help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
+                             f"{LBFGS_LEARNING_RATE:g} for lbfgs)")  # fmt: skip
+    parser.add_argument("--prior-weight", type=non_negative_float,
+                        help="weight of the pose prior's loss (default: the prior's own: conditional 0.03, flow and "
+                             "GMM as stored in their files)")  # fmt: skip
+    parser.add_argument("--body-model", type=Path,
+                        help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
     parser.add_argument("--overlays", action="store_true",
                         help="also draw <name>_overlay.png for every image given (slow: ~0.3 s per image)")
-    parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W²+H²))")
-    parser.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
-                        help="image size when no image is given")
-    parser.add_argument("--min-keypoints", type=positive_int, default=6, help="skip people with fewer visible keypoints (default 6)")
-    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default cpu)")
-    parser.add_argument("--threads", type=positive_int, help="torch CPU threads (1 is often fastest for small batches)")
-    parser.add_argument("--seed", type=seed_int, default=0)
+    add_device(parser)
+    add_threads(parser)
+    add_seed(parser)
     parser.set_defaults(run=run)
 
 
-def _conditional_model(args: argparse.Namespace):
-    from hmr_flow.models import load_model
-    from hmr_flow.commands.models import DEFAULT_KEYPOINT_WEIGHTS
+def _config(args: argparse.Namespace) -> FitConfig:
+    learning_rate = args.learning_rate or (LBFGS_LEARNING_RATE if args.optimizer == "lbfgs" else FitConfig.learning_rate)
+    config = FitConfig(optimizer=args.optimizer, learning_rate=learning_rate, prior_weight=args.prior_weight)
+    return scaled_config(max(args.iterations, len(config.stages)), config)
 
-    return load_model(args.regressor or DEFAULT_KEYPOINT_WEIGHTS, args.device)
+
+def _read_records(args: argparse.Namespace) -> list:
+    if args.keypoints is not None:
+        return read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
+    if args.image is None and args.images is None:
+        raise UserInputError("give --keypoints, or --image/--images to detect the people first")
+    from hmr_flow.detection import detect_into
+
+    return read_keypoints(detect_into(args.out, args.image, args.images), None, args.min_keypoints)
 
 
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.models import conditional_prior_factory, regression_initialiser
+    from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     args.device = str(resolve_device(args.device))
-    for option, path in (("--image", args.image), ("--images", args.images)):
+    for option, path in (("--image", args.image), ("--images", args.images), ("--body-model", args.body_model)):
         if path is not None and not path.exists():
             raise UserInputError(f"{option} {path}: not found")
     check_output_dir(args.out, [args.keypoints, args.image])
     if args.threads:
         torch.set_num_threads(args.threads)
-    if args.keypoints is None:
-        from hmr_flow.detection import detect_into
-
-        if args.image is None and args.images is None:
-            raise ValueError("give --keypoints, or --image/--images to detect the people first")
-        records = read_keypoints(detect_into(args.out, args.image, args.images), None, args.min_keypoints)
-    else:
-        records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
+    config = _config(args)
+    records = _read_records(args)
     conditional = args.prior == "conditional"
     from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
-    model = _conditional_model(args) if conditional or from_regression else None
+    model = load_model(args.model_weights, args.device) if conditional or from_regression else None
     torch.manual_seed(args.seed)
     options = FitOptions(
-        prior=None if conditional else load_prior(args.prior, args.prior_path, device=args.device),
+        prior=None if conditional else load_prior(args.prior, args.prior_weights, device=args.device),
         prior_name=args.prior,
-        num_hypotheses=args.init,
+        num_hypotheses=args.hypotheses,
         focal=args.focal,
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
-        initialiser=regression_initialiser(model, args.init, args.seed) if from_regression else None,
+        initialiser=regression_initialiser(model, args.hypotheses, args.seed) if from_regression else None,
         prior_factory=conditional_prior_factory(model) if conditional else None,
-        config=scaled_config(max(args.iterations, len(DEFAULT_STAGES))),
+        config=config,
         overlays=args.overlays,
+        body_model=args.body_model,
     )
     written = fit_records(records, options, args.out, device=args.device)
-    people = sum(len(r.person_ids) for r in records)
-    print(f"fitted {people} people in {len(records)} images; wrote {len(written)} files to {args.out}")
+    fitted = [record for record in records if record.person_ids]
+    for record in fitted:
+        agreement = keypoint_agreement(record, args.out / f"{record.name}_params.npz")
+        print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
+              + ", ".join(f"{100 * a:.0f} %" for a in agreement))  # fmt: skip
+    people = sum(len(r.person_ids) for r in fitted)
+    print(f"fitted {people} people in {len(fitted)} images; wrote {len(written)} files to {args.out}")
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hmr_flow.commands.options import add_device, add_hypotheses, add_keypoint_inputs, add_model_weights, add_seed
 from hmr_flow.models.losses import LossWeights
 from hmr_flow.models.model import INPUTS
 from hmr_flow.validation import (
@@ -21,18 +22,12 @@ from hmr_flow.validation import (
     positive_float,
     positive_int,
     resolve_device,
-    seed_int,
 )
 
 #: Largest learning rate accepted.
 MAX_LR = 1.0
 
 log = logging.getLogger(__name__)
-
-#: Weights shipped with the package (see the README): the RGB model trained on synthetic renders
-#: only, and the keypoints-only model trained on keypoints generated from mocap (the default).
-RGB_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "hmr_synth128.pt"
-DEFAULT_KEYPOINT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "hmr_keypoints.pt"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "from a mocap pose set, else on a synthetic image set; one process, or several GPUs with "
                            "torchrun (torchrun --nproc_per_node=G -m hmr_flow.cli train hmr ... --device cuda).")  # fmt: skip
     hmr.add_argument("--input", choices=INPUTS, default="rgb",
-                     help="what the model sees: rgb crops, rgb + keypoint heatmaps, or keypoints alone (default rgb)")
+                     help="what the model sees: rgb crops, rgb + keypoint heatmaps, or keypoints alone")
     hmr.add_argument("--data", required=True, type=Path,
                      help="training set: synthetic image folder (data/synth/train), or with --input keypoints the mocap "
                      "pose set (data/mocap/poses.npz, its split.npz beside it)")
@@ -53,31 +48,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume = hmr.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     resume.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint and its log")
-    hmr.add_argument("--epochs", type=positive_int, default=10)
+    hmr.add_argument("--epochs", type=positive_int, default=10, help="passes over the training set")
     hmr.add_argument("--steps-per-epoch", type=positive_int, default=500, help="--input keypoints: generated batches per epoch")
     hmr.add_argument("--balance", action="store_true",
                      help="--input keypoints: draw poses clip-balanced (every mocap clip equally likely)")
     hmr.add_argument("--image-size", type=positive_int, default=128, help="crop / heatmap side in pixels (multiple of 32)")
     hmr.add_argument("--batch-size", type=positive_int, default=32, help="per process")
     hmr.add_argument("--lr", type=float_in(0.0, MAX_LR), default=1e-3, help=f"learning rate in (0, {MAX_LR:g}]")
-    hmr.add_argument("--weight-decay", type=non_negative_float, default=1e-4)
+    hmr.add_argument("--weight-decay", type=non_negative_float, default=1e-4, help="AdamW weight decay")
     hmr.add_argument("--samples", type=positive_int, default=3, help="hypotheses per crop in training (mode + random)")
     hmr.add_argument("--workers", type=non_negative_int, default=1, help="data-loading processes per training process")
-    hmr.add_argument("--device", default="cpu", help="cpu or cuda (with torchrun: each rank uses cuda:LOCAL_RANK)")
+    hmr.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu or cuda "
+                     "(with torchrun: each rank uses cuda:LOCAL_RANK)")
     hmr.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast of the backbone on CUDA")
     hmr.add_argument("--train-limit", type=positive_int, help="use only the first N training images")
     hmr.add_argument("--val-limit", type=positive_int, help="use only the first N validation images (or pairs)")
     hmr.add_argument("--val-samples", type=positive_int, default=25, help="hypotheses per crop in validation")
     hmr.add_argument("--widths", type=positive_int, nargs="+", default=[32, 64, 128, 256], help="backbone stage widths")
-    hmr.add_argument("--feature-dim", type=positive_int, default=256)
-    hmr.add_argument("--flow-hidden", type=positive_int, default=256)
-    hmr.add_argument("--flow-steps", type=positive_int, default=4)
+    hmr.add_argument("--feature-dim", type=positive_int, default=256, help="width of the backbone's feature vector")
+    hmr.add_argument("--flow-hidden", type=positive_int, default=256, help="coupling MLP width of the pose flow")
+    hmr.add_argument("--flow-steps", type=positive_int, default=4, help="steps of the pose flow")
     hmr.add_argument("--keypoint-channels", action="store_true", help="deprecated: same as --input rgb+keypoints")
     hmr.add_argument("--loss-weight", action="append", default=[], metavar="TERM=VALUE",
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
                      "terms and defaults: " + ", ".join(f"{k}={v:g}" for k, v in LossWeights().to_dict().items()))
     hmr.add_argument("--export", type=Path, help="also write inference-only float16 weights here at the end")
-    hmr.add_argument("--seed", type=seed_int, default=0)
+    add_seed(hmr)
     hmr.set_defaults(run=run_train)
 
     regress = subparsers.add_parser(
@@ -87,23 +83,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "<name>_hypotheses.npz (global_orient (P, N, 3) camera frame, body_pose (P, N, 69), betas (P, N, 10), "
         "transl (P, N, 3), log_prob (P, N); the mode at index 0) and, when the image is there, <name>_grid.png. "
         "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")  # fmt: skip
-    regress.add_argument("--keypoints", type=Path, help="COCO keypoint JSON, OpenPose JSON or a folder of OpenPose JSONs "
-                         "(default, without --bbox: detect the people in --image/--images)")  # fmt: skip
-    images = regress.add_mutually_exclusive_group()
-    images.add_argument("--image", type=Path, help="the photo (one image)")
-    images.add_argument("--images", type=Path, help="folder of the keypoint file's images (optional for keypoint models)")
-    regress.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"), help="image size when no image is given")
+    add_keypoint_inputs(regress, min_keypoints=4)
     regress.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
                          help="person box in pixels (RGB model with --image and no keypoints)")
-    regress.add_argument("-n", "--n", type=positive_int, default=16, help="hypotheses per person (default 16, the mode first)")
+    add_hypotheses(regress, 16, "hypotheses per person, the mode first", deprecated=("--n",))
     regress.add_argument("--out", required=True, type=Path, help="output folder")
-    regress.add_argument("--weights", type=Path, default=DEFAULT_KEYPOINT_WEIGHTS,
-                         help=f"model weights (default: the shipped keypoint model; {RGB_WEIGHTS.name} is the RGB one)")
-    regress.add_argument("--focal", type=positive_float, help="focal length in pixels (default sqrt(W²+H²))")
+    add_model_weights(regress, deprecated=("--weights",))
     regress.add_argument("--temperature", type=positive_float, default=1.0, help="latent scale of the random hypotheses")
-    regress.add_argument("--min-keypoints", type=positive_int, default=4, help="skip people with fewer keypoints (default 4)")
-    regress.add_argument("--device", default="cpu")
-    regress.add_argument("--seed", type=seed_int, default=0)
+    add_device(regress)
+    add_seed(regress)
     regress.set_defaults(run=run_regress)
 
 
@@ -175,7 +163,7 @@ def run_regress(args: argparse.Namespace) -> int:
     from hmr_flow.models.regress import coco17_keypoints, regress
 
     device = resolve_device(args.device)
-    check_output_dir(args.out, [args.image, args.images, args.keypoints, args.weights])
+    check_output_dir(args.out, [args.image, args.images, args.keypoints, args.model_weights])
     if args.bbox is not None and (args.keypoints is not None or args.image is None):
         raise UserInputError("--bbox: only with --image and without --keypoints (keypoints give their own boxes)")
     if args.keypoints is None and args.bbox is None:
@@ -185,7 +173,7 @@ def run_regress(args: argparse.Namespace) -> int:
             raise UserInputError("give --keypoints, or --image/--images to detect the people first")
         args.keypoints = detect_into(args.out, args.image, args.images)
         args.image = args.images = None  # the detection file names its images
-    model = load_model(args.weights, device)
+    model = load_model(args.model_weights, device)
     if args.keypoints is not None:
         records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
     else:
@@ -202,7 +190,7 @@ def run_regress(args: argparse.Namespace) -> int:
             raise UserInputError(f"{record.name}: image size unknown (give --images/--image, or --image-size W H)")
         keypoints = coco17_keypoints(record) if args.keypoints is not None else None
         boxes = np.array([check_bbox(args.bbox, *size)]) if args.bbox is not None else None
-        result = regress(model, image, boxes, args.n, args.focal, keypoints, args.temperature, args.seed, image_size=size)
+        result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)
         _save_hypotheses(args.out, record.name, result, image)
         written += 1
     if written == 0:

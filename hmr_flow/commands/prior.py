@@ -2,9 +2,9 @@
 
 - ``train --data poses.npz --out prior.pt [--kind flow|gmm] [--resume] [--device cuda] …``
 - ``combine --density A.pt --regulariser B.pt --out C.pt``: A's density with B's flow as fitting regulariser.
-- ``score --poses X.npz [--prior flow|gmm] [--path P] --out scores.csv``: per pose, log-likelihood (nats)
+- ``score --poses X.npz [--prior flow|gmm] [--prior-weights P] --out scores.csv``: per pose, log-likelihood (nats)
   and percentile among held-out real poses.
-- ``sample -n N [--temperature T] --out samples.npz [--render grid.png]``: ``body_pose (N, 69)`` plus
+- ``sample -n/--samples N [--temperature T] --out samples.npz [--render grid.png]``: ``body_pose (N, 69)`` plus
   their log-likelihoods, and optionally a grid of rendered meshes.
 """
 
@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from hmr_flow.commands.options import add_device, add_prior_weights, add_seed
 from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_file
 from hmr_flow.prior.loading import load_prior
@@ -32,7 +33,6 @@ from hmr_flow.validation import (
     positive_float,
     positive_int,
     resolve_device,
-    seed_int,
 )
 
 #: Largest learning rate accepted (larger ones only make the flow diverge).
@@ -71,9 +71,9 @@ def _run_train(args: argparse.Namespace) -> int:
 
 def _run_score(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    out = check_output_path(args.out, [args.poses, args.path])
+    out = check_output_path(args.out, [args.poses, args.prior_weights])
     poses = load_pose_file(args.poses)
-    prior = load_prior(args.prior, args.path, device=device)
+    prior = load_prior(args.prior, args.prior_weights, device=device)
     log_probs, percentiles = [], []
     for chunk in torch.from_numpy(poses).split(4096):
         log_prob, percentile = prior.score(chunk)
@@ -89,17 +89,17 @@ def _run_score(args: argparse.Namespace) -> int:
 
 def _run_sample(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    check_output_path(args.out, [args.path])
+    check_output_path(args.out, [args.prior_weights])
     if args.render:
-        check_output_path(args.render, [args.path, args.out], option="--render")
+        check_output_path(args.render, [args.prior_weights, args.out], option="--render")
     if args.seed is not None:
         torch.manual_seed(args.seed)
-    prior = load_prior(args.prior, args.path, device=device)
-    body_pose = prior.sample(args.n, temperature=args.temperature)
+    prior = load_prior(args.prior, args.prior_weights, device=device)
+    body_pose = prior.sample(args.samples, temperature=args.temperature)
     log_prob, percentile = prior.score(body_pose)
     save_npz_atomic({"body_pose": body_pose.cpu().numpy(), "log_likelihood": log_prob.numpy(),
                      "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)  # fmt: skip
-    print(f"wrote {args.out}: {args.n} poses at temperature {args.temperature:g}, median percentile "
+    print(f"wrote {args.out}: {args.samples} poses at temperature {args.temperature:g}, median percentile "
           f"{percentile.median():.1f}")
     if args.render:
         from hmr_flow.prior.grid import render_pose_grid
@@ -124,9 +124,9 @@ def _run_combine(args: argparse.Namespace) -> int:
 
 
 def _prior_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind (default: flow)")
-    parser.add_argument("--path", type=Path, default=None, help="prior file (default: the shipped weights)")
-    parser.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default: cpu)")
+    parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind")
+    add_prior_weights(parser, deprecated=("--path",))
+    add_device(parser)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -137,31 +137,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")
     train.add_argument("--data", type=Path, required=True, help=".npz with body_pose (N, 69) and subject (N,)")
     train.add_argument("--out", type=Path, required=True, help="prior file to write (.pt flow, .npz gmm)")
-    train.add_argument("--kind", choices=("flow", "gmm"), default="flow")
+    train.add_argument("--kind", choices=("flow", "gmm"), default="flow", help="normalizing flow or SMPLify-style GMM")
     train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
     train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
-                       help="comma-separated held-out subjects (default: %(default)s)")  # fmt: skip
-    train.add_argument("--epochs", type=positive_int, default=TrainConfig.epochs)
-    train.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size)
+                       help="comma-separated held-out subjects")  # fmt: skip
+    train.add_argument("--epochs", type=positive_int, default=TrainConfig.epochs, help="passes over the training poses")
+    train.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size, help="poses per step")
     train.add_argument("--lr", type=float_in(0.0, MAX_LR), default=TrainConfig.lr, help=f"learning rate in (0, {MAX_LR:g}]")
     train.add_argument("--jitter", type=non_negative_float, default=TrainConfig.jitter, help="training noise std, radians")
     train.add_argument("--jitter-end", type=non_negative_float, default=None,
                        help="anneal the training noise linearly to this std by the last step (default: constant)")
     train.add_argument("--balance", choices=BALANCES, default=TrainConfig.balance,
-                       help="draw training frames ∝ 1/(frames of their subject or clip)^power (default: %(default)s)")
+                       help="draw training frames ∝ 1/(frames of their subject or clip)^power")
     train.add_argument("--balance-power", type=non_negative_float, default=TrainConfig.balance_power,
-                       help="power of the balancing weights: 1 = every group weighs the same (default: %(default)s)")
+                       help="power of the balancing weights: 1 = every group weighs the same")
     train.add_argument("--floor", type=float_in(0.0, 0.5, low_open=False), default=TrainConfig.floor,
                        help="weight of the uniform-rotation component that bounds scores far from the data")
     train.add_argument("--tails", type=positive_float, default=DEFAULT_FLOW["tails"],
                        help="LogTails bound on the flow's latent side (default: none)")
-    train.add_argument("--coupling", choices=("affine", "additive", "spline"), default=DEFAULT_FLOW["coupling"])
+    train.add_argument("--coupling", choices=("affine", "additive", "spline"), default=DEFAULT_FLOW["coupling"],
+                       help="coupling layers of the flow")
     train.add_argument("--bins", type=positive_int, default=DEFAULT_FLOW["bins"], help="spline bins (--coupling spline)")
     train.add_argument("--steps", type=positive_int, default=DEFAULT_FLOW["steps"], help="flow steps")
     train.add_argument("--hidden", type=positive_int, default=DEFAULT_FLOW["hidden"], help="coupling MLP width")
     train.add_argument("--blocks", type=positive_int, default=DEFAULT_FLOW["blocks"], help="residual blocks per coupling MLP")
-    train.add_argument("--seed", type=seed_int, default=0)
-    train.add_argument("--device", default="cpu", help="cpu or cuda[:i] (default: cpu)")
+    add_seed(train)
+    add_device(train)
     resume = train.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue from <out stem>.state.pt")
     resume.add_argument("--overwrite", action="store_true", help="replace an existing prior, its state and log")
@@ -180,12 +181,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     score.set_defaults(run=_run_score)
 
     sample = commands.add_parser("sample", help="sample poses (and render a grid of meshes)")
-    sample.add_argument("-n", type=positive_int, default=16, help="number of poses (default: 16)")
-    sample.add_argument("--temperature", type=positive_float, default=1.0, help="latent std scale (default: 1)")
+    sample.add_argument("-n", "--samples", type=positive_int, default=16, help="number of poses")
+    sample.add_argument("--temperature", type=positive_float, default=1.0, help="latent std scale")
     sample.add_argument("--out", type=Path, required=True, help=".npz to write (body_pose, log_likelihood, percentile)")
     sample.add_argument("--render", type=Path, default=None, help="PNG grid of the posed open body model")
-    sample.add_argument("--max-render", type=positive_int, default=16, help="poses drawn in the grid (default: 16)")
-    sample.add_argument("--columns", type=positive_int, default=4)
-    sample.add_argument("--seed", type=seed_int, default=None)
+    sample.add_argument("--max-render", type=positive_int, default=16, help="poses drawn in the grid")
+    sample.add_argument("--columns", type=positive_int, default=4, help="columns of the grid")
+    add_seed(sample, default=None)
     _prior_options(sample)
     sample.set_defaults(run=_run_sample)

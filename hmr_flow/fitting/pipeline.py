@@ -59,7 +59,8 @@ class FitOptions:
     """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, hypotheses per
     person, focal length (``None`` = ``sqrt(W² + H²)``), image size for keypoints without an image,
     the optimisation config, a seed, whether to draw overlays when the image is available, the most
-    people fitted in one batch, and two optional hooks:
+    people fitted in one batch, the body model file (``None`` = the open model; or an official SMPL
+    ``.pkl``/``.npz``), and two optional hooks:
 
     - ``initialiser(record, image, focal, size) -> Initialisation``: the initial hypotheses of an
       image's people (e.g. :func:`hmr_flow.models.regression_initialiser`); ``image`` is ``None``
@@ -80,6 +81,7 @@ class FitOptions:
     prior_factory: Callable[[KeypointImage, np.ndarray | None, tuple[int, int]], object] | None = None
     overlays: bool = True
     batch_people: int = 256
+    body_model: str | Path | None = None
 
 
 def _image_and_size(record: KeypointImage, options: FitOptions) -> tuple[np.ndarray | None, tuple[int, int]]:
@@ -255,7 +257,7 @@ def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Pa
     if options.batch_people < 1:
         raise ValueError(f"batch_people: expected ≥ 1, got {options.batch_people}")
     out = Path(out)
-    body = BodyModel().to(device)
+    body = BodyModel(options.body_model).to(device)
     keypoint_body = KeypointBody(body).to(device)
     for record in records:
         if len(record.person_ids) == 0:

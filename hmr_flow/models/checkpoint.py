@@ -22,6 +22,11 @@ from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_fi
 FORMAT = "hmr-flow-hmr"
 VERSION = 1
 
+#: Weights shipped with the package (see the README): the keypoints-only model trained on keypoints
+#: generated from mocap (the default) and the RGB model trained on synthetic renders only.
+DEFAULT_KEYPOINT_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "hmr_keypoints.pt"
+RGB_WEIGHTS = Path(__file__).resolve().parents[1] / "assets" / "hmr_synth128.pt"
+
 
 class CheckpointError(UserInputError):
     """A checkpoint is missing, corrupt or not an HMRFlow checkpoint; the message names the file."""
@@ -69,8 +74,10 @@ def model_from_checkpoint(data: dict[str, Any], source: str | Path = "checkpoint
     return model.eval()
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> HMRFlow:
-    """An :class:`HMRFlow` in eval mode from a training checkpoint or exported weights."""
+def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> HMRFlow:
+    """An :class:`HMRFlow` in eval mode from a training checkpoint or exported weights (default: the shipped
+    keypoint model, :data:`DEFAULT_KEYPOINT_WEIGHTS`)."""
+    path = DEFAULT_KEYPOINT_WEIGHTS if path is None else path
     return model_from_checkpoint(read_checkpoint(path), path).to(device)
 
 

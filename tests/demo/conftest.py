@@ -11,11 +11,6 @@ def run_demo(demo_script):
 
 
 @pytest.fixture(scope="session")
-def fit_images(demo_script):
-    return demo_script("fit_images")
-
-
-@pytest.fixture(scope="session")
 def demo_poses(run_demo):
     return run_demo.load_demo_poses()
 

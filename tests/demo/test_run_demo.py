@@ -145,19 +145,6 @@ def test_scores_order_real_above_broken_above_random(run_demo, demo_poses, flow_
     assert "random rotations" in run_demo.format_scores(rows)
 
 
-def test_user_wrappers_sample_and_score(demo_script, tmp_path):
-    sample_poses, score_poses = demo_script("sample_poses"), demo_script("score_poses")
-    assert sample_poses.main(["--out", str(tmp_path), "-n", "2", "--columns", "2"]) == 0
-    with np.load(tmp_path / "samples.npz") as data:
-        assert data["body_pose"].shape == (2, 69)
-    assert cv2.imread(str(tmp_path / "samples.png")) is not None
-    assert score_poses.main(["--poses", str(tmp_path / "samples.npz"), "--out", str(tmp_path / "s.csv")]) == 0
-    with open(tmp_path / "s.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    assert len(rows) == 2 and all(0.0 <= float(r["percentile"]) <= 100.0 for r in rows)
-    assert score_poses.main(["--poses", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "t.csv")]) != 0
-
-
 def test_fit_photo_detects_then_fits_the_real_photo(run_demo, flow_prior, tmp_path):
     from hmr_flow.wheels import WheelError
 

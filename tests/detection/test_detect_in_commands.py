@@ -9,7 +9,7 @@ from hmr_flow.fitting import read_keypoints
 
 def test_fit_without_keypoints_detects_first(blazepose, t_pose_photo, tmp_path):
     out = tmp_path / "out"
-    assert main(["fit", "--image", str(t_pose_photo), "--out", str(out), "--prior", "none", "--init", "1",
+    assert main(["fit", "--image", str(t_pose_photo), "--out", str(out), "--prior", "none", "--hypotheses", "1",
                  "--threads", "1", "--overlays"]) == 0
     [record] = read_keypoints(out / "detected_keypoints.json")
     with np.load(out / "t_pose_params.npz") as params:
@@ -27,14 +27,14 @@ def test_fit_on_a_photo_without_people_writes_nothing(blazepose, tmp_path, capsy
     blank = tmp_path / "blank.png"
     cv2.imwrite(str(blank), np.full((240, 320, 3), 200, np.uint8))
     out = tmp_path / "out"
-    assert main(["fit", "--image", str(blank), "--out", str(out), "--prior", "none", "--init", "1"]) == 2
+    assert main(["fit", "--image", str(blank), "--out", str(out), "--prior", "none", "--hypotheses", "1"]) == 2
     assert "blank.png: no person found" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
 
 
 def test_regress_without_boxes_detects_first(blazepose, t_pose_photo, tmp_path):
     out = tmp_path / "out"
-    assert main(["regress", "--image", str(t_pose_photo), "--out", str(out), "--n", "2"]) == 0
+    assert main(["regress", "--image", str(t_pose_photo), "--out", str(out), "--hypotheses", "2"]) == 0
     [record] = read_keypoints(out / "detected_keypoints.json")
     with np.load(out / "t_pose_hypotheses.npz") as data:
         assert data["global_orient"].shape == (1, 2, 3) and data["body_pose"].shape == (1, 2, 69)

@@ -28,7 +28,7 @@ def openpose_input(tmp_path, keypoint_body):
 def test_fit_command_writes_reloadable_outputs(tmp_path, openpose_input, body):
     out = tmp_path / "out"
     code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out),
-                 "--prior", "none", "--init", "1", "--focal", str(FOCAL), "--overlays", "--iterations", "300"])  # fmt: skip
+                 "--prior", "none", "--hypotheses", "1", "--focal", str(FOCAL), "--overlays", "--iterations", "300"])  # fmt: skip
     assert code == 0
     with np.load(out / "person_keypoints_params.npz") as params:
         assert params["body_pose"].shape == (1, 69) and params["joints"].shape == (1, 24, 3)
@@ -104,7 +104,7 @@ def test_fit_from_the_models_hypotheses(tmp_path, openpose_input):
     start the fit, and the fit still converges onto the keypoints."""
     out = tmp_path / "out"
     code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out), "--prior", "none",
-                 "--init", "3", "--init-from", "regression", "--focal", str(FOCAL)])  # fmt: skip
+                 "--hypotheses", "3", "--init-from", "regression", "--focal", str(FOCAL)])  # fmt: skip
     assert code == 0
     with np.load(out / "person_keypoints_params.npz") as params:
         assert params["hypothesis_losses"].shape == (1, 3)
@@ -148,3 +148,42 @@ def test_side_view_fills_the_panel_along_its_binding_side():
         span = uv.max(0) - uv.min(0)
         assert max(span[0] / size[0], span[1] / size[1]) == pytest.approx(0.8, abs=0.06)
         assert (uv >= 0).all() and (uv[:, 0] <= size[0]).all() and (uv[:, 1] <= size[1]).all()
+
+
+def test_fit_options_reach_the_optimisation(tmp_path, openpose_input, monkeypatch):
+    """``--optimizer``, ``--learning-rate``, ``--prior-weight``, ``--iterations`` and ``--body-model`` reach
+    :class:`FitOptions`; LBFGS gets its own step size unless one is given."""
+    from hmr_flow.commands import fit as fit_command
+    from hmr_flow.fitting import pipeline
+
+    seen = {}
+    real_fit_records, real_body_model = pipeline.fit_records, pipeline.BodyModel
+
+    def spy_fit_records(records, options, out, device="cpu"):
+        seen["options"] = options
+        return real_fit_records(records, options, out, device)
+
+    def spy_body_model(path=None, *args, **kwargs):
+        seen["body_model"] = path
+        return real_body_model(path, *args, **kwargs)
+
+    monkeypatch.setattr(fit_command, "fit_records", spy_fit_records)
+    monkeypatch.setattr(pipeline, "BodyModel", spy_body_model)
+    model_path = real_body_model().model_path
+    base = ["--keypoints", str(openpose_input), "--images", str(tmp_path), "--prior", "flow", "-n", "1"]
+    assert _run([*base, "--out", str(tmp_path / "a"), "--optimizer", "lbfgs", "--iterations", "10",
+                 "--prior-weight", "0.5", "--body-model", str(model_path)]) == 0  # fmt: skip
+    config = seen["options"].config
+    assert config.optimizer == "lbfgs" and config.learning_rate == fit_command.LBFGS_LEARNING_RATE
+    assert config.prior_weight == 0.5 and sum(stage.iterations for stage in config.stages) == 10
+    assert seen["body_model"] == model_path
+    assert _run([*base, "--out", str(tmp_path / "b"), "--iterations", "3", "--learning-rate", "0.01"]) == 0
+    config = seen["options"].config
+    assert config.optimizer == "adam" and config.learning_rate == 0.01 and config.prior_weight is None
+    assert seen["body_model"] is None
+
+
+def test_missing_body_model_file_is_named(tmp_path, openpose_input, capsys):
+    code = _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--body-model",
+                 str(tmp_path / "SMPL_NEUTRAL.pkl")])  # fmt: skip
+    assert code == 2 and "--body-model" in capsys.readouterr().err

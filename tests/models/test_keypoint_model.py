@@ -144,7 +144,7 @@ def test_regress_command_needs_no_image(keypoint_model, tmp_path):
     people[..., 2] = np.where(people[..., 2] > 0, 2.0, 0.0)  # COCO visibility flags
     _coco_file(tmp_path / "kp.json", people)
     code = main(["regress", "--keypoints", str(tmp_path / "kp.json"), "-n", "3", "--out", str(tmp_path / "out"),
-                 "--weights", str(weights)])  # fmt: skip
+                 "--model-weights", str(weights)])  # fmt: skip
     assert code == 0
     with np.load(tmp_path / "out" / "street_hypotheses.npz") as data:
         assert data["global_orient"].shape == (2, 3, 3) and data["body_pose"].shape == (2, 3, 69)
@@ -157,8 +157,8 @@ def test_fit_command_with_the_conditional_prior(keypoint_model, tmp_path):
     people = _people()[:1]
     people[..., 2] = np.where(people[..., 2] > 0, 2.0, 0.0)
     _coco_file(tmp_path / "kp.json", people)
-    code = main(["fit", "--keypoints", str(tmp_path / "kp.json"), "--out", str(tmp_path / "out"), "--init", "2",
-                 "--regressor", str(weights)])  # fmt: skip
+    code = main(["fit", "--keypoints", str(tmp_path / "kp.json"), "--out", str(tmp_path / "out"), "--hypotheses", "2",
+                 "--model-weights", str(weights)])  # fmt: skip
     assert code == 0
     with np.load(tmp_path / "out" / "street_params.npz") as params:
         assert str(params["prior"]) == "conditional" and np.isfinite(params["prior_log_prob"]).all()

@@ -55,14 +55,14 @@ def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["regress", "--image", str(tmp_path / "photo.png"), "--keypoints", str(tmp_path / "kp.json"),
-                              "-n", "2", "--out", str(tmp_path / "out"), "--weights", str(weights)])  # fmt: skip
+                              "-n", "2", "--out", str(tmp_path / "out"), "--model-weights", str(weights)])  # fmt: skip
     assert args.run(args) == 0
     with np.load(tmp_path / "out" / "kp_hypotheses.npz") as data:
         assert data["global_orient"].shape == (1, 2, 3) and data["body_pose"].shape == (1, 2, 69)
         assert data["transl"].shape == (1, 2, 3) and data["log_prob"].shape == (1, 2)
     grid = cv2.imread(str(tmp_path / "out" / "kp_grid.png"))
     assert grid is not None and grid.shape[0] > 0
-    code = main(["regress", "--image", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o2"), "--weights", str(weights)])
+    code = main(["regress", "--image", str(tmp_path / "missing.png"), "--out", str(tmp_path / "o2"), "--model-weights", str(weights)])
     assert code == 2 and "missing.png" in capsys.readouterr().err
 
 

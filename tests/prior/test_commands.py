@@ -60,12 +60,12 @@ def test_train_gmm_score_and_sample(tmp_path, pose_file):
     out = tmp_path / "gmm.npz"
     assert _run("prior", "train", "--kind", "gmm", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3") == 0
     scores = tmp_path / "scores.csv"
-    assert _run("prior", "score", "--poses", str(pose_file), "--prior", "gmm", "--path", str(out), "--out", str(scores)) == 0
+    assert _run("prior", "score", "--poses", str(pose_file), "--prior", "gmm", "--prior-weights", str(out), "--out", str(scores)) == 0
     rows = _log_rows(scores)
     assert len(rows) == 600 and {"index", "log_likelihood", "percentile"} <= set(rows[0])
     assert all(0.0 <= float(r["percentile"]) <= 100.0 for r in rows)
     samples = tmp_path / "samples.npz"
-    assert _run("prior", "sample", "-n", "5", "--prior", "gmm", "--path", str(out), "--out", str(samples), "--seed", "1") == 0
+    assert _run("prior", "sample", "-n", "5", "--prior", "gmm", "--prior-weights", str(out), "--out", str(samples), "--seed", "1") == 0
     with np.load(samples) as data:
         assert data["body_pose"].shape == (5, 69) and data["log_likelihood"].shape == (5,)
         assert np.allclose(data["body_pose"][:, 30:33], 0.0)  # the unmodelled joint stays at identity

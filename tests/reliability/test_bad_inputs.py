@@ -17,7 +17,7 @@ import pytest
 from hmr_flow.cli import main as hmr_flow_main
 
 PRIOR_TINY = ["--epochs", "1", "--steps", "1", "--hidden", "8", "--val-subjects", "4"]
-FIT_QUICK = ["--prior", "none", "--init", "1"]
+FIT_QUICK = ["--prior", "none", "--hypotheses", "1"]
 
 # (id, entry, argv template, expected exit status, fragments of the error line joined by " && "); templates
 # name paths of the ``bad`` fixture as ``{name}``; ``{tmp}`` is a fresh folder for outputs.
@@ -38,8 +38,7 @@ CASES = [
                          ("regress", "regress --image {person_jpg} --bbox 300 200 700 800 --out {tmp}/r"),
                          ("train-hmr", "train hmr --data {synth} --out {tmp}/h.pt --epochs 1"))],  # fmt: skip
     *[(f"device-foo-demo-{name}", f"demo:{name}", argv + " --device foo", 2, "--device foo")
-      for name, argv in (("run_demo", "--out {tmp}/demo"), ("fit_images", "--keypoints {coco} --out {tmp}/f"),
-                         ("score_poses", "--poses {poses} --out {tmp}/s.csv"), ("sample_poses", "--out {tmp}/s"))],
+      for name, argv in (("run_demo", "--out {tmp}/demo"),)],
     # ---- tracebacks: files and numbers
     ("npy-pose-file", "hmr", "prior score --poses {poses_npy} --out {tmp}/s.csv", 0, "wrote"),
     ("npy-renamed-npz", "hmr", "prior score --poses {npy_renamed} --out {tmp}/s.csv", 0, "wrote"),
@@ -48,7 +47,7 @@ CASES = [
     ("pose-1d", "hmr", "prior score --poses {poses_1d} --out {tmp}/s.csv", 2, "poses_1d.npz"),
     ("coco-image-id-list", "hmr", "fit --keypoints {coco_list_id} --image-size 1000 1000 --out {tmp}/f", 2, "image_id"),
     ("regress-huge-bbox", "hmr", "regress --image {person_jpg} --bbox 0 0 1e12 1e12 --out {tmp}/r", 2, "--bbox"),
-    ("checkpoint-non-tensor", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {hmr_nontensor} "
+    ("checkpoint-non-tensor", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --model-weights {hmr_nontensor} "
      "--out {tmp}/r", 2, "hmr_nontensor.pt"),
     ("bvh-deep", "data", "mocap convert {bvh_deep} --subject 1 --out {tmp}/m.npz --workers 1", 2, "deep.bvh: && nested"),
     ("prior-resume-truncated", "hmr", "prior train --data {poses} --out {truncated_prior} --resume " + " ".join(PRIOR_TINY),
@@ -63,7 +62,7 @@ CASES = [
     ("prior-train-unwritable-out", "hmr", "prior train --data {poses} --out {a_file}/p.pt " + " ".join(PRIOR_TINY),
      2, "--out"),
     ("fit-threads-negative", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --threads -1", 2, "--threads"),
-    ("demo-fit-out-is-file", "demo:fit_images", "--keypoints {coco} --images {root} --out {a_file}", 2, "--out"),
+    ("fit-out-is-file", "hmr", "fit --keypoints {coco} --images {root} --out {a_file} " + " ".join(FIT_QUICK), 2, "--out"),
     ("seed-negative", "hmr", "prior sample -n 2 --seed -1 --out {tmp}/s.npz", 2, "--seed"),
     ("synth-zero-images", "data", "synth render --split train --n 0 --out {tmp}/synth", 2, "--n"),
     # ---- silent wrong results
@@ -78,7 +77,7 @@ CASES = [
     ("fit-keypoints-x1e6", "hmr", "fit --keypoints {coco_x1e6} --image-size 1000 1000 --out {tmp}/f " + " ".join(FIT_QUICK),
      2, "check focal/keypoints"),
     ("fit-focal-negative", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --focal -1000", 2, "--focal"),
-    ("regress-grid-unwritable", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {hmr_weights} "
+    ("regress-grid-unwritable", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --model-weights {hmr_weights} "
      "--out {grid_blocked}", 2,
      "person_grid.png"),
     ("bvh-frame-time-tiny", "data", "mocap convert {bvh_time} --subject 1 --out {tmp}/m.npz --workers 1", 2,
@@ -93,22 +92,22 @@ CASES = [
     ("fit-focal-0", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --focal 0", 2, "--focal"),
     ("fit-focal-nan", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --focal nan", 2, "--focal"),
     ("fit-image-size-0", "hmr", "fit --keypoints {openpose} --image-size 0 0 --out {tmp}/f", 2, "--image-size"),
-    ("prior-nan-weights", "hmr", "prior score --poses {poses} --path {prior_nan} --out {tmp}/s.csv", 2, "prior_nan.pt"),
-    ("prior-missing-key", "hmr", "prior score --poses {poses} --path {prior_nokey} --out {tmp}/s.csv", 2,
+    ("prior-nan-weights", "hmr", "prior score --poses {poses} --prior-weights {prior_nan} --out {tmp}/s.csv", 2, "prior_nan.pt"),
+    ("prior-missing-key", "hmr", "prior score --poses {poses} --prior-weights {prior_nokey} --out {tmp}/s.csv", 2,
      "prior_nokey.pt"),
     ("coco-width-text", "hmr", "fit --keypoints {coco_width} --images {root} --out {tmp}/f", 2, "coco_width.json"),
     ("bvh-zero-frames", "data", "mocap convert {bvh_empty} --subject 1 --out {tmp}/m.npz --workers 1", 2,
      "no_frames.bvh: && expected 1 to"),
     ("hmr-log-is-checkpoint", "hmr", "train hmr --data {synth} --out {tmp}/K.csv --epochs 1", 2, "K.csv"),
-    ("regress-malicious-weights", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {exploit} "
+    ("regress-malicious-weights", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --model-weights {exploit} "
      "--out {tmp}/r", 2, "exploit.pt"),
-    ("prior-malicious-weights", "hmr", "prior score --poses {poses} --path {exploit} --out {tmp}/s.csv", 2,
+    ("prior-malicious-weights", "hmr", "prior score --poses {poses} --prior-weights {exploit} --out {tmp}/s.csv", 2,
      "exploit.pt"),
-    ("regress-mismatched-weights", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --weights {prior_flow} "
+    ("regress-mismatched-weights", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --model-weights {prior_flow} "
      "--out {tmp}/r", 2, "prior_flow.pt"),
-    ("prior-mismatched-weights", "hmr", "prior score --poses {poses} --path {hmr_weights} --out {tmp}/s.csv", 2,
+    ("prior-mismatched-weights", "hmr", "prior score --poses {poses} --prior-weights {hmr_weights} --out {tmp}/s.csv", 2,
      "hmr_synth128.pt"),
-    ("prior-truncated-weights", "hmr", "prior score --poses {poses} --path {truncated} --out {tmp}/s.csv", 2,
+    ("prior-truncated-weights", "hmr", "prior score --poses {poses} --prior-weights {truncated} --out {tmp}/s.csv", 2,
      "truncated.pt"),
     # ---- numerics
     ("fit-degenerate-keypoints", "hmr", "fit --keypoints {coco_same} --image-size 1000 1000 --out {tmp}/f "

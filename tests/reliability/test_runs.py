@@ -36,7 +36,7 @@ def test_same_named_images_in_subfolders_get_distinct_outputs(tmp_path, coco_peo
     keypoints.write_text(json.dumps({"images": images, "annotations": annotations}))
     out = tmp_path / "out"
     assert hmr_flow_main(["fit", "--keypoints", str(keypoints), "--images", str(photos), "--out", str(out),
-                          "--prior", "none", "--init", "1"]) == 0  # fmt: skip
+                          "--prior", "none", "--hypotheses", "1"]) == 0  # fmt: skip
     params = sorted(p.name for p in out.glob("*_params.npz"))
     assert params == ["sub_x_params.npz", "x_params.npz"]
     for name in params:

@@ -1,0 +1,97 @@
+"""Options that several commands share: one flag name, one meaning and one help text everywhere.
+
+Renamed flags keep their old spelling for one release as a hidden, deprecated alias that still works and
+prints one warning line (``hmr-flow: warning: --init is deprecated; use --hypotheses``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hmr_flow.validation import positive_float, positive_int, seed_int
+
+
+class _DeprecatedAlias(argparse.Action):
+    """Stores like the option it stands for and warns once that the spelling is deprecated."""
+
+    def __init__(self, option_strings, dest, replacement: str, store_true: bool = False, **kwargs):
+        self.replacement = replacement
+        self.store_true = store_true
+        super().__init__(option_strings, dest, nargs=0 if store_true else kwargs.pop("nargs", None), **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        prog = getattr(parser, "root_prog", parser.prog)
+        print(f"{prog}: warning: {option_string} is deprecated; use {self.replacement}", file=sys.stderr)
+        setattr(namespace, self.dest, True if self.store_true else values)
+
+
+def add_option(parser: argparse.ArgumentParser | argparse._ActionsContainer, *names: str,
+               deprecated: tuple[str, ...] = (), **kwargs) -> argparse.Action:
+    """``parser.add_argument(*names, **kwargs)`` plus each ``deprecated`` spelling as a hidden alias."""
+    action = parser.add_argument(*names, **kwargs)
+    long_name = next(name for name in names if name.startswith("--"))
+    for old in deprecated:
+        parser.add_argument(old, dest=action.dest, type=action.type, nargs=action.nargs, default=argparse.SUPPRESS,
+                            help=argparse.SUPPRESS, action=_DeprecatedAlias, replacement=long_name)  # fmt: skip
+    return action
+
+
+def add_device(parser: argparse.ArgumentParser) -> None:
+    """``--device`` (default ``auto``: the GPU when torch sees one, else the CPU)."""
+    parser.add_argument("--device", default="auto",
+                        help="torch device: auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
+
+
+def add_seed(parser: argparse.ArgumentParser, default: int | None = 0) -> None:
+    """``--seed`` (the same seed gives the same result on the same machine)."""
+    parser.add_argument("--seed", type=seed_int, default=default, help="random seed")
+
+
+def add_prior_weights(parser: argparse.ArgumentParser, deprecated: tuple[str, ...] = ()) -> None:
+    """``--prior-weights PATH``: a flow (.pt) or GMM (.npz) prior file instead of the shipped one."""
+    add_option(parser, "--prior-weights", type=Path, deprecated=deprecated,
+               help="prior file (.pt flow, .npz GMM) to use instead of the shipped weights")
+
+
+def add_model_weights(parser: argparse.ArgumentParser, deprecated: tuple[str, ...] = ()) -> None:
+    """``--model-weights PATH``: conditional-model weights instead of the shipped keypoint model."""
+    add_option(parser, "--model-weights", type=Path, deprecated=deprecated,
+               help="conditional-model weights (training checkpoint or export) instead of the shipped keypoint model "
+                    "(hmr_flow/assets/hmr_keypoints.pt; hmr_synth128.pt there is the RGB model)")
+
+
+def add_hypotheses(parser: argparse.ArgumentParser, default: int, help: str,
+                   deprecated: tuple[str, ...] = ()) -> None:
+    """``-n/--hypotheses N``: pose hypotheses per person."""
+    add_option(parser, "-n", "--hypotheses", type=positive_int, default=default, deprecated=deprecated, help=help)
+
+
+def add_image_inputs(parser: argparse.ArgumentParser, image_help: str, images_help: str,
+                     required: bool = False) -> None:
+    """``--image PHOTO | --images FOLDER`` (mutually exclusive)."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--image", type=Path, help=image_help)
+    group.add_argument("--images", type=Path, help=images_help)
+
+
+def add_keypoint_inputs(parser: argparse.ArgumentParser, min_keypoints: int) -> None:
+    """What ``fit`` and ``regress`` read: ``--keypoints``, ``--image``/``--images``, ``--image-size``,
+    ``--focal``, ``--min-keypoints``."""
+    parser.add_argument("--keypoints", type=Path,
+                        help="COCO keypoint JSON (annotations or a results list), OpenPose BODY_25 JSON or a folder of "
+                             "them (default: detect the people in --image/--images)")  # fmt: skip
+    add_image_inputs(parser, "a photo (the image of a single-image keypoint file)",
+                     "folder of images (COCO file_name, or <stem>.jpg/.png for OpenPose)")
+    parser.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
+                        help="image size in pixels when the keypoint file does not give it and no image is given")
+    parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default: sqrt(W²+H²))")
+    parser.add_argument("--min-keypoints", type=positive_int, default=min_keypoints,
+                        help="skip people with fewer visible keypoints")
+
+
+def add_threads(parser: argparse.ArgumentParser, help: str = "torch CPU threads (default: torch's choice; 1 is often "
+                "fastest for small batches)", default: int | None = None) -> None:  # fmt: skip
+    """``--threads N``."""
+    parser.add_argument("--threads", type=positive_int, default=default, help=help)
