@@ -37,7 +37,15 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from hmr_flow.body import COCO17_NAMES, JOINT_NAMES
+#: The repository root: the demo renders its example photo with the repository's ``data_tools`` (the
+#: offline preparation tools, which ``pip install`` does not install).
+REPOSITORY = Path(__file__).resolve().parents[1]
+if str(REPOSITORY) not in sys.path:
+    sys.path.insert(0, str(REPOSITORY))
+
+from data_tools.synth.renderer import SynthRenderer  # noqa: E402 - after the repository is on the path
+from data_tools.synth.sampling import PoseItem, SceneConfig  # noqa: E402
+from hmr_flow.body import COCO17_NAMES, JOINT_NAMES  # noqa: E402
 from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.commands.options import add_device, add_hypotheses
 from hmr_flow.fitting import FitConfig, Initialisation, KeypointBody, fit_people, read_keypoints
@@ -95,9 +103,6 @@ def render_example(poses: DemoPoses, index: int, size: int = IMAGE_SIZE, seed: i
     """A synthetic photo of held-out pose ``index`` (clothing, background, random view; no occluders, never
     truncated) with its exact ground truth: the synth renderer's record plus ``image (S, S, 3)`` uint8 RGB.
     The camera is a pinhole with ``focal`` pixels and principal point ``(S/2, S/2)``."""
-    from data_tools.synth.renderer import SynthRenderer
-    from data_tools.synth.sampling import PoseItem, SceneConfig
-
     if not 0 <= index < len(poses.body_pose):
         raise ValueError(f"pose index {index}: the demo poses have {len(poses.body_pose)} entries")
     config = SceneConfig(occluder_prob=0.0, truncation_prob=0.0, fill_range=(0.7, 0.85), fov_range=(30.0, 50.0))

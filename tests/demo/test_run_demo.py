@@ -4,6 +4,8 @@ scoring order (real > broken joint limits > random rotations), and the user wrap
 from __future__ import annotations
 
 import csv
+import os
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -159,3 +161,16 @@ def test_fit_photo_detects_then_fits_the_real_photo(run_demo, flow_prior, tmp_pa
         assert params["body_pose"].shape == (1, 69) and np.isfinite(params["joints"]).all()
     assert len(trimesh.load(tmp_path / "side_bend_1.obj", process=False).vertices) == BodyModel().num_vertices
     assert cv2.imread(str(tmp_path / "side_bend_overlay.png")).shape[0] == 720
+
+
+def test_demo_script_runs_from_any_folder(tmp_path):
+    """``python demo/run_demo.py`` finds the repository's data_tools (not installed) from any working folder."""
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "demo" / "run_demo.py"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--device" in done.stdout
