@@ -87,3 +87,14 @@ def test_imports_point_down_the_layers():
 )
 def test_the_checker_sees_a_broken_import(part, source, bad):
     assert bool(layer_violations(part, source)) == bad
+
+
+def test_data_tools_is_not_installed_as_a_top_level_package():
+    """``pip install`` carries the library only: ``data_tools`` (a name taken on PyPI) stays in the repository."""
+    import fnmatch
+    import tomllib
+
+    pyproject = tomllib.loads((LIBRARY.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    assert any(fnmatch.fnmatch("hmr_flow.commands", p) for p in patterns)
+    assert not any(fnmatch.fnmatch(name, p) for p in patterns for name in ("data_tools", "data_tools.mocap"))
