@@ -4,7 +4,7 @@ Writes a COCO keypoint file of ``--persons`` single-person 1000 × 1000 images w
 fitting benchmark's scenes (``bench/fit_eval.py``: validation-subject poses, random shapes and views,
 5 px noise, 30 % of the keypoints hidden) with a plain grey JPEG per image (the command reads each
 image for its size and, unless ``--no-overlays`` is passed through, draws the overlay), runs
-``python -m hmr_flow.cli fit`` on it in a fresh process for each setting, and reports the wall time of
+``python -m hmr_flow fit`` on it in a fresh process for each setting, and reports the wall time of
 the whole command (start-up, loading, fitting, writing every output) as persons/s, and the
 PA-MPJPE / MPJPE (mm) of the written joints against the ground truth. Settings are run round-robin
 (``--repeats`` rounds) so that load changes hit all of them alike; the spread is min–max.
@@ -56,12 +56,12 @@ def write_coco(keypoints: torch.Tensor, path: Path) -> list[str]:
 def run_fit(coco: Path, out: Path, prior: str, iterations: int | None, hypotheses: int | None,
             extra: list[str]) -> tuple[float, float]:  # fmt: skip
     """Runs the command; returns its wall time and CPU time (user + system), seconds."""
-    command = [sys.executable, "-m", "hmr_flow.cli", "fit", "--keypoints", str(coco), "--out", str(out),
+    command = [sys.executable, "-m", "hmr_flow", "fit", "--keypoints", str(coco), "--out", str(out),
                "--prior", prior, *extra]  # fmt: skip
     if iterations is not None:
         command += ["--iterations", str(iterations)]
     if hypotheses is not None:
-        command += ["--init", str(hypotheses)]
+        command += ["--hypotheses", str(hypotheses)]
     start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode:
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--priors", nargs="+", default=["flow"], choices=["conditional", "flow", "gmm", "none"])
     parser.add_argument("--iterations", type=int, nargs="+", default=[None],
                         help="iteration budgets to compare (default: the command's default)")
-    parser.add_argument("--hypotheses", type=int, default=None, help="--init of the command (default: its default)")
+    parser.add_argument("--hypotheses", type=int, default=None, help="--hypotheses of the command (default: its default)")
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")

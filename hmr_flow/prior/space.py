@@ -23,12 +23,16 @@ from __future__ import annotations
 
 import math
 
-import roma
 import torch
 from torch import Tensor, nn
 
 from hmr_flow.body.skeleton import JOINT_NAMES
-from hmr_flow.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from hmr_flow.geometry.rotations import (
+    axis_angle_to_matrix,
+    matrix_to_axis_angle,
+    quaternion_to_axis_angle,
+    special_procrustes,
+)
 from hmr_flow.prior.inputs import NUM_BODY_JOINTS
 
 COORDS = ("axis_angle", "axis_angle_mean")
@@ -56,7 +60,7 @@ def uniform_rotations(n: int, joints: int, dtype=torch.float32, device=None) -> 
     """``(n, 3·joints)`` axis-angle of independent uniformly distributed rotations (normalised 4-D
     Gaussians are uniform unit quaternions)."""
     quaternions = torch.nn.functional.normalize(torch.randn(n, joints, 4, dtype=dtype, device=device), dim=-1)
-    return roma.unitquat_to_rotvec(quaternions).reshape(n, 3 * joints)
+    return quaternion_to_axis_angle(quaternions).reshape(n, 3 * joints)
 
 
 class PoseSpace(nn.Module):
@@ -126,4 +130,4 @@ def articulated_joints(axis_angle: Tensor, min_std: float = 1e-3) -> list[int]:
 
 def mean_rotations(axis_angle: Tensor) -> Tensor:
     """Per-joint chordal mean rotation ``(J, 3, 3)`` of ``(N, J, 3)`` axis-angle (projected onto SO(3))."""
-    return roma.special_procrustes(axis_angle_to_matrix(axis_angle.double()).mean(dim=0)).float()
+    return special_procrustes(axis_angle_to_matrix(axis_angle.double()).mean(dim=0)).float()
