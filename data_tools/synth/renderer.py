@@ -10,21 +10,17 @@ adds optional occluders, renders RGBA + depth, composites over a random backgrou
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+import cv2
+import numpy as np
+import scipy.sparse
+import torch
+import trimesh
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pyrender  # noqa: E402
-import scipy.sparse  # noqa: E402
-import torch  # noqa: E402
-import trimesh  # noqa: E402
-
-from data_tools.synth.appearance import BodyRegions, sample_vertex_colours  # noqa: E402
-from data_tools.synth.backgrounds import random_background  # noqa: E402
-from data_tools.synth.sampling import (  # noqa: E402
+from data_tools.synth.appearance import BodyRegions, sample_vertex_colours
+from data_tools.synth.backgrounds import random_background
+from data_tools.synth.sampling import (
     Light,
     Occluder,
     PoseItem,
@@ -36,12 +32,14 @@ from data_tools.synth.sampling import (  # noqa: E402
     sample_lights,
     sample_occluders,
 )
-from data_tools.synth.visibility import keypoint_visibility  # noqa: E402
-from hmr_flow.body import BodyModel  # noqa: E402
-from hmr_flow.data.augment import mask_bbox  # noqa: E402
-from hmr_flow.data.synth_format import encode_jpeg  # noqa: E402
-from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle  # noqa: E402
-from hmr_flow.render import offscreen_renderer  # noqa: E402
+from data_tools.synth.visibility import keypoint_visibility
+from hmr_flow.body import BodyModel
+from hmr_flow.data.augment import mask_bbox
+from hmr_flow.data.synth_format import encode_jpeg
+from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+from hmr_flow.render import load_pyrender, offscreen_renderer
+
+pyrender = load_pyrender()  # this module renders: PYOPENGL_PLATFORM defaults to egl here
 
 #: OpenCV camera frame → OpenGL camera frame (pyrender looks down −z with y up).
 _CV_TO_GL = np.array([1.0, -1.0, -1.0])

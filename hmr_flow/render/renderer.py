@@ -5,6 +5,10 @@ z forward, metres) with a pinhole camera given by focal length and principal poi
 that :func:`hmr_flow.geometry.camera.project_points` of the same points lands on the rendered pixels.
 One ``pyrender.OffscreenRenderer`` is kept and reused (resized when the image size changes);
 :func:`close_renderers` frees it (also called at interpreter exit).
+
+pyrender (and PyOpenGL) are imported by :func:`load_pyrender` on the first render, not when this module
+is imported: importing :mod:`hmr_flow` or any of its packages leaves OpenGL alone. Only then is
+``PYOPENGL_PLATFORM`` set to ``egl`` (headless), and only if the user has not set it.
 """
 
 from __future__ import annotations
@@ -12,15 +16,29 @@ from __future__ import annotations
 import atexit
 import os
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+import numpy as np
+import trimesh
 
-import numpy as np  # noqa: E402
-import pyrender  # noqa: E402
-import trimesh  # noqa: E402
+if TYPE_CHECKING:
+    import pyrender
 
 #: OpenCV camera frame → OpenGL camera frame (pyrender looks down -z with y up).
 _CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def load_pyrender() -> ModuleType:
+    """The ``pyrender`` module, imported on first use with ``PYOPENGL_PLATFORM`` defaulting to ``egl``
+    (headless; a value the user set, e.g. ``osmesa``, is kept). PyOpenGL reads the variable once, at
+    its first import."""
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    import pyrender
+
+    return pyrender
+
+
 @dataclass
 class MeshSpec:
     """One mesh to draw: ``vertices (V, 3)`` camera frame metres, ``faces (F, 3)``, RGB(A) colour in [0, 1]."""
@@ -40,7 +58,7 @@ def offscreen_renderer(width: int, height: int) -> pyrender.OffscreenRenderer:
     terminates the EGL display that every other renderer of the process shares.
     """
     if not _RENDERER:
-        _RENDERER.append(pyrender.OffscreenRenderer(viewport_width=width, viewport_height=height))
+        _RENDERER.append(load_pyrender().OffscreenRenderer(viewport_width=width, viewport_height=height))
     renderer = _RENDERER[0]
     if (renderer.viewport_width, renderer.viewport_height) != (width, height):
         renderer.viewport_width, renderer.viewport_height = width, height
@@ -85,6 +103,7 @@ def render_meshes(
     Returns:
         ``rgb (H, W, 3)`` uint8 and ``depth (H, W)`` float32 metres along z (0 where empty).
     """
+    pyrender = load_pyrender()
     width, height = int(image_size[0]), int(image_size[1])
     fx, fy = (focal, focal) if np.isscalar(focal) else focal
     cx, cy = principal_point if principal_point is not None else (width / 2.0, height / 2.0)
