@@ -19,7 +19,7 @@ from hmr_flow.commands.options import (
     add_threads,
 )
 from hmr_flow.fitting.keypoint_io import read_keypoints
-from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
+from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement, warn_empty
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
 
@@ -103,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = _config(args)
     records = _read_records(args)
+    empty = len(warn_empty(records))
+    if empty == len(records):
+        raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
+                             f"{args.min_keypoints} keypoints in any of the {len(records)} images")  # fmt: skip
     conditional = args.prior == "conditional"
     from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
     model = load_model(args.model_weights, args.device) if conditional or from_regression else None
@@ -120,12 +124,13 @@ def run(args: argparse.Namespace) -> int:
         overlays=args.overlays,
         body_model=args.body_model,
     )
-    written = fit_records(records, options, args.out, device=args.device)
+    written = fit_records(records, options, args.out, device=args.device, warn=False)
     fitted = [record for record in records if record.person_ids]
     for record in fitted:
         agreement = keypoint_agreement(record, args.out / f"{record.name}_params.npz")
         print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
               + ", ".join(f"{100 * a:.0f} %" for a in agreement))  # fmt: skip
     people = sum(len(r.person_ids) for r in fitted)
-    print(f"fitted {people} people in {len(fitted)} images; wrote {len(written)} files to {args.out}")
+    skipped = f" ({empty} images without people skipped)" if empty else ""
+    print(f"fitted {people} people in {len(fitted)} images{skipped}; wrote {len(written)} files to {args.out}")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,6 @@ from hmr_flow.validation import (
 #: Largest learning rate accepted.
 MAX_LR = 1.0
 
-log = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -158,7 +156,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_regress(args: argparse.Namespace) -> int:
     from hmr_flow.fitting.keypoint_io import KeypointImage, read_keypoints
-    from hmr_flow.images import read_rgb
+    from hmr_flow.fitting.pipeline import image_and_size, warn_empty
     from hmr_flow.models.checkpoint import load_model
     from hmr_flow.models.regress import coco17_keypoints, regress
 
@@ -178,16 +176,12 @@ def run_regress(args: argparse.Namespace) -> int:
         records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
     else:
         records = [KeypointImage(args.image.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], args.image)]
+    empty = len(warn_empty(records)) if args.keypoints is not None else 0
     written = 0
     for record in records:
         if args.keypoints is not None and len(record.person_ids) == 0:
-            log.warning("%s: no person with enough keypoints, skipped", record.name)
             continue
-        image = read_rgb(record.image_path) if record.image_path is not None else None
-        size = (image.shape[1], image.shape[0]) if image is not None else record.image_size
-        size = size or (tuple(args.image_size) if args.image_size else None)
-        if image is None and size is None:
-            raise UserInputError(f"{record.name}: image size unknown (give --images/--image, or --image-size W H)")
+        image, size = image_and_size(record, args.image_size)
         keypoints = coco17_keypoints(record) if args.keypoints is not None else None
         boxes = np.array([check_bbox(args.bbox, *size)]) if args.bbox is not None else None
         result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)
@@ -195,7 +189,8 @@ def run_regress(args: argparse.Namespace) -> int:
         written += 1
     if written == 0:
         raise UserInputError(f"{args.keypoints}: no person with at least {args.min_keypoints} keypoints in any image")
-    print(f"wrote hypotheses for {written} images to {args.out}")
+    skipped = f" ({empty} images without people skipped)" if empty else ""
+    print(f"wrote hypotheses for {written} images{skipped} to {args.out}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Reading 2D keypoint files: OpenPose BODY_25 JSON and COCO-17 annotation JSON.
+"""Reading 2D keypoint files: OpenPose BODY_25 JSON, COCO-17 annotation JSON and COCO results lists.
 
 Every reader returns :class:`KeypointImage` records: one image, its people's keypoints as a
 ``(P, K, 3)`` float32 array of ``(u, v, confidence)`` in pixels (u right, v down, origin the
@@ -9,12 +9,23 @@ with K = 25, orders of :data:`hmr_flow.body.COCO17_NAMES` / :data:`hmr_flow.body
   the confidence is the detector's score in [0, 1] (0 = not detected).
 - COCO: one JSON file for many images, ``images[]`` (``id``, ``file_name``, ``width``, ``height``)
   and ``annotations[]`` (``image_id``, ``keypoints`` ``[x, y, v] * 17``, ``iscrowd``); the visibility
-  flag becomes the confidence: v = 0 (unlabelled) → 0, v = 1 (labelled, occluded) and v = 2 → 1.
-  Crowd annotations are ignored.
+  flag becomes the confidence: v = 0 (unlabelled) → 0, v = 1 (labelled but occluded: the annotator's
+  guess) → :data:`COCO_OCCLUDED_CONFIDENCE` (0.5), v = 2 (visible) → 1. Files whose
+  ``info.keypoint_values`` is ``"confidence"`` (``hmr-flow detect``) carry confidences in [0, 1] instead.
+  Crowd annotations are ignored. Width and height give the camera, so no image file is needed.
+- COCO results list (what mmpose, rtmlib and detectron2 write): ``[{image_id, category_id, keypoints:
+  [x, y, score] * 17, score, keypoint_scores?}, ...]``. The per-keypoint confidence is
+  ``keypoint_scores`` where given, else the third value, clipped to [0, 1] (detectron2's are heatmap
+  logits). Entries of a category other than 1 (person) are ignored. A results list carries no image size:
+  the image is looked up (``--image``, or ``<image_id>.jpg|.jpeg|.png`` — also COCO's zero-padded
+  ``000000000785.jpg`` — in the images folder, by default the JSON file's folder), else the size must be
+  given (``--image-size``).
 
-People with fewer than ``min_keypoints`` keypoints of positive confidence are dropped with a warning
-that names the file and the person; :class:`KeypointFileError` is raised for unreadable or malformed
-files.
+An image without people (OpenPose ``people: []``, a COCO image without annotations) is a record with
+``P = 0``; the commands skip it with one warning that counts such images
+(:func:`hmr_flow.fitting.pipeline.warn_empty`). People with fewer than
+``min_keypoints`` keypoints of positive confidence are dropped with a warning that names the file and
+the person; :class:`KeypointFileError` is raised for unreadable or malformed files.
 """
 
 from __future__ import annotations
@@ -31,6 +42,9 @@ from hmr_flow.validation import UserInputError
 log = logging.getLogger(__name__)
 
 NUM_KEYPOINTS = {"coco17": 17, "body25": 25}
+#: Confidence of a COCO keypoint with visibility flag v = 1 (labelled, occluded): half the weight of a
+#: visible one (v = 2 → 1.0) in the fit, since its position is the annotator's guess; v = 0 → 0.
+COCO_OCCLUDED_CONFIDENCE = 0.5
 
 
 class KeypointFileError(UserInputError):
@@ -42,9 +56,10 @@ class KeypointImage:
     """People's keypoints in one image.
 
     Attributes:
-        name: stem of the output files: the JSON file stem for OpenPose, the image file stem for COCO;
-            where images of one read share a stem, their relative paths (``/`` → ``_``), then ``_2``, ``_3``…
-        keypoints: ``(P, K, 3)`` float32 ``(u, v, confidence)``, pixels.
+        name: stem of the output files: the JSON file stem for OpenPose, the image file stem for COCO (for
+            a results list: the image found, else the ``image_id``); where images of one read share a
+            stem, their relative paths (``/`` → ``_``), then ``_2``, ``_3``…
+        keypoints: ``(P, K, 3)`` float32 ``(u, v, confidence)``, pixels; ``P = 0`` for an image without people.
         keypoint_format: ``'coco17'`` or ``'body25'``.
         person_ids: ``P`` labels (index in the file's people list, or the COCO annotation id).
         image_path: the image, when known (``None`` otherwise).
@@ -73,8 +88,9 @@ def _load_json(path: Path):
         raise KeypointFileError(f"{path}: cannot read ({err})") from None
 
 
-def _person_array(values, num_keypoints: int, path: Path, where: str) -> np.ndarray:
-    """``[x, y, c] * K`` list → ``(K, 3)`` float32, with clear errors."""
+def _person_array(values, num_keypoints: int, path: Path, where: str, clip: bool = False) -> np.ndarray:
+    """``[x, y, c] * K`` list → ``(K, 3)`` float32, with clear errors; ``clip``: confidences clipped to
+    [0, 1] instead of refusing negative ones (detector scores)."""
     if not isinstance(values, list):
         raise KeypointFileError(f"{path}: {where} is not a list of numbers")
     if len(values) != 3 * num_keypoints:
@@ -88,13 +104,15 @@ def _person_array(values, num_keypoints: int, path: Path, where: str) -> np.ndar
         raise KeypointFileError(f"{path}: {where} contains non-numeric values") from None
     if not np.isfinite(array).all():
         raise KeypointFileError(f"{path}: {where} contains NaN or infinite values")
-    if (array[:, 2] < 0).any():
+    if clip:
+        array[:, 2] = array[:, 2].clip(0.0, 1.0)
+    elif (array[:, 2] < 0).any():
         raise KeypointFileError(f"{path}: {where} has negative confidences")
     return array
 
 
 def _select_people(
-    arrays: list[np.ndarray], ids: list[int], min_keypoints: int, path: Path, image: str
+    arrays: list[np.ndarray], ids: list[int], min_keypoints: int, path: Path, image: str, num_keypoints: int
 ) -> tuple[np.ndarray, list[int], list[str]]:
     kept, kept_ids, skipped = [], [], []
     for array, pid in zip(arrays, ids):
@@ -106,30 +124,29 @@ def _select_people(
             continue
         kept.append(array)
         kept_ids.append(pid)
-    k = arrays[0].shape[0] if arrays else 0
-    stacked = np.stack(kept) if kept else np.zeros((0, k, 3), np.float32)
+    stacked = np.stack(kept) if kept else np.zeros((0, num_keypoints, 3), np.float32)
     return stacked, kept_ids, skipped
 
 
 def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Path | None = None) -> KeypointImage:
     """Read one OpenPose BODY_25 JSON file (``people[].pose_keypoints_2d``).
 
+    An empty ``people`` list (no person detected in the frame) gives a record with no people.
+
     Raises:
-        KeypointFileError: missing/unreadable file, no ``people`` list, an empty people list, or a
-            person with a keypoint count other than 25.
+        KeypointFileError: missing/unreadable file, no ``people`` list, or a person with a keypoint
+            count other than 25.
     """
     path = Path(path)
     data = _load_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise KeypointFileError(f"{path}: not an OpenPose file (no 'people' list)")
-    if not data["people"]:
-        raise KeypointFileError(f"{path}: the 'people' list is empty (no person detected)")
     arrays = []
     for i, person in enumerate(data["people"]):
         if not isinstance(person, dict) or "pose_keypoints_2d" not in person:
             raise KeypointFileError(f"{path}: people[{i}] has no 'pose_keypoints_2d'")
         arrays.append(_person_array(person["pose_keypoints_2d"], 25, path, f"people[{i}].pose_keypoints_2d"))
-    keypoints, ids, skipped = _select_people(arrays, list(range(len(arrays))), min_keypoints, path, path.stem)
+    keypoints, ids, skipped = _select_people(arrays, list(range(len(arrays))), min_keypoints, path, path.stem, 25)
     return KeypointImage(
         name=path.stem,
         keypoints=keypoints,
@@ -141,16 +158,18 @@ def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Pa
 
 
 def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoints: int = 6) -> list[KeypointImage]:
-    """Read a COCO person-keypoint annotation file; one record per image that has annotations.
+    """Read a COCO person-keypoint annotation file: one record per image (in ``images[]`` order; an image
+    without annotations is a record with no people).
 
     Args:
         images_dir: folder resolving ``images[].file_name``, or the image file of a single-image
-            file; ``None`` = the JSON file's folder, where missing images are simply not used (the
-            image size then comes from ``images[].width/height``).
+            file (then only the annotated image is read); ``None`` = the JSON file's folder, where
+            missing images are simply not used (the image size then comes from ``images[].width/height``).
 
     Raises:
         KeypointFileError: missing/unreadable file, missing ``images``/``annotations``, an annotation
-            of an unknown image, or a keypoint list that is not 17 × ``[x, y, v]``.
+            of an unknown image, a keypoint list that is not 17 × ``[x, y, v]``, or one image file
+            given for a file with several annotated images.
     """
     path = Path(path)
     data = _load_json(path)
@@ -179,7 +198,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             raise KeypointFileError(f"{path}: annotations[{i}] refers to unknown image_id {ann['image_id']!r}")
         array = _person_array(ann["keypoints"], 17, path, f"annotations[{i}].keypoints")
         if not confidences:
-            array[:, 2] = (array[:, 2] > 0).astype(np.float32)
+            array[:, 2] = visibility_confidence(array[:, 2])
         elif (array[:, 2] > 1).any():
             raise KeypointFileError(f"{path}: annotations[{i}].keypoints has confidences above 1")
         arrays, ids = people.setdefault(ann["image_id"], ([], []))
@@ -188,13 +207,18 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         if not isinstance(ann_id, int) or isinstance(ann_id, bool):
             raise KeypointFileError(f"{path}: annotations[{i}].id must be an integer, got {type(ann_id).__name__}")
         ids.append(ann_id)
-    if single is not None and len(people) > 1:
-        raise KeypointFileError(f"{path}: {len(people)} images annotated, but one image file given ({single}); give the folder")
+    if single is not None:
+        if len(people) > 1:
+            raise KeypointFileError(f"{path}: {len(people)} images annotated, but one image file given ({single}); "
+                                    f"give the folder")  # fmt: skip
+        if not people:
+            return [KeypointImage(single.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], single)]
     records = []
-    for image_id, (arrays, ids) in people.items():
+    for image_id in people if single is not None else images:
         image = images[image_id]
         file_name = str(image["file_name"])
-        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, file_name)
+        arrays, ids = people.get(image_id, ([], []))
+        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, file_name, 17)
         size = (image["width"], image["height"]) if "width" in image and "height" in image else None
         image_path = single or folder / file_name
         if images_dir is None and not image_path.is_file():
@@ -211,6 +235,81 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             )
         )
     return records
+
+
+def visibility_confidence(flags: np.ndarray) -> np.ndarray:
+    """COCO visibility flags → confidences: 0 → 0, 1 (occluded) → :data:`COCO_OCCLUDED_CONFIDENCE`, 2 → 1."""
+    flags = np.asarray(flags)
+    return np.where(flags >= 2, 1.0, np.where(flags > 0, COCO_OCCLUDED_CONFIDENCE, 0.0)).astype(np.float32)
+
+
+def read_coco_results(path: str | Path, images: str | Path | None = None, min_keypoints: int = 6) -> list[KeypointImage]:
+    """Read a COCO results list (``[{image_id, category_id, keypoints, score, keypoint_scores?}, ...]``):
+    one record per ``image_id``, in order of first appearance.
+
+    Args:
+        images: the image file (all entries must then share one ``image_id``), or the folder searched for
+            ``<image_id>.jpg|.jpeg|.png`` (or COCO's 12-digit zero-padded id); ``None`` = the JSON file's
+            folder. Images not found leave ``image_path`` and ``image_size`` ``None``: the caller then
+            needs the size (``--image-size``).
+
+    Raises:
+        KeypointFileError: an empty list, an entry without ``image_id``/``keypoints``, a keypoint list
+            that is not 17 × ``[x, y, score]``, ``keypoint_scores`` that are not 17 numbers, or one image
+            file given for results of several images.
+    """
+    path = Path(path)
+    data = _load_json(path)
+    if not isinstance(data, list) or not data:
+        raise KeypointFileError(f"{path}: not a COCO results list (expected a non-empty list of detections)")
+    people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
+    for i, item in enumerate(data):
+        if not isinstance(item, dict) or "image_id" not in item or "keypoints" not in item:
+            raise KeypointFileError(f"{path}: not a COCO results list: [{i}] needs 'image_id' and 'keypoints'")
+        if not _is_id(item["image_id"]):
+            raise KeypointFileError(f"{path}: [{i}].image_id must be an integer or a string, got "
+                                    f"{type(item['image_id']).__name__}")  # fmt: skip
+        if item.get("category_id", 1) != 1:
+            continue
+        array = _person_array(item["keypoints"], 17, path, f"[{i}].keypoints", clip=True)
+        if "keypoint_scores" in item:
+            array[:, 2] = _scores(item["keypoint_scores"], path, f"[{i}].keypoint_scores")
+        arrays, ids = people.setdefault(item["image_id"], ([], []))
+        arrays.append(array)
+        ids.append(i)
+    single = Path(images) if images is not None and Path(images).is_file() else None
+    if single is not None and len(people) > 1:
+        raise KeypointFileError(f"{path}: results for {len(people)} images, but one image file given ({single}); "
+                                f"give the folder")  # fmt: skip
+    folder = Path(images) if images is not None and single is None else path.parent
+    records = []
+    for image_id, (arrays, ids) in people.items():
+        image_path = single or _find_image(folder, _id_stems(image_id))
+        name = image_path.stem if image_path is not None else str(image_id)
+        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, name, 17)
+        records.append(KeypointImage(name, keypoints, "coco17", kept_ids, image_path=image_path, skipped=skipped))
+    if not records:
+        raise KeypointFileError(f"{path}: no person (category_id 1) in the results list")
+    return records
+
+
+def _scores(values, path: Path, where: str) -> np.ndarray:
+    """17 per-keypoint detector scores → ``(17,)`` float32 clipped to [0, 1]."""
+    try:
+        scores = np.asarray(values, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise KeypointFileError(f"{path}: {where} contains non-numeric values") from None
+    if scores.shape != (17,) or not np.isfinite(scores).all():
+        raise KeypointFileError(f"{path}: {where} must be a list of 17 finite numbers")
+    return scores.clip(0.0, 1.0)
+
+
+def _id_stems(image_id) -> tuple[str, ...]:
+    """File stems an image of a results list may have: the id itself (without an extension it carries),
+    and for integers COCO's 12-digit zero-padded name."""
+    text = str(image_id)
+    stems = [text, Path(text).stem] if isinstance(image_id, str) else [text, f"{image_id:012d}"]
+    return tuple(dict.fromkeys(stems))
 
 
 def _is_id(value) -> bool:
@@ -259,13 +358,14 @@ def read_keypoints(
     images: str | Path | None = None,
     min_keypoints: int = 6,
 ) -> list[KeypointImage]:
-    """Read a keypoint JSON file (OpenPose or COCO, detected from its content) or a folder of them.
+    """Read a keypoint JSON file (OpenPose, COCO annotations or a COCO results list, told apart by
+    content) or a folder of them.
 
     Args:
-        path: a ``.json`` file or a folder of OpenPose ``.json`` files (sorted by name).
-        images: for COCO, the folder of images; for OpenPose, an image file (single JSON) or a
-            folder searched for ``<stem>.jpg|.jpeg|.png`` (OpenPose's ``<stem>_keypoints.json``
-            naming is understood).
+        path: a ``.json`` file or a folder of ``.json`` files (sorted by name).
+        images: an image file (a single OpenPose JSON, or a COCO file / results list of one image), or
+            the folder of images: COCO ``file_name``, results ``<image_id>.jpg|.png``, OpenPose
+            ``<stem>.jpg|.jpeg|.png`` (OpenPose's ``<stem>_keypoints.json`` naming is understood).
     """
     path = Path(path)
     if images is not None and not Path(images).exists():
@@ -278,15 +378,17 @@ def read_keypoints(
     data = _load_json(path)
     if isinstance(data, dict) and "annotations" in data:
         return _unique_names(read_coco(path, images, min_keypoints))
+    if isinstance(data, list):
+        return _unique_names(read_coco_results(path, images, min_keypoints))
     image_path = None
     if images is not None:
         images = Path(images)
-        image_path = images if images.is_file() else _find_image(images, path.stem)
+        image_path = images if images.is_file() else _find_image(images, (path.stem, path.stem.removesuffix("_keypoints")))
     return [read_openpose(path, min_keypoints, image_path)]
 
 
-def _find_image(folder: Path, stem: str) -> Path | None:
-    stems = [stem, stem.removesuffix("_keypoints")]
+def _find_image(folder: Path, stems: tuple[str, ...]) -> Path | None:
+    """The first ``<stem>.jpg|.jpeg|.png`` (also upper case) in ``folder`` over ``stems``."""
     for candidate in stems:
         for ext in (".jpg", ".jpeg", ".png", ".JPG", ".PNG"):
             if (folder / (candidate + ext)).is_file():

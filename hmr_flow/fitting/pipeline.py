@@ -84,16 +84,24 @@ class FitOptions:
     body_model: str | Path | None = None
 
 
-def _image_and_size(record: KeypointImage, options: FitOptions) -> tuple[np.ndarray | None, tuple[int, int]]:
+def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = None) -> tuple[np.ndarray | None, tuple[int, int]]:
+    """The record's image (``None`` when no file is known) and its size ``(W, H)``: from the image, else
+    from the keypoint file (COCO ``width``/``height``), else ``image_size`` (``--image-size``).
+
+    Raises:
+        FitInputError: no size from any of the three.
+    """
     image = read_rgb(record.image_path) if record.image_path is not None else None
     if image is not None:
         return image, (image.shape[1], image.shape[0])
-    size = record.image_size or options.image_size
+    size = record.image_size or image_size
     if size is None:
         raise FitInputError(
-            f"{record.name}: image size unknown (give the image with --image/--images, or --image-size W H)"
+            f"{record.name}: image size unknown: the keypoint file gives none (OpenPose files and COCO results "
+            f"lists carry no width/height) and no image file was found for it; give --image-size W H, or the "
+            f"image with --image/--images"
         )
-    return None, size
+    return None, tuple(size)
 
 
 def prior_log_prob(prior, result: FitResult) -> torch.Tensor | None:
@@ -137,7 +145,7 @@ class _Prepared:
 
 
 def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
-    image, size = _image_and_size(record, options)
+    image, size = image_and_size(record, options.image_size)
     check_keypoints(record.name, record.keypoints, record.person_ids, size)
     focal = options.focal if options.focal is not None else default_focal(*size)
     init = None
@@ -232,11 +240,20 @@ def _chunks(prepared: Iterator[_Prepared], limit: int, default_hypotheses: int) 
         yield chunk
 
 
+def warn_empty(records: list[KeypointImage]) -> list[KeypointImage]:
+    """The records without people (empty frames, or every person below the keypoint threshold), after one
+    warning that counts and names them (the first five)."""
+    empty = [r for r in records if len(r.person_ids) == 0]
+    if empty:
+        names = ", ".join(r.name for r in empty[:5]) + (", …" if len(empty) > 5 else "")
+        log.warning("%d of %d images have no person with enough keypoints, skipped: %s", len(empty), len(records), names)
+    return empty
+
+
 def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBody, options: FitOptions, out: Path) -> list[Path]:
     """Fit the people of one image and write its files into ``out``; returns the paths written
     (none when the image has no person left after the keypoint-count filter)."""
-    if len(record.person_ids) == 0:
-        log.warning("%s: no person with enough keypoints, nothing to fit", record.name)
+    if warn_empty([record]):
         return []
     return _fit_chunk([_prepare(record, options)], body, keypoint_body, options, out)
 
@@ -251,17 +268,18 @@ def keypoint_agreement(record: KeypointImage, params_path: str | Path, alpha: fl
     return pck(fitted, observed[..., :2], observed[..., 2] > 0, alpha).numpy()
 
 
-def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu") -> list[Path]:
+def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu",
+                warn: bool = True) -> list[Path]:  # fmt: skip
     """Fit every record, many images per batch (see the module docstring; progress bar over people),
-    and return all paths written."""
+    and return all paths written. Records without people are skipped (``warn``: with one warning that
+    counts them, :func:`warn_empty`)."""
     if options.batch_people < 1:
         raise ValueError(f"batch_people: expected ≥ 1, got {options.batch_people}")
     out = Path(out)
     body = BodyModel(options.body_model).to(device)
     keypoint_body = KeypointBody(body).to(device)
-    for record in records:
-        if len(record.person_ids) == 0:
-            log.warning("%s: no person with enough keypoints, nothing to fit", record.name)
+    if warn:
+        warn_empty(records)
     fitted = [r for r in records if len(r.person_ids)]
     written: list[Path] = []
     with tqdm(total=sum(len(r.person_ids) for r in fitted), desc="fit", unit="person", disable=len(fitted) < 2) as bar:

@@ -84,7 +84,8 @@ def test_unreadable_image(tmp_path, openpose_input, capsys):
 
 
 @pytest.mark.parametrize(
-    ("content", "message"), [(None, "keypoint file not found"), (json.dumps({"people": []}), "'people' list is empty")]
+    ("content", "message"),
+    [(None, "keypoint file not found"), (json.dumps({"people": []}), "no person with at least 6 keypoints in any of the 1 images")],
 )
 def test_bad_keypoint_file(tmp_path, content, message, capsys):
     path = tmp_path / "k.json"

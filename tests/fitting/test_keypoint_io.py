@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hmr_flow.fitting import KeypointFileError, read_coco, read_keypoints, read_openpose
+from hmr_flow.fitting.keypoint_io import COCO_OCCLUDED_CONFIDENCE
 
 
 def _openpose(path, people):
@@ -38,11 +39,13 @@ def test_openpose_finds_image_by_stem(tmp_path):
     [
         (None, "not found"),
         ("{not json", "not valid JSON"),
-        (json.dumps({"people": []}), "'people' list is empty"),
         (json.dumps({"people": [{"pose_keypoints_2d": [1.0] * 51}]}), "has 51 numbers, expected 75"),
         (json.dumps({"people": [{"pose_keypoints_2d": ["a"] * 75}]}), "non-numeric"),
         (json.dumps({"people": [{"face": []}]}), "no 'pose_keypoints_2d'"),
-        (json.dumps([1, 2]), "not an OpenPose file"),
+        (json.dumps({"frames": []}), "not an OpenPose file"),
+        (json.dumps([1, 2]), "not a COCO results list"),
+        (json.dumps([]), "not a COCO results list"),
+        (json.dumps([{"image_id": 1, "keypoints": [1.0] * 51, "keypoint_scores": [0.5] * 16}]), "17 finite numbers"),
     ],
 )
 def test_openpose_errors_name_file_and_problem(tmp_path, content, message):
@@ -52,6 +55,16 @@ def test_openpose_errors_name_file_and_problem(tmp_path, content, message):
     with pytest.raises(KeypointFileError, match=message) as info:
         read_keypoints(path)
     assert str(path) in str(info.value)
+
+
+def test_openpose_empty_frame_is_an_image_without_people(tmp_path):
+    """Issue 14: one empty OpenPose frame (``people: []``) stopped a whole folder run; it is now a record
+    without people, read with the others."""
+    (tmp_path / "f0_keypoints.json").write_text(json.dumps({"version": 1.3, "people": []}))
+    _openpose(tmp_path / "f1_keypoints.json", [_person(25)])
+    empty, full = read_keypoints(tmp_path)
+    assert (empty.name, empty.keypoints.shape, empty.person_ids) == ("f0_keypoints", (0, 25, 3), [])
+    assert full.keypoints.shape == (1, 25, 3)
 
 
 def test_coco_groups_by_image_and_maps_visibility(tmp_path):
@@ -68,7 +81,52 @@ def test_coco_groups_by_image_and_maps_visibility(tmp_path):
     [record] = read_coco(tmp_path / "ann.json", images_dir=tmp_path / "imgs")
     assert record.name == "x" and record.image_size == (64, 48) and record.person_ids == [70]
     assert record.image_path == tmp_path / "imgs" / "x.jpg"
-    np.testing.assert_array_equal(record.keypoints[0, :3, 2], [0.0, 1.0, 1.0])
+    # v = 0 → 0, v = 1 (occluded: the annotator's guess) → half weight, v = 2 → 1 (issue 14: v = 1 became 1)
+    np.testing.assert_array_equal(record.keypoints[0, :3, 2], [0.0, COCO_OCCLUDED_CONFIDENCE, 1.0])
+    assert COCO_OCCLUDED_CONFIDENCE == 0.5
+
+
+def test_coco_image_without_annotations_is_an_image_without_people(tmp_path):
+    data = {"images": [{"id": 1, "file_name": "empty.jpg", "width": 64, "height": 48},
+                       {"id": 2, "file_name": "one.jpg", "width": 64, "height": 48}],
+            "annotations": [{"image_id": 2, "id": 5, "keypoints": _person(17, 2.0)}]}  # fmt: skip
+    (tmp_path / "ann.json").write_text(json.dumps(data))
+    empty, one = read_keypoints(tmp_path / "ann.json")
+    assert (empty.name, empty.person_ids, empty.keypoints.shape, empty.image_size) == ("empty", [], (0, 17, 3), (64, 48))
+    assert (one.name, one.person_ids) == ("one", [5])
+
+
+def test_single_image_coco_file_with_its_photo(tmp_path):
+    """``--image photo.jpg`` with a one-image COCO file: the photo is that image, whatever its file_name."""
+    data = {"images": [{"id": 1, "file_name": "elsewhere/IMG_1.jpg"}], "annotations": [{"image_id": 1, "keypoints": _person(17, 2.0)}]}
+    (tmp_path / "ann.json").write_text(json.dumps(data))
+    (tmp_path / "photo.jpg").write_bytes(b"")
+    [record] = read_keypoints(tmp_path / "ann.json", images=tmp_path / "photo.jpg")
+    assert record.image_path == tmp_path / "photo.jpg" and record.keypoints.shape == (1, 17, 3)
+
+
+def test_coco_results_list(tmp_path):
+    """Issue 14: a COCO results list (mmpose, rtmlib, detectron2) was refused as "not an OpenPose file".
+    Per-keypoint confidences: ``keypoint_scores`` where given, else the third value, clipped to [0, 1]."""
+    third = _person(17, 0.7)
+    third[2], third[5] = 3.5, -1.0  # detectron2-style logits
+    results = [
+        {"image_id": 785, "category_id": 1, "keypoints": third, "score": 0.9},
+        {"image_id": 785, "category_id": 1, "keypoints": _person(17, 2.0), "score": 0.8,
+         "keypoint_scores": [0.25] * 16 + [0.0]},
+        {"image_id": 785, "category_id": 2, "keypoints": [0.0] * 51, "score": 0.5},  # not a person
+        {"image_id": "frame_7", "category_id": 1, "keypoints": _person(17, 0.6), "score": 0.7},
+    ]  # fmt: skip
+    (tmp_path / "res.json").write_text(json.dumps(results))
+    (tmp_path / "000000000785.jpg").write_bytes(b"")  # COCO's zero-padded name, beside the file
+    coco, frame = read_keypoints(tmp_path / "res.json")
+    assert (coco.name, coco.image_path, coco.image_size, coco.person_ids) == ("000000000785", tmp_path / "000000000785.jpg",
+                                                                             None, [0, 1])  # fmt: skip
+    np.testing.assert_allclose(coco.keypoints[0, :3, 2], [1.0, 0.0, 0.7])
+    np.testing.assert_allclose(coco.keypoints[1, :, 2], [0.25] * 16 + [0.0])
+    assert (frame.name, frame.image_path, frame.person_ids) == ("frame_7", None, [3])
+    with pytest.raises(KeypointFileError, match="results for 2 images, but one image file given"):
+        read_keypoints(tmp_path / "res.json", images=tmp_path / "000000000785.jpg")
 
 
 def test_coco_wrong_keypoint_count(tmp_path):
