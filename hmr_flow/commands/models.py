@@ -27,7 +27,6 @@ from hmr_flow.validation import (
 MAX_LR = 1.0
 
 
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` (with its ``hmr`` sub-command) and ``regress``; every parser sets ``run=``."""
     train = subparsers.add_parser("train", help="train networks (hmr: image → pose-flow regressor)")
