@@ -19,7 +19,7 @@ from hmr_flow.commands.options import (
     add_threads,
 )
 from hmr_flow.fitting.keypoint_io import read_keypoints
-from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement, warn_empty
+from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
 
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     config = _config(args)
     records = _read_records(args)
-    empty = len(warn_empty(records))
+    empty = sum(1 for record in records if not record.person_ids)  # fit_records warns about them
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
                              f"{args.min_keypoints} keypoints in any of the {len(records)} images")  # fmt: skip
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         overlays=args.overlays,
         body_model=args.body_model,
     )
-    written = fit_records(records, options, args.out, device=args.device, warn=False)
+    written = fit_records(records, options, args.out, device=args.device)
     fitted = [record for record in records if record.person_ids]
     for record in fitted:
         agreement = keypoint_agreement(record, args.out / f"{record.name}_params.npz")

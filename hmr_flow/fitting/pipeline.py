@@ -268,18 +268,16 @@ def keypoint_agreement(record: KeypointImage, params_path: str | Path, alpha: fl
     return pck(fitted, observed[..., :2], observed[..., 2] > 0, alpha).numpy()
 
 
-def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu",
-                warn: bool = True) -> list[Path]:  # fmt: skip
+def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu") -> list[Path]:
     """Fit every record, many images per batch (see the module docstring; progress bar over people),
-    and return all paths written. Records without people are skipped (``warn``: with one warning that
-    counts them, :func:`warn_empty`)."""
+    and return all paths written. Records without people are skipped with one warning that counts them
+    (:func:`warn_empty`)."""
     if options.batch_people < 1:
         raise ValueError(f"batch_people: expected ≥ 1, got {options.batch_people}")
     out = Path(out)
     body = BodyModel(options.body_model).to(device)
     keypoint_body = KeypointBody(body).to(device)
-    if warn:
-        warn_empty(records)
+    warn_empty(records)
     fitted = [r for r in records if len(r.person_ids)]
     written: list[Path] = []
     with tqdm(total=sum(len(r.person_ids) for r in fitted), desc="fit", unit="person", disable=len(fitted) < 2) as bar:
