@@ -49,7 +49,7 @@ from hmr_flow.body import COCO17_NAMES, JOINT_NAMES  # noqa: E402
 from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.commands.options import add_device, add_hypotheses
 from hmr_flow.fitting import FitConfig, Initialisation, KeypointBody, fit_people, read_keypoints
-from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
+from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh, save_params
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck
 from hmr_flow.validation import UserInputError, check_output_dir, resolve_device
 
@@ -227,8 +227,9 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
         **fit, **truth, "focal": np.float32(focal), "image_size": np.asarray(size),
         "mpjpe_mm": np.float32(summary.mpjpe_mm), "pa_mpjpe_mm": np.float32(summary.pa_mpjpe_mm),
         "pck": np.float32(summary.pck), "initialisation": np.asarray(summary.initialisation),
+        "body_model": np.asarray(body.name),
     })  # fmt: skip
-    save_obj(out / "example_fit.obj", vertices[0], body.faces)
+    save_mesh(out / "example_fit.obj", vertices[0], body.faces)
     overlay = render_overlay(image, vertices, body.faces, focal, (size[0] / 2.0, size[1] / 2.0),
                              record.keypoints, result.keypoints_2d.detach().cpu().numpy())  # fmt: skip
     save_image(out / "example_overlay.png", overlay)

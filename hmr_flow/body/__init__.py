@@ -17,7 +17,7 @@ from hmr_flow.body.keypoints import (
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.body.model import BodyModel, BodyOutput
 from hmr_flow.body.model_file import BodyModelFileError, load_model_file
-from hmr_flow.body.paths import MODEL_FORMAT_VERSION, cache_dir, default_model_path
+from hmr_flow.body.paths import MODEL_FORMAT_VERSION, cache_dir, default_model_path, open_model_name
 from hmr_flow.body.skeleton import JOINT_FLIP_PERMUTATION, JOINT_NAMES, NUM_JOINTS, PARENTS
 from hmr_flow.body.smpl_pickle import SmplPickleError, load_smpl_pickle
 
@@ -40,4 +40,5 @@ __all__ = [
     "default_model_path",
     "load_model_file",
     "load_smpl_pickle",
+    "open_model_name",
 ]

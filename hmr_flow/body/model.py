@@ -20,7 +20,7 @@ from torch import nn
 
 from hmr_flow.body.keypoints import BODY25_NAMES, COCO17_NAMES, keypoint_matrix
 from hmr_flow.body.model_file import load_model_file
-from hmr_flow.body.paths import default_model_path
+from hmr_flow.body.paths import default_model_path, open_model_name
 from hmr_flow.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,14 @@ class BodyModel(nn.Module):
         self.register_buffer("faces_tensor", torch.as_tensor(self.faces), persistent=False)
         self.register_buffer("coco17_matrix", keypoint_matrix(COCO17_NAMES), persistent=False)
         self.register_buffer("body25_matrix", keypoint_matrix(BODY25_NAMES), persistent=False)
+
+    @property
+    def name(self) -> str:
+        """What the ``body_model`` field of output files records: ``open-v<format version>`` for the open
+        model (:func:`~hmr_flow.body.paths.open_model_name`), else the model file's name (e.g.
+        ``SMPL_NEUTRAL.pkl``)."""
+        version = self.meta.get("format_version")
+        return open_model_name(int(version)) if version is not None else self.model_path.name
 
     @property
     def num_vertices(self) -> int:

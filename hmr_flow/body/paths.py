@@ -20,6 +20,12 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "hmr_flow"
 
 
+def open_model_name(version: int = MODEL_FORMAT_VERSION) -> str:
+    """How output files name the open model in their ``body_model`` field, e.g. ``open-v1``: the betas of
+    a pose file belong to this model (an official SMPL file is named by its file name instead)."""
+    return f"open-v{version}"
+
+
 def default_model_path() -> Path:
     """Path of the open model file, e.g. ``~/.cache/hmr_flow/open_body_v1.npz``."""
     return cache_dir() / f"open_body_v{MODEL_FORMAT_VERSION}.npz"

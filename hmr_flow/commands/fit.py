@@ -19,6 +19,7 @@ from hmr_flow.commands.options import (
     add_threads,
 )
 from hmr_flow.fitting.keypoint_io import read_keypoints
+from hmr_flow.fitting.outputs import MESH_FORMATS
 from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
@@ -65,6 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "GMM as stored in their files)")  # fmt: skip
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
+    parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="obj",
+                        help="file format of the <name>_<person> meshes (written by trimesh; ply and glb are binary and "
+                             "much faster to write than obj)")  # fmt: skip
     parser.add_argument("--overlays", action="store_true",
                         help="also draw <name>_overlay.png for every image given (slow: ~0.3 s per image)")
     add_device(parser)
@@ -123,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         overlays=args.overlays,
         body_model=args.body_model,
+        mesh_format=args.mesh_format,
     )
     written = fit_records(records, options, args.out, device=args.device)
     fitted = [record for record in records if record.person_ids]

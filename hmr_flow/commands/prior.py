@@ -3,9 +3,11 @@
 - ``train --data poses.npz --out prior.pt [--kind flow|gmm] [--resume] [--device cuda] …``
 - ``combine --density A.pt --regulariser B.pt --out C.pt``: A's density with B's flow as fitting regulariser.
 - ``score --poses X.npz [--prior flow|gmm] [--prior-weights P] --out scores.csv``: per pose, log-likelihood (nats)
-  and percentile among held-out real poses.
-- ``sample -n/--samples N [--temperature T] --out samples.npz [--render grid.png]``: ``body_pose (N, 69)`` plus
-  their log-likelihoods, and optionally a grid of rendered meshes.
+  and percentile among held-out real poses; reads what ``fit`` (``body_pose (P, 69)``), ``regress``
+  (``(P, n, 69)``: the CSV then names person and hypothesis), ``prior sample``, mocap and AMASS files hold.
+- ``sample -n/--samples N [--temperature T] --out samples.npz [--render grid.png]``: smplx's ``global_orient
+  (N, 3)`` (zeros: the prior models body pose only) and ``body_pose (N, 69)`` plus their log-likelihoods,
+  and optionally a grid of rendered meshes.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import torch
 
 from hmr_flow.commands.options import add_device, add_prior_weights, add_seed
 from hmr_flow.prior.flow import DEFAULT_FLOW
-from hmr_flow.prior.inputs import load_pose_file
+from hmr_flow.prior.inputs import load_pose_batch
 from hmr_flow.prior.loading import load_prior
 from hmr_flow.prior.space import COORDS
 from hmr_flow.prior.storage import save_csv_atomic, save_npz_atomic
@@ -72,7 +74,7 @@ def _run_train(args: argparse.Namespace) -> int:
 def _run_score(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     out = check_output_path(args.out, [args.poses, args.prior_weights])
-    poses = load_pose_file(args.poses)
+    poses, batch = load_pose_batch(args.poses)
     prior = load_prior(args.prior, args.prior_weights, device=device)
     log_probs, percentiles = [], []
     for chunk in torch.from_numpy(poses).split(4096):
@@ -80,8 +82,12 @@ def _run_score(args: argparse.Namespace) -> int:
         log_probs.append(log_prob)
         percentiles.append(percentile)
     log_prob, percentile = torch.cat(log_probs).numpy(), torch.cat(percentiles).numpy()
+    header = ["index", "log_likelihood", "percentile"]
     rows = [(i, f"{lp:.4f}", f"{pc:.2f}") for i, (lp, pc) in enumerate(zip(log_prob, percentile))]
-    save_csv_atomic(["index", "log_likelihood", "percentile"], rows, out)
+    if len(batch) == 2:  # regress output: people × hypotheses
+        header[1:1] = ["person", "hypothesis"]
+        rows = [(i, *divmod(i, batch[1]), *rest) for i, *rest in rows]
+    save_csv_atomic(header, rows, out)
     print(f"wrote {out}: {len(poses)} poses, median log-likelihood {np.median(log_prob):.2f} nats, "
           f"median percentile {np.median(percentile):.1f}")
     return 0
@@ -97,7 +103,9 @@ def _run_sample(args: argparse.Namespace) -> int:
     prior = load_prior(args.prior, args.prior_weights, device=device)
     body_pose = prior.sample(args.samples, temperature=args.temperature)
     log_prob, percentile = prior.score(body_pose)
-    save_npz_atomic({"body_pose": body_pose.cpu().numpy(), "log_likelihood": log_prob.numpy(),
+    # smplx keys; the prior models body pose only: the root rotation is the identity and there are no betas
+    save_npz_atomic({"global_orient": np.zeros((len(body_pose), 3), np.float32), "body_pose": body_pose.cpu().numpy(),
+                     "log_likelihood": log_prob.numpy(),
                      "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)  # fmt: skip
     print(f"wrote {args.out}: {args.samples} poses at temperature {args.temperature:g}, median percentile "
           f"{percentile.median():.1f}")
@@ -175,7 +183,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     combine.set_defaults(run=_run_combine)
 
     score = commands.add_parser("score", help="log-likelihood and held-out percentile of every pose in a file")
-    score.add_argument("--poses", type=Path, required=True, help=".npz with body_pose (N, 69) or poses (N, ≥72)")
+    score.add_argument("--poses", type=Path, required=True, help=".npz with body_pose (N, 69) (fit, prior sample, "
+                       "mocap), body_pose (P, n, 69) (regress: people × hypotheses) or poses (N, ≥72) (AMASS)")
     score.add_argument("--out", type=Path, required=True, help="CSV to write")
     _prior_options(score)
     score.set_defaults(run=_run_score)
@@ -183,7 +192,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample = commands.add_parser("sample", help="sample poses (and render a grid of meshes)")
     sample.add_argument("-n", "--samples", type=positive_int, default=16, help="number of poses")
     sample.add_argument("--temperature", type=positive_float, default=1.0, help="latent std scale")
-    sample.add_argument("--out", type=Path, required=True, help=".npz to write (body_pose, log_likelihood, percentile)")
+    sample.add_argument("--out", type=Path, required=True, help=".npz to write (global_orient, body_pose, "
+                        "log_likelihood, percentile)")
     sample.add_argument("--render", type=Path, default=None, help="PNG grid of the posed open body model")
     sample.add_argument("--max-render", type=positive_int, default=16, help="poses drawn in the grid")
     sample.add_argument("--columns", type=positive_int, default=4, help="columns of the grid")

@@ -7,8 +7,12 @@ Per image ``<name>``, in the output folder:
   ``joints (P, 24, 3)`` m camera frame, ``keypoints_2d (P, K, 2)`` fitted px, ``keypoints_observed
   (P, K, 3)``, ``loss``/``data_loss``/``prior_loss (P,)``, ``hypothesis_losses (P, N)``,
   ``best_hypothesis (P,)``, ``prior_log_prob (P,)`` (nats; NaN with no prior), ``person_ids (P,)``,
-  ``image_size (2,)`` (W, H), ``keypoint_format``, ``prior``.
-- ``<name>_<person>.obj`` per person (metres, camera frame).
+  ``image_size (2,)`` (W, H), ``keypoint_format``, ``prior``, ``body_model`` (whose betas these are:
+  ``open-v1`` for the open model, else the SMPL file's name; :attr:`hmr_flow.body.BodyModel.name`). The
+  pose keys are smplx's: ``smplx.SMPL()(**{k: torch.as_tensor(params[k]) for k in ("global_orient",
+  "body_pose", "betas", "transl")})`` poses an official model the same way.
+- ``<name>_<person>.obj`` per person (metres, camera frame; ``.ply``/``.glb`` with
+  :attr:`FitOptions.mesh_format`).
 - ``<name>_overlay.png`` when the image is available and overlays are on: keypoints | mesh over the
   image | side view.
 
@@ -41,7 +45,7 @@ from hmr_flow.fitting.fitter import FitResult, prior_sampler, fit_people
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
-from hmr_flow.fitting.outputs import render_overlay, save_image, save_obj, save_params
+from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, save_image, save_mesh, save_params
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.metrics import pck
@@ -60,7 +64,8 @@ class FitOptions:
     person, focal length (``None`` = ``sqrt(W² + H²)``), image size for keypoints without an image,
     the optimisation config, a seed, whether to draw overlays when the image is available, the most
     people fitted in one batch, the body model file (``None`` = the open model; or an official SMPL
-    ``.pkl``/``.npz``), and two optional hooks:
+    ``.pkl``/``.npz``), the mesh file format (:data:`~hmr_flow.fitting.outputs.MESH_FORMATS`), and two
+    optional hooks:
 
     - ``initialiser(record, image, focal, size) -> Initialisation``: the initial hypotheses of an
       image's people (e.g. :func:`hmr_flow.models.regression_initialiser`); ``image`` is ``None``
@@ -82,6 +87,7 @@ class FitOptions:
     overlays: bool = True
     batch_people: int = 256
     body_model: str | Path | None = None
+    mesh_format: str = "obj"
 
 
 def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = None) -> tuple[np.ndarray | None, tuple[int, int]]:
@@ -114,7 +120,8 @@ def prior_log_prob(prior, result: FitResult) -> torch.Tensor | None:
         return prior.log_prob(result.body_pose)
 
 
-def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tensor | None, prior_name: str) -> dict[str, np.ndarray]:
+def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tensor | None, prior_name: str,
+            body_model: str) -> dict[str, np.ndarray]:  # fmt: skip
     arrays = {
         k: getattr(result, k).detach().cpu().numpy()
         for k in ("global_orient", "body_pose", "betas", "transl", "focal", "principal_point", "joints",
@@ -127,6 +134,7 @@ def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tens
     arrays["image_size"] = np.asarray(size, dtype=np.int64)
     arrays["keypoint_format"] = np.asarray(record.keypoint_format)
     arrays["prior"] = np.asarray(prior_name)
+    arrays["body_model"] = np.asarray(body_model)
     return arrays
 
 
@@ -189,10 +197,11 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
         record, stop = prepared.record, start + n
         part = _slice(result, start, stop)
         check_fit(record.name, part, record.person_ids)
-        arrays = _arrays(record, part, prepared.size, None if log_prob is None else log_prob[start:stop], options.prior_name)
+        arrays = _arrays(record, part, prepared.size, None if log_prob is None else log_prob[start:stop], options.prior_name,
+                         body.name)  # fmt: skip
         written.append(save_params(out / f"{record.name}_params.npz", arrays))
         for person, verts in zip(record.person_ids, vertices[start:stop]):
-            written.append(save_obj(out / f"{record.name}_{person}.obj", verts, body.faces))
+            written.append(save_mesh(out / f"{record.name}_{person}.{options.mesh_format}", verts, body.faces))
         if prepared.overlay:
             centre_px = (prepared.size[0] / 2.0, prepared.size[1] / 2.0)
             overlay = render_overlay(read_rgb(record.image_path), vertices[start:stop], body.faces, prepared.focal, centre_px,
@@ -274,6 +283,8 @@ def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Pa
     (:func:`warn_empty`)."""
     if options.batch_people < 1:
         raise ValueError(f"batch_people: expected ≥ 1, got {options.batch_people}")
+    if options.mesh_format not in MESH_FORMATS:
+        raise ValueError(f"mesh_format: expected one of {', '.join(MESH_FORMATS)}, got {options.mesh_format!r}")
     out = Path(out)
     body = BodyModel(options.body_model).to(device)
     keypoint_body = KeypointBody(body).to(device)

@@ -19,6 +19,7 @@ import torch
 
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
+from hmr_flow.body.paths import open_model_name
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
 from hmr_flow.models.camera import crop_to_full_translation
@@ -64,13 +65,15 @@ class Hypotheses:
     def to_numpy(self) -> dict[str, np.ndarray]:
         """Arrays for ``np.savez`` in smplx's names: ``global_orient (P, n, 3)`` (camera frame),
         ``body_pose (P, n, 69)``, ``betas (P, n, 10)``, ``transl (P, n, 3)``, ``log_prob (P, n)``,
-        mode at index 0; plus ``camera``, ``focal``, ``principal_point``, ``boxes``, ``crop_centres``,
-        ``crop_sizes``."""
+        mode at index 0; ``body_model`` (the open model's name, e.g. ``open-v1``: the models are trained
+        on it, so the betas are its shape coefficients); plus ``camera``, ``focal``, ``principal_point``,
+        ``boxes``, ``crop_centres``, ``crop_sizes``."""
         out = {k: np.asarray(getattr(self, k).detach().cpu()) for k in
                ("betas", "transl", "log_prob", "camera", "principal_point", "boxes", "crop_centres", "crop_sizes")}
         pose = np.asarray(self.pose.detach().cpu())
         out["global_orient"], out["body_pose"] = pose[..., :3], pose[..., 3:]
         out["focal"] = np.float32(self.focal)
+        out["body_model"] = np.asarray(open_model_name())
         return out
 
 

@@ -14,7 +14,7 @@ as axis-angle ``(B, 69)`` or rotation matrices ``(B, 23, 3, 3)``:
 from hmr_flow.prior.base import DensityPrior, NoPrior, PosePrior
 from hmr_flow.prior.flow import FlowPrior
 from hmr_flow.prior.gmm import GMMPrior, fit_gmm
-from hmr_flow.prior.inputs import canonical_axis_angle, load_pose_file
+from hmr_flow.prior.inputs import canonical_axis_angle, load_pose_batch, load_pose_file
 from hmr_flow.prior.loading import DEFAULT_PATHS, KINDS, load_prior
 from hmr_flow.prior.space import PoseSpace
 
@@ -29,6 +29,7 @@ __all__ = [
     "PoseSpace",
     "canonical_axis_angle",
     "fit_gmm",
+    "load_pose_batch",
     "load_pose_file",
     "load_prior",
 ]

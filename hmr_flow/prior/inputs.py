@@ -73,19 +73,33 @@ def _read_pose_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
 
 
 def load_pose_file(path: str | Path) -> np.ndarray:
-    """Body poses ``(N, 69)`` float32 axis-angle from an ``.npz`` or ``.npy`` file.
+    """Body poses ``(N, 69)`` float32 axis-angle from an ``.npz`` or ``.npy`` file (see
+    :func:`load_pose_batch`; per-hypothesis files are flattened person by person)."""
+    return load_pose_batch(path)[0]
+
+
+def load_pose_batch(path: str | Path) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Body poses ``(N, 69)`` float32 axis-angle from an ``.npz`` or ``.npy`` file, and the batch shape
+    they are stored in: ``(N,)``, or ``(P, n)`` for ``P`` people × ``n`` hypotheses (flattened row-major:
+    pose ``i`` is person ``i // n``, hypothesis ``i % n``).
 
     Accepted ``.npz`` keys, in order: ``body_pose`` (``(N, 69)`` or ``(N, 23, 3, 3)``, e.g. the mocap pose
-    file or ``prior sample`` output) or ``poses`` (``(N, ≥ 72)``, AMASS/SMPL layout: columns 3–71 are the
-    body joints); an ``.npy`` holds the ``body_pose`` array itself. Values must be real numbers, finite
-    and within float32 range. Errors name the file and the problem.
+    file, ``prior sample`` and ``fit`` output; or ``(P, n, 69)`` / ``(P, n, 23, 3, 3)``, ``regress``
+    output) or ``poses`` (``(N, ≥ 72)``, AMASS/SMPL layout: columns 3–71 are the body joints); an ``.npy``
+    holds the ``body_pose`` array itself. Values must be real numbers, finite and within float32 range.
+    Errors name the file and the problem.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: pose file not found")
     arrays, keys = _read_pose_arrays(path)
+    batch: tuple[int, ...] | None = None
     if "body_pose" in arrays:
         poses = arrays["body_pose"]
+        trailing = 1 if poses.shape[-1:] == (NUM_BODY_JOINTS * 3,) else 3 if poses.shape[-3:] == (NUM_BODY_JOINTS, 3, 3) else 0
+        if trailing and poses.ndim - trailing == 2:  # (P, n, ...): people × hypotheses
+            batch = poses.shape[:2]
+            poses = poses.reshape(-1, *poses.shape[2:])
     elif "poses" in arrays:
         full = arrays["poses"]
         if full.ndim != 2 or full.shape[1] < 72:
@@ -103,4 +117,4 @@ def load_pose_file(path: str | Path) -> np.ndarray:
         raise ValueError(str(err)) from None
     if tensor.dim() == 4:
         tensor = matrix_to_axis_angle(tensor).reshape(-1, NUM_BODY_JOINTS * 3)
-    return tensor.numpy().astype(np.float32)
+    return tensor.numpy().astype(np.float32), batch or (len(tensor),)
