@@ -37,6 +37,7 @@ bench: setup
 	$(PY) bench/prior.py
 	$(PY) bench/fit_eval.py --persons 96
 	$(PY) bench/fit_command.py --persons 96 --iterations 300 120 60 30 --hypotheses 4
+	$(PY) bench/mesh_write.py
 	$(PY) bench/hmr_kp_eval.py
 	$(PY) bench/hmr_eval.py --data data/synth/val --n 25 --limit 1000
 	$(PY) bench/hmr_fit_eval.py --images 96
