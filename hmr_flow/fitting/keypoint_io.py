@@ -284,7 +284,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
     folder = Path(images) if images is not None and single is None else path.parent
     records = []
     for image_id, (arrays, ids) in people.items():
-        image_path = single or _find_image(folder, _id_stems(image_id))
+        image_path = single or _results_image(folder, image_id)
         name = image_path.stem if image_path is not None else str(image_id)
         keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, name, 17)
         records.append(KeypointImage(name, keypoints, "coco17", kept_ids, image_path=image_path, skipped=skipped))
@@ -304,12 +304,15 @@ def _scores(values, path: Path, where: str) -> np.ndarray:
     return scores.clip(0.0, 1.0)
 
 
-def _id_stems(image_id) -> tuple[str, ...]:
-    """File stems an image of a results list may have: the id itself (without an extension it carries),
-    and for integers COCO's 12-digit zero-padded name."""
-    text = str(image_id)
-    stems = [text, Path(text).stem] if isinstance(image_id, str) else [text, f"{image_id:012d}"]
-    return tuple(dict.fromkeys(stems))
+def _results_image(folder: Path, image_id) -> Path | None:
+    """The image of a results list's ``image_id`` in ``folder``: a string id naming a file (``sub/x.jpg``),
+    else ``<id>.jpg|.jpeg|.png`` (a string id without its extension), or for integers also COCO's 12-digit
+    zero-padded name (``000000000785.jpg``)."""
+    if isinstance(image_id, str):
+        if Path(image_id).suffix and (folder / image_id).is_file():
+            return folder / image_id
+        return _find_image(folder, (image_id, str(Path(image_id).with_suffix(""))))
+    return _find_image(folder, (str(image_id), f"{image_id:012d}"))
 
 
 def _is_id(value) -> bool:

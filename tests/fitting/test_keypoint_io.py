@@ -127,6 +127,13 @@ def test_coco_results_list(tmp_path):
     assert (frame.name, frame.image_path, frame.person_ids) == ("frame_7", None, [3])
     with pytest.raises(KeypointFileError, match="results for 2 images, but one image file given"):
         read_keypoints(tmp_path / "res.json", images=tmp_path / "000000000785.jpg")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "frame_7.png").write_bytes(b"")
+    (tmp_path / "sub" / "clip 2.jpg").write_bytes(b"")
+    results[3]["image_id"] = "sub/clip 2.jpg"  # an id that names the file
+    (tmp_path / "res2.json").write_text(json.dumps(results[3:] + [{**results[3], "image_id": "sub/frame_7"}]))
+    named, stem = read_keypoints(tmp_path / "res2.json")
+    assert (named.image_path, stem.image_path) == (tmp_path / "sub" / "clip 2.jpg", tmp_path / "sub" / "frame_7.png")
 
 
 def test_coco_wrong_keypoint_count(tmp_path):
