@@ -78,7 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the conditional model: for every image of a keypoint file (no image file needed: COCO "
         "width/height or --image-size give the camera), or for a photo with the RGB model, write "
         "<name>_hypotheses.npz (global_orient (P, N, 3) camera frame, body_pose (P, N, 69), betas (P, N, 10), "
-        "transl (P, N, 3), log_prob (P, N); the mode at index 0) and, when the image is there, <name>_grid.png. "
+        "transl (P, N, 3), log_prob (P, N), body_model; the mode at index 0) and, when the image is there, "
+        "<name>_grid.png. "
         "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")  # fmt: skip
     add_keypoint_inputs(regress, min_keypoints=4)
     regress.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
