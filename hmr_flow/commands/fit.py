@@ -37,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit the body model to 2D keypoints",
         description="Fit body pose, shape and camera translation to 2D keypoints with a pose prior. "
-        "Writes <name>_params.npz, <name>_<person>.obj and, with an image and --overlays, <name>_overlay.png, and "
+        "Writes <name>_params.npz, <name>_<person>.obj (or .ply/.glb: --mesh-format) and, with an image and --overlays, "
+        "<name>_overlay.png, and "
         "prints how well the fitted keypoints match the given ones (PCK@0.1 of each person's keypoint box). Without "
         "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json).",
     )
