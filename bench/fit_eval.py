@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses
 from hmr_flow.body import BodyModel
 from hmr_flow.fitting import KeypointBody, default_initialisation, fit_people

@@ -16,6 +16,7 @@ log-Jacobian is added back); skipped when zuko is not installed (``pip install -
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.mocap.skeleton import TargetSkeleton
 from hmr_flow.body import BodyModel
 from hmr_flow.geometry.rotations import axis_angle_to_matrix

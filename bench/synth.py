@@ -12,10 +12,12 @@ images give a figure close to the steady state of a long render. Needs ``data/mo
 from __future__ import annotations
 
 import argparse
+import sys
 import json
 import os
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.synth.commands import DEFAULT_POSES
 from data_tools.synth.pipeline import throughput
 

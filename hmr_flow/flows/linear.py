@@ -6,9 +6,11 @@ learned; ``sign`` is a fixed buffer. log |det W| = Σ log_s in O(C).
 
 :class:`LUCore` owns the parameters; :class:`LULinear` applies ``W`` to vectors ``(B, D)`` and
 :class:`LUConv1x1` to every position of images ``(B, C, H, W)`` (a 1×1 convolution, log |det|
-multiplied by ``H·W``). ``W`` and ``W⁻¹`` are rebuilt from the parameters at every call (``W⁻¹`` by
-triangular solves in float64), so they can never be stale after optimiser steps or
-``load_state_dict``, and gradients flow through both directions.
+multiplied by ``H·W``). ``W`` and ``W⁻¹`` (the latter by triangular solves in float64) are rebuilt
+from the parameters whenever gradients may flow into them, so gradients flow through both directions.
+When they cannot (inference, or a frozen flow used as a fitting prior), the last ``W`` / ``W⁻¹`` is
+reused as long as the parameters are the same tensors at the same version: an optimiser step,
+``load_state_dict`` or a move to another device changes that, so the matrices are never stale.
 """
 
 from __future__ import annotations
@@ -41,6 +43,24 @@ class LUCore(nn.Module):
         self.lower = nn.Parameter(torch.from_numpy(lower).tril(-1).to(dtype))
         self.upper = nn.Parameter(torch.from_numpy(upper).triu(1).to(dtype))
         self.log_s = nn.Parameter(diagonal.abs().log().to(dtype))
+        self._cache: dict[tuple, Tensor] = {}
+
+    def _state(self) -> tuple:
+        """Identity and version of every tensor ``W`` is built from (changes on any in-place update)."""
+        tensors = (self.lower, self.upper, self.log_s, self.permutation, self.sign)
+        return tuple((t.data_ptr(), t._version, t.device, t.dtype) for t in tensors)
+
+    def _reused(self, name: str, dtype: torch.dtype, build) -> Tensor:
+        """``build()``, or its result from an earlier call when no gradient can flow into it and nothing
+        it depends on has changed since."""
+        if torch.is_grad_enabled() and any(p.requires_grad for p in (self.lower, self.upper, self.log_s)):
+            return build()
+        key = (name, dtype, self._state())
+        cached = self._cache.get(name)
+        if cached is None or cached[0] != key:
+            cached = (key, build())
+            self._cache[name] = cached
+        return cached[1]
 
     def _factors(self, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         eye = torch.eye(self.features, dtype=dtype, device=self.log_s.device)
@@ -50,11 +70,17 @@ class LUCore(nn.Module):
 
     def weight(self) -> Tensor:
         """``W (C, C)`` in the parameters' dtype."""
-        lower, upper = self._factors(self.log_s.dtype)
-        return self.permutation @ lower @ upper
+        return self._reused("weight", self.log_s.dtype, self._build_weight)
 
     def inverse_weight(self, dtype: torch.dtype) -> Tensor:
         """``W⁻¹ (C, C)`` computed in float64 by triangular solves, then cast to ``dtype``."""
+        return self._reused("inverse", dtype, lambda: self._build_inverse(dtype))
+
+    def _build_weight(self) -> Tensor:
+        lower, upper = self._factors(self.log_s.dtype)
+        return self.permutation @ lower @ upper
+
+    def _build_inverse(self, dtype: torch.dtype) -> Tensor:
         lower, upper = self._factors(torch.float64)
         lower_inv_pt = torch.linalg.solve_triangular(
             lower, self.permutation.to(torch.float64).T, upper=False, unitriangular=True

@@ -75,10 +75,11 @@ def model_from_checkpoint(data: dict[str, Any], source: str | Path = "checkpoint
 
 
 def load_model(path: str | Path | None = None, device: str | torch.device = "cpu") -> HMRFlow:
-    """An :class:`HMRFlow` in eval mode from a training checkpoint or exported weights (default: the shipped
+    """An :class:`HMRFlow` in eval mode and frozen (no parameter needs a gradient; as a fitting prior it is
+    only differentiated through) from a training checkpoint or exported weights (default: the shipped
     keypoint model, :data:`DEFAULT_KEYPOINT_WEIGHTS`)."""
     path = DEFAULT_KEYPOINT_WEIGHTS if path is None else path
-    return model_from_checkpoint(read_checkpoint(path), path).to(device)
+    return model_from_checkpoint(read_checkpoint(path), path).to(device).requires_grad_(False)
 
 
 def export_weights(checkpoint: str | Path, out: str | Path, note: str) -> Path:

@@ -18,7 +18,8 @@ KINDS = ("flow", "gmm", "none")
 
 def load_prior(kind: str = "flow", path: str | Path | None = None, device: str | torch.device = "cpu") -> PosePrior:
     """The pose prior ``kind`` (``"flow"``, ``"gmm"`` or ``"none"``) from ``path`` (default: shipped
-    weights), in eval mode on ``device``. ``"none"`` takes no path."""
+    weights), in eval mode on ``device`` and frozen (its parameters need no gradient: fitting only
+    differentiates through it; ``requires_grad_(True)`` to train it further). ``"none"`` takes no path."""
     if kind not in KINDS:
         raise ValueError(f"prior kind must be one of {KINDS}, got {kind!r}")
     if kind == "none":
@@ -28,4 +29,4 @@ def load_prior(kind: str = "flow", path: str | Path | None = None, device: str |
     else:
         path = Path(path) if path is not None else DEFAULT_PATHS[kind]
         prior = FlowPrior.load(path) if kind == "flow" else GMMPrior.load(path)
-    return prior.to(device).eval()
+    return prior.to(device).eval().requires_grad_(False)

@@ -96,3 +96,35 @@ def test_lu_float32_inverse_is_accurate():
     y, _ = layer(x)
     x_back, _ = layer.inverse(y)
     assert (x_back - x).abs().max().item() < 1e-4
+
+
+def test_lu_matrices_are_reused_only_while_nothing_changed():
+    """Without gradients into them, W and W⁻¹ are built once and reused; any in-place update (optimiser
+    step, load_state_dict), a dtype move or switching gradients back on gives fresh, exact matrices."""
+    layer = LULinear(12).double()
+    probe = torch.randn(5, 12, dtype=torch.float64)
+
+    def fresh(core):
+        return core._build_weight(), core._build_inverse(torch.float64)
+
+    with torch.no_grad():
+        first = layer.core.weight()
+        assert layer.core.weight() is first  # reused
+        assert layer.core.inverse_weight(torch.float64) is layer.core.inverse_weight(torch.float64)
+        layer.core.log_s.add_(0.1)  # what an optimiser step does
+        weight, inverse = fresh(layer.core)
+        assert torch.equal(layer.core.weight(), weight) and torch.equal(layer.core.inverse_weight(torch.float64), inverse)
+        other = LULinear(12).double()
+        layer.load_state_dict(other.state_dict())
+        assert torch.equal(layer(probe)[0], other(probe)[0]) and torch.equal(layer.inverse(probe)[0], other.inverse(probe)[0])
+        single = layer.float()
+        assert single.core.weight().dtype == torch.float32
+        assert torch.allclose(single.core.weight().double(), other.core.weight(), atol=1e-6)
+    layer.double()
+    frozen = LULinear(12).double().requires_grad_(False)
+    assert frozen.core.weight() is frozen.core.weight()  # a frozen prior reuses them even with grad enabled
+    x = torch.randn(3, 12, dtype=torch.float64, requires_grad=True)
+    frozen(x)[0].sum().backward()  # gradients still reach the input
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    trained = layer.core.weight()
+    assert trained.requires_grad and layer.core.weight() is not trained  # trainable: rebuilt every call

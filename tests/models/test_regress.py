@@ -80,3 +80,12 @@ def test_posed_points_follow_each_hypothesis(tiny_weights):
     alone = body(axis_angle_to_matrix(hyps.pose[person, index].reshape(1, 24, 3)), hyps.betas[person, index][None],
                  hyps.transl[person, index][None])  # fmt: skip
     torch.testing.assert_close(points[person, index], alone[0])
+
+
+def test_load_model_defaults_to_the_shipped_keypoint_model_frozen():
+    from hmr_flow.models import load_model
+    from hmr_flow.models.checkpoint import DEFAULT_KEYPOINT_WEIGHTS, read_checkpoint
+
+    model = load_model()
+    assert model.config.to_dict() == read_checkpoint(DEFAULT_KEYPOINT_WEIGHTS)["config"]
+    assert not model.training and not any(p.requires_grad for p in model.parameters())

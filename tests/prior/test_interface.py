@@ -158,3 +158,16 @@ def test_regulariser_must_model_the_same_space():
     other = FlowPrior([0, 3, 7], coords="axis_angle", flow={"steps": 2, "hidden": 16})
     with pytest.raises(ValueError, match="another space"):
         _small_flow_prior(0).attach_regulariser(other)
+
+
+def test_loaded_priors_are_frozen_but_differentiable_in_the_pose():
+    """A loaded prior is used, not trained: no parameter asks for a gradient (fitting's backward skips
+    them, and the flow reuses its LU matrices), while the pose still gets its gradient."""
+    from hmr_flow.prior import load_prior
+
+    for kind in ("flow", "gmm"):
+        prior = load_prior(kind)
+        assert not any(p.requires_grad for p in prior.parameters()), kind
+        pose = (0.1 * torch.randn(4, 69, generator=torch.Generator().manual_seed(0))).requires_grad_()
+        prior.loss(pose).sum().backward()
+        assert pose.grad is not None and torch.isfinite(pose.grad).all() and pose.grad.abs().sum() > 0, kind
