@@ -260,7 +260,8 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
 
     start = time.perf_counter()
     [record] = read_keypoints(detect_into(out, image=photo))
-    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED)
+    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
+                         mesh_format="obj")
     if checkpoint is not None:
         from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
 

@@ -49,15 +49,15 @@ def test_open_model_name_comes_from_the_format_version():
 
 def test_fit_writes_smplx_keys_body_model_and_meshes_by_suffix_then_prior_score_reads_it(tmp_path, coco_file, capsys):
     out = tmp_path / "fit"
-    _run(["fit", "--keypoints", coco_file, "--out", out, "--prior", "none", "--iterations", 20, "--mesh-format", "ply"],
+    _run(["fit", "--keypoints", coco_file, "--out", out, "--prior", "none", "--iterations", 20, "--mesh-format", "obj"],
          capsys)  # fmt: skip
     with np.load(out / "pair_params.npz") as params:
         shapes = {k: params[k].shape for k in ("global_orient", "body_pose", "betas", "transl")}
         assert shapes == {"global_orient": (2, 3), "body_pose": (2, 69), "betas": (2, 10), "transl": (2, 3)}
         assert str(params["body_model"]) == open_model_name()
         body_pose = params["body_pose"]
-    mesh = trimesh.load(out / "pair_0.ply", process=False)
-    assert mesh.vertices.shape == (13380, 3) and not list(out.glob("*.obj")) and not list(out.glob(".*"))
+    mesh = trimesh.load(out / "pair_0.obj", process=False)
+    assert mesh.vertices.shape == (13380, 3) and not list(out.glob("*.ply")) and not list(out.glob(".*"))
     _run(["prior", "score", "--poses", out / "pair_params.npz", "--out", tmp_path / "scores.csv"], capsys)
     rows = _scores(tmp_path / "scores.csv")
     want, _ = load_prior("flow").score(torch.from_numpy(body_pose))

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse
 
 
 class SmplPickleError(ValueError):
@@ -93,6 +92,8 @@ def _to_numpy(value: Any, key: str) -> Any:
         state = value.state if isinstance(value.state, dict) else {}
         try:
             shape = tuple(state.get("_shape", state.get("shape")))
+            import scipy.sparse  # only official pickles need it (~0.15 s to import)
+
             return scipy.sparse.csc_matrix((state["data"], state["indices"], state["indptr"]), shape=shape).toarray()
         except (KeyError, TypeError, ValueError) as err:
             raise SmplPickleError(f"{key}: unreadable sparse matrix ({err})") from err

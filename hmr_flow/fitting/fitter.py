@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from hmr_flow.body.keypoints import BODY25_NAMES, COCO17_NAMES
+from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
@@ -182,7 +183,7 @@ class _Problem:
                 leaves, lr=cfg.learning_rate, max_iter=stage.iterations, line_search_fn="strong_wolfe"
             )
         else:
-            optimiser = torch.optim.Adam(leaves, lr=cfg.learning_rate)
+            optimiser = Adam(leaves, lr=cfg.learning_rate)
 
         def closure():
             optimiser.zero_grad()

@@ -87,7 +87,7 @@ class FitOptions:
     overlays: bool = True
     batch_people: int = 256
     body_model: str | Path | None = None
-    mesh_format: str = "obj"
+    mesh_format: str = "ply"
 
 
 def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = None) -> tuple[np.ndarray | None, tuple[int, int]]:

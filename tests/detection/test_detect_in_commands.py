@@ -15,7 +15,7 @@ def test_fit_without_keypoints_detects_first(blazepose, t_pose_photo, tmp_path):
     with np.load(out / "t_pose_params.npz") as params:
         np.testing.assert_allclose(params["keypoints_observed"], record.keypoints)
         assert params["body_pose"].shape == (1, 69)
-    assert (out / "t_pose_overlay.png").is_file() and (out / "t_pose_1.obj").is_file()
+    assert (out / "t_pose_overlay.png").is_file() and (out / "t_pose_1.ply").is_file()
 
 
 def test_fit_without_keypoints_or_images_is_an_error(tmp_path, capsys):

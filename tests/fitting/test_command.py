@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+import trimesh
 from fitting_cases import FOCAL, frontal_pose, render_keypoints
 
 from hmr_flow.cli import main
@@ -36,8 +37,8 @@ def test_fit_command_writes_reloadable_outputs(tmp_path, openpose_input, body):
         assert str(params["prior"]) == "none" and np.isnan(params["prior_log_prob"]).all()
         residual = np.linalg.norm(params["keypoints_2d"] - params["keypoints_observed"][..., :2], axis=-1).mean()
         assert residual < 3.0
-    obj_lines = (out / "person_keypoints_0.obj").read_text().splitlines()
-    assert sum(line.startswith("v ") for line in obj_lines) == body.num_vertices
+    mesh = trimesh.load(out / "person_keypoints_0.ply", process=False)
+    assert len(mesh.vertices) == body.num_vertices and len(mesh.faces) == len(body.faces)
     overlay = cv2.imread(str(out / "person_keypoints_overlay.png"))
     assert overlay.shape == (1000, 3000, 3)
     assert (overlay[:, 1000:2000] != 90).any(axis=-1).mean() > 0.02  # the mesh covers part of the photo
@@ -63,7 +64,7 @@ def test_images_across_a_batch_fit_as_they_do_alone(tmp_path, body, keypoint_bod
     options = FitOptions(prior=load_prior("flow"), prior_name="flow", num_hypotheses=2,
                          config=scaled_config(30), overlays=False)  # fmt: skip
     batched = fit_records(records, options, tmp_path / "batched")
-    assert sorted(p.name for p in batched) == ["a_0.obj", "a_1.obj", "a_params.npz", "b_7.obj", "b_params.npz"]
+    assert sorted(p.name for p in batched) == ["a_0.ply", "a_1.ply", "a_params.npz", "b_7.ply", "b_params.npz"]
     for record in records:
         fit_image(record, body, keypoint_body, options, tmp_path / "alone")
         with np.load(tmp_path / "batched" / f"{record.name}_params.npz") as got, \

@@ -33,7 +33,7 @@ def test_fit_coco_photos(shared_data, tmp_path, capsys):
         overlay = cv2.imread(str(tmp_path / f"{record.name}_overlay.png"))
         assert overlay.shape == (photo.shape[0], 3 * photo.shape[1], 3)
         for person in record.person_ids:
-            mesh = trimesh.load(tmp_path / f"{record.name}_{person}.obj", process=False)
+            mesh = trimesh.load(tmp_path / f"{record.name}_{person}.ply", process=False)
             assert len(mesh.faces) > 20_000
     agreement = [float(value) / 100 for line in printed.splitlines() if "of the box:" in line
                  for value in re.findall(r"(\d+) %", line.split("of the box:")[1])]

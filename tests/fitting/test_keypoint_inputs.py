@@ -40,7 +40,7 @@ def test_coco_file_without_image_files_and_an_empty_image(tmp_path, coco_person,
     code, out, err = _fit(["--keypoints", tmp_path / "people.json", "--out", tmp_path / "out"], capsys)
     assert code == 0, err
     assert "fitted 1 people in 1 images (1 images without people skipped)" in out
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shot_10.obj", "shot_params.npz"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shot_10.ply", "shot_params.npz"]
     with np.load(tmp_path / "out" / "shot_params.npz") as params:
         assert params["image_size"].tolist() == [1000, 1000]
         assert params["keypoints_observed"][0, 9, 2] == COCO_OCCLUDED_CONFIDENCE
