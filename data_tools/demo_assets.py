@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_tools.mocap.dataset import load_poses, save_npz
+from data_tools.mocap.dataset import load_poses
+from hmr_flow.files import save_npz
 
 SOURCE = "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu), validation subjects of data/mocap/poses.npz"
 LICENCE = (
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    save_npz(args.out, arrays)
+    save_npz(arrays, args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.1f} KB):")
     for label, clip, row in zip(arrays["labels"], arrays["clip_names"], arrays["row"]):
         print(f"  {label:12s} {clip} row {row}")

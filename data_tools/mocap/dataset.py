@@ -23,7 +23,6 @@ key                       shape/dtype meaning
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -59,16 +58,6 @@ def pack_clips(clips: list[ConvertedClip]) -> dict[str, np.ndarray]:
         "clip_scale": np.array([c.scale for c in clips], dtype=np.float32),
         "source_names": np.array(sources),
     }
-
-
-def save_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Write ``arrays`` to ``path`` atomically (temporary file, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
 
 
 def load_poses(path: str | Path) -> dict[str, np.ndarray]:

@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from data_tools.mocap.bvh import read_bvh  # noqa: E402
 from data_tools.mocap.convert import convert_clip  # noqa: E402
 from data_tools.mocap.skeleton import TargetSkeleton  # noqa: E402
+from hmr_flow.files import atomic_path  # noqa: E402
 
 _MESH_POINTS = 2500
 #: Horizontal world axis of each view (the vertical one is always y).
@@ -72,9 +73,9 @@ def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None =
             _draw(axes[row, 2 * k + 1], smpl_bones, verts[k, sub], centre, "tab:red", f"SMPL {label}", VIEWS[view])
     fig.tight_layout()
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(out)
+    try:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=110)
+    finally:
+        plt.close(fig)
     return out

@@ -7,7 +7,6 @@ half-written shard or manifest behind; the manifest is written last.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from hmr_flow.data.synth_format import (
     sha256_file,
     shard_name,
 )
+from hmr_flow.files import save_npz, write_text
 
 
 def prepare_output(out: Path, overwrite: bool) -> None:
@@ -68,9 +68,7 @@ class ShardWriter:
             if key not in arrays:
                 arrays[key] = np.stack([np.asarray(r[key]) for r in records]).astype(dtype)
         path = self.out / shard_name(len(self.entries))
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
+        save_npz(arrays, path)
         self.entries.append({"file": path.name, "count": len(records), "sha256": sha256_file(path)})
 
     def close(self, clip_names: list[str], info: dict[str, Any]) -> Path:
@@ -86,7 +84,4 @@ class ShardWriter:
             "info": info,
         }
         path = self.out / MANIFEST_NAME
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(manifest, indent=1))
-        os.replace(tmp, path)
-        return path
+        return write_text(path, json.dumps(manifest, indent=1))

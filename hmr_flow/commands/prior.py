@@ -20,11 +20,11 @@ import numpy as np
 import torch
 
 from hmr_flow.commands.options import add_device, add_prior_weights, add_seed
+from hmr_flow.files import save_npz, write_csv
 from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_batch
 from hmr_flow.prior.loading import load_prior
 from hmr_flow.prior.space import COORDS
-from hmr_flow.prior.storage import save_csv_atomic, save_npz_atomic
 from hmr_flow.prior.train import BALANCES, DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths, train_flow, train_gmm
 from hmr_flow.validation import (
     UserInputError,
@@ -87,7 +87,7 @@ def _run_score(args: argparse.Namespace) -> int:
     if len(batch) == 2:  # regress output: people × hypotheses
         header[1:1] = ["person", "hypothesis"]
         rows = [(i, *divmod(i, batch[1]), *rest) for i, *rest in rows]
-    save_csv_atomic(header, rows, out)
+    write_csv(out, header, rows)
     print(f"wrote {out}: {len(poses)} poses, median log-likelihood {np.median(log_prob):.2f} nats, "
           f"median percentile {np.median(percentile):.1f}")
     return 0
@@ -104,9 +104,9 @@ def _run_sample(args: argparse.Namespace) -> int:
     body_pose = prior.sample(args.samples, temperature=args.temperature)
     log_prob, percentile = prior.score(body_pose)
     # smplx keys; the prior models body pose only: the root rotation is the identity and there are no betas
-    save_npz_atomic({"global_orient": np.zeros((len(body_pose), 3), np.float32), "body_pose": body_pose.cpu().numpy(),
-                     "log_likelihood": log_prob.numpy(),
-                     "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)  # fmt: skip
+    save_npz({"global_orient": np.zeros((len(body_pose), 3), np.float32), "body_pose": body_pose.cpu().numpy(),
+              "log_likelihood": log_prob.numpy(),
+              "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)  # fmt: skip
     print(f"wrote {args.out}: {args.samples} poses at temperature {args.temperature:g}, median percentile "
           f"{percentile.median():.1f}")
     if args.render:

@@ -20,6 +20,7 @@ import numpy as np
 
 from hmr_flow.body import COCO17_NAMES
 from hmr_flow.detection.pipeline import DetectedPerson
+from hmr_flow.files import write_text
 
 #: ``info.keypoint_values`` of files whose third keypoint value is a confidence.
 CONFIDENCE_VALUES = "confidence"
@@ -68,8 +69,4 @@ def coco_document(detections: list[ImageDetections], folder: Path) -> dict:
 def write_coco(path: str | Path, detections: list[ImageDetections]) -> Path:
     """Write ``detections`` to ``path`` (a temporary file renamed into place: never half-written)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(coco_document(detections, path.parent), indent=1))
-    os.replace(partial, path)
-    return path
+    return write_text(path, json.dumps(coco_document(detections, path.parent), indent=1))

@@ -1,16 +1,18 @@
 """Writing fit results: parameters (``.npz``), meshes (``.obj``/``.ply``/``.glb``) and overlay images (``.png``).
 
-All files are written atomically (temporary file in the same folder, keeping the suffix, then ``os.replace``).
+All files are written atomically (:func:`hmr_flow.files.atomic_path`: a temporary file in the same folder,
+keeping the suffix, then ``os.replace``).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+from hmr_flow.files import atomic_path
 
 if TYPE_CHECKING:
     from hmr_flow.render import MeshSpec
@@ -20,16 +22,11 @@ PERSON_COLOURS = ((0.65, 0.74, 0.86), (0.90, 0.62, 0.50), (0.60, 0.85, 0.60), (0
 
 
 def _atomic(path: Path, write) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            write(tmp)
     except OSError as err:
         raise OSError(f"{path}: cannot write ({err.strerror or err})") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 

@@ -10,12 +10,12 @@ in float16, for the weights shipped in ``hmr_flow/assets``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from hmr_flow.files import save_torch
 from hmr_flow.models.model import HMRConfig, HMRFlow
 from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_file
 
@@ -34,12 +34,7 @@ class CheckpointError(UserInputError):
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` (plus format/version) atomically: a temporary file beside ``path``, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
-    os.replace(tmp, path)
-    return path
+    return save_torch({"format": FORMAT, "version": VERSION, **payload}, path)
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

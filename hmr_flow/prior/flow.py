@@ -33,7 +33,7 @@ from torch import Tensor
 from hmr_flow.flows import vector_glow
 from hmr_flow.prior.base import DensityPrior
 from hmr_flow.prior.space import PoseSpace, log_uniform_rotation_density, uniform_rotations
-from hmr_flow.prior.storage import save_torch_atomic
+from hmr_flow.files import save_torch
 from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_file, require_keys
 
 FORMAT = "hmr_flow.prior.flow/1"
@@ -133,8 +133,8 @@ class FlowPrior(DensityPrior):
 
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint described in the module docstring, atomically."""
-        return save_torch_atomic({"format": FORMAT, "config": self.config(), "state_dict": self.state_dict(),
-                                  "info": self.info}, path)  # fmt: skip
+        return save_torch({"format": FORMAT, "config": self.config(), "state_dict": self.state_dict(),
+                           "info": self.info}, path)  # fmt: skip
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict, source: str = "checkpoint") -> FlowPrior:

@@ -22,7 +22,7 @@ from torch import Tensor
 
 from hmr_flow.prior.base import DensityPrior
 from hmr_flow.prior.space import PoseSpace
-from hmr_flow.prior.storage import save_npz_atomic
+from hmr_flow.files import save_npz
 
 FORMAT = "hmr_flow.prior.gmm/1"
 
@@ -83,7 +83,7 @@ class GMMPrior(DensityPrior):
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
         """Write the ``.npz`` described in the module docstring, atomically."""
-        return save_npz_atomic({
+        return save_npz({
             "format": np.array(FORMAT), "weights": self.weights.cpu().numpy(), "means": self.means.cpu().numpy(),
             "covariances": self.covariances.cpu().numpy(), "joints": self.space.joints.cpu().numpy(),
             "percentiles": self.percentiles.cpu().numpy(), "info": np.array(json.dumps(self.info)),

@@ -33,7 +33,7 @@ from hmr_flow.prior.flow import DEFAULT_FLOW, FlowPrior
 from hmr_flow.prior.gmm import fit_gmm
 from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_pose_file
 from hmr_flow.prior.space import BODY_JOINT_NAMES, PoseSpace, articulated_joints, mean_rotations
-from hmr_flow.prior.storage import save_torch_atomic
+from hmr_flow.files import save_torch
 from hmr_flow.rng import rng_state, set_rng_state
 from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys
 
@@ -297,7 +297,7 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
                 run.prior.save(out)
             _append_log(log_path, {"epoch": run.epoch, "train_nll": round(train_nll, 4), "val_nll": round(val_nll, 4),
                                    "lr": run.schedule.get_last_lr()[0], "seconds": round(time.perf_counter() - started, 1)})
-            save_torch_atomic(run.state(), state_path)
+            save_torch(run.state(), state_path)
     return {"best_epoch": run.best_epoch, "val_nll": run.best_val_nll, "out": str(out), "log": str(log_path),
             "state": str(state_path)}  # fmt: skip
 

@@ -13,12 +13,13 @@ import roma
 import torch
 
 from data_tools.mocap.convert import convert_clip, infer_subject
-from data_tools.mocap.dataset import load_poses, pack_clips, save_npz
+from data_tools.mocap.dataset import load_poses, pack_clips
 from data_tools.mocap.refine import ACTIVE_JOINTS
 from data_tools.mocap.retarget import MATCHED_NAMES
 from data_tools.mocap.rigs import RIGS, RigSpec, UnknownRigError, detect_rig
 from data_tools.mocap.shape import fit_shape
 from data_tools.mocap.skeleton import TargetSkeleton
+from hmr_flow.files import save_npz
 
 # An SMPL-like T-pose skeleton (metres, Y up, facing +Z) written for the tests, so they need no model file.
 _REST = np.array([
@@ -130,7 +131,7 @@ def test_resampling_and_ids(shared_data):
 
 def test_pose_file_round_trip(shared_data, open_target, tmp_path):
     clip = convert_clip(shared_data / "mocap" / CLIPS["cmu_mb31"], open_target)
-    path = save_npz(tmp_path / "poses.npz", pack_clips([clip]))
+    path = save_npz(pack_clips([clip]), tmp_path / "poses.npz")
     data = load_poses(path)
     assert data["body_pose"].dtype == np.float32 and data["body_pose"].shape == (len(clip.frame), 69)
     assert data["betas"].dtype == np.float32 and data["betas"].shape == (len(clip.frame), 10)

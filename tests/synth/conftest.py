@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data_tools.mocap.dataset import save_npz
 from hmr_flow.body import BodyModel
+from hmr_flow.files import save_npz
 
 SIZE, COUNT, SEED = 96, 6, 3
 
@@ -44,8 +44,8 @@ def tiny_poses(tmp_path_factory) -> Path:
         "clip_scale": np.ones(2, np.float32),
         "source_names": np.array(["test"]),
     }
-    save_npz(root / "poses.npz", arrays)
-    save_npz(root / "split.npz", {"train": np.arange(6), "val": np.arange(6, 10)})
+    save_npz(arrays, root / "poses.npz")
+    save_npz({"train": np.arange(6), "val": np.arange(6, 10)}, root / "split.npz")
     return root / "poses.npz"
 
 

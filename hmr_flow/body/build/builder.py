@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +37,7 @@ from hmr_flow.body.build.makehuman import (
 from hmr_flow.body.build.rig_mapping import bone_joint, joint_bone
 from hmr_flow.body.paths import MODEL_FORMAT_VERSION, cache_dir, default_model_path
 from hmr_flow.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from hmr_flow.files import save_npz
 
 log = logging.getLogger(__name__)
 
@@ -113,19 +112,6 @@ def _pca(vertices: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return mean.reshape(-1, 3), (directions * std).reshape(-1, 3, NUM_BETAS), betas, ratio
 
 
-def _save_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_model(out: str | Path | None = None, wheel: str | Path | None = None, seed: int = 0) -> Path:
     """Build the open body model into ``out`` (default: the versioned file in the user cache).
 
@@ -180,8 +166,7 @@ def build_model(out: str | Path | None = None, wheel: str | Path | None = None, 
         "build_seconds": round(time.perf_counter() - started, 1),
     }
     names = list(vertex_ids)
-    _save_atomic(
-        out,
+    save_npz(
         {
             "v_template": template,
             "f": faces,
@@ -195,6 +180,8 @@ def build_model(out: str | Path | None = None, wheel: str | Path | None = None, 
             "vertex_ids_values": np.array([vertex_ids[n] for n in names], dtype=np.int64),
             "meta_json": np.array(json.dumps(meta)),
         },
+        out,
+        compressed=True,
     )
     log.warning("Built the open body model into %s in %.0f s", out, meta["build_seconds"])
     return out
