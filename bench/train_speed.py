@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
                                  amp=not args.no_amp, progress=False)  # fmt: skip
         row = train(settings, HMRConfig())
     images = row["step"] * args.batch_size
-    cuda = args.device.startswith("cuda")
+    cuda = resolve_device(args.device).type == "cuda"
     device = torch.cuda.get_device_name() if cuda else f"CPU, {torch.get_num_threads()} threads"
     precision = "bfloat16 autocast" if cuda and not args.no_amp else "float32"
     print(f"{images} images in {row['train_seconds']:.1f} s = {images / row['train_seconds']:.1f} images/s "

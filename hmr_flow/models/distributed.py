@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from hmr_flow.validation import resolve_device
+
 
 @dataclass(frozen=True)
 class DistInfo:
@@ -28,23 +30,23 @@ class DistInfo:
         return self.rank == 0
 
 
-def init_distributed(device: str) -> tuple[DistInfo, torch.device]:
+def init_distributed(device: str | torch.device) -> tuple[DistInfo, torch.device]:
     """Join the ``torchrun`` process group if its environment is set; returns the rank info and this
-    process's device (``cuda:LOCAL_RANK`` for ``device='cuda'``)."""
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"--device {device}: CUDA is not available on this machine")
+    process's device (``cuda:LOCAL_RANK`` for ``device='cuda'``; ``device`` as
+    :func:`hmr_flow.validation.resolve_device` takes it, ``'auto'`` included)."""
+    device = resolve_device(device)
     if "WORLD_SIZE" not in os.environ:
-        return DistInfo(), torch.device(device)
+        return DistInfo(), device
     try:
         world, rank = int(os.environ["WORLD_SIZE"]), int(os.environ["RANK"])
         local_rank = int(os.environ.get("LOCAL_RANK", rank))
     except (KeyError, ValueError) as err:
         raise RuntimeError(f"torchrun environment incomplete or malformed: {err!r} (WORLD_SIZE, RANK, LOCAL_RANK)") from None
-    if device.startswith("cuda"):
+    if device.type == "cuda":
         torch.cuda.set_device(local_rank)
         this_device, backend = torch.device("cuda", local_rank), "nccl"
     else:
-        this_device, backend = torch.device(device), "gloo"
+        this_device, backend = device, "gloo"
     dist.init_process_group(backend, rank=rank, world_size=world)
     return DistInfo(rank, world, local_rank, True), this_device
 

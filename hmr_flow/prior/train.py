@@ -35,7 +35,7 @@ from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_po
 from hmr_flow.prior.space import BODY_JOINT_NAMES, PoseSpace, articulated_joints, mean_rotations
 from hmr_flow.files import save_torch
 from hmr_flow.rng import rng_state, set_rng_state
-from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys
+from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys, resolve_device
 
 BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
@@ -177,7 +177,7 @@ class _Run:
 
     def __init__(self, config: TrainConfig, split: PoseSplit) -> None:
         self.config = config
-        self.device = torch.device(config.device)
+        self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         joints = articulated_joints(split.train)
         means = mean_rotations(split.train[:, joints])
