@@ -36,6 +36,7 @@ import torch
 
 from data_tools.mocap.retarget import MATCHED_JOINTS
 from data_tools.mocap.skeleton import TargetSkeleton
+from hmr_flow.geometry.kinematics import forward_kinematics
 
 ROT_WEIGHT = 0.01
 #: Weight of the trunk joints (pelvis orientation and the spine), see the module docstring.
@@ -56,17 +57,6 @@ def _descendants(j: int) -> set[int]:
 ACTIVE_JOINTS = [j for j in range(24) if _descendants(j) & set(MATCHED_JOINTS)]
 #: ``(15, A)`` 1 where matched joint (row) descends from active joint (column).
 _MOVES = np.array([[k in _descendants(j) for j in ACTIVE_JOINTS] for k in MATCHED_JOINTS], dtype=np.float64)
-
-
-def _forward(offsets: torch.Tensor, root: torch.Tensor, local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Global rotations ``(T, 24, 3, 3)`` and joints ``(T, 24, 3)`` from local rotations (SMPL FK, no transl)."""
-    parents = TargetSkeleton.parents
-    grot, pos = [local[:, 0]], [root.expand(local.shape[0], 3)]
-    for j in range(1, 24):
-        p = parents[j]
-        pos.append(pos[p] + grot[p] @ offsets[j])
-        grot.append(grot[p] @ local[:, j])
-    return torch.stack(grot, dim=1), torch.stack(pos, dim=1)
 
 
 def _skew(v: torch.Tensor) -> torch.Tensor:
@@ -91,8 +81,7 @@ def refine(local_rot: np.ndarray, transl: np.ndarray, rig_joints: np.ndarray, ta
     frames, n_active = local_rot.shape[0], len(ACTIVE_JOINTS)
     base = torch.from_numpy(local_rot)
     goal = torch.from_numpy(rig_joints[:, MATCHED_JOINTS])
-    offsets = torch.from_numpy(target.bone_vectors())
-    root = torch.from_numpy(target.rest_joints[0])
+    rest = torch.from_numpy(target.rest_joints)
     start = torch.from_numpy(transl)
     active = torch.tensor(ACTIVE_JOINTS)
     moves = torch.from_numpy(_MOVES)[None, :, :, None, None]  # (1, 15, A, 1, 1)
@@ -103,7 +92,7 @@ def refine(local_rot: np.ndarray, transl: np.ndarray, rig_joints: np.ndarray, ta
     shift = torch.zeros(frames, 3, dtype=torch.float64)
     local = base.clone()
     for _ in range(ITERATIONS if iterations is None else iterations):
-        grot, pos = _forward(offsets, root, local)
+        pos, grot = forward_kinematics(local, rest, TargetSkeleton.parents)
         matched = pos[:, MATCHED_JOINTS]
         residual = (matched + (start + shift)[:, None] - goal).reshape(frames, -1)  # (T, 45)
         lever = matched[:, :, None] - pos[:, None, active]  # (T, 15, A, 3): p_k - p_j

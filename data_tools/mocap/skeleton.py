@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from hmr_flow.body.skeleton import JOINT_NAMES, PARENTS
+from hmr_flow.geometry.kinematics import forward_kinematics
 
 _PARENTS = np.asarray(PARENTS)
 
@@ -64,27 +66,13 @@ class TargetSkeleton:
         """The same target with its rest joints moved to shape ``betas (B,)`` (shape space kept)."""
         return TargetSkeleton(self.shaped_joints(betas), self.source, self.joint_shapedirs)
 
-    def bone_vectors(self) -> np.ndarray:
-        """``(24, 3)`` rest offset of every joint from its parent (pelvis: its own position)."""
-        out = self.rest_joints.copy()
-        out[1:] -= self.rest_joints[self.parents[1:]]
-        return out
-
     def forward_kinematics(self, local_rot: np.ndarray, transl: np.ndarray | None = None) -> np.ndarray:
         """Posed joints ``(F, 24, 3)`` from local rotations ``(F, 24, 3, 3)`` (index 0 = global orientation).
 
         Like SMPL: the root rotates about the rest pelvis, then ``transl (F, 3)`` is added.
         """
-        offsets = self.bone_vectors()
-        n = local_rot.shape[0]
-        grot = np.empty_like(local_rot)
-        pos = np.empty((n, 24, 3))
-        grot[:, 0] = local_rot[:, 0]
-        pos[:, 0] = self.rest_joints[0]
-        for j in range(1, 24):
-            p = self.parents[j]
-            grot[:, j] = grot[:, p] @ local_rot[:, j]
-            pos[:, j] = pos[:, p] + grot[:, p] @ offsets[j]
+        rotations = torch.from_numpy(np.asarray(local_rot, dtype=np.float64))
+        pos = forward_kinematics(rotations, torch.from_numpy(self.rest_joints), self.parents)[0].numpy()
         return pos if transl is None else pos + transl[:, None]
 
     @classmethod

@@ -15,6 +15,7 @@ from torch import nn
 
 from hmr_flow.body.model import BodyModel
 from hmr_flow.body.skeleton import NUM_JOINTS
+from hmr_flow.geometry.kinematics import forward_kinematics
 
 
 class KeypointBody(nn.Module):
@@ -69,27 +70,10 @@ class KeypointBody(nn.Module):
         eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)
         pose_feature = (rotmats[:, 1:] - eye).reshape(batch, -1)
         verts = verts + (pose_feature @ self.vertex_posedirs).view(batch, -1, 3)
-        posed_joints, world_rot = self._forward_kinematics(rotmats, joints)
+        posed_joints, world_rot = forward_kinematics(rotmats, joints, self.parents)
         # Skinning transform of joint j maps a rest point x to R_j (x - J_j) + P_j.
         offsets = posed_joints - torch.einsum("njab,njb->nja", world_rot, joints)
         skin_rot = torch.einsum("sj,njab->nsab", self.vertex_weights, world_rot)
         skin_offset = torch.einsum("sj,nja->nsa", self.vertex_weights, offsets)
         posed_verts = torch.einsum("nsab,nsb->nsa", skin_rot, verts) + skin_offset
         return torch.cat([posed_joints, posed_verts], dim=1) + transl[:, None, :]
-
-    def _forward_kinematics(self, rotmats: torch.Tensor, joints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """World joint positions ``(B, 24, 3)`` and rotations ``(B, 24, 3, 3)`` from local rotations
-        ``(B, 24, 3, 3)`` and rest joints ``(B, 24, 3)`` (per-joint tensors, stacked once at the end,
-        which keeps the backward pass cheap compared with in-place writes into one big tensor)."""
-        local, rest = rotmats.unbind(1), joints.unbind(1)
-        rots: list[torch.Tensor] = []
-        positions: list[torch.Tensor] = []
-        for j, parent in enumerate(self.parents):
-            if parent < 0:
-                rots.append(local[j])
-                positions.append(rest[j])
-                continue
-            rots.append(rots[parent] @ local[j])
-            bone = (rest[j] - rest[parent])[..., None]
-            positions.append(positions[parent] + (rots[parent] @ bone)[..., 0])
-        return torch.stack(positions, dim=1), torch.stack(rots, dim=1)

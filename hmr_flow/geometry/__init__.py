@@ -1,6 +1,7 @@
-"""Rotation conversions and camera projection (see each module for conventions)."""
+"""Rotation conversions, forward kinematics and camera projection (see each module for conventions)."""
 
 from hmr_flow.geometry.camera import default_focal, project_points, smpl_to_camera_rotation
+from hmr_flow.geometry.kinematics import forward_kinematics
 from hmr_flow.geometry.rotations import (
     axis_angle_to_matrix,
     axis_angle_to_rot6d,
@@ -14,6 +15,7 @@ __all__ = [
     "axis_angle_to_matrix",
     "axis_angle_to_rot6d",
     "default_focal",
+    "forward_kinematics",
     "matrix_to_axis_angle",
     "matrix_to_rot6d",
     "project_points",
