@@ -33,6 +33,7 @@ from hmr_flow.geometry import (
     rot6d_to_axis_angle,
     rot6d_to_matrix,
 )
+from hmr_flow.training import LOG_EVERY
 
 log = logging.getLogger(__name__)
 
@@ -185,12 +186,17 @@ class _Problem:
         else:
             optimiser = Adam(leaves, lr=cfg.learning_rate)
 
+        evaluations = 0
+
         def closure():
+            nonlocal evaluations
             optimiser.zero_grad()
             loss = self.objective(stage).sum()
             loss.backward()
             bar.update(1)
-            bar.set_postfix(stage=stage.name, loss=f"{loss.item() / len(self.depth0):.3g}")
+            evaluations += 1
+            if evaluations % LOG_EVERY == 0:  # reading the loss waits for the device: once per interval
+                bar.set_postfix(stage=stage.name, loss=f"{loss.item() / len(self.depth0):.3g}")
             return loss
 
         if cfg.optimizer == "lbfgs":

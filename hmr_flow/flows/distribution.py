@@ -38,6 +38,9 @@ class Flow(nn.Module):
         self.context_features = int(context_features)
 
     # ------------------------------------------------------------------ input checks
+    # Shapes only: these run on every training step, where a check of the values (``isfinite(x).all()``)
+    # would wait for the device each time. Non-finite inputs give non-finite outputs; training loops
+    # detect them at their logging interval (:class:`hmr_flow.training.LossMeter`).
     def _check_context(self, context: Tensor | None, batch: int | None) -> None:
         if self.context_features == 0:
             if context is not None:
@@ -48,20 +51,14 @@ class Flow(nn.Module):
         if context.dim() != 2 or context.shape[1] != self.context_features or (batch is not None and context.shape[0] != batch):
             expected = f"({batch if batch is not None else 'B'}, {self.context_features})"
             raise ValueError(f"context must have shape {expected}, got {tuple(context.shape)}")
-        if not torch.isfinite(context).all():
-            raise ValueError("context contains NaN or infinite values")
 
     def _check_data(self, x: Tensor) -> None:
         if tuple(x.shape[1:]) != self.event_shape or x.dim() != len(self.event_shape) + 1:
             raise ValueError(f"data must have shape (B, {', '.join(map(str, self.event_shape))}), got {tuple(x.shape)}")
-        if not torch.isfinite(x).all():
-            raise ValueError("data contains NaN or infinite values")
 
     def _check_latent(self, z: Tensor) -> None:
         if z.dim() != 2 or z.shape[1] != self.latent_features:
             raise ValueError(f"latent must have shape (B, {self.latent_features}), got {tuple(z.shape)}")
-        if not torch.isfinite(z).all():
-            raise ValueError("latent contains NaN or infinite values")
 
     # ------------------------------------------------------------------ densities and maps
     def base_log_prob(self, z: Tensor) -> Tensor:

@@ -109,6 +109,14 @@ class PoseSamples:
         return matrix_to_axis_angle(self.rotmats()).flatten(-2)
 
 
+def _check_finite(**inputs: Tensor | None) -> None:
+    """The public inference API's check of its inputs' values (the training pass checks shapes only:
+    a value check waits for the device)."""
+    for name, value in inputs.items():
+        if value is not None and not torch.isfinite(value).all():
+            raise ValueError(f"{name}: contains NaN or infinite values")
+
+
 def pose_to_rot6d(pose: Tensor) -> Tensor:
     """``(B, 72)`` axis-angle or ``(B, 24, 3, 3)`` matrices → ``(B, 144)`` 6D."""
     if pose.dim() == 2 and pose.shape[1] == NUM_JOINTS * 3:
@@ -242,6 +250,7 @@ class HMRFlow(nn.Module):
         generator: torch.Generator | None = None,
     ) -> PoseSamples:
         """``n`` hypotheses per crop, ``(B, n, …)``, **the mode first**, then samples at ``temperature``."""
+        _check_finite(images=images, keypoints=keypoints, confidence=confidence)
         features = self.encode(images, keypoints, confidence)
         return self.decode(features, self.latent(features.shape[0], n, temperature, generator))
 
@@ -250,6 +259,7 @@ class HMRFlow(nn.Module):
     ) -> Tensor:
         """log p(pose | image) in nats ``(B,)``; ``pose`` is ``(B, 72)`` axis-angle, ``(B, 24, 3, 3)``
         matrices or ``(B, 144)`` 6D (global orientation in the crop camera frame)."""
+        _check_finite(pose=pose, images=images, keypoints=keypoints, confidence=confidence)
         pose6d = pose if pose.dim() == 2 and pose.shape[1] == POSE_DIM else pose_to_rot6d(pose)
         features = self.encode(images, keypoints, confidence)
         return self.flow_log_prob(pose6d.to(features), features)

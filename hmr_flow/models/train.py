@@ -6,16 +6,15 @@ fixed set of validation-subject pairs at the benchmark's corruption, σ = 5 px a
 One process on the CPU or a GPU, or several GPUs with ``torchrun`` (DistributedDataParallel, see
 :mod:`hmr_flow.models.distributed`). Per step: augmented crops → one forward pass (mode + random
 hypotheses, log-density of the jittered ground truth) → :class:`HMRLoss` → AdamW with gradient
-clipping and a warm-up + cosine learning-rate schedule. AMP (bfloat16 autocast of the backbone) on
-CUDA; the flow and head always run in float32. After every epoch: validation
-(:func:`hmr_flow.models.evaluate.evaluate`), a row in the CSV log and an atomic checkpoint;
-``resume=True`` continues from the checkpoint at ``out``.
+clipping and the shared warm-up + cosine learning-rate schedule (:mod:`hmr_flow.training`, as the
+pose prior). Loss terms are summed on the device and read every :data:`hmr_flow.training.LOG_EVERY`
+steps (progress, divergence check). AMP (bfloat16 autocast of the backbone) on CUDA; the flow and
+head always run in float32. After every epoch: validation (:func:`hmr_flow.models.evaluate.evaluate`),
+a row in the CSV log and an atomic checkpoint; ``resume=True`` continues from the checkpoint at ``out``.
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -34,8 +33,14 @@ from hmr_flow.models.distributed import DistInfo, all_reduce_sum, init_distribut
 from hmr_flow.models.evaluate import evaluate, model_inputs
 from hmr_flow.models.losses import HMRLoss, LossWeights, jittered_target
 from hmr_flow.models.model import HMRConfig, HMRFlow
-from hmr_flow.rng import rng_state, set_rng_state
-from hmr_flow.validation import DivergedError
+from hmr_flow.training import (
+    LossMeter,
+    MetricsLog,
+    load_training_state,
+    restore_training_state,
+    training_state,
+    warmup_cosine,
+)
 
 
 @dataclass
@@ -103,35 +108,6 @@ def keypoint_inputs(batch: dict[str, torch.Tensor], noise: float, dropout: float
     return keypoints, ((batch["visibility"] == 2) & keep).to(keypoints.dtype)
 
 
-def _schedule(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Linear warm-up over ``warmup`` steps (at most a fifth of the run), then cosine decay to 5 % at step ``total``."""
-    warmup = max(1, min(warmup, total // 5))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def _log_row(path: Path, row: dict) -> None:
-    new = not path.is_file()
-    if not new:
-        with open(path, newline="") as handle:
-            header = next(csv.reader(handle), None)
-        new = header != list(row)
-        if new:  # columns changed (e.g. validation switched on): start a fresh section with its own header
-            with open(path, "a") as handle:
-                handle.write("\n")
-    with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
 def train(
     settings: TrainSettings, config: HMRConfig = HMRConfig(), weights: LossWeights = LossWeights()
 ) -> dict:
@@ -190,33 +166,33 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
     model = HMRFlow(config).to(device)
     criterion = HMRLoss(body, config.image_size, weights)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = _schedule(optimizer, settings.warmup_steps, settings.epochs * len(loader))
+    scheduler = warmup_cosine(optimizer, settings.warmup_steps, settings.epochs * len(loader))
     start_epoch, step, history = 0, 0, []
     out = Path(settings.out)
     if info.is_main:
         out.parent.mkdir(parents=True, exist_ok=True)
-    if settings.resume and out.is_file():
-        state = read_checkpoint(out, map_location=device)
+    state = None
+    if settings.resume:
+        state = load_training_state(out, "HMRFlow training checkpoint", device, ("config", "epoch", "step"),
+                                    reader=lambda path, location: read_checkpoint(path, map_location=location))  # fmt: skip
+    if state is not None:
         if state["config"] != config.to_dict():
             raise CheckpointError(f"{out}: cannot resume, its architecture {state['config']} differs from {config.to_dict()}")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        restore_training_state(state, out, model, optimizer, scheduler)
         start_epoch, step, history = int(state["epoch"]) + 1, int(state["step"]), list(state.get("history", []))
-        if "rng" in state:
-            set_rng_state(state["rng"])
     else:
         _initialise_actnorm(model, next(iter(loader)), device, weights.jitter)
     net = model
     if info.enabled:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     use_amp = settings.amp and device.type == "cuda"
-    log = log_path(out)
+    csv_log = MetricsLog(log_path(out), resume=state is not None) if info.is_main else None
+    meter = LossMeter(f"--lr {settings.lr:g}: training diverged", "lower --lr or check the data")
     row: dict = {}
     for epoch in range(start_epoch, settings.epochs):
         start_epoch_data(epoch)
         net.train()
-        sums: dict[str, float] = {}
+        where = f"epoch {epoch + 1}"
         started = time.perf_counter()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not (settings.progress and info.is_main),
                    leave=False)  # fmt: skip
@@ -229,21 +205,15 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
                 samples, log_prob = net(images, settings.num_samples, jittered_target(batch, weights.jitter),
                                         keypoints=keypoints, confidence=confidence)  # fmt: skip
             total, terms = criterion(samples, log_prob, batch)
-            if not torch.isfinite(total):
-                raise DivergedError(
-                    f"--lr {settings.lr:g}: training diverged at epoch {epoch + 1}, step {step} (loss "
-                    f"{float(total)}, terms { {k: round(float(v), 4) for k, v in terms.items()} }); lower --lr or "
-                    f"check the data"
-                )
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_grad)
             optimizer.step()
             scheduler.step()
             step += 1
-            for name, value in {"loss": total, **terms, "grad_norm": grad_norm}.items():
-                sums[name] = sums.get(name, 0.0) + float(value.detach())
-            bar.set_postfix(loss=f"{total.item():.3f}", nll=f"{terms['nll'].item():.1f}")
+            if (means := meter.add({"loss": total, **terms, "grad_norm": grad_norm}, where)) is not None:
+                bar.set_postfix(loss=f"{means['loss']:.3f}", nll=f"{means['nll']:.1f}")
+        sums = meter.epoch_sums(where)
         count = torch.tensor([float(len(loader))] + list(sums.values()), device=device)
         count = all_reduce_sum(count, info)
         row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
@@ -255,12 +225,10 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
             row.update({f"val_{k}": v for k, v in metrics.items()})
         history.append(row)
         if info.is_main:
-            _log_row(log, row)
-            save_checkpoint(out, {
-                "config": config.to_dict(), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "history": history, "rng": rng_state(),
-                "train": settings.to_dict(), "loss_weights": weights.to_dict(),
-            })  # fmt: skip
+            csv_log.append(row)
+            save_checkpoint(out, training_state(model, optimizer, scheduler, config=config.to_dict(), epoch=epoch,
+                                                step=step, history=history, train=settings.to_dict(),
+                                                loss_weights=weights.to_dict()))  # fmt: skip
             summary = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float))
             tqdm.write(f"epoch {epoch + 1}: {summary}")
     return row if info.is_main else {}

@@ -47,7 +47,11 @@ class PosePrior(nn.Module, abc.ABC):
         """log p(body_pose) ``(B,)`` in nats (differentiable)."""
 
     def loss(self, body_pose) -> Tensor:
-        """Differentiable fitting cost ``(B,)``: the negative log-likelihood unless a subclass says otherwise."""
+        """Differentiable fitting cost ``(B,)``: the negative log-likelihood unless a subclass says otherwise.
+
+        Meant for optimisation loops (one call per step): it checks the shape only, not the values, so
+        it never waits for the device; non-finite poses give non-finite costs (the fitter resets such
+        bodies after each stage). :meth:`log_prob` and :meth:`score` check the values too."""
         return -self.log_prob(body_pose)
 
     @abc.abstractmethod
@@ -95,10 +99,15 @@ class DensityPrior(PosePrior):
     def _sample_model(self, n: int, temperature: float) -> Tensor:
         """``n`` samples ``(n, 3J)`` in model coordinates."""
 
-    def encode(self, body_pose) -> tuple[Tensor, Tensor]:
-        """Body pose → model coordinates ``(B, 3J)`` and the log-Jacobian back to axis-angle ``(B,)``."""
-        axis_angle = canonical_axis_angle(body_pose, dtype=torch.float32, device=self.space.joints.device)
+    def encode(self, body_pose, check_finite: bool = True) -> tuple[Tensor, Tensor]:
+        """Body pose → model coordinates ``(B, 3J)`` and the log-Jacobian back to axis-angle ``(B,)``
+        (``check_finite=False`` in :meth:`loss`, see there)."""
+        axis_angle = canonical_axis_angle(body_pose, torch.float32, self.space.joints.device, check_finite)
         return self.space.encode(axis_angle)
+
+    def loss(self, body_pose) -> Tensor:
+        x, log_jacobian = self.encode(body_pose, check_finite=False)
+        return -(self._model_log_prob(x) + log_jacobian)
 
     def log_prob(self, body_pose) -> Tensor:
         x, log_jacobian = self.encode(body_pose)
@@ -136,6 +145,10 @@ class NoPrior(PosePrior):
 
     def log_prob(self, body_pose) -> Tensor:
         pose = body_pose_tensor(body_pose)
+        return pose.new_zeros(pose.shape[0])
+
+    def loss(self, body_pose) -> Tensor:
+        pose = body_pose_tensor(body_pose, check_finite=False)
         return pose.new_zeros(pose.shape[0])
 
     def score(self, body_pose) -> tuple[Tensor, Tensor]:

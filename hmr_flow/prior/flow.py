@@ -91,10 +91,9 @@ class FlowPrior(DensityPrior):
     def loss(self, body_pose) -> Tensor:
         """Fitting cost ``(B,)``: the negative log-likelihood under the regulariser flow when the prior has
         one, else under the density (see the module docstring)."""
-        if self.regulariser is None:
-            return -self.log_prob(body_pose)
-        x, log_jacobian = self.encode(body_pose)
-        return -(self._mixture_log_prob(self.regulariser, x) + log_jacobian)
+        x, log_jacobian = self.encode(body_pose, check_finite=False)  # see PosePrior.loss
+        flow = self.flow if self.regulariser is None else self.regulariser
+        return -(self._mixture_log_prob(flow, x) + log_jacobian)
 
     def attach_regulariser(self, other: FlowPrior) -> None:
         """Use ``other``'s density flow as this prior's fitting regulariser (same joints, coordinates and mean

@@ -71,7 +71,7 @@ class GMMPrior(DensityPrior):
 
     def loss(self, body_pose) -> Tensor:
         """SMPLify's max-component cost ``(B,)`` (see the module docstring), differentiable."""
-        x, log_jacobian = self.encode(body_pose)
+        x, log_jacobian = self.encode(body_pose, check_finite=False)  # see PosePrior.loss
         return -(self.component_log_prob(x).amax(dim=1).to(x.dtype) + log_jacobian)
 
     def _sample_model(self, n: int, temperature: float) -> Tensor:

@@ -23,11 +23,11 @@ from hmr_flow.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_ang
 NUM_BODY_JOINTS = 23
 
 
-def body_pose_tensor(body_pose, name: str = "body_pose") -> torch.Tensor:
+def body_pose_tensor(body_pose, name: str = "body_pose", check_finite: bool = True) -> torch.Tensor:
     """Check a ``(B, 69)`` axis-angle or ``(B, 23, 3, 3)`` matrix pose; returns it as a tensor.
 
     Raises ``TypeError`` for non-arrays and ``ValueError`` (naming ``name``) for a wrong shape, an empty
-    batch or non-finite values. Numpy arrays are converted (no copy of the gradient history needed).
+    batch or (with ``check_finite``; optimisation loops skip it) non-finite values. Numpy arrays are converted (no copy of the gradient history needed).
     """
     if isinstance(body_pose, np.ndarray):
         body_pose = torch.from_numpy(body_pose)
@@ -43,17 +43,19 @@ def body_pose_tensor(body_pose, name: str = "body_pose") -> torch.Tensor:
         raise ValueError(f"{name}: empty batch")
     if not body_pose.is_floating_point():
         body_pose = body_pose.double()
-    if not torch.isfinite(body_pose).all():
+    if check_finite and not torch.isfinite(body_pose).all():
         raise ValueError(f"{name}: contains NaN or infinite values")
     return body_pose
 
 
-def canonical_axis_angle(body_pose, dtype: torch.dtype = torch.float32, device=None) -> torch.Tensor:
+def canonical_axis_angle(body_pose, dtype: torch.dtype = torch.float32, device=None,
+                         check_finite: bool = True) -> torch.Tensor:  # fmt: skip
     """Any accepted body pose → canonical axis-angle ``(B, 23, 3)``, angles in ``[0, π]``, differentiable.
 
-    Rotation matrices are not re-orthonormalised: pass proper rotations.
+    Rotation matrices are not re-orthonormalised: pass proper rotations. ``check_finite``: see
+    :func:`body_pose_tensor`.
     """
-    pose = body_pose_tensor(body_pose).to(dtype=dtype, device=device)
+    pose = body_pose_tensor(body_pose, check_finite=check_finite).to(dtype=dtype, device=device)
     if pose.dim() == 2:
         pose = axis_angle_to_matrix(pose.reshape(-1, NUM_BODY_JOINTS, 3))
     return matrix_to_axis_angle(pose)

@@ -9,17 +9,17 @@ frames). ``balance="subject"`` (or ``"clip"``) draws training frames with probab
 ``1 / (frames of their subject (clip))^balance_power``: with power 1 every subject (clip) weighs the
 same, with power 0 the frames are uniform. The GMM is fitted on a resample drawn with the same weights.
 
-Flow: AdamW with linear warm-up and cosine decay, Gaussian jitter on the training coordinates
-(regulariser against the near-duplicate frames) annealed linearly from ``jitter`` to ``jitter_end``,
-gradient-norm clipping, an error on a non-finite loss.
-After every epoch the validation NLL is logged to a CSV; the best epoch's prior (with its held-out
-percentile table) is written atomically to ``out``; the full training state goes to
-``<out stem>.state.pt`` for ``resume``. GMM: scikit-learn EM on the training frames, same outputs.
+Flow: AdamW with the shared warm-up + cosine schedule (:mod:`hmr_flow.training`, as the conditional
+model), Gaussian jitter on the training coordinates (regulariser against the near-duplicate frames)
+annealed linearly from ``jitter`` to ``jitter_end``, gradient-norm clipping, an error on a non-finite
+loss (checked every :data:`hmr_flow.training.LOG_EVERY` steps, losses summed on the device).
+After every epoch the validation NLL is logged to the CSV log ``<out stem>.log.csv``; the best epoch's
+prior (with its held-out percentile table) is written atomically to ``out``; the full training state
+goes to ``<out stem>.state.pt`` for ``resume``. GMM: scikit-learn EM on the training frames, same outputs.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,9 +33,16 @@ from hmr_flow.prior.flow import DEFAULT_FLOW, FlowPrior
 from hmr_flow.prior.gmm import fit_gmm
 from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_pose_file
 from hmr_flow.prior.space import BODY_JOINT_NAMES, PoseSpace, articulated_joints, mean_rotations
-from hmr_flow.files import save_torch
-from hmr_flow.rng import rng_state, set_rng_state
-from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys, resolve_device
+from hmr_flow.training import (
+    LossMeter,
+    MetricsLog,
+    load_training_state,
+    restore_training_state,
+    save_training_state,
+    training_state,
+    warmup_cosine,
+)
+from hmr_flow.validation import DivergedError, UserInputError, resolve_device
 
 BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
@@ -192,40 +199,39 @@ class _Run:
         self.steps_per_epoch = max(1, len(self.x_train) // config.batch_size)
         total = self.steps_per_epoch * config.epochs
         self.optimizer = torch.optim.AdamW(self.prior.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        warmup = max(1, config.warmup_steps)
-        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (
-            1.0 + math.cos(math.pi * min(1.0, s / max(1, total)))))  # fmt: skip
+        self.scheduler = warmup_cosine(self.optimizer, config.warmup_steps, total)
         self.total_steps = total
+        self.meter = LossMeter(f"--lr {config.lr:g}: training diverged", "lower --lr or --jitter")
         self.epoch, self.best_val_nll, self.best_epoch = 0, math.inf, -1
         with torch.no_grad():  # ActNorm data-dependent initialisation on a large jittered batch
             init = self.x_train[torch.randperm(len(self.x_train), generator=self.generator)[:4096].to(self.device)]
             self.prior.flow.log_prob(init + config.jitter * torch.randn_like(init))
 
     def state(self) -> dict:
-        return {"config": asdict(self.config), "model": self.prior.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict(), "generator": self.generator.get_state(), "rng": rng_state(),
-                "epoch": self.epoch, "best_val_nll": self.best_val_nll, "best_epoch": self.best_epoch}  # fmt: skip
+        return training_state(self.prior, self.optimizer, self.scheduler, config=asdict(self.config),
+                              generator=self.generator.get_state(), epoch=self.epoch, best_val_nll=self.best_val_nll,
+                              best_epoch=self.best_epoch)  # fmt: skip
 
-    def restore(self, path: Path) -> None:
-        """Continue from a state written by :meth:`state` (bit-exact: the generators are restored too)."""
-        state = load_tensor_file(path, "training state for --resume", map_location=self.device)
-        require_keys(state, ("config", "model", "optimizer", "schedule", "generator", "rng", "epoch", "best_val_nll",
-                             "best_epoch"), path, "prior training state")  # fmt: skip
+    def restore(self, path: Path) -> bool:
+        """Continue from a state written by :meth:`state` (bit-exact: the generators are restored too);
+        ``False`` when there is none yet (the run starts afresh)."""
+        state = load_training_state(path, "prior training state", self.device,
+                                    ("config", "generator", "epoch", "best_val_nll", "best_epoch"))  # fmt: skip
+        if state is None:
+            return False
         saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "device")}
         wanted = {k: v for k, v in asdict(self.config).items() if k not in ("epochs", "device")}
         saved["val_subjects"] = tuple(saved["val_subjects"])
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise UserInputError(f"--resume: {path} was trained with different settings ({', '.join(changed)})")
+        restore_training_state(state, path, self.prior, self.optimizer, self.scheduler)
         try:
-            self.prior.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.schedule.load_state_dict(state["schedule"])
             self.generator.set_state(state["generator"])
-            set_rng_state(state["rng"])
-        except (RuntimeError, KeyError, TypeError, ValueError) as err:
+        except (RuntimeError, TypeError) as err:
             raise UserInputError(f"{path}: training state does not match this run ({str(err).splitlines()[0]})") from None
         self.epoch, self.best_val_nll, self.best_epoch = state["epoch"], state["best_val_nll"], state["best_epoch"]
+        return True
 
     def train_epoch(self, bar: tqdm) -> float:
         self.prior.train()
@@ -235,25 +241,21 @@ class _Run:
         else:
             order = torch.multinomial(self.weights, draws, replacement=True, generator=self.generator)
         order = order.to(self.device)
-        total = 0.0
+        where = f"epoch {self.epoch + 1}"
         for step in range(self.steps_per_epoch):
             x = self.x_train[order[step * self.config.batch_size:(step + 1) * self.config.batch_size]]
             x = x + self.jitter(self.epoch * self.steps_per_epoch + step) * torch.randn_like(x)
             loss = -self.prior.flow.log_prob(x).mean()
-            if not torch.isfinite(loss):
-                raise DivergedError(f"--lr {self.config.lr:g}: training diverged (non-finite loss at epoch "
-                                    f"{self.epoch + 1}, step {step + 1}); lower --lr or --jitter")  # fmt: skip
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.prior.parameters(), self.config.clip_grad)
             self.optimizer.step()
-            self.schedule.step()
-            value = loss.item()
-            total += value
+            self.scheduler.step()
             bar.update()
-            bar.set_postfix(epoch=self.epoch + 1, nll=f"{value:.2f}", best_val=f"{self.best_val_nll:.2f}")
+            if (means := self.meter.add({"nll": loss}, where)) is not None:
+                bar.set_postfix(epoch=self.epoch + 1, nll=f"{means['nll']:.2f}", best_val=f"{self.best_val_nll:.2f}")
         self.epoch += 1
-        return total / self.steps_per_epoch
+        return self.meter.epoch_sums(where)["nll"] / self.steps_per_epoch
 
     def jitter(self, step: int) -> float:
         """Training-noise std at ``step``: linear from ``jitter`` to ``jitter_end`` (constant if unset)."""
@@ -276,10 +278,8 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
     out = Path(config.out)
     run = _Run(config, load_split(config.data, config.val_subjects))
     log_path, state_path = _log_path(out), _state_path(out)
-    if resume:
-        run.restore(state_path)
-    elif log_path.exists():
-        log_path.unlink()
+    resumed = resume and run.restore(state_path)
+    metrics = MetricsLog(log_path, resume=resumed)
     started = time.perf_counter()
     remaining = (config.epochs - run.epoch) * run.steps_per_epoch
     with tqdm(total=remaining, desc="prior train", unit="step") as bar:
@@ -295,17 +295,9 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
                 run.prior.set_percentiles(val_log_prob)
                 run.prior.info.update(best_epoch=run.epoch, val_nll=val_nll)
                 run.prior.save(out)
-            _append_log(log_path, {"epoch": run.epoch, "train_nll": round(train_nll, 4), "val_nll": round(val_nll, 4),
-                                   "lr": run.schedule.get_last_lr()[0], "seconds": round(time.perf_counter() - started, 1)})
-            save_torch(run.state(), state_path)
+            metrics.append({"epoch": run.epoch, "train_nll": round(train_nll, 4), "val_nll": round(val_nll, 4),
+                            "lr": run.scheduler.get_last_lr()[0], "seconds": round(time.perf_counter() - started, 1)})
+            save_training_state(run.state(), state_path)
     return {"best_epoch": run.best_epoch, "val_nll": run.best_val_nll, "out": str(out), "log": str(log_path),
             "state": str(state_path)}  # fmt: skip
 
-
-def _append_log(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with open(path, "a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)

@@ -194,14 +194,24 @@ def test_latent_maps_give_log_prob(perturb):
     ("call", "message"),
     [
         (lambda f: f.log_prob(torch.randn(2, 5), torch.randn(2, 3)), "data must have shape"),
-        (lambda f: f.log_prob(torch.full((2, 4), float("nan")), torch.randn(2, 3)), "NaN"),
         (lambda f: f.log_prob(torch.randn(2, 4)), "needs a context"),
         (lambda f: f.log_prob(torch.randn(2, 4), torch.randn(3, 3)), "context must have shape"),
         (lambda f: f.from_latent(torch.randn(2, 3), torch.randn(2, 3)), "latent must have shape"),
         (lambda f: f.sample(0, torch.randn(2, 3)), "number of samples"),
     ],
-    ids=["shape", "nan", "missing-context", "context-batch", "latent-shape", "zero-samples"],
+    ids=["shape", "missing-context", "context-batch", "latent-shape", "zero-samples"],
 )
 def test_bad_input_raises_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call(vector_glow(4, 1, 8, context_features=3))
+
+
+def test_values_are_not_checked_per_call():
+    """Shape checks only: a NaN row gives a NaN log-density (training loops detect it at their logging
+    interval) instead of a per-call ``isfinite(...).all()`` that waits for the device."""
+    flow = vector_glow(4, 1, 8, context_features=3)
+    flow.log_prob(torch.randn(16, 4), torch.randn(16, 3))  # ActNorm's data-dependent initialisation
+    x = torch.randn(3, 4)
+    x[1] = float("nan")
+    log_prob = flow.log_prob(x, torch.randn(3, 3))
+    assert torch.isnan(log_prob[1]) and torch.isfinite(log_prob[[0, 2]]).all()

@@ -60,7 +60,7 @@ def test_prior_resume_is_bit_exact(tmp_path, monkeypatch):
     prior_train.train_flow(config)
     straight = torch.load(tmp_path / "straight.state.pt", weights_only=True)
 
-    save = prior_train.save_torch
+    save = prior_train.save_training_state
 
     def save_then_stop(obj, path):
         save(obj, path)
@@ -68,7 +68,7 @@ def test_prior_resume_is_bit_exact(tmp_path, monkeypatch):
             raise _Stop
 
     interrupted = replace(config, out=str(tmp_path / "resumed.pt"))
-    monkeypatch.setattr(prior_train, "save_torch", save_then_stop)
+    monkeypatch.setattr(prior_train, "save_training_state", save_then_stop)
     with pytest.raises(_Stop):
         prior_train.train_flow(interrupted)
     monkeypatch.undo()
