@@ -15,7 +15,8 @@ class ActNorm(Transform):
     unit standard deviation per feature (over the batch and, for images, all positions). The std is
     floored at ``eps · max(1, |mean|)`` so a constant feature gives finite values. The
     ``initialized`` flag is a buffer, so a model restored with ``load_state_dict`` does not
-    re-initialise. log |det| = ``H·W · Σ log_scale`` (``H·W = 1`` for vectors).
+    re-initialise; it is read once (and again after a ``load_state_dict``), not on every call, since
+    reading a buffer waits for the device. log |det| = ``H·W · Σ log_scale`` (``H·W = 1`` for vectors).
     """
 
     def __init__(self, features: int, eps: float = 1e-6) -> None:
@@ -27,6 +28,11 @@ class ActNorm(Transform):
         self.loc = nn.Parameter(torch.zeros(features))
         self.log_scale = nn.Parameter(torch.zeros(features))
         self.register_buffer("initialized", torch.tensor(False))
+        self._ready = False  # ``initialized`` was read and is true
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        self._ready = False
+        super()._load_from_state_dict(*args, **kwargs)
 
     def _check(self, x: Tensor) -> tuple[int, ...]:
         view = feature_view_shape(x)
@@ -46,8 +52,10 @@ class ActNorm(Transform):
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         view = self._check(x)
-        if not bool(self.initialized):
-            self._initialize(x)
+        if not self._ready:
+            if not bool(self.initialized):
+                self._initialize(x)
+            self._ready = True
         y = (x - self.loc.view(view)) * self.log_scale.exp().view(view)
         return y, self._logabsdet(x)
 

@@ -214,11 +214,11 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
             if (means := meter.add({"loss": total, **terms, "grad_norm": grad_norm}, where)) is not None:
                 bar.set_postfix(loss=f"{means['loss']:.3f}", nll=f"{means['nll']:.1f}")
         sums = meter.epoch_sums(where)
-        count = torch.tensor([float(len(loader))] + list(sums.values()), device=device)
-        count = all_reduce_sum(count, info)
+        totals = torch.tensor([float(len(loader)), *sums.values()], device=device)
+        steps_seen, *totals = all_reduce_sum(totals, info).tolist()  # one read per epoch
         row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
                "train_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
-        row.update({f"train_{k}": v / float(count[0]) for k, v in zip(sums, count[1:].tolist())})
+        row.update({f"train_{k}": v / steps_seen for k, v in zip(sums, totals)})
         if val_data is not None:
             metrics = evaluate(model, body, val_data, device, settings.val_samples, settings.batch_size, info=info,
                                progress=settings.progress and info.is_main)  # fmt: skip

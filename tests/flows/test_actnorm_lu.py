@@ -36,6 +36,8 @@ def test_actnorm_state_dict_keeps_initialisation():
     assert bool(restored.initialized)
     probe = torch.randn(7, 3) * 100
     assert torch.equal(restored(probe)[0], layer(probe)[0])
+    layer.load_state_dict(ActNorm(3).state_dict())  # an uninitialised state: the next batch initialises again
+    assert torch.allclose(layer(probe)[0].mean(0), torch.zeros(3), atol=1e-5)
 
 
 LU_CASES = [(LULinear, (6, 5)), (LUConv1x1, (6, 5, 3, 2))]
