@@ -2,7 +2,7 @@
 
     python bench/train_speed.py --model rgb --data data/synth/train [--device cuda] [--steps 200] [--batch-size 32]
     python bench/train_speed.py --model keypoints [--data data/mocap/poses.npz] [--steps 40] [--batch-size 64]
-    python bench/train_speed.py --model prior [--data data/mocap/poses.npz] [--batch-size 512]
+    python bench/train_speed.py --model prior [--data data/mocap/poses.npz] [--batch-size 512] [--threads 1]
 
 - ``rgb``: one short epoch of ``hmr-flow train hmr`` on the first ``steps × batch`` renders (data
   loading, augmentation, forward with the mode and random hypotheses, losses, backward, AdamW; bfloat16
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=None, help="rgb: 32, keypoints: 64, prior: 512")
     parser.add_argument("--workers", type=int, default=1, help="rgb: data-loading processes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-amp", action="store_true")
     args = parser.parse_args(argv)
     defaults = {"rgb": ("data/synth/train", 200, 32), "keypoints": ("data/mocap/poses.npz", 40, 64),
@@ -80,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     args.steps = args.steps or defaults[1]
     args.batch_size = args.batch_size or defaults[2]
     args.device = str(resolve_device(args.device))
+    if args.threads:
+        torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory() as out:
         steps, seconds = (_prior if args.model == "prior" else _hmr)(args, Path(out))
     cuda = args.device.startswith("cuda")
