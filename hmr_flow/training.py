@@ -27,7 +27,7 @@ import torch
 
 from hmr_flow.files import save_torch
 from hmr_flow.rng import rng_state, set_rng_state
-from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file
+from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +165,7 @@ def load_training_state(path: str | Path, what: str, map_location: str | torch.d
         state = load_tensor_file(path, what, map_location=map_location)
     else:
         state = reader(path, map_location)
-    missing = [k for k in ("model", "optimizer", "scheduler", "rng", *keys) if not isinstance(state, dict) or k not in state]
-    if missing:
-        raise UserInputError(f"{path}: not a complete {what} (missing {', '.join(missing)})")
-    return state
+    return require_keys(state, ("model", "optimizer", "scheduler", "rng", *keys), path, what)
 
 
 def restore_training_state(state: dict[str, Any], path: str | Path, model: torch.nn.Module,

@@ -161,3 +161,18 @@ def test_both_trainings_end_at_the_same_schedule_floor(tmp_path, tiny_set, tiny_
     prior_lr, model_lr = _log_lr(tmp_path / "p.log.csv"), _log_lr(tmp_path / "m.csv")
     # the prior's schedule used to decay to 0 and the image model's to 5 %: now both end at the same floor
     assert prior_lr[-1] == pytest.approx(FINAL_LR_FRACTION * lr) == model_lr[-1]
+
+
+def test_resume_state_missing_corrupt_or_incomplete(tmp_path, caplog):
+    from hmr_flow.files import save_torch
+    from hmr_flow.training import load_training_state
+    from hmr_flow.validation import UserInputError
+
+    assert load_training_state(tmp_path / "none.pt", "prior training state") is None  # nothing yet: start afresh
+    assert "starting from scratch" in caplog.text
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    with pytest.raises(UserInputError, match="bad.pt"):
+        load_training_state(tmp_path / "bad.pt", "prior training state")
+    save_torch({"model": {}, "optimizer": {}}, tmp_path / "part.pt")
+    with pytest.raises(UserInputError, match=r"part.pt: not a complete prior training state \(missing 'scheduler', 'rng', 'epoch'\)"):
+        load_training_state(tmp_path / "part.pt", "prior training state", keys=("epoch",))
