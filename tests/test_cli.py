@@ -126,3 +126,34 @@ def test_bad_option_is_one_line(capsys):
     assert main(["fit", "--out", "o", "--optimizer", "sgd"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--optimizer" in err[0]
+
+
+def _readme_command_lines() -> list[str]:
+    """Every ``hmr-flow …`` line of the README's code blocks (comments and ``[optional]`` tails dropped)."""
+    from pathlib import Path
+
+    readme = (Path(hmr_flow.__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    lines, inside = [], False
+    for line in readme.splitlines():
+        if line.startswith("```"):
+            inside = not inside
+        elif inside and line.startswith("hmr-flow "):
+            lines.append(line.split(" #")[0].split(" [")[0].strip())
+    return lines
+
+
+README_COMMANDS = _readme_command_lines()
+
+
+def test_the_readme_shows_commands():
+    assert len(README_COMMANDS) >= 20 and any(line.startswith("hmr-flow fit ") for line in README_COMMANDS)
+
+
+@pytest.mark.parametrize("line", README_COMMANDS)
+def test_every_readme_command_parses(line, capsys):
+    """What the README shows users is what the installed command accepts (no stale or deprecated flag)."""
+    import shlex
+
+    args = _parser().parse_args(shlex.split(line)[1:])
+    assert callable(args.run)
+    assert "deprecated" not in capsys.readouterr().err
