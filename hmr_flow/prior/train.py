@@ -63,7 +63,9 @@ class TrainConfig:
     val_subjects: tuple[int, ...] = DEFAULT_VAL_SUBJECTS
     epochs: int = 4
     batch_size: int = 512
-    lr: float = 1e-3
+    #: peak of the shared warm-up + cosine schedule: at 6e-4 the shipped recipes reach the held-out NLL the
+    #: prior's former schedule reached at 1e-3 (density −44.47 vs −44.50, regulariser −34.56 vs −34.59)
+    lr: float = 6e-4
     weight_decay: float = 1e-4
     warmup_steps: int = 200
     jitter: float = 0.03
