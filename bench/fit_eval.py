@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poses", type=Path, default=Path("data/mocap/poses.npz"))
     parser.add_argument("--split", type=Path, default=Path("data/mocap/split.npz"))
     parser.add_argument("--persons", type=int, default=96)
-    parser.add_argument("--init", type=int, default=2, help="hypotheses per person")
+    parser.add_argument("-n", "--hypotheses", type=int, default=2, help="hypotheses per person")
     parser.add_argument("--priors", nargs="+", default=["flow", "gmm", "none"], choices=["flow", "gmm", "none"])
     parser.add_argument("--noise", type=float, default=5.0, help="keypoint noise σ, pixels (1000 px image)")
     parser.add_argument("--hidden", type=float, default=0.3, help="share of keypoints hidden per person")
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     body = KeypointBody(BodyModel()).to(args.device)
     scenes = make_scenes(poses, val_index, args.persons, args.noise, args.hidden, body.cpu(), np.random.default_rng(args.seed))
     body = body.to(args.device)
-    init = default_initialisation(args.persons, args.init, generator=torch.Generator().manual_seed(args.seed))
+    init = default_initialisation(args.persons, args.hypotheses, generator=torch.Generator().manual_seed(args.seed))
     rows = []
     for kind in args.priors:
         try:
@@ -111,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         err = 1000 * mpjpe(joints, scenes["joints"])
         pa_err = 1000 * pa_mpjpe(joints, scenes["joints"])
         rows.append({
-            "prior": kind, "persons": args.persons, "hypotheses": args.init,
+            "prior": kind, "persons": args.persons, "hypotheses": args.hypotheses,
             "mpjpe_mm": float(err.mean()), "mpjpe_median_mm": float(err.median()),
             "pa_mpjpe_mm": float(pa_err.mean()), "pa_mpjpe_median_mm": float(pa_err.median()),
             "persons_per_s": args.persons / seconds, "seconds": seconds,
         })  # fmt: skip
-    print(f"\n{args.persons} validation persons, {args.init} hypotheses each, noise {args.noise} px, "
+    print(f"\n{args.persons} validation persons, {args.hypotheses} hypotheses each, noise {args.noise} px, "
           f"{100 * args.hidden:.0f} % keypoints hidden, {args.threads} thread(s) on {args.device}")  # fmt: skip
     print("| prior | MPJPE mm (median) | PA-MPJPE mm (median) | persons/s |\n|---|---|---|---|")
     for r in rows:
