@@ -125,8 +125,6 @@ def _check_train_outputs(args: argparse.Namespace, log_path: Path) -> None:
         from hmr_flow.models.checkpoint import read_checkpoint
 
         read_checkpoint(args.out)  # a corrupt checkpoint is reported now, not after loading the data
-    if args.overwrite and log_path.exists():
-        log_path.unlink()
 
 
 def run_train(args: argparse.Namespace) -> int:
