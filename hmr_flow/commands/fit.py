@@ -17,8 +17,8 @@ from hmr_flow.commands.options import (
     add_prior_weights,
     add_seed,
     add_threads,
+    read_keypoint_inputs,
 )
-from hmr_flow.fitting.keypoint_io import read_keypoints
 from hmr_flow.fitting.outputs import MESH_FORMATS
 from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
@@ -84,16 +84,6 @@ def _config(args: argparse.Namespace) -> FitConfig:
     return scaled_config(max(args.iterations, len(config.stages)), config)
 
 
-def _read_records(args: argparse.Namespace) -> list:
-    if args.keypoints is not None:
-        return read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
-    if args.image is None and args.images is None:
-        raise UserInputError("give --keypoints, or --image/--images to detect the people first")
-    from hmr_flow.detection import detect_into
-
-    return read_keypoints(detect_into(args.out, args.image, args.images), None, args.min_keypoints)
-
-
 def run(args: argparse.Namespace) -> int:
     from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
     from hmr_flow.prior import load_prior
@@ -107,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = _config(args)
-    records = _read_records(args)
+    records = read_keypoint_inputs(args)
     empty = sum(1 for record in records if not record.person_ids)  # fit_records warns about them
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "

@@ -7,7 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
-from hmr_flow.commands.options import add_device, add_hypotheses, add_keypoint_inputs, add_model_weights, add_seed
+from hmr_flow.commands.options import (
+    add_device,
+    add_hypotheses,
+    add_keypoint_inputs,
+    add_learning_rate,
+    add_model_weights,
+    add_seed,
+    read_keypoint_inputs,
+)
 from hmr_flow.models.losses import LossWeights
 from hmr_flow.models.model import INPUTS
 from hmr_flow.validation import (
@@ -22,9 +30,6 @@ from hmr_flow.validation import (
     positive_int,
     resolve_device,
 )
-
-#: Largest learning rate accepted.
-MAX_LR = 1.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="--input keypoints: draw poses clip-balanced (every mocap clip equally likely)")
     hmr.add_argument("--image-size", type=positive_int, default=128, help="crop / heatmap side in pixels (multiple of 32)")
     hmr.add_argument("--batch-size", type=positive_int, default=32, help="per process")
-    hmr.add_argument("--lr", type=float_in(0.0, MAX_LR), default=1e-3, help=f"learning rate in (0, {MAX_LR:g}]")
+    add_learning_rate(hmr, 1e-3)
     hmr.add_argument("--weight-decay", type=non_negative_float, default=1e-4, help="AdamW weight decay")
     hmr.add_argument("--samples", type=positive_int, default=3, help="hypotheses per crop in training (mode + random)")
     hmr.add_argument("--workers", type=non_negative_int, default=1, help="data-loading processes per training process")
@@ -153,7 +158,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_regress(args: argparse.Namespace) -> int:
-    from hmr_flow.fitting.keypoint_io import KeypointImage, read_keypoints
+    from hmr_flow.fitting.keypoint_io import KeypointImage
     from hmr_flow.fitting.pipeline import image_and_size, warn_empty
     from hmr_flow.models.checkpoint import load_model
     from hmr_flow.models.regress import coco17_keypoints, regress
@@ -162,31 +167,26 @@ def run_regress(args: argparse.Namespace) -> int:
     check_output_dir(args.out, [args.image, args.images, args.keypoints, args.model_weights])
     if args.bbox is not None and (args.keypoints is not None or args.image is None):
         raise UserInputError("--bbox: only with --image and without --keypoints (keypoints give their own boxes)")
-    if args.keypoints is None and args.bbox is None:
-        from hmr_flow.detection import detect_into
-
-        if args.image is None and args.images is None:
-            raise UserInputError("give --keypoints, or --image/--images to detect the people first")
-        args.keypoints = detect_into(args.out, args.image, args.images)
-        args.image = args.images = None  # the detection file names its images
-    model = load_model(args.model_weights, device)
-    if args.keypoints is not None:
-        records = read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
-    else:
+    from_box = args.bbox is not None
+    if from_box:
         records = [KeypointImage(args.image.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], args.image)]
-    empty = len(warn_empty(records)) if args.keypoints is not None else 0
+    else:
+        records = read_keypoint_inputs(args)
+    model = load_model(args.model_weights, device)
+    empty = 0 if from_box else len(warn_empty(records))
     written = 0
     for record in records:
-        if args.keypoints is not None and len(record.person_ids) == 0:
+        if not from_box and len(record.person_ids) == 0:
             continue
         image, size = image_and_size(record, args.image_size)
-        keypoints = coco17_keypoints(record) if args.keypoints is not None else None
+        keypoints = None if from_box else coco17_keypoints(record)
         boxes = np.array([check_bbox(args.bbox, *size)]) if args.bbox is not None else None
         result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)
         _save_hypotheses(args.out, record.name, result, image)
         written += 1
     if written == 0:
-        raise UserInputError(f"{args.keypoints}: no person with at least {args.min_keypoints} keypoints in any image")
+        raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
+                             f"{args.min_keypoints} keypoints in any image")  # fmt: skip
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"wrote hypotheses for {written} images{skipped} to {args.out}")
     return 0

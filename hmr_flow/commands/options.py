@@ -10,21 +10,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from hmr_flow.validation import positive_float, positive_int, seed_int
+from hmr_flow.validation import UserInputError, float_in, positive_float, positive_int, seed_int
 
 
 class _DeprecatedAlias(argparse.Action):
     """Stores like the option it stands for and warns once that the spelling is deprecated."""
 
-    def __init__(self, option_strings, dest, replacement: str, store_true: bool = False, **kwargs):
+    def __init__(self, option_strings, dest, replacement: str, **kwargs):
         self.replacement = replacement
-        self.store_true = store_true
-        super().__init__(option_strings, dest, nargs=0 if store_true else kwargs.pop("nargs", None), **kwargs)
+        super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
         prog = getattr(parser, "root_prog", parser.prog)
         print(f"{prog}: warning: {option_string} is deprecated; use {self.replacement}", file=sys.stderr)
-        setattr(namespace, self.dest, True if self.store_true else values)
+        setattr(namespace, self.dest, values)
 
 
 def add_option(parser: argparse.ArgumentParser | argparse._ActionsContainer, *names: str,
@@ -36,6 +35,15 @@ def add_option(parser: argparse.ArgumentParser | argparse._ActionsContainer, *na
         parser.add_argument(old, dest=action.dest, type=action.type, nargs=action.nargs, default=argparse.SUPPRESS,
                             help=argparse.SUPPRESS, action=_DeprecatedAlias, replacement=long_name)  # fmt: skip
     return action
+
+
+#: Largest learning rate a training command accepts (larger ones only make the training diverge).
+MAX_LR = 1.0
+
+
+def add_learning_rate(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--lr`` of the training commands, in ``(0, MAX_LR]``."""
+    parser.add_argument("--lr", type=float_in(0.0, MAX_LR), default=default, help=f"learning rate in (0, {MAX_LR:g}]")
 
 
 def add_device(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +97,21 @@ def add_keypoint_inputs(parser: argparse.ArgumentParser, min_keypoints: int) -> 
     parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default: sqrt(W²+H²))")
     parser.add_argument("--min-keypoints", type=positive_int, default=min_keypoints,
                         help="skip people with fewer visible keypoints")
+
+
+def read_keypoint_inputs(args: argparse.Namespace) -> list:
+    """The :class:`~hmr_flow.fitting.KeypointImage` records of ``--keypoints`` (with ``--image``/``--images``
+    for the photos), or, without a keypoint file, of the people detected in ``--image``/``--images`` first
+    (written to ``<--out>/detected_keypoints.json``, which names its images)."""
+    from hmr_flow.fitting.keypoint_io import read_keypoints
+
+    if args.keypoints is not None:
+        return read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
+    if args.image is None and args.images is None:
+        raise UserInputError("give --keypoints, or --image/--images to detect the people first")
+    from hmr_flow.detection import detect_into
+
+    return read_keypoints(detect_into(args.out, args.image, args.images), None, args.min_keypoints)
 
 
 def add_threads(parser: argparse.ArgumentParser, help: str = "torch CPU threads (default: torch's choice; 1 is often "

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.commands.options import add_device, add_prior_weights, add_seed
+from hmr_flow.commands.options import add_device, add_learning_rate, add_prior_weights, add_seed
 from hmr_flow.files import save_npz, write_csv
 from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_batch
@@ -36,9 +36,6 @@ from hmr_flow.validation import (
     positive_int,
     resolve_device,
 )
-
-#: Largest learning rate accepted (larger ones only make the flow diverge).
-MAX_LR = 1.0
 
 
 def _subjects(text: str) -> tuple[int, ...]:
@@ -151,7 +148,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="comma-separated held-out subjects")  # fmt: skip
     train.add_argument("--epochs", type=positive_int, default=TrainConfig.epochs, help="passes over the training poses")
     train.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size, help="poses per step")
-    train.add_argument("--lr", type=float_in(0.0, MAX_LR), default=TrainConfig.lr, help=f"learning rate in (0, {MAX_LR:g}]")
+    add_learning_rate(train, TrainConfig.lr)
     train.add_argument("--jitter", type=non_negative_float, default=TrainConfig.jitter, help="training noise std, radians")
     train.add_argument("--jitter-end", type=non_negative_float, default=None,
                        help="anneal the training noise linearly to this std by the last step (default: constant)")

@@ -87,14 +87,6 @@ def shard_name(number: int) -> str:
     return f"shard_{number:05d}.npz"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def encode_jpeg(image: np.ndarray, quality: int = 95) -> bytes:
     """``(H, W, 3)`` uint8 RGB → JPEG bytes (deterministic for a given OpenCV build)."""
     ok, buffer = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, quality])

@@ -61,9 +61,6 @@ class RawDetections:
     def __len__(self) -> int:
         return len(self.scores)
 
-    def select(self, index: np.ndarray) -> RawDetections:
-        return RawDetections(self.boxes[index], self.keypoints[index], self.scores[index])
-
 
 def decode(raw: np.ndarray, logits: np.ndarray, anchors: np.ndarray, min_score: float,
            input_size: int = INPUT_SIZE) -> RawDetections:  # fmt: skip

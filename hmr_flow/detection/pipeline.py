@@ -98,7 +98,7 @@ class BlazePose:
             x0, y0 = np.floor(np.maximum(around.centre - around.size / 2, 0)).astype(int)
             x1, y1 = np.ceil(np.minimum(around.centre + around.size / 2, (width, height))).astype(int)
             found = self.detector(image, (x0, y0, x1, y1)) if x1 > x0 and y1 > y0 else []
-            rois.append((found[0].roi, found[0].score) if found else (roi_from_box(box), 1.0))
+            rois.append((found[0].roi, found[0].score) if found else (around, 1.0))
         return rois
 
     def _person(self, image: np.ndarray, roi: ROI, known: bool) -> tuple[Landmarks, np.ndarray]:

@@ -128,17 +128,19 @@ def _select_people(
     return stacked, kept_ids, skipped
 
 
-def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Path | None = None) -> KeypointImage:
+def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Path | None = None,
+                  data=None) -> KeypointImage:
     """Read one OpenPose BODY_25 JSON file (``people[].pose_keypoints_2d``).
 
-    An empty ``people`` list (no person detected in the frame) gives a record with no people.
+    An empty ``people`` list (no person detected in the frame) gives a record with no people. ``data``: the
+    file's parsed JSON when the caller has it already (:func:`read_keypoints`), so it is not read twice.
 
     Raises:
         KeypointFileError: missing/unreadable file, no ``people`` list, or a person with a keypoint
             count other than 25.
     """
     path = Path(path)
-    data = _load_json(path)
+    data = _load_json(path) if data is None else data
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise KeypointFileError(f"{path}: not an OpenPose file (no 'people' list)")
     arrays = []
@@ -157,7 +159,8 @@ def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Pa
     )
 
 
-def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoints: int = 6) -> list[KeypointImage]:
+def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoints: int = 6,
+              data=None) -> list[KeypointImage]:
     """Read a COCO person-keypoint annotation file: one record per image (in ``images[]`` order; an image
     without annotations is a record with no people).
 
@@ -165,6 +168,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         images_dir: folder resolving ``images[].file_name``, or the image file of a single-image
             file (then only the annotated image is read); ``None`` = the JSON file's folder, where
             missing images are simply not used (the image size then comes from ``images[].width/height``).
+        data: the file's parsed JSON when the caller has it already (not read again).
 
     Raises:
         KeypointFileError: missing/unreadable file, missing ``images``/``annotations``, an annotation
@@ -172,7 +176,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             given for a file with several annotated images.
     """
     path = Path(path)
-    data = _load_json(path)
+    data = _load_json(path) if data is None else data
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
         raise KeypointFileError(f"{path}: not a COCO keypoint file (needs 'images' and 'annotations' lists)")
     single = Path(images_dir) if images_dir is not None and Path(images_dir).is_file() else None
@@ -243,7 +247,8 @@ def visibility_confidence(flags: np.ndarray) -> np.ndarray:
     return np.where(flags >= 2, 1.0, np.where(flags > 0, COCO_OCCLUDED_CONFIDENCE, 0.0)).astype(np.float32)
 
 
-def read_coco_results(path: str | Path, images: str | Path | None = None, min_keypoints: int = 6) -> list[KeypointImage]:
+def read_coco_results(path: str | Path, images: str | Path | None = None, min_keypoints: int = 6,
+                      data=None) -> list[KeypointImage]:
     """Read a COCO results list (``[{image_id, category_id, keypoints, score, keypoint_scores?}, ...]``):
     one record per ``image_id``, in order of first appearance.
 
@@ -252,6 +257,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
             ``<image_id>.jpg|.jpeg|.png`` (or COCO's 12-digit zero-padded id); ``None`` = the JSON file's
             folder. Images not found leave ``image_path`` and ``image_size`` ``None``: the caller then
             needs the size (``--image-size``).
+        data: the file's parsed JSON when the caller has it already (not read again).
 
     Raises:
         KeypointFileError: an empty list, an entry without ``image_id``/``keypoints``, a keypoint list
@@ -259,7 +265,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
             file given for results of several images.
     """
     path = Path(path)
-    data = _load_json(path)
+    data = _load_json(path) if data is None else data
     if not isinstance(data, list) or not data:
         raise KeypointFileError(f"{path}: not a COCO results list (expected a non-empty list of detections)")
     people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
@@ -380,14 +386,14 @@ def read_keypoints(
         return _unique_names([record for file in files for record in read_keypoints(file, images, min_keypoints)])
     data = _load_json(path)
     if isinstance(data, dict) and "annotations" in data:
-        return _unique_names(read_coco(path, images, min_keypoints))
+        return _unique_names(read_coco(path, images, min_keypoints, data))
     if isinstance(data, list):
-        return _unique_names(read_coco_results(path, images, min_keypoints))
+        return _unique_names(read_coco_results(path, images, min_keypoints, data))
     image_path = None
     if images is not None:
         images = Path(images)
         image_path = images if images.is_file() else _find_image(images, (path.stem, path.stem.removesuffix("_keypoints")))
-    return [read_openpose(path, min_keypoints, image_path)]
+    return [read_openpose(path, min_keypoints, image_path, data)]
 
 
 def _find_image(folder: Path, stems: tuple[str, ...]) -> Path | None:

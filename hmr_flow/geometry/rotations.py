@@ -87,8 +87,10 @@ def quaternion_to_axis_angle(quaternion: torch.Tensor) -> torch.Tensor:
     sine = vector.norm(dim=-1)
     small = sine < _SMALL_ANGLE
     angle = 2.0 * torch.atan2(sine, w)
-    # angle / sin(angle / 2); near 0 its series 2/w · (1 − sine²/(3w²)) (w ≈ 1 there).
-    series = 2.0 / w * (1.0 - sine.pow(2) / (3.0 * w.pow(2)))
+    # angle / sin(angle / 2); near 0 its series 2/w · (1 − sine²/(3w²)) (w ≈ 1 there). The series is built
+    # from a w kept away from 0 outside its branch, so a half turn (w = 0) gets no inf and no NaN gradient.
+    w_near_one = torch.where(small, w, torch.ones_like(w))
+    series = 2.0 / w_near_one * (1.0 - sine.pow(2) / (3.0 * w_near_one.pow(2)))
     ratio = torch.where(small, series, angle / torch.where(small, torch.ones_like(sine), sine))
     return vector * ratio[..., None]
 

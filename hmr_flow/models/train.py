@@ -143,11 +143,11 @@ def _synthetic_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     return loader, start_epoch, val_data
 
 
-def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo):
-    """Generated keypoint pairs: a stream from the training subjects (each rank its own seed, each
-    epoch its own pairs; the stream is its own loader and ``start_epoch`` hook is its ``set_epoch``)
-    and a fixed validation set from the validation subjects."""
-    cpu_body = KeypointBody(BodyModel())
+def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, body_model: BodyModel):
+    """Generated keypoint pairs posed on ``body_model`` (CPU): a stream from the training subjects (each rank
+    its own seed, each epoch its own pairs; the stream is its own loader and ``start_epoch`` hook is its
+    ``set_epoch``) and a fixed validation set from the validation subjects."""
+    cpu_body = KeypointBody(body_model)
     orient, body_pose, weights = load_split_poses(settings.data, "train", settings.balance)
     stream = PairStream(KeypointPairs(cpu_body, orient, body_pose, config.image_size, weights=weights),
                         settings.batch_size, settings.steps_per_epoch, settings.seed + info.rank)  # fmt: skip
@@ -158,11 +158,12 @@ def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo):
 
 def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, info: DistInfo, device: torch.device) -> dict:
     torch.manual_seed(settings.seed + info.rank)
-    body = KeypointBody(BodyModel()).to(device)
+    body_model = BodyModel()
+    body = KeypointBody(body_model).to(device)
     if config.rgb:
         loader, start_epoch_data, val_data = _synthetic_data(settings, config, info, device)
     else:
-        loader, start_epoch_data, val_data = _generated_data(settings, config, info)
+        loader, start_epoch_data, val_data = _generated_data(settings, config, info, body_model)
     model = HMRFlow(config).to(device)
     criterion = HMRLoss(body, config.image_size, weights)
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)

@@ -168,10 +168,12 @@ def train_gmm(config: TrainConfig) -> dict:
     split = load_split(config.data, config.val_subjects)
     joints = articulated_joints(split.train)
     space = PoseSpace(joints, "axis_angle")
-    generator = torch.Generator().manual_seed(config.seed)
-    weights = split.train_weights(config.balance, config.balance_power)
-    resample = torch.multinomial(weights, len(split.train), replacement=True, generator=generator)
-    x_train, _ = space.encode(split.train[resample] if config.balance != "none" else split.train)
+    train = split.train
+    if config.balance != "none":
+        weights = split.train_weights(config.balance, config.balance_power)
+        generator = torch.Generator().manual_seed(config.seed)
+        train = train[torch.multinomial(weights, len(train), replacement=True, generator=generator)]
+    x_train, _ = space.encode(train)
     prior = fit_gmm(x_train.numpy(), joints, config.gmm_components, config.seed, _provenance(config, split, joints))
     with torch.no_grad():
         val_log_prob = prior.log_prob(split.val.flatten(1)).numpy()
