@@ -32,3 +32,39 @@ def test_truncated_images_are_errors_that_name_the_file(tmp_path, suffix):
     (tmp_path / f"cut{suffix}").write_bytes(data[: len(data) * 2 // 3])
     with pytest.raises(ImageReadError, match=f"cut\\{suffix}: truncated"):
         read_rgb(tmp_path / f"cut{suffix}")
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".bmp", ".webp"])
+def test_header_size_is_read_without_decoding(tmp_path, suffix):
+    from hmr_flow.images import header_size
+
+    for width, height in ((48, 64), (301, 7)):
+        ok, encoded = cv2.imencode(suffix, np.zeros((height, width, 3), np.uint8))
+        assert ok
+        assert header_size(encoded.tobytes()) == (width, height)
+    assert header_size(b"GIF89a" + bytes(20)) is None
+
+
+def _huge_jpeg(width: int, height: int) -> bytes:
+    """A 64×64 JPEG whose start-of-frame claims ``width`` × ``height`` pixels."""
+    data = bytearray(cv2.imencode(".jpg", np.full((64, 64, 3), 90, np.uint8))[1].tobytes())
+    frame = data.find(b"\xff\xc0")
+    data[frame + 5 : frame + 9] = height.to_bytes(2, "big") + width.to_bytes(2, "big")
+    return bytes(data)
+
+
+def test_decoder_cases_on_the_pinned_opencv(tmp_path):
+    """OpenCV 5 asserts (``!buf.empty()``) on an empty buffer and decodes a huge header into a grey image:
+    both are refused before decoding, naming the file; a short file is unreadable."""
+    assert int(cv2.__version__.split(".")[0]) == 5, "pyproject.toml pins opencv-python-headless 5.x"
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    with pytest.raises(ImageReadError, match="empty.jpg: empty file"):
+        read_rgb(tmp_path / "empty.jpg")
+    (tmp_path / "short.jpg").write_bytes(b"\xff\xd8\xff")
+    with pytest.raises(ImageReadError, match="short.jpg: unreadable or corrupt image"):
+        read_rgb(tmp_path / "short.jpg")
+    (tmp_path / "huge.jpg").write_bytes(_huge_jpeg(20000, 20000))
+    with pytest.raises(ImageReadError, match="huge.jpg: its header claims 20000×20000 pixels, over the limit"):
+        read_rgb(tmp_path / "huge.jpg")
+    (tmp_path / "fine.jpg").write_bytes(_huge_jpeg(64, 64))
+    assert read_rgb(tmp_path / "fine.jpg").shape == (64, 64, 3)
