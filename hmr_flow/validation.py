@@ -7,11 +7,13 @@ use it:
   option and the problem. The command runner (:func:`hmr_flow.cli.run_guarded`) prints it as one line
   ``<prog>: error: <message>`` and exits with status 2.
 - argparse ``type=`` helpers for numbers with ranges: :func:`positive_int`, :func:`non_negative_int`,
-  :func:`seed_int`, :func:`positive_float`, :func:`non_negative_float`, :func:`float_in` (any open/closed range).
+  :func:`int_in` (a closed range), :func:`seed_int`, :func:`positive_float`, :func:`non_negative_float`,
+  :func:`float_in` (any open/closed range).
 - :func:`resolve_device`: one place that knows which ``--device`` strings this machine accepts (``auto`` too).
 - Outputs: :func:`check_output_path` (never an input, parent folder writable *before* long work),
   :func:`check_output_dir`, :func:`check_overwrite` (an existing checkpoint needs ``--resume`` or
-  ``--overwrite``).
+  ``--overwrite``), :func:`exclusive_run` (one run at a time per output: a second one is refused, naming
+  the first's pid).
 - :func:`load_tensor_file`: ``torch.load(weights_only=True)`` whose refusal of a pickle or a corrupt
   file is one line (never torch's advice to load with ``weights_only=False``), and
   :func:`check_state_dict` (tensors only, finite).
@@ -26,7 +28,8 @@ import pickle
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -66,6 +69,19 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text}")
     return value
+
+
+def int_in(low: int, high: int):
+    """argparse type: an integer in the closed range ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        value = _number(text, int)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text}")
+        return value
+
+    parse.__name__ = f"integer in [{low}, {high}]"
+    return parse
 
 
 def seed_int(text: str) -> int:
@@ -185,19 +201,76 @@ def check_overwrite(paths: Iterable[str | Path], resume: bool, overwrite: bool, 
                              f"--overwrite to replace it")  # fmt: skip
 
 
+def lock_path(out: str | Path) -> Path:
+    """The lock file of the run writing ``out``: ``.<name>.lock`` beside it."""
+    out = Path(out)
+    return out.with_name(f".{out.name}.lock")
+
+
+@contextmanager
+def exclusive_run(out: str | Path, option: str = "--out") -> Iterator[Path]:
+    """Hold an exclusive lock on ``out`` for the ``with`` block: a second run writing the same output (in
+    another process) gets a :class:`UserInputError` naming the running one's pid, instead of interleaving
+    its epochs with the first's and replacing its files.
+
+    The lock is ``fcntl.flock`` (non-blocking) on :func:`lock_path` holding the pid of its owner; the
+    operating system releases it when the owner exits, even when killed, so a stale file never blocks a
+    later run. The file is removed at the end of the block. (Without ``fcntl``, i.e. on Windows, no lock
+    is taken.)
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not a POSIX system
+        yield Path(out)
+        return
+    path = lock_path(out)
+    while True:
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise UserInputError(f"{option} {out}: another run (pid {owner}) is writing it now; wait for it to end "
+                                 f"or choose another {option}") from None  # fmt: skip
+        # the previous owner may have removed the file between our open and our lock: lock the one on disk
+        try:
+            same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        handle.close()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+
+
 # ---------------------------------------------------------------------------------------- checkpoints
 def _refusal(err: BaseException) -> str:
-    """torch's weights-only refusal reduced to what was refused (never its ``weights_only=False`` advice)."""
+    """torch's weights-only refusal reduced to what was refused: never its ``weights_only=False`` advice
+    nor, for a class it does not know, its advice to allow-list it (``add_safe_globals``)."""
     text = str(err).split("WeightsUnpickler error:", 1)[-1]
     advice = ("weights_only", "Weights only", "Please file an issue", "Check the documentation")
     lines = [line.strip().rstrip(".") for line in text.splitlines() if line.strip()]
     lines = [line for line in lines if not any(a in line for a in advice)]
-    return (lines[0] if lines else "unsupported content")[:160]
+    return first_sentence(lines[0]) if lines else "unsupported content"
 
 
-def _first_sentence(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return (lines[0].split(". ")[0] if lines else type(err).__name__)[:160]
+def first_sentence(text: str | BaseException) -> str:
+    """The first sentence of the first line of ``text`` (an exception: its message, else its type name),
+    at most 160 characters: what a one-line error keeps of a library's message."""
+    lines = str(text).strip().splitlines()
+    if not lines:
+        return type(text).__name__ if isinstance(text, BaseException) else ""
+    return lines[0].split(". ")[0].rstrip(".")[:160]
 
 
 def load_tensor_file(path: str | Path, what: str, map_location: str | torch.device = "cpu") -> object:
@@ -214,7 +287,7 @@ def load_tensor_file(path: str | Path, what: str, map_location: str | torch.devi
     except pickle.UnpicklingError as err:
         raise UserInputError(f"{path}: refused: not a tensor-only {what} ({_refusal(err)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, AttributeError, TypeError) as err:
-        raise UserInputError(f"{path}: not a readable {what} (corrupt or truncated: {_first_sentence(err)})") from None
+        raise UserInputError(f"{path}: not a readable {what} (corrupt or truncated: {first_sentence(err)})") from None
 
 
 def check_state_dict(state: object, source: str | Path, key: str = "state dict") -> Mapping[str, torch.Tensor]:

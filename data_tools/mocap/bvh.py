@@ -24,10 +24,15 @@ import numpy as np
 import roma
 import torch
 
-#: Limits of a plausible BVH: joint nesting depth, seconds per frame, frame count.
+#: Limits of a plausible BVH: joint nesting depth, seconds per frame, frame count, and the largest
+#: channel values: rotations in degrees (a hundred turns: unwrapped angles of a long clip stay far below),
+#: positions in file units (a kilometre in millimetres). Larger values are typos or corrupt files; their
+#: rotations and positions are not meaningful (1e308 degrees has no sine) and the rig fit later fails.
 MAX_DEPTH = 256
 FRAME_TIME_RANGE = (1e-4, 10.0)
 MAX_FRAMES = 10_000_000
+MAX_ROTATION_DEG = 36_000.0
+MAX_POSITION = 1e6
 _ROT_CHANNELS = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
 _POS_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
 
@@ -266,8 +271,25 @@ def read_bvh(path: str | Path) -> BvhMotion:
     values = values.reshape(num_frames, total)
     if not np.isfinite(values).all():
         _locate_bad_row(lines, first, num_frames, total)
+    _check_magnitudes(lines, first, values, motion)
     return BvhMotion(str(path), motion["names"], np.array(motion["parents"]), np.array(motion["offsets"]),
                      motion["channels"], values, frame_time, starts)
+
+
+def _check_magnitudes(lines: _Lines, first: int, values: np.ndarray, motion: dict) -> None:
+    """Raise a BvhError at the first frame with a rotation over :data:`MAX_ROTATION_DEG` degrees or a
+    position over :data:`MAX_POSITION` units (one vectorised comparison per file)."""
+    columns = [(name, c) for name, chans in zip(motion["names"], motion["channels"]) for c in chans]
+    limits = np.array([MAX_ROTATION_DEG if c in _ROT_CHANNELS else MAX_POSITION for _, c in columns])
+    bad = np.abs(values) > limits
+    if not bad.any():
+        return
+    frame, column = (int(i) for i in np.argwhere(bad)[0])
+    line = [k for k in range(first, len(lines.lines)) if lines.lines[k].strip()][frame] + 1
+    name, channel = columns[column]
+    unit = "degrees" if channel in _ROT_CHANNELS else "units"
+    raise lines.fail(line, f"frame {frame}: {channel} of joint {name!r} is {values[frame, column]:.3g} {unit}, beyond "
+                           f"±{limits[column]:g}; not a plausible motion value")  # fmt: skip
 
 
 def _locate_bad_row(lines: _Lines, first: int, num_frames: int, total: int) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hmr_flow.validation import seed_int
+from hmr_flow.validation import check_output_path, seed_int
 
 
 def _build(args: argparse.Namespace) -> int:
+    from hmr_flow.body import default_model_path
     from hmr_flow.body.build.builder import build_model
 
+    # the build takes minutes: an --out that cannot be written is refused before it, not after
+    check_output_path(args.out if args.out is not None else default_model_path(), [args.wheel])
     path = build_model(args.out, wheel=args.wheel, seed=args.seed)
     print(f"wrote {path}")
     return 0

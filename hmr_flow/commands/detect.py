@@ -7,7 +7,12 @@ import logging
 from pathlib import Path
 
 from hmr_flow.commands.options import add_image_inputs, add_threads
-from hmr_flow.validation import check_output_path, non_negative_int
+from hmr_flow.validation import check_output_path, int_in
+
+#: Most ``--tiles`` levels. Level ``l`` adds about ``(2^(l+1) - 1)²`` tiles of side ``max(W, H) / 2^l`` (9, 49,
+#: 225, …: the cost grows fourfold per level, and ``--tiles 99`` would run for hours); at level 3 the tiles
+#: of a 2000 px photo are already about the detector's 224 px input, so deeper levels add no detail.
+MAX_TILE_LEVELS = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_image_inputs(parser, "one photo", "a folder of photos (.jpg .jpeg .png .bmp .webp)", required=True)
     parser.add_argument("--out", required=True, type=Path, help="COCO keypoint JSON to write")
-    parser.add_argument("--tiles", type=non_negative_int, default=None, help="tile levels searched besides the whole "
-                        "image, for small people (default 0: whole image only; 1: also tiles of half the image, ~4× "
-                        "slower)")  # fmt: skip
+    parser.add_argument("--tiles", type=int_in(0, MAX_TILE_LEVELS), default=None, help="tile levels searched besides "
+                        "the whole image, for small people (default 0: whole image only; 1: also tiles of half the "
+                        f"image, ~4× slower; at most {MAX_TILE_LEVELS}: each level costs ~4× the one before)")  # fmt: skip
     add_threads(parser, "CPU threads of the networks", default=1)
     parser.set_defaults(run=run)
 

@@ -1,5 +1,9 @@
 """``hmr-flow fit``: fit the body model to 2D keypoints (OpenPose BODY_25 or COCO-17 JSON), or to the
-keypoints it detects in the photos first when no keypoint file is given."""
+keypoints it detects in the photos first when no keypoint file is given.
+
+A weights file the chosen settings would never open is refused (exit 2), not ignored: whoever names
+``--prior-weights`` or ``--model-weights`` believes the fit used it (:func:`check_weights_used`).
+"""
 
 from __future__ import annotations
 
@@ -84,12 +88,29 @@ def _config(args: argparse.Namespace) -> FitConfig:
     return scaled_config(max(args.iterations, len(config.stages)), config)
 
 
+def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
+    """:class:`UserInputError` for a ``--prior-weights`` or ``--model-weights`` file that these settings
+    would not open: ``--prior conditional`` takes its prior from the conditional model, and the model is
+    only loaded for ``--prior conditional`` or for initial hypotheses from regression."""
+    if args.prior == "conditional" and args.prior_weights is not None:
+        raise UserInputError(f"--prior-weights {args.prior_weights}: not used with --prior conditional (its prior is "
+                             f"the conditional model, --model-weights); add --prior flow or --prior gmm to fit with "
+                             f"this prior")  # fmt: skip
+    if args.prior != "conditional" and not from_regression and args.model_weights is not None:
+        raise UserInputError(f"--model-weights {args.model_weights}: not used with --prior {args.prior} --init-from "
+                             f"{args.init_from} (the model is loaded for --prior conditional or --init-from "
+                             f"regression); add --init-from regression to start from its hypotheses")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     args.device = str(resolve_device(args.device))
+    conditional = args.prior == "conditional"
+    from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
+    check_weights_used(args, from_regression)
     for option, path in (("--image", args.image), ("--images", args.images), ("--body-model", args.body_model)):
         if path is not None and not path.exists():
             raise UserInputError(f"{option} {path}: not found")
@@ -102,8 +123,6 @@ def run(args: argparse.Namespace) -> int:
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
                              f"{args.min_keypoints} keypoints in any of the {len(records)} images")  # fmt: skip
-    conditional = args.prior == "conditional"
-    from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
     model = load_model(args.model_weights, args.device) if conditional or from_regression else None
     torch.manual_seed(args.seed)
     options = FitOptions(

@@ -158,6 +158,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_regress(args: argparse.Namespace) -> int:
+    from hmr_flow.fitting.checks import check_keypoints
     from hmr_flow.fitting.keypoint_io import KeypointImage
     from hmr_flow.fitting.pipeline import image_and_size, warn_empty
     from hmr_flow.models.checkpoint import load_model
@@ -179,6 +180,8 @@ def run_regress(args: argparse.Namespace) -> int:
         if not from_box and len(record.person_ids) == 0:
             continue
         image, size = image_and_size(record, args.image_size)
+        if not from_box:
+            check_keypoints(record.where, record.keypoints, record.person_ids, size)
         keypoints = None if from_box else coco17_keypoints(record)
         boxes = np.array([check_bbox(args.bbox, *size)]) if args.bbox is not None else None
         result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)

@@ -2,9 +2,11 @@
 after it (never inside the optimisation loop).
 
 Before: every person's visible keypoints must spread over more than :data:`MIN_SPREAD_PX` pixels
-(identical points put the body hundreds of metres away) and lie within :data:`MAX_OUTSIDE` image sizes
-of the image (keypoints in the wrong units). After: the fitted loss and parameters must be finite and
-the body in front of the camera (pelvis ``z > 0``, camera frame). Failures are
+(identical points put the body hundreds of metres away), lie within :data:`MAX_OUTSIDE` image sizes
+of the image (keypoints in the wrong units) and not all outside it (keypoints of another image, or an
+``--image-size`` smaller than the keypoints): people cut off by the border are fine. After: the fitted
+loss and parameters must be finite and the body in front of the camera (pelvis ``z > 0``, camera
+frame). Failures are
 :class:`~hmr_flow.validation.DivergedError` / :class:`~hmr_flow.validation.UserInputError` naming the
 image and the person.
 """
@@ -23,7 +25,8 @@ MAX_OUTSIDE = 10.0
 
 
 def check_keypoints(name: str, keypoints: np.ndarray, person_ids: list[int], size: tuple[int, int]) -> None:
-    """``keypoints (P, K, 3)`` ``(u, v, confidence)`` px of the people in image ``name`` of ``size`` (W, H)."""
+    """``keypoints (P, K, 3)`` ``(u, v, confidence)`` px of the people in image ``name`` of ``size`` (W, H);
+    ``name`` names the image in errors (with its keypoint file: :attr:`KeypointImage.where`)."""
     limit = MAX_OUTSIDE * max(size)
     for points, person in zip(keypoints, person_ids):
         visible = points[points[:, 2] > 0, :2]
@@ -33,6 +36,11 @@ def check_keypoints(name: str, keypoints: np.ndarray, person_ids: list[int], siz
         if far > limit:
             raise UserInputError(f"{name}: person {person}: keypoints lie {far:.3g} px from the centre of the "
                                  f"{size[0]}×{size[1]} image; check focal/keypoints (units, image size)")  # fmt: skip
+        low, high = visible.min(0), visible.max(0)
+        if (high < 0).any() or low[0] > size[0] or low[1] > size[1]:
+            raise UserInputError(f"{name}: person {person}: all {len(visible)} visible keypoints lie outside the "
+                                 f"{size[0]}×{size[1]} image (x {low[0]:.0f}…{high[0]:.0f}, y {low[1]:.0f}…"
+                                 f"{high[1]:.0f} px); check the keypoint file and --image-size")  # fmt: skip
         spread = float((visible.max(0) - visible.min(0)).max())
         if spread < MIN_SPREAD_PX:
             raise UserInputError(f"{name}: person {person}: degenerate keypoints (all {len(visible)} visible points "

@@ -65,6 +65,7 @@ class KeypointImage:
         image_path: the image, when known (``None`` otherwise).
         image_size: ``(W, H)`` pixels when known from the file (COCO), else ``None``.
         skipped: messages about people dropped for too few keypoints.
+        source: the keypoint file the record was read from (``None``: not from a file).
     """
 
     name: str
@@ -74,6 +75,12 @@ class KeypointImage:
     image_path: Path | None = None
     image_size: tuple[int, int] | None = None
     skipped: list[str] = field(default_factory=list)
+    source: Path | None = None
+
+    @property
+    def where(self) -> str:
+        """How errors name this image: ``<keypoint file>: <name>``, or the name alone without a file."""
+        return f"{self.source}: {self.name}" if self.source is not None else self.name
 
 
 def _load_json(path: Path):
@@ -84,6 +91,8 @@ def _load_json(path: Path):
             return json.load(handle)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise KeypointFileError(f"{path}: not valid JSON ({err})") from None
+    except RecursionError:  # json's parser recurses once per nesting level
+        raise KeypointFileError(f"{path}: JSON nested too deeply to be a keypoint file") from None
     except OSError as err:
         raise KeypointFileError(f"{path}: cannot read ({err})") from None
 
@@ -386,14 +395,19 @@ def read_keypoints(
         return _unique_names([record for file in files for record in read_keypoints(file, images, min_keypoints)])
     data = _load_json(path)
     if isinstance(data, dict) and "annotations" in data:
-        return _unique_names(read_coco(path, images, min_keypoints, data))
-    if isinstance(data, list):
-        return _unique_names(read_coco_results(path, images, min_keypoints, data))
-    image_path = None
-    if images is not None:
-        images = Path(images)
-        image_path = images if images.is_file() else _find_image(images, (path.stem, path.stem.removesuffix("_keypoints")))
-    return [read_openpose(path, min_keypoints, image_path, data)]
+        records = _unique_names(read_coco(path, images, min_keypoints, data))
+    elif isinstance(data, list):
+        records = _unique_names(read_coco_results(path, images, min_keypoints, data))
+    else:
+        image_path = None
+        if images is not None:
+            images = Path(images)
+            stems = (path.stem, path.stem.removesuffix("_keypoints"))
+            image_path = images if images.is_file() else _find_image(images, stems)
+        records = [read_openpose(path, min_keypoints, image_path, data)]
+    for record in records:
+        record.source = path
+    return records
 
 
 def _find_image(folder: Path, stems: tuple[str, ...]) -> Path | None:

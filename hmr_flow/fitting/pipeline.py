@@ -154,7 +154,7 @@ class _Prepared:
 
 def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
     image, size = image_and_size(record, options.image_size)
-    check_keypoints(record.name, record.keypoints, record.person_ids, size)
+    check_keypoints(record.where, record.keypoints, record.person_ids, size)
     focal = options.focal if options.focal is not None else default_focal(*size)
     init = None
     if options.initialiser is not None:

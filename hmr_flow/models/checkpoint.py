@@ -17,7 +17,7 @@ import torch
 
 from hmr_flow.files import save_torch
 from hmr_flow.models.model import HMRConfig, HMRFlow
-from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_file
+from hmr_flow.validation import UserInputError, check_state_dict, first_sentence, load_tensor_file
 
 FORMAT = "hmr-flow-hmr"
 VERSION = 1
@@ -51,6 +51,9 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     for key in ("config", "model"):
         if key not in data:
             raise CheckpointError(f"{path}: not a complete HMRFlow checkpoint (missing {key!r})")
+    if not isinstance(data["config"], dict):
+        found = type(data["config"]).__name__
+        raise CheckpointError(f"{path}: HMRFlow checkpoint 'config' is a {found}, expected a dict")
     try:
         check_state_dict(data["model"], path, "model")
     except UserInputError as err:
@@ -64,8 +67,7 @@ def model_from_checkpoint(data: dict[str, Any], source: str | Path = "checkpoint
         model = HMRFlow(HMRConfig.from_dict(data["config"]))
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in data["model"].items()})
     except (TypeError, ValueError, RuntimeError, KeyError) as err:
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-        raise CheckpointError(f"{source}: weights do not fit the stored configuration ({first})") from None
+        raise CheckpointError(f"{source}: weights do not fit the stored configuration ({first_sentence(err)})") from None
     return model.eval()
 
 

@@ -6,6 +6,7 @@ inputs (a pose file, keypoint files, a photo, the tiny synthetic set) and broken
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -99,8 +100,24 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     files.update({k: root / f"{k.replace('_', '.')}" for k in ("person_jpg", "person_png", "truncated_jpg",
                                                                 "truncated_png")})  # fmt: skip
 
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "photos_with_empty").mkdir()
+    (root / "photos_with_empty" / "empty.jpg").write_bytes(b"")
+    cv2.imwrite(str(root / "photos_with_empty" / "person.jpg"), photo)
+    small = bytearray(cv2.imencode(".jpg", photo[:64, :64])[1].tobytes())
+    frame = small.find(b"\xff\xc0")  # the start-of-frame claims 20000×20000 pixels; 64×64 of data follow
+    small[frame + 5 : frame + 9] = (20000).to_bytes(2, "big") * 2
+    (root / "huge_header.jpg").write_bytes(bytes(small))
+    files.update({"empty_jpg": root / "empty.jpg", "photos_with_empty": root / "photos_with_empty",
+                  "huge_header_jpg": root / "huge_header.jpg"})  # fmt: skip
+
     image = {"id": 1, "file_name": "person.jpg", "width": 1000, "height": 1000}
     files["coco"] = _coco(root / "coco.json", coco_people, [image])
+    off = coco_people.copy()
+    off[:, 0] += 5000.0  # thousands of pixels right of the 1000×1000 image
+    files["coco_off"] = _coco(root / "coco_off.json", off, [image])
+    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    files["deep_json"] = root / "deep.json"
     files["coco_x1e6"] = _coco(root / "coco_x1e6.json", coco_people, [image], scale=1e6)
     files["coco_x1e30"] = _coco(root / "coco_x1e30.json", coco_people, [image], scale=1e30)
     same = coco_people.copy()
@@ -124,8 +141,11 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     (bvh / "deep.bvh").write_text(_bvh(5000))
     (bvh / "tiny_time.bvh").write_text(_bvh(3, frame_time="1e-300"))
     (bvh / "no_frames.bvh").write_text(_bvh(3, frames=0))
+    huge_angle = _bvh(3).splitlines()
+    huge_angle[-1] = " ".join(["0"] * 6 + ["1e308"] + ["0"] * 5)  # frame 1: j1's Zrotation
+    (bvh / "huge_angle.bvh").write_text("\n".join(huge_angle) + "\n")
     files.update({"bvh_good": bvh / "01_01.bvh", "bvh_deep": bvh / "deep.bvh", "bvh_time": bvh / "tiny_time.bvh",
-                  "bvh_empty": bvh / "no_frames.bvh"})  # fmt: skip
+                  "bvh_empty": bvh / "no_frames.bvh", "bvh_huge_angle": bvh / "huge_angle.bvh"})  # fmt: skip
 
     flow = torch.load(ASSETS / "prior_flow.pt", weights_only=True)
     broken = {**flow, "state_dict": {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
@@ -140,8 +160,11 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     torch.save({"format": "x", "model": {}}, buffer)
     (root / "truncated.pt").write_bytes(buffer.getvalue()[:100])
     (root / "garbage.pt").write_bytes(b"\x00garbage" * 50)
+    torch.save([torch.zeros(3)], root / "plain_list.pt")  # tensor-only, but a list, not a checkpoint dict
+    torch.save({**hmr, "config": []}, root / "hmr_config_list.pt")
+    torch.save({"model": argparse.Namespace(layers=2)}, root / "unknown_class.pt")  # torch: "add_safe_globals"
     files.update({k: root / f"{k}.pt" for k in ("prior_nan", "prior_nokey", "hmr_nontensor", "exploit", "truncated",
-                                                  "garbage")})  # fmt: skip
+                                                  "garbage", "plain_list", "hmr_config_list", "unknown_class")})  # fmt: skip
 
     (root / "existing_prior.pt").write_bytes(b"an earlier run's checkpoint")
     (root / "existing_hmr.pt").write_bytes(b"an earlier run's checkpoint")
