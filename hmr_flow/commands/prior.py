@@ -30,6 +30,7 @@ from hmr_flow.validation import (
     UserInputError,
     check_output_path,
     check_overwrite,
+    exclusive_run,
     float_in,
     non_negative_float,
     positive_float,
@@ -52,6 +53,11 @@ def _run_train(args: argparse.Namespace) -> int:
     outputs = output_paths(args.out)
     for path in outputs:
         check_output_path(path, [args.data])
+    with exclusive_run(args.out):  # a second run on this --out is refused, not interleaved with this one
+        return _train_locked(args, device, outputs)
+
+
+def _train_locked(args: argparse.Namespace, device: str, outputs: tuple[Path, ...]) -> int:
     check_overwrite(outputs, args.resume, args.overwrite)
     flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks,
             "coupling": args.coupling, "bins": args.bins, "tails": args.tails}  # fmt: skip

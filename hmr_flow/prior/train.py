@@ -42,7 +42,7 @@ from hmr_flow.training import (
     training_state,
     warmup_cosine,
 )
-from hmr_flow.validation import DivergedError, UserInputError, resolve_device
+from hmr_flow.validation import DivergedError, UserInputError, first_sentence, resolve_device
 
 BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
@@ -163,6 +163,19 @@ def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
     return out, _state_path(out), _log_path(out)
 
 
+def _resume_settings(config: dict) -> dict:
+    """The settings a resumed run must share with the saved one: all but ``epochs`` and ``device``, with
+    the ``data`` and ``out`` paths resolved (the same files given by relative and absolute paths, or from
+    another working folder, are the same run)."""
+    settings = {k: v for k, v in config.items() if k not in ("epochs", "device")}
+    for key in ("data", "out"):
+        if isinstance(settings.get(key), str):
+            settings[key] = str(Path(settings[key]).resolve())
+    if isinstance(settings.get("val_subjects"), list):
+        settings["val_subjects"] = tuple(settings["val_subjects"])
+    return settings
+
+
 def train_gmm(config: TrainConfig) -> dict:
     """Fit the GMM baseline on the training subjects; writes ``out`` (.npz). Returns a summary."""
     split = load_split(config.data, config.val_subjects)
@@ -223,9 +236,10 @@ class _Run:
                                     ("config", "generator", "epoch", "best_val_nll", "best_epoch"))  # fmt: skip
         if state is None:
             return False
-        saved = {k: v for k, v in state["config"].items() if k not in ("epochs", "device")}
-        wanted = {k: v for k, v in asdict(self.config).items() if k not in ("epochs", "device")}
-        saved["val_subjects"] = tuple(saved["val_subjects"])
+        if not isinstance(state["config"], dict):
+            raise UserInputError(f"{path}: prior training state 'config' is a {type(state['config']).__name__}, "
+                                 f"expected a dict")  # fmt: skip
+        saved, wanted = _resume_settings(state["config"]), _resume_settings(asdict(self.config))
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])
             raise UserInputError(f"--resume: {path} was trained with different settings ({', '.join(changed)})")
@@ -233,7 +247,7 @@ class _Run:
         try:
             self.generator.set_state(state["generator"])
         except (RuntimeError, TypeError) as err:
-            raise UserInputError(f"{path}: training state does not match this run ({str(err).splitlines()[0]})") from None
+            raise UserInputError(f"{path}: training state does not match this run ({first_sentence(err)})") from None
         self.epoch, self.best_val_nll, self.best_epoch = state["epoch"], state["best_val_nll"], state["best_epoch"]
         return True
 

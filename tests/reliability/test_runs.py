@@ -147,3 +147,65 @@ def test_debug_flag_is_accepted_before_and_after_the_command(tmp_path, capsys):
     for argv in (["--debug", "prior", "sample", "-n", "2"], ["prior", "sample", "-n", "2", "--debug"]):
         assert hmr_flow_main([*argv, "--out", str(tmp_path / "s.npz")]) == 0
     assert "wrote" in capsys.readouterr().out
+
+
+PRIOR_TINY = ["--steps", "1", "--hidden", "8", "--val-subjects", "4", "--batch-size", "32"]
+
+
+def test_prior_resume_with_relative_paths_is_the_same_run(tmp_path, monkeypatch, capsys):
+    """The same files given by absolute paths, then by relative ones from their folder, are one run."""
+    data = _pose_file(tmp_path / "poses.npz")
+    out = tmp_path / "prior.pt"
+    assert hmr_flow_main(["prior", "train", "--data", str(data), "--out", str(out), "--epochs", "1", *PRIOR_TINY]) == 0
+    monkeypatch.chdir(tmp_path)
+    status = hmr_flow_main(["prior", "train", "--data", "poses.npz", "--out", "prior.pt", "--epochs", "2", "--resume",
+                            *PRIOR_TINY])  # fmt: skip
+    assert status == 0, capsys.readouterr().err
+    assert torch.load(tmp_path / "prior.state.pt", weights_only=True)["epoch"] == 2
+
+
+def test_a_second_prior_train_on_one_out_is_refused_while_the_first_runs(tmp_path):
+    """Two real processes on one --out: the second (even with --overwrite) gets one line naming the first's
+    pid and exit 2; the first keeps running, and the log and state stay the first's alone."""
+    import csv
+    import os
+    import subprocess
+    import sys
+    import time
+
+    data = _pose_file(tmp_path / "poses.npz")
+    out = tmp_path / "prior.pt"
+    command = [sys.executable, "-m", "hmr_flow.cli", "prior", "train", "--data", str(data), "--out", str(out),
+               *PRIOR_TINY, "--device", "cpu"]  # fmt: skip
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    first = subprocess.Popen([*command, "--epochs", "100000"], env=environment, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    state = out.with_name("prior.state.pt")
+    try:
+        for _ in range(1200):  # wait (at most two minutes) until the first has saved a state (it holds the lock)
+            if first.poll() is not None:
+                pytest.fail(f"the first run ended early: {first.stderr.read()}")
+            if state.is_file():
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail("the first run never saved a state")
+        second = subprocess.run([*command, "--epochs", "1", "--overwrite"], env=environment, capture_output=True,
+                                text=True, timeout=120)  # fmt: skip
+        errors = [line for line in second.stderr.splitlines() if ": error: " in line]
+        assert second.returncode == 2 and len(errors) == 1, second.stderr
+        assert f"--out {out}: another run (pid {first.pid})" in errors[0], errors[0]
+        assert first.poll() is None, "the second run stopped the first"
+        assert torch.load(state, weights_only=True)["config"]["epochs"] == 100000  # the first's state
+        with open(out.with_name("prior.log.csv"), newline="") as handle:
+            epochs = [int(row["epoch"]) for row in csv.DictReader(handle)]
+        assert epochs == list(range(1, len(epochs) + 1)), epochs  # one run's epochs, not 1,1,2,2,…
+    finally:
+        first.terminate()
+        first.wait(timeout=60)
+    from hmr_flow.validation import lock_path
+
+    # the operating system released the lock of the ended run: its lock file, if left, blocks no one
+    third = subprocess.run([*command, "--epochs", "1", "--overwrite"], env=environment, capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert third.returncode == 0 and not lock_path(out).exists(), third.stderr
