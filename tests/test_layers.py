@@ -1,4 +1,4 @@
-"""Imports only point down the layers (README "Architecture"), and ``hmr_flow`` never imports ``data_tools``.
+"""Imports only point down the layers (docs/design.md, "Layers"), and ``hmr_flow`` never imports ``data_tools``.
 
 Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels), then images, flows, geometry and the training toolkit, then
 body, render and metrics, then prior and detection, then fitting, then the training data, then models,
