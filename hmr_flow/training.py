@@ -27,7 +27,7 @@ import torch
 
 from hmr_flow.files import save_torch
 from hmr_flow.rng import rng_state, set_rng_state
-from hmr_flow.validation import DivergedError, UserInputError, load_tensor_file, require_keys
+from hmr_flow.validation import DivergedError, UserInputError, first_line, load_tensor_file, require_keys
 
 log = logging.getLogger(__name__)
 
@@ -178,4 +178,4 @@ def restore_training_state(state: dict[str, Any], path: str | Path, model: torch
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
     except (RuntimeError, KeyError, TypeError, ValueError) as err:
-        raise UserInputError(f"{path}: training state does not match this run ({str(err).splitlines()[0]})") from None
+        raise UserInputError(f"{path}: training state does not match this run ({first_line(err)})") from None

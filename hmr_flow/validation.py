@@ -12,6 +12,7 @@ use it:
 - Outputs: :func:`check_output_path` (never an input, parent folder writable *before* long work),
   :func:`check_output_dir`, :func:`check_overwrite` (an existing checkpoint needs ``--resume`` or
   ``--overwrite``).
+- :func:`first_line`: the first line of an error's message, for one-line reports.
 - :func:`load_tensor_file`: ``torch.load(weights_only=True)`` whose refusal of a pickle or a corrupt
   file is one line (never torch's advice to load with ``weights_only=False``), and
   :func:`check_state_dict` (tensors only, finite).
@@ -185,6 +186,15 @@ def check_overwrite(paths: Iterable[str | Path], resume: bool, overwrite: bool, 
                              f"--overwrite to replace it")  # fmt: skip
 
 
+def first_line(err: BaseException) -> str:
+    """The first non-empty line of ``str(err)``, stripped, with `` (…)`` when more lines follow; the
+    exception's type name when it has no message. What every one-line report of an error shows."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} (…)"
+
+
 # ---------------------------------------------------------------------------------------- checkpoints
 def _refusal(err: BaseException) -> str:
     """torch's weights-only refusal reduced to what was refused (never its ``weights_only=False`` advice)."""
@@ -195,9 +205,6 @@ def _refusal(err: BaseException) -> str:
     return (lines[0] if lines else "unsupported content")[:160]
 
 
-def _first_sentence(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return (lines[0].split(". ")[0] if lines else type(err).__name__)[:160]
 
 
 def load_tensor_file(path: str | Path, what: str, map_location: str | torch.device = "cpu") -> object:
@@ -214,7 +221,7 @@ def load_tensor_file(path: str | Path, what: str, map_location: str | torch.devi
     except pickle.UnpicklingError as err:
         raise UserInputError(f"{path}: refused: not a tensor-only {what} ({_refusal(err)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, AttributeError, TypeError) as err:
-        raise UserInputError(f"{path}: not a readable {what} (corrupt or truncated: {_first_sentence(err)})") from None
+        raise UserInputError(f"{path}: not a readable {what} (corrupt or truncated: {first_line(err).split('. ')[0][:160]})") from None
 
 
 def check_state_dict(state: object, source: str | Path, key: str = "state dict") -> Mapping[str, torch.Tensor]:

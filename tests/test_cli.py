@@ -163,3 +163,11 @@ def test_every_documented_command_parses(page, line, capsys):
     args = _parser().parse_args(shlex.split(line)[1:])
     assert callable(args.run)
     assert "deprecated" not in capsys.readouterr().err
+
+
+def test_first_line_of_an_error():
+    from hmr_flow.validation import first_line
+
+    assert first_line(ValueError("  bad value\n")) == "bad value"
+    assert first_line(RuntimeError("\nsize mismatch\n  detail\n")) == "size mismatch (…)"
+    assert first_line(KeyError()) == "KeyError"

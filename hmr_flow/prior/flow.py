@@ -34,7 +34,7 @@ from hmr_flow.flows import vector_glow
 from hmr_flow.prior.base import DensityPrior
 from hmr_flow.prior.space import PoseSpace, log_uniform_rotation_density, uniform_rotations
 from hmr_flow.files import save_torch
-from hmr_flow.validation import UserInputError, check_state_dict, load_tensor_file, require_keys
+from hmr_flow.validation import UserInputError, check_state_dict, first_line, load_tensor_file, require_keys
 
 FORMAT = "hmr_flow.prior.flow/1"
 #: Flow sizes of the shipped prior.
@@ -152,7 +152,7 @@ class FlowPrior(DensityPrior):
             prior.load_state_dict(state)
         except (RuntimeError, TypeError, ValueError, IndexError) as err:
             raise UserInputError(f"{source}: weights do not match the stored configuration "
-                                 f"({str(err).strip().splitlines()[0]})") from None  # fmt: skip
+                                 f"({first_line(err)})") from None  # fmt: skip
         return prior
 
     @classmethod

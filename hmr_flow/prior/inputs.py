@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from hmr_flow.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
+from hmr_flow.validation import first_line
 
 NUM_BODY_JOINTS = 23
 
@@ -71,7 +72,7 @@ def _read_pose_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
         with data:
             return {key: np.asarray(data[key]) for key in data.files if key in ("body_pose", "poses")}, sorted(data.files)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable .npz/.npy pose file ({str(err).splitlines()[0]})") from None
+        raise ValueError(f"{path}: not a readable .npz/.npy pose file ({first_line(err)})") from None
 
 
 def load_pose_file(path: str | Path) -> np.ndarray:

@@ -42,7 +42,7 @@ from hmr_flow.training import (
     training_state,
     warmup_cosine,
 )
-from hmr_flow.validation import DivergedError, UserInputError, resolve_device
+from hmr_flow.validation import DivergedError, UserInputError, first_line, resolve_device
 
 BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
@@ -233,7 +233,7 @@ class _Run:
         try:
             self.generator.set_state(state["generator"])
         except (RuntimeError, TypeError) as err:
-            raise UserInputError(f"{path}: training state does not match this run ({str(err).splitlines()[0]})") from None
+            raise UserInputError(f"{path}: training state does not match this run ({first_line(err)})") from None
         self.epoch, self.best_val_nll, self.best_epoch = state["epoch"], state["best_val_nll"], state["best_epoch"]
         return True
 
