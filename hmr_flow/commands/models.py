@@ -161,7 +161,7 @@ def run_regress(args: argparse.Namespace) -> int:
     from hmr_flow.fitting.keypoint_io import KeypointImage
     from hmr_flow.fitting.pipeline import image_and_size, warn_empty
     from hmr_flow.models.checkpoint import load_model
-    from hmr_flow.models.regress import coco17_keypoints, regress
+    from hmr_flow.models.regress import check_boxes, coco17_keypoints, regress
 
     device = resolve_device(args.device)
     check_output_dir(args.out, [args.image, args.images, args.keypoints, args.model_weights])
@@ -180,7 +180,7 @@ def run_regress(args: argparse.Namespace) -> int:
             continue
         image, size = image_and_size(record, args.image_size)
         keypoints = None if from_box else coco17_keypoints(record)
-        boxes = np.array([check_bbox(args.bbox, *size)]) if args.bbox is not None else None
+        boxes = check_boxes([args.bbox], *size, source="--bbox") if args.bbox is not None else None
         result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)
         _save_hypotheses(args.out, record.name, result, image)
         written += 1
@@ -203,15 +203,3 @@ def _save_hypotheses(out: Path, name: str, result, image: np.ndarray | None) -> 
         save_image(out / f"{name}_grid.png", hypothesis_grid(image, result))
 
 
-def check_bbox(bbox: list[float], width: int, height: int) -> list[float]:
-    """``--bbox X0 Y0 X1 Y1`` (pixels) must have X1 > X0, Y1 > Y0 and overlap the ``width`` × ``height`` image,
-    and be at most ten image sizes large (the crop is resampled from it)."""
-    x0, y0, x1, y1 = bbox
-    if not (x1 > x0 and y1 > y0):
-        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: expected X0 < X1 and Y0 < Y1")
-    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: does not overlap the {width}×{height} image")
-    if max(x1 - x0, y1 - y0) > 10 * max(width, height):
-        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: more than ten times the size of the {width}×{height} "
-                             f"image")  # fmt: skip
-    return bbox

@@ -17,13 +17,14 @@ import cv2
 import numpy as np
 import torch
 
-from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.body.paths import open_model_name
+from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
 from hmr_flow.models.camera import crop_to_full_translation
 from hmr_flow.models.model import HMRFlow
+from hmr_flow.validation import UserInputError
 
 
 @dataclass
@@ -78,14 +79,20 @@ class Hypotheses:
 
 
 def check_boxes(boxes: np.ndarray, width: int, height: int, source: str = "boxes") -> np.ndarray:
-    """``(P, 4)`` float boxes, checked to be finite, non-empty and to overlap the image."""
+    """``(P, 4)`` float boxes ``x0 y0 x1 y1`` (pixels), checked to be finite, to have x1 > x0 and y1 > y0, to
+    overlap the ``width`` × ``height`` image and to be at most ten image sizes large (the crop is resampled
+    from them); errors name ``source`` (e.g. ``--bbox``) and the box."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not np.isfinite(boxes).all():
-        raise ValueError(f"{source}: box contains NaN or infinite values")
-    bad = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
-    outside = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0) | (boxes[:, 0] >= width) | (boxes[:, 1] >= height)
-    if bad.any() or outside.any():
-        raise ValueError(f"{source}: boxes must have x1 > x0, y1 > y0 and overlap the {width}×{height} image, got {boxes.tolist()}")
+        raise UserInputError(f"{source}: box contains NaN or infinite values")
+    for x0, y0, x1, y1 in boxes.tolist():
+        box = f"{source} {x0:g} {y0:g} {x1:g} {y1:g}"
+        if not (x1 > x0 and y1 > y0):
+            raise UserInputError(f"{box}: expected X0 < X1 and Y0 < Y1")
+        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+            raise UserInputError(f"{box}: does not overlap the {width}×{height} image")
+        if max(x1 - x0, y1 - y0) > 10 * max(width, height):
+            raise UserInputError(f"{box}: more than ten times the size of the {width}×{height} image")
     return boxes
 
 

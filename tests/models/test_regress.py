@@ -40,7 +40,7 @@ def test_regress_returns_full_image_hypotheses(tiny_weights):
     uv_crop = project_points(crop_t[None], 500.0 * 64 / side, principal_point=(32.0, 32.0))[0]
     uv_full = project_points(hyps.transl[0][None], 500.0, principal_point=(160.0, 120.0))[0]
     torch.testing.assert_close(uv_full, (uv_crop - 32) * side / 64 + centre, rtol=1e-4, atol=1e-3)
-    with pytest.raises(ValueError, match="boxes must"):
+    with pytest.raises(ValueError, match="boxes 10 10 5 50: expected X0 < X1"):
         regress(model, image, np.array([[10.0, 10.0, 5.0, 50.0]]))
 
 
