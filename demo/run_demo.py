@@ -50,7 +50,8 @@ from hmr_flow.body import COCO17_NAMES, JOINT_NAMES  # noqa: E402
 from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.commands.options import add_device, add_hypotheses
 from hmr_flow.fitting import FitConfig, Initialisation, KeypointBody, fit_people, read_keypoints
-from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh, save_params
+from hmr_flow.files import save_npz
+from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck
 from hmr_flow.validation import UserInputError, check_output_dir, resolve_device
 
@@ -232,12 +233,12 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
            ("global_orient", "body_pose", "betas", "transl", "joints", "keypoints_2d", "hypothesis_losses")}  # fmt: skip
     truth = {f"true_{k}": np.asarray(example[k])[None] for k in
              ("global_orient", "body_pose", "betas", "transl", "joints3d", "keypoints2d", "visibility")}  # fmt: skip
-    save_params(out / "example_params.npz", {
+    save_npz({
         **fit, **truth, "focal": np.float32(focal), "image_size": np.asarray(size),
         "mpjpe_mm": np.float32(summary.mpjpe_mm), "pa_mpjpe_mm": np.float32(summary.pa_mpjpe_mm),
         "pck": np.float32(summary.pck), "initialisation": np.asarray(summary.initialisation),
         "body_model": np.asarray(body.name),
-    })  # fmt: skip
+    }, out / "example_params.npz")  # fmt: skip
     save_mesh(out / "example_fit.obj", vertices[0], body.faces)
     overlay = render_overlay(image, vertices, body.faces, focal, (size[0] / 2.0, size[1] / 2.0),
                              record.keypoints, result.keypoints_2d.detach().cpu().numpy())  # fmt: skip

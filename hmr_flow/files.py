@@ -74,10 +74,14 @@ def save_torch(obj: Any, path: str | Path) -> Path:
 
 def save_npz(arrays: dict[str, np.ndarray], path: str | Path, compressed: bool = False) -> Path:
     """``np.savez`` (or ``np.savez_compressed``) of plain arrays to ``path`` atomically (no pickles:
-    every value must be an array of a non-object dtype); returns ``path``."""
+    every value must be an array of a non-object dtype); returns ``path``. A refusal of the operating
+    system is one ``OSError`` line ``<path>: cannot write (<reason>)``."""
     path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        (np.savez_compressed if compressed else np.savez)(handle, **arrays)
+    try:
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            (np.savez_compressed if compressed else np.savez)(handle, **arrays)
+    except OSError as err:
+        raise OSError(f"{path}: cannot write ({err.strerror or err})") from None
     return path
 
 

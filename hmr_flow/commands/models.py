@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hmr_flow.files import save_npz
 from hmr_flow.commands.options import (
     add_device,
     add_hypotheses,
@@ -194,9 +195,9 @@ def run_regress(args: argparse.Namespace) -> int:
 
 def _save_hypotheses(out: Path, name: str, result, image: np.ndarray | None) -> None:
     """``<name>_hypotheses.npz`` and, with the image, ``<name>_grid.png`` (each written whole or not at all)."""
-    from hmr_flow.fitting.outputs import save_image, save_params
+    from hmr_flow.fitting.outputs import save_image
 
-    save_params(out / f"{name}_hypotheses.npz", result.to_numpy())
+    save_npz(result.to_numpy(), out / f"{name}_hypotheses.npz")
     if image is not None:
         from hmr_flow.models.visualise import hypothesis_grid
 

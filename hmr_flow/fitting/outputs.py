@@ -1,4 +1,5 @@
-"""Writing fit results: parameters (``.npz``), meshes (``.obj``/``.ply``/``.glb``) and overlay images (``.png``).
+"""Writing fit results: meshes (``.obj``/``.ply``/``.glb``) and overlay images (``.png``); parameters go
+through :func:`hmr_flow.files.save_npz`.
 
 All files are written atomically (:func:`hmr_flow.files.atomic_path`: a temporary file in the same folder,
 keeping the suffix, then ``os.replace``).
@@ -28,11 +29,6 @@ def _atomic(path: Path, write) -> Path:
     except OSError as err:
         raise OSError(f"{path}: cannot write ({err.strerror or err})") from None
     return path
-
-
-def save_params(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Write ``arrays`` as an uncompressed ``.npz`` (no pickles: every value must be a plain array)."""
-    return _atomic(Path(path), lambda tmp: np.savez(tmp, **arrays))
 
 
 #: Mesh file formats :func:`save_mesh` writes (trimesh's exporters, chosen by the suffix).

@@ -45,7 +45,8 @@ from hmr_flow.fitting.fitter import FitResult, prior_sampler, fit_people
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
-from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, save_image, save_mesh, save_params
+from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, save_image, save_mesh
+from hmr_flow.files import save_npz
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.metrics import pck
@@ -199,7 +200,7 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
         check_fit(record.name, part, record.person_ids)
         arrays = _arrays(record, part, prepared.size, None if log_prob is None else log_prob[start:stop], options.prior_name,
                          body.name)  # fmt: skip
-        written.append(save_params(out / f"{record.name}_params.npz", arrays))
+        written.append(save_npz(arrays, out / f"{record.name}_params.npz"))
         for person, verts in zip(record.person_ids, vertices[start:stop]):
             written.append(save_mesh(out / f"{record.name}_{person}.{options.mesh_format}", verts, body.faces))
         if prepared.overlay:
