@@ -34,7 +34,7 @@ from fit_eval import IMAGE, make_scenes  # noqa: E402  (the fitting benchmark's 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses  # noqa: E402
 from hmr_flow.body import BodyModel  # noqa: E402
-from hmr_flow.fitting import KeypointBody  # noqa: E402
+from hmr_flow.body import KeypointBody  # noqa: E402
 from hmr_flow.metrics import mpjpe, pa_mpjpe  # noqa: E402
 
 

@@ -25,8 +25,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses
-from hmr_flow.body import BodyModel
-from hmr_flow.fitting import KeypointBody, default_initialisation, fit_people
+from hmr_flow.body import BodyModel, KeypointBody
+from hmr_flow.fitting import default_initialisation, fit_people
 from hmr_flow.fitting.initialisation import FACING_CAMERA
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal, matrix_to_axis_angle, project_points
 from hmr_flow.metrics import mpjpe, pa_mpjpe

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.body import BodyModel
+from hmr_flow.body import BodyModel, KeypointBody
 from hmr_flow.data import SynthDataset
-from hmr_flow.fitting import FitConfig, KeypointBody, fit_people
+from hmr_flow.fitting import FitConfig, fit_people
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe, rotation_error_deg
 from hmr_flow.models import load_model, regress

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.body import BodyModel
-from hmr_flow.fitting import FitOptions, KeypointBody, fit_records, keypoint_agreement, read_keypoints, scaled_config
+from hmr_flow.body import BodyModel, KeypointBody
+from hmr_flow.fitting import FitOptions, fit_records, keypoint_agreement, read_keypoints, scaled_config
 from hmr_flow.geometry import project_points
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck

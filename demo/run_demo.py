@@ -46,10 +46,10 @@ if str(REPOSITORY) not in sys.path:
 
 from data_tools.synth.renderer import SynthRenderer  # noqa: E402 - after the repository is on the path
 from data_tools.synth.sampling import PoseItem, SceneConfig  # noqa: E402
-from hmr_flow.body import COCO17_NAMES, JOINT_NAMES  # noqa: E402
+from hmr_flow.body import COCO17_NAMES, JOINT_NAMES, KeypointBody  # noqa: E402
 from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.commands.options import add_device, add_hypotheses
-from hmr_flow.fitting import FitConfig, Initialisation, KeypointBody, fit_people, read_keypoints
+from hmr_flow.fitting import FitConfig, Initialisation, fit_people, read_keypoints
 from hmr_flow.files import save_npz
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck

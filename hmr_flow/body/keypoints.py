@@ -69,14 +69,3 @@ def keypoint_matrix(names: tuple[str, ...]) -> torch.Tensor:
                 raise KeyError(f"keypoint {name!r}: no source point named {part!r}")
             matrix[row, index[part]] += 1.0 / len(parts)
     return matrix
-
-
-def which_source(name: str) -> str:
-    """``'joint'``, ``'vertex'`` or ``'midpoint'``: where keypoint ``name`` comes from."""
-    if name in _MIDPOINTS:
-        return "midpoint"
-    if name in JOINT_NAMES:
-        return "joint"
-    if name in _VERTEX_SOURCE_NAMES:
-        return "vertex"
-    raise KeyError(f"unknown keypoint {name!r}")

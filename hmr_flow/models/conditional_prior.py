@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_rot6d
 from hmr_flow.models.model import HMRFlow
-from hmr_flow.models.regress import check_coco17, encode_people, keypoint_boxes
+from hmr_flow.models.regress import check_coco17, coco17_keypoints, encode_people, keypoint_boxes
 
 
 class ConditionalPrior(nn.Module):
@@ -86,7 +86,6 @@ def conditional_prior_factory(model: HMRFlow):
     """A fitting ``prior_factory`` (:class:`hmr_flow.fitting.FitOptions`): for each image, the
     :class:`ConditionalPrior` of its people's keypoints (COCO-17, or BODY_25 reordered) — and of the
     image, for models with RGB input."""
-    from hmr_flow.models.regress import coco17_keypoints
 
     def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
         return ConditionalPrior(model, coco17_keypoints(record), image)
