@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 	@$(PY) -c "from hmr_flow.body import default_model_path as p; raise SystemExit(not p().is_file())" \
 	  || $(VENV)/bin/hmr-flow body build
-	$(PY) -m hmr_flow.detection.models
+	$(PY) -c "from hmr_flow.detection.models import main; main()"
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
