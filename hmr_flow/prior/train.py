@@ -140,12 +140,25 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
                      sorted(set(subjects[held_out].tolist())), groups)  # fmt: skip
 
 
+#: The settings a GMM fit uses (the rest of :class:`TrainConfig` configures the flow's training).
+GMM_SETTINGS = ("kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components")
+
+
+def _settings(config: TrainConfig) -> dict:
+    """The settings of ``config`` that shaped the prior (GMM: :data:`GMM_SETTINGS`; flow: all but the GMM's)."""
+    settings = {k: v for k, v in asdict(config).items() if k not in ("data", "out", "device")}
+    if config.kind == "gmm":
+        return {k: settings[k] for k in GMM_SETTINGS}
+    return {k: v for k, v in settings.items() if k != "gmm_components"}
+
+
 def _provenance(config: TrainConfig, split: PoseSplit, joints: list[int]) -> dict:
+    """The ``info`` a trained prior records: its data, split, modelled joints, licence and settings."""
     return {
         "data": str(config.data), "train_frames": len(split.train), "val_frames": len(split.val),
         "train_subjects": split.train_subjects, "val_subjects": split.val_subjects,
         "modelled_joints": [BODY_JOINT_NAMES[j] for j in joints], "licence": CMU_LICENCE,
-        "settings": {k: v for k, v in asdict(config).items() if k not in ("data", "out", "device")},
+        "settings": _settings(config),
     }  # fmt: skip
 
 
