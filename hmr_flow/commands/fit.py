@@ -62,9 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=positive_float,
                         help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
                              f"{LBFGS_LEARNING_RATE:g} for lbfgs)")  # fmt: skip
+    from hmr_flow.models.conditional_prior import ConditionalPrior
+    from hmr_flow.prior import FlowPrior, GMMPrior
+
+    own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in (ConditionalPrior, FlowPrior, GMMPrior))
     parser.add_argument("--prior-weight", type=non_negative_float,
-                        help="weight of the pose prior's loss (default: the prior's own: conditional 0.03, flow and "
-                             "GMM as stored in their files)")  # fmt: skip
+                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
     parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="ply",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,14 @@ from hmr_flow.validation import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``train`` (with its ``hmr`` sub-command) and ``regress``; every parser sets ``run=``."""
+    """Add ``train`` (with its ``hmr`` sub-command) and ``regress``; every parser sets ``run=``. The
+    defaults of ``train hmr`` are those of :class:`~hmr_flow.models.train.TrainSettings` (the run) and
+    :class:`~hmr_flow.models.model.HMRConfig` (the architecture)."""
+    from hmr_flow.models.model import HMRConfig
+    from hmr_flow.models.train import TrainSettings
+
+    run = {f.name: f.default for f in fields(TrainSettings) if f.default is not MISSING}
+    arch = HMRConfig()
     train = subparsers.add_parser("train", help="train networks (hmr: image → pose-flow regressor)")
     kinds = train.add_subparsers(dest="train_kind", required=True)
     hmr = kinds.add_parser("hmr", help="train the conditional pose-flow model (keypoints and/or image → pose)",
@@ -51,26 +59,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume = hmr.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     resume.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint and its log")
-    hmr.add_argument("--epochs", type=positive_int, default=10, help="passes over the training set")
-    hmr.add_argument("--steps-per-epoch", type=positive_int, default=500, help="--input keypoints: generated batches per epoch")
+    hmr.add_argument("--epochs", type=positive_int, default=run["epochs"], help="passes over the training set")
+    hmr.add_argument("--steps-per-epoch", type=positive_int, default=run["steps_per_epoch"], help="--input keypoints: generated batches per epoch")
     hmr.add_argument("--balance", action="store_true",
                      help="--input keypoints: draw poses clip-balanced (every mocap clip equally likely)")
-    hmr.add_argument("--image-size", type=positive_int, default=128, help="crop / heatmap side in pixels (multiple of 32)")
-    hmr.add_argument("--batch-size", type=positive_int, default=32, help="per process")
-    add_learning_rate(hmr, 1e-3)
-    hmr.add_argument("--weight-decay", type=non_negative_float, default=1e-4, help="AdamW weight decay")
-    hmr.add_argument("--samples", type=positive_int, default=3, help="hypotheses per crop in training (mode + random)")
-    hmr.add_argument("--workers", type=non_negative_int, default=1, help="data-loading processes per training process")
-    hmr.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu or cuda "
-                     "(with torchrun: each rank uses cuda:LOCAL_RANK)")
+    hmr.add_argument("--image-size", type=positive_int, default=arch.image_size, help="crop / heatmap side in pixels (multiple of 32)")
+    hmr.add_argument("--batch-size", type=positive_int, default=run["batch_size"], help="per process")
+    add_learning_rate(hmr, run["lr"])
+    hmr.add_argument("--weight-decay", type=non_negative_float, default=run["weight_decay"], help="AdamW weight decay")
+    hmr.add_argument("--samples", type=positive_int, default=run["num_samples"], help="hypotheses per crop in training (mode + random)")
+    hmr.add_argument("--workers", type=non_negative_int, default=run["workers"], help="data-loading processes per training process")
+    add_device(hmr, note="with torchrun: each rank uses cuda:LOCAL_RANK")
     hmr.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast of the backbone on CUDA")
     hmr.add_argument("--train-limit", type=positive_int, help="use only the first N training images")
     hmr.add_argument("--val-limit", type=positive_int, help="use only the first N validation images (or pairs)")
-    hmr.add_argument("--val-samples", type=positive_int, default=25, help="hypotheses per crop in validation")
-    hmr.add_argument("--widths", type=positive_int, nargs="+", default=[32, 64, 128, 256], help="backbone stage widths")
-    hmr.add_argument("--feature-dim", type=positive_int, default=256, help="width of the backbone's feature vector")
-    hmr.add_argument("--flow-hidden", type=positive_int, default=256, help="coupling MLP width of the pose flow")
-    hmr.add_argument("--flow-steps", type=positive_int, default=4, help="steps of the pose flow")
+    hmr.add_argument("--val-samples", type=positive_int, default=run["val_samples"], help="hypotheses per crop in validation")
+    hmr.add_argument("--widths", type=positive_int, nargs="+", default=list(arch.widths), help="backbone stage widths")
+    hmr.add_argument("--feature-dim", type=positive_int, default=arch.feature_dim, help="width of the backbone's feature vector")
+    hmr.add_argument("--flow-hidden", type=positive_int, default=arch.flow_hidden, help="coupling MLP width of the pose flow")
+    hmr.add_argument("--flow-steps", type=positive_int, default=arch.flow_steps, help="steps of the pose flow")
     hmr.add_argument("--keypoint-channels", action="store_true", help="deprecated: same as --input rgb+keypoints")
     hmr.add_argument("--loss-weight", action="append", default=[], metavar="TERM=VALUE",
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "

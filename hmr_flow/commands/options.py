@@ -46,10 +46,11 @@ def add_learning_rate(parser: argparse.ArgumentParser, default: float) -> None:
     parser.add_argument("--lr", type=float_in(0.0, MAX_LR), default=default, help=f"learning rate in (0, {MAX_LR:g}]")
 
 
-def add_device(parser: argparse.ArgumentParser) -> None:
-    """``--device`` (default ``auto``: the GPU when torch sees one, else the CPU)."""
+def add_device(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """``--device`` (default ``auto``: the GPU when torch sees one, else the CPU); ``note`` adds to its help."""
     parser.add_argument("--device", default="auto",
-                        help="torch device: auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
+                        help="torch device: auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …"
+                        + (f" ({note})" if note else ""))
 
 
 def add_seed(parser: argparse.ArgumentParser, default: int | None = 0) -> None:
