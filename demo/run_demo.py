@@ -273,11 +273,11 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
     options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
                          mesh_format="obj")
     if checkpoint is not None:
-        from hmr_flow.models import conditional_prior_factory, regression_initialiser
+        from hmr_flow.models import conditional_fitting
 
-        model = conditional_model(checkpoint, device)
-        options = replace(options, prior=None, prior_name="conditional", prior_factory=conditional_prior_factory(model),
-                          initialiser=regression_initialiser(model, num_hypotheses, SEED))  # fmt: skip
+        initialiser, prior_factory = conditional_fitting(conditional_model(checkpoint, device), num_hypotheses, SEED)
+        options = replace(options, prior=None, prior_name="conditional", prior_factory=prior_factory,
+                          initialiser=initialiser)
     fit_records([record], options, out, device=device)
     agreement = keypoint_agreement(record, out / f"{record.name}_params.npz")
     return PhotoSummary(record.name, len(record.person_ids), float(agreement.mean()),

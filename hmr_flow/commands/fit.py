@@ -88,7 +88,7 @@ def _config(args: argparse.Namespace) -> FitConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
+    from hmr_flow.models import conditional_fitting, conditional_prior_factory, load_model, regression_initialiser
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -109,6 +109,10 @@ def run(args: argparse.Namespace) -> int:
     from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
     model = load_model(args.model_weights, args.device) if conditional or from_regression else None
     torch.manual_seed(args.seed)
+    initialiser = regression_initialiser(model, args.hypotheses, args.seed) if from_regression else None
+    prior_factory = conditional_prior_factory(model) if conditional else None
+    if conditional and from_regression:  # each image's people encoded once, for both
+        initialiser, prior_factory = conditional_fitting(model, args.hypotheses, args.seed)
     options = FitOptions(
         prior=None if conditional else load_prior(args.prior, args.prior_weights, device=args.device),
         prior_name=args.prior,
@@ -116,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         focal=args.focal,
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
-        initialiser=regression_initialiser(model, args.hypotheses, args.seed) if from_regression else None,
-        prior_factory=conditional_prior_factory(model) if conditional else None,
+        initialiser=initialiser,
+        prior_factory=prior_factory,
         config=config,
         overlays=args.overlays,
         body_model=args.body_model,

@@ -50,6 +50,7 @@ from hmr_flow.files import save_npz
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.metrics import pck
+from hmr_flow.prior import FittingPrior
 from hmr_flow.validation import UserInputError
 
 log = logging.getLogger(__name__)
@@ -111,14 +112,15 @@ def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = N
     return None, tuple(size)
 
 
-def prior_log_prob(prior, result: FitResult) -> torch.Tensor | None:
+def prior_log_prob(prior: FittingPrior | None, result: FitResult) -> torch.Tensor | None:
     """``(P,)`` log-likelihood (nats) of the fitted poses under ``prior`` (``None`` without a density)."""
-    if prior is None or getattr(prior, "kind", "") == "none":
+    if prior is None:
         return None
+    people = len(result.body_pose)
+    rotations = torch.cat([axis_angle_to_matrix(result.global_orient)[:, None],
+                           axis_angle_to_matrix(result.body_pose.reshape(people, 23, 3))], dim=1)
     with torch.no_grad():
-        if getattr(prior, "scores_global_orient", False):
-            return prior.log_prob(result.body_pose, global_orient=axis_angle_to_matrix(result.global_orient))
-        return prior.log_prob(result.body_pose)
+        return prior.fitted_log_prob(result.body_pose, rotations)
 
 
 def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tensor | None, prior_name: str,

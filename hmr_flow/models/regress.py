@@ -35,7 +35,9 @@ class Hypotheses:
     (P, n, 10)``, ``transl (P, n, 3)`` metres in the full-image camera frame, ``camera (P, n, 3)``
     crop ``(s, tx, ty)``, ``log_prob (P, n)`` the model's log-density of each pose (nats, 144-D 6D
     space), ``focal`` pixels, ``principal_point (2,)`` pixels, ``boxes (P, 4)`` the person boxes,
-    ``crop_centres (P, 2)`` and ``crop_sizes (P,)`` pixels.
+    ``crop_centres (P, 2)`` and ``crop_sizes (P,)`` pixels, ``features (P, F)`` the model's encoding of
+    each person (what the hypotheses are conditioned on; :class:`~hmr_flow.models.ConditionalPrior`
+    reuses it).
     """
 
     pose: torch.Tensor
@@ -48,6 +50,7 @@ class Hypotheses:
     boxes: torch.Tensor
     crop_centres: torch.Tensor
     crop_sizes: torch.Tensor
+    features: torch.Tensor
 
     def initialisation(self) -> Initialisation:
         """The poses as a fitting :class:`Initialisation` (``P`` people × ``n`` hypotheses)."""
@@ -212,7 +215,7 @@ def regress(
     principal = torch.tensor([width / 2, height / 2], dtype=torch.float32, device=device)
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
     return Hypotheses(samples.axis_angle(), samples.log_prob, samples.betas, transl, samples.camera, focal, principal,
-                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t)  # fmt: skip
+                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)  # fmt: skip
 
 
 def coco17_keypoints(record) -> np.ndarray:

@@ -163,3 +163,26 @@ def test_fit_command_with_the_conditional_prior(keypoint_model, tmp_path):
     with np.load(tmp_path / "out" / "street_params.npz") as params:
         assert str(params["prior"]) == "conditional" and np.isfinite(params["prior_log_prob"]).all()
         assert params["hypothesis_losses"].shape == (1, 2)
+
+
+def test_conditional_fitting_encodes_each_image_once(keypoint_model, monkeypatch):
+    """The default fit's initialiser and prior share one encoding per image, and the prior built from it
+    is the one the keypoints give."""
+    import sys
+
+    model, _ = keypoint_model
+    conditional, regress_module = sys.modules["hmr_flow.models.conditional_prior"], sys.modules["hmr_flow.models.regress"]
+    from hmr_flow.fitting import KeypointImage
+    from hmr_flow.models import ConditionalPrior, conditional_fitting
+
+    keypoints = _people()
+    record = KeypointImage("x", keypoints, "coco17", [0, 1], image_size=(640, 480))
+    calls = []
+    encode = regress_module.encode_people
+    monkeypatch.setattr(regress_module, "encode_people", lambda *a: calls.append(1) or encode(*a))
+    monkeypatch.setattr(conditional, "encode_people", lambda *a: calls.append(1) or encode(*a))
+    initialiser, prior_factory = conditional_fitting(model, n=3, seed=0)
+    init = initialiser(record, None, 800.0, (640, 480))
+    prior = prior_factory(record, None, (640, 480))
+    assert init.num_hypotheses == 3 and len(calls) == 1
+    torch.testing.assert_close(prior.features, ConditionalPrior(model, keypoints).features)
