@@ -48,7 +48,7 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.root_prog = root_prog or self.prog
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                          help="show the traceback of internal errors (also HMR_FLOW_DEBUG=1)")  # fmt: skip
+                          help="show the traceback of internal errors (also HMR_FLOW_DEBUG=1)")
 
     def error(self, message: str):
         self.exit(2, f"{self.root_prog}: error: {message}\n")

@@ -183,7 +183,7 @@ def check_overwrite(paths: Iterable[str | Path], resume: bool, overwrite: bool, 
     existing = [str(p) for p in paths if Path(p).exists()]
     if existing:
         raise UserInputError(f"{option}: {existing[0]} already exists; pass --resume to continue that run or "
-                             f"--overwrite to replace it")  # fmt: skip
+                             f"--overwrite to replace it")
 
 
 def first_line(err: BaseException) -> str:

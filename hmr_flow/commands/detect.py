@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="COCO keypoint JSON to write")
     parser.add_argument("--tiles", type=non_negative_int, default=None, help="tile levels searched besides the whole "
                         "image, for small people (default 0: whole image only; 1: also tiles of half the image, ~4× "
-                        "slower)")  # fmt: skip
+                        "slower)")
     add_threads(parser, "CPU threads of the networks", default=1)
     parser.set_defaults(run=run)
 

@@ -46,22 +46,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     parser.add_argument("--prior", choices=("conditional", "flow", "gmm", "none"), default="conditional",
                         help="pose prior: the conditional model's -log p(pose | the person's keypoints) (global "
-                             "orientation included), the unconditional flow, the GMM, or none")  # fmt: skip
+                             "orientation included), the unconditional flow, the GMM, or none")
     add_prior_weights(parser, deprecated=("--prior-path",))
     add_model_weights(parser, deprecated=("--regressor",))
     add_hypotheses(parser, 4, "initial hypotheses per person (the best fit is kept)", deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
                         help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
-                             "auto = regression with --prior conditional, else prior")  # fmt: skip
+                             "auto = regression with --prior conditional, else prior")
     parser.add_argument("--iterations", type=positive_int, default=COMMAND_ITERATIONS,
                         help=f"optimiser steps per fit, shared by the stages in proportion (the library's default "
-                             f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")  # fmt: skip
+                             f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default=FitConfig.optimizer,
                         help="adam: per-parameter steps, suits a batch of independent people; lbfgs: strong-Wolfe line "
-                             "search on the summed objective")  # fmt: skip
+                             "search on the summed objective")
     parser.add_argument("--learning-rate", type=positive_float,
                         help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
-                             f"{LBFGS_LEARNING_RATE:g} for lbfgs)")  # fmt: skip
+                             f"{LBFGS_LEARNING_RATE:g} for lbfgs)")
     from hmr_flow.models.conditional_prior import ConditionalPrior
     from hmr_flow.prior import FlowPrior, GMMPrior
 
@@ -72,7 +72,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
     parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="ply",
                         help="file format of the <name>_<person> meshes, written by trimesh: binary ply (default) and "
-                             "glb take ~5 ms per mesh, obj text ~85 ms")  # fmt: skip
+                             "glb take ~5 ms per mesh, obj text ~85 ms")
     parser.add_argument("--overlays", action="store_true",
                         help="also draw <name>_overlay.png for every image given (slow: ~0.3 s per image)")
     add_device(parser)
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     empty = sum(1 for record in records if not record.person_ids)  # fit_records warns about them
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
-                             f"{args.min_keypoints} keypoints in any of the {len(records)} images")  # fmt: skip
+                             f"{args.min_keypoints} keypoints in any of the {len(records)} images")
     conditional = args.prior == "conditional"
     from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
     model = load_model(args.model_weights, args.device) if conditional or from_regression else None
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     for record in fitted:
         agreement = keypoint_agreement(record, args.out / f"{record.name}_params.npz")
         print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
-              + ", ".join(f"{100 * a:.0f} %" for a in agreement))  # fmt: skip
+              + ", ".join(f"{100 * a:.0f} %" for a in agreement))
     people = sum(len(r.person_ids) for r in fitted)
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"fitted {people} people in {len(fitted)} images{skipped}; wrote {len(written)} files to {args.out}")

@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr = kinds.add_parser("hmr", help="train the conditional pose-flow model (keypoints and/or image → pose)",
                            description="Train HMRFlow: with --input keypoints on keypoint → pose pairs generated on the fly "
                            "from a mocap pose set, else on a synthetic image set; one process, or several GPUs with "
-                           "torchrun (torchrun --nproc_per_node=G -m hmr_flow.cli train hmr ... --device cuda).")  # fmt: skip
+                           "torchrun (torchrun --nproc_per_node=G -m hmr_flow.cli train hmr ... --device cuda).")
     hmr.add_argument("--input", choices=INPUTS, default="rgb",
                      help="what the model sees: rgb crops, rgb + keypoint heatmaps, or keypoints alone")
     hmr.add_argument("--data", required=True, type=Path,
@@ -93,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "<name>_hypotheses.npz (global_orient (P, N, 3) camera frame, body_pose (P, N, 69), betas (P, N, 10), "
         "transl (P, N, 3), log_prob (P, N), body_model; the mode at index 0) and, when the image is there, "
         "<name>_grid.png. "
-        "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")  # fmt: skip
+        "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")
     add_keypoint_inputs(regress, min_keypoints=4)
     regress.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
                          help="person box in pixels (RGB model with --image and no keypoints)")
@@ -129,7 +129,7 @@ def _check_train_outputs(args: argparse.Namespace, log_path: Path) -> None:
     check_output_path(args.out, inputs)
     if log_path == args.out:
         raise UserInputError(f"--out {args.out}: the metrics log goes to <out>.csv, which is the checkpoint itself; "
-                             f"give the checkpoint a .pt name")  # fmt: skip
+                             f"give the checkpoint a .pt name")
     check_output_path(log_path, inputs)
     if args.export is not None:
         check_output_path(args.export, [*inputs, args.out, log_path], option="--export")
@@ -152,11 +152,11 @@ def run_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,
         amp=not args.no_amp, seed=args.seed, train_limit=args.train_limit, val_limit=args.val_limit,
         val_samples=args.val_samples, resume=args.resume, steps_per_epoch=args.steps_per_epoch, balance=args.balance,
-    )  # fmt: skip
+    )
     inputs = "rgb+keypoints" if args.keypoint_channels and args.input == "rgb" else args.input
     config = HMRConfig.for_inputs(inputs, image_size=args.image_size, widths=tuple(args.widths),
                                   blocks=(1,) * len(args.widths), feature_dim=args.feature_dim,
-                                  flow_hidden=args.flow_hidden, flow_steps=args.flow_steps)  # fmt: skip
+                                  flow_hidden=args.flow_hidden, flow_steps=args.flow_steps)
     row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
         source = "keypoints generated from mocap" if inputs == "keypoints" else "synthetic renders only"
@@ -194,7 +194,7 @@ def run_regress(args: argparse.Namespace) -> int:
         written += 1
     if written == 0:
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
-                             f"{args.min_keypoints} keypoints in any image")  # fmt: skip
+                             f"{args.min_keypoints} keypoints in any image")
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"wrote hypotheses for {written} images{skipped} to {args.out}")
     return 0

@@ -54,12 +54,12 @@ def _run_train(args: argparse.Namespace) -> int:
         check_output_path(path, [args.data])
     check_overwrite(outputs, args.resume, args.overwrite)
     flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks,
-            "coupling": args.coupling, "bins": args.bins, "tails": args.tails}  # fmt: skip
+            "coupling": args.coupling, "bins": args.bins, "tails": args.tails}
     config = TrainConfig(data=str(args.data), out=str(args.out), kind=args.kind, coords=args.coords,
                          val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          jitter=args.jitter, jitter_end=args.jitter_end, balance=args.balance,
                          balance_power=args.balance_power, floor=args.floor, seed=args.seed, device=device,
-                         flow=flow)  # fmt: skip
+                         flow=flow)
     if args.kind == "gmm":
         summary = train_gmm(config)
     else:
@@ -103,14 +103,14 @@ def _run_sample(args: argparse.Namespace) -> int:
     # smplx keys; the prior models body pose only: the root rotation is the identity and there are no betas
     save_npz({"global_orient": np.zeros((len(body_pose), 3), np.float32), "body_pose": body_pose.cpu().numpy(),
               "log_likelihood": log_prob.numpy(),
-              "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)  # fmt: skip
+              "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)
     print(f"wrote {args.out}: {args.samples} poses at temperature {args.temperature:g}, median percentile "
           f"{percentile.median():.1f}")
     if args.render:
         from hmr_flow.prior.grid import render_pose_grid
 
         render_pose_grid(body_pose[: args.max_render].cpu(), args.render, columns=args.columns,
-                         labels=[f"{p:.0f} %" for p in percentile[: args.max_render].tolist()])  # fmt: skip
+                         labels=[f"{p:.0f} %" for p in percentile[: args.max_render].tolist()])
         print(f"wrote {args.render}")
     return 0
 
@@ -122,7 +122,7 @@ def _run_combine(args: argparse.Namespace) -> int:
     density, regulariser = FlowPrior.load(args.density), FlowPrior.load(args.regulariser)
     density.attach_regulariser(regulariser)
     density.info["regulariser"] = {"source": str(args.regulariser), "settings": regulariser.info.get("settings"),
-                                   "val_nll": regulariser.info.get("val_nll")}  # fmt: skip
+                                   "val_nll": regulariser.info.get("val_nll")}
     density.save(args.out)
     print(f"wrote {args.out}: density of {args.density}, fitting regulariser of {args.regulariser}")
     return 0
@@ -145,7 +145,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--kind", choices=("flow", "gmm"), default="flow", help="normalizing flow or SMPLify-style GMM")
     train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
     train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
-                       help="comma-separated held-out subjects")  # fmt: skip
+                       help="comma-separated held-out subjects")
     train.add_argument("--epochs", type=positive_int, default=TrainConfig.epochs, help="passes over the training poses")
     train.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size, help="poses per step")
     add_learning_rate(train, TrainConfig.lr)

@@ -197,7 +197,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             continue
         if not _is_id(ann["image_id"]):
             raise KeypointFileError(f"{path}: annotations[{i}].image_id must be an integer or a string, got "
-                                    f"{type(ann['image_id']).__name__}")  # fmt: skip
+                                    f"{type(ann['image_id']).__name__}")
         if ann["image_id"] not in images:
             raise KeypointFileError(f"{path}: annotations[{i}] refers to unknown image_id {ann['image_id']!r}")
         array = _person_array(ann["keypoints"], 17, path, f"annotations[{i}].keypoints")
@@ -214,7 +214,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     if single is not None:
         if len(people) > 1:
             raise KeypointFileError(f"{path}: {len(people)} images annotated, but one image file given ({single}); "
-                                    f"give the folder")  # fmt: skip
+                                    f"give the folder")
         if not people:
             return [KeypointImage(single.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], single)]
     records = []
@@ -274,7 +274,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
             raise KeypointFileError(f"{path}: not a COCO results list: [{i}] needs 'image_id' and 'keypoints'")
         if not _is_id(item["image_id"]):
             raise KeypointFileError(f"{path}: [{i}].image_id must be an integer or a string, got "
-                                    f"{type(item['image_id']).__name__}")  # fmt: skip
+                                    f"{type(item['image_id']).__name__}")
         if item.get("category_id", 1) != 1:
             continue
         array = _person_array(item["keypoints"], 17, path, f"[{i}].keypoints", clip=True)
@@ -286,7 +286,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
     single = Path(images) if images is not None and Path(images).is_file() else None
     if single is not None and len(people) > 1:
         raise KeypointFileError(f"{path}: results for {len(people)} images, but one image file given ({single}); "
-                                f"give the folder")  # fmt: skip
+                                f"give the folder")
     folder = Path(images) if images is not None and single is None else path.parent
     records = []
     for image_id, (arrays, ids) in people.items():

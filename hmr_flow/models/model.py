@@ -139,12 +139,12 @@ class HMRFlow(nn.Module):
                 nn.Linear(3 * NUM_KEYPOINTS, config.head_hidden), nn.ReLU(inplace=True),
                 nn.Linear(config.head_hidden, config.head_hidden), nn.ReLU(inplace=True),
                 nn.Linear(config.head_hidden, config.feature_dim),
-            )  # fmt: skip
+            )
         self.backbone = ResNetBackbone(channels, config.image_size, config.widths, config.blocks, config.feature_dim)
         self.flow = vector_glow(
             POSE_DIM, config.flow_steps, config.flow_hidden, context_features=config.feature_dim,
             coupling="additive", blocks=config.flow_blocks,
-        )  # fmt: skip
+        )
         self.head = nn.Sequential(
             nn.Linear(config.feature_dim + POSE_DIM, config.head_hidden),
             nn.ReLU(inplace=True),

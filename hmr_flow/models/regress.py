@@ -119,9 +119,9 @@ def crop_person(image: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarr
     scale = size / side
     # crop pixel centre (j + ½) ↔ full-image coordinate centre + (j + ½ − S/2)/scale; OpenCV maps pixel centres at integers
     warp = np.array([[scale, 0.0, size / 2 - scale * centre[0] + 0.5 * scale - 0.5],
-                     [0.0, scale, size / 2 - scale * centre[1] + 0.5 * scale - 0.5]])  # fmt: skip
+                     [0.0, scale, size / 2 - scale * centre[1] + 0.5 * scale - 0.5]])
     crop = cv2.warpAffine(image, warp, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return crop, centre, float(side)
 
 
@@ -148,7 +148,7 @@ def encode_people(
     device = next(model.parameters()).device
     centres = torch.as_tensor((boxes[:, :2] + boxes[:, 2:]) / 2, dtype=torch.float32, device=device)
     sides = torch.as_tensor(BOX_SCALE * np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]),
-                            dtype=torch.float32, device=device)  # fmt: skip
+                            dtype=torch.float32, device=device)
     images = None
     if model.config.rgb:
         crops = [crop_person(image, box, size)[0] for box in boxes]
@@ -215,7 +215,7 @@ def regress(
     principal = torch.tensor([width / 2, height / 2], dtype=torch.float32, device=device)
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
     return Hypotheses(samples.axis_angle(), samples.log_prob, samples.betas, transl, samples.camera, focal, principal,
-                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)  # fmt: skip
+                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)
 
 
 def coco17_keypoints(record) -> np.ndarray:
@@ -235,6 +235,6 @@ def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0, temperatur
 
     def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> Initialisation:
         return regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed,
-                       image_size=size).initialisation()  # fmt: skip
+                       image_size=size).initialisation()
 
     return initialise

@@ -150,7 +150,7 @@ class DensityPrior(PosePrior):
         if self.percentiles.numel() == 0:
             raise ValueError(f"this {self.kind} prior has no held-out percentile table (train it with 'prior train')")
         values = np.interp(log_prob.detach().cpu().double().numpy(), self.percentiles.cpu().double().numpy(),
-                           PERCENTILE_LEVELS)  # fmt: skip
+                           PERCENTILE_LEVELS)
         return torch.as_tensor(values, dtype=torch.float32)
 
     @torch.no_grad()

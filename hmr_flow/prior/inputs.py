@@ -50,7 +50,7 @@ def body_pose_tensor(body_pose, name: str = "body_pose", check_finite: bool = Tr
 
 
 def canonical_axis_angle(body_pose, dtype: torch.dtype = torch.float32, device=None,
-                         check_finite: bool = True) -> torch.Tensor:  # fmt: skip
+                         check_finite: bool = True) -> torch.Tensor:
     """Any accepted body pose → canonical axis-angle ``(B, 23, 3)``, angles in ``[0, π]``, differentiable.
 
     Rotation matrices are not re-orthonormalised: pass proper rotations. ``check_finite``: see

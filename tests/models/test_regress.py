@@ -55,7 +55,7 @@ def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["regress", "--image", str(tmp_path / "photo.png"), "--keypoints", str(tmp_path / "kp.json"),
-                              "-n", "2", "--out", str(tmp_path / "out"), "--model-weights", str(weights)])  # fmt: skip
+                              "-n", "2", "--out", str(tmp_path / "out"), "--model-weights", str(weights)])
     assert args.run(args) == 0
     with np.load(tmp_path / "out" / "kp_hypotheses.npz") as data:
         assert data["global_orient"].shape == (1, 2, 3) and data["body_pose"].shape == (1, 2, 69)
@@ -78,7 +78,7 @@ def test_posed_points_follow_each_hypothesis(tiny_weights):
     assert points.shape[:3] == (2, 3, body.coco17_matrix.shape[1]) and points.shape[-1] == 3
     person, index = 1, 2  # one hypothesis computed on its own lands at the same place in the batch
     alone = body(axis_angle_to_matrix(hyps.pose[person, index].reshape(1, 24, 3)), hyps.betas[person, index][None],
-                 hyps.transl[person, index][None])  # fmt: skip
+                 hyps.transl[person, index][None])
     torch.testing.assert_close(points[person, index], alone[0])
 
 
