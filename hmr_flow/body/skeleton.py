@@ -17,6 +17,8 @@ JOINT_NAMES: tuple[str, ...] = (
 PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 
 NUM_JOINTS = len(JOINT_NAMES)
+#: Shape coefficients (``betas``) of the open model, which the shipped models predict (SMPL's count too).
+NUM_BETAS = 10
 
 
 def mirror_name(name: str) -> str:

@@ -24,14 +24,13 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import Tensor, nn
 
-from hmr_flow.body.skeleton import NUM_JOINTS
+from hmr_flow.body.skeleton import NUM_BETAS, NUM_JOINTS
 from hmr_flow.flows import vector_glow
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 from hmr_flow.models.backbone import ResNetBackbone
 from hmr_flow.models.heatmaps import keypoint_heatmaps
 
 POSE_DIM = NUM_JOINTS * 6
-NUM_BETAS = 10
 NUM_KEYPOINTS = 17
 #: What a model can take: RGB crops, RGB plus keypoint heatmaps, or keypoint heatmaps alone.
 INPUTS = ("rgb", "rgb+keypoints", "keypoints")
