@@ -44,7 +44,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--prior", choices=("conditional", "flow", "gmm", "none"), default="conditional",
+    from hmr_flow.models.conditional_prior import ConditionalPrior
+    from hmr_flow.prior import KINDS, FlowPrior, GMMPrior
+
+    parser.add_argument("--prior", choices=(ConditionalPrior.kind, *KINDS), default=ConditionalPrior.kind,
                         help="pose prior: the conditional model's -log p(pose | the person's keypoints) (global "
                              "orientation included), the unconditional flow, the GMM, or none")
     add_prior_weights(parser, deprecated=("--prior-path",))
@@ -62,9 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=positive_float,
                         help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
                              f"{LBFGS_LEARNING_RATE:g} for lbfgs)")
-    from hmr_flow.models.conditional_prior import ConditionalPrior
-    from hmr_flow.prior import FlowPrior, GMMPrior
-
     own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in (ConditionalPrior, FlowPrior, GMMPrior))
     parser.add_argument("--prior-weight", type=non_negative_float,
                         help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")

@@ -23,7 +23,7 @@ from hmr_flow.commands.options import add_device, add_learning_rate, add_prior_w
 from hmr_flow.files import save_npz, write_csv
 from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_batch
-from hmr_flow.prior.loading import load_prior
+from hmr_flow.prior.loading import DENSITY_KINDS, load_prior
 from hmr_flow.prior.space import COORDS
 from hmr_flow.prior.train import BALANCES, DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths, train_flow, train_gmm
 from hmr_flow.validation import (
@@ -129,7 +129,7 @@ def _run_combine(args: argparse.Namespace) -> int:
 
 
 def _prior_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind")
+    parser.add_argument("--prior", choices=DENSITY_KINDS, default="flow", help="prior kind")
     add_prior_weights(parser, deprecated=("--path",))
     add_device(parser)
 
@@ -142,7 +142,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")
     train.add_argument("--data", type=Path, required=True, help=".npz with body_pose (N, 69) and subject (N,)")
     train.add_argument("--out", type=Path, required=True, help="prior file to write (.pt flow, .npz gmm)")
-    train.add_argument("--kind", choices=("flow", "gmm"), default="flow", help="normalizing flow or SMPLify-style GMM")
+    train.add_argument("--kind", choices=DENSITY_KINDS, default="flow", help="normalizing flow or SMPLify-style GMM")
     train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
     train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
                        help="comma-separated held-out subjects")
