@@ -45,6 +45,9 @@ BODY25_NAMES: tuple[str, ...] = (
     "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
 )
 
+#: Names of each keypoint format the fitting reads, by its name (``keypoint_format``).
+KEYPOINT_NAMES: dict[str, tuple[str, ...]] = {"coco17": COCO17_NAMES, "body25": BODY25_NAMES}
+
 #: Keypoints that are midpoints of two source points rather than a source point itself.
 _MIDPOINTS: dict[str, tuple[str, str]] = {
     "neck": ("left_shoulder", "right_shoulder"),

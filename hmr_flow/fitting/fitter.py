@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from hmr_flow.body.keypoints import BODY25_NAMES, COCO17_NAMES
+from hmr_flow.body.keypoints import KEYPOINT_NAMES
 from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
 from hmr_flow.body.keypoint_body import KeypointBody
@@ -38,7 +38,6 @@ from hmr_flow.training import LOG_EVERY
 
 log = logging.getLogger(__name__)
 
-_NAMES = {"coco17": COCO17_NAMES, "body25": BODY25_NAMES}
 _TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip", "neck", "mid_hip")
 _HIPS = ("left_hip", "right_hip", "mid_hip")
 
@@ -74,7 +73,7 @@ class FitResult:
 
 def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool = False) -> torch.Tensor:
     """``(K,)`` per-keypoint weights: hips at ``hip_weight``; non-torso keypoints 0 if ``torso_only``."""
-    names = _NAMES[keypoint_format]
+    names = KEYPOINT_NAMES[keypoint_format]
     weights = torch.tensor([hip_weight if n in _HIPS else 1.0 for n in names])
     if torso_only:
         weights = weights * torch.tensor([float(n in _TORSO) for n in names])
@@ -82,9 +81,9 @@ def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool =
 
 
 def _check_keypoints(keypoints: torch.Tensor, keypoint_format: str) -> None:
-    if keypoint_format not in _NAMES:
+    if keypoint_format not in KEYPOINT_NAMES:
         raise ValueError(f"keypoint_format: expected 'coco17' or 'body25', got {keypoint_format!r}")
-    k = len(_NAMES[keypoint_format])
+    k = len(KEYPOINT_NAMES[keypoint_format])
     if keypoints.dim() != 3 or tuple(keypoints.shape[1:]) != (k, 3):
         raise ValueError(f"keypoints: expected (P, {k}, 3) for {keypoint_format}, got {tuple(keypoints.shape)}")
     if not torch.isfinite(keypoints).all():

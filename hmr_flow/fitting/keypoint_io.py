@@ -41,7 +41,6 @@ from hmr_flow.validation import UserInputError
 
 log = logging.getLogger(__name__)
 
-NUM_KEYPOINTS = {"coco17": 17, "body25": 25}
 #: Confidence of a COCO keypoint with visibility flag v = 1 (labelled, occluded): half the weight of a
 #: visible one (v = 2 → 1.0) in the fit, since its position is the annotator's guess; v = 0 → 0.
 COCO_OCCLUDED_CONFIDENCE = 0.5
