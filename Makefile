@@ -9,23 +9,27 @@ TORCH_SPEC ?= torch==2.13.0
 DEVICE     ?= auto
 STAMP      := $(VENV)/.hmr-flow-installed
 
-.PHONY: setup test demo bench data synth train-prior train-hmr train-hmr-rgb demo-assets clean
+.PHONY: setup test docs demo bench data synth train-prior train-hmr train-hmr-rgb demo-assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH_SPEC)"
-	$(PY) -m pip install -e ".[test]"
+	$(PY) -m pip install -e ".[test,docs]"
 	touch $@
 
 setup: $(STAMP)
 	@$(PY) -c "from hmr_flow.body import default_model_path as p; raise SystemExit(not p().is_file())" \
 	  || $(VENV)/bin/hmr-flow body build
-	$(PY) -m hmr_flow.detection.models
+	$(PY) -c "from hmr_flow.detection.models import main; main()"
 
 test: setup
 	$(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: treating as a failure" >&2; exit 1; fi; \
 	exit $$rc
+
+# The documentation site into site/ (every warning is an error: broken links, missing pages, bad anchors).
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir site
 
 demo: setup
 	$(PY) demo/run_demo.py --out demo_output --device $(DEVICE)
@@ -84,4 +88,4 @@ demo-assets: setup
 	$(PY) -m data_tools.demo_assets --out hmr_flow/assets/demo_poses.npz
 
 clean:
-	rm -rf demo_output .pytest_cache
+	rm -rf demo_output .pytest_cache site

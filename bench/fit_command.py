@@ -34,7 +34,7 @@ from fit_eval import IMAGE, make_scenes  # noqa: E402  (the fitting benchmark's 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses  # noqa: E402
 from hmr_flow.body import BodyModel  # noqa: E402
-from hmr_flow.fitting import KeypointBody  # noqa: E402
+from hmr_flow.body import KeypointBody  # noqa: E402
 from hmr_flow.metrics import mpjpe, pa_mpjpe  # noqa: E402
 
 
@@ -48,17 +48,17 @@ def write_coco(keypoints: torch.Tensor, path: Path) -> list[str]:
         images.append({"id": i, "file_name": f"{stems[-1]}.jpg", "width": IMAGE, "height": IMAGE})
         values = np.concatenate([person[:, :2], 2.0 * person[:, 2:]], 1)  # COCO visibility 2 = visible
         annotations.append({"id": i, "image_id": i, "category_id": 1, "keypoints": values.reshape(-1).tolist(),
-                            "num_keypoints": int((person[:, 2] > 0).sum())})  # fmt: skip
+                            "num_keypoints": int((person[:, 2] > 0).sum())})
     path.write_text(json.dumps({"images": images, "annotations": annotations,
-                                "categories": [{"id": 1, "name": "person"}]}))  # fmt: skip
+                                "categories": [{"id": 1, "name": "person"}]}))
     return stems
 
 
 def run_fit(coco: Path, out: Path, prior: str, iterations: int | None, hypotheses: int | None,
-            extra: list[str]) -> tuple[float, float]:  # fmt: skip
+            extra: list[str]) -> tuple[float, float]:
     """Runs the command; returns its wall time and CPU time (user + system), seconds."""
     command = [sys.executable, "-m", "hmr_flow", "fit", "--keypoints", str(coco), "--out", str(out),
-               "--prior", prior, *extra]  # fmt: skip
+               "--prior", prior, *extra]
     if iterations is not None:
         command += ["--iterations", str(iterations)]
     if hypotheses is not None:
@@ -129,9 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         per_cpu = args.persons / statistics.median(cpu[setting])
         rows.append({"prior": setting[0], "iterations": setting[1], "persons_per_s": statistics.median(rates),
                      "persons_per_s_min": min(rates), "persons_per_s_max": max(rates), "persons_per_cpu_s": per_cpu,
-                     "pa_mpjpe_mm": pa, "mpjpe_mm": mp})  # fmt: skip
+                     "pa_mpjpe_mm": pa, "mpjpe_mm": mp})
         print(f"| {setting[0]} | {setting[1] or 'default'} | {statistics.median(rates):.1f} ({min(rates):.1f}–{max(rates):.1f}) "
-              f"| {per_cpu:.1f} | {pa:.1f} | {mp:.1f} |")  # fmt: skip
+              f"| {per_cpu:.1f} | {pa:.1f} | {mp:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

@@ -25,8 +25,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses
-from hmr_flow.body import BodyModel
-from hmr_flow.fitting import KeypointBody, default_initialisation, fit_people
+from hmr_flow.body import BodyModel, KeypointBody
+from hmr_flow.fitting import default_initialisation, fit_people
 from hmr_flow.fitting.initialisation import FACING_CAMERA
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal, matrix_to_axis_angle, project_points
 from hmr_flow.metrics import mpjpe, pa_mpjpe
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         start = time.perf_counter()
         result = fit_people(body, scenes["keypoints"].to(args.device), "coco17", scenes["focal"], (IMAGE / 2, IMAGE / 2),
-                            prior=prior, init=init)  # fmt: skip
+                            prior=prior, init=init)
         seconds = time.perf_counter() - start
         joints = result.joints.cpu()
         err = 1000 * mpjpe(joints, scenes["joints"])
@@ -115,13 +115,13 @@ def main(argv: list[str] | None = None) -> int:
             "mpjpe_mm": float(err.mean()), "mpjpe_median_mm": float(err.median()),
             "pa_mpjpe_mm": float(pa_err.mean()), "pa_mpjpe_median_mm": float(pa_err.median()),
             "persons_per_s": args.persons / seconds, "seconds": seconds,
-        })  # fmt: skip
+        })
     print(f"\n{args.persons} validation persons, {args.hypotheses} hypotheses each, noise {args.noise} px, "
-          f"{100 * args.hidden:.0f} % keypoints hidden, {args.threads} thread(s) on {args.device}")  # fmt: skip
+          f"{100 * args.hidden:.0f} % keypoints hidden, {args.threads} thread(s) on {args.device}")
     print("| prior | MPJPE mm (median) | PA-MPJPE mm (median) | persons/s |\n|---|---|---|---|")
     for r in rows:
         print(f"| {r['prior']} | {r['mpjpe_mm']:.1f} ({r['mpjpe_median_mm']:.1f}) | "
-              f"{r['pa_mpjpe_mm']:.1f} ({r['pa_mpjpe_median_mm']:.1f}) | {r['persons_per_s']:.2f} |")  # fmt: skip
+              f"{r['pa_mpjpe_mm']:.1f} ({r['pa_mpjpe_median_mm']:.1f}) | {r['persons_per_s']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0 if rows else 1

@@ -35,7 +35,7 @@ def training_budget(checkpoint: dict) -> dict:
         "epochs": len(history), "steps": checkpoint.get("step"), "batch_size": settings.get("batch_size"),
         "device": settings.get("device"),
         "train_seconds": round(sum(float(row.get("train_seconds", 0.0)) for row in history), 1),
-    }  # fmt: skip
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,10 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     started = time.perf_counter()
     figures = evaluate(model, body, dataset, args.device, args.n, args.batch_size, seed=args.seed,
-                       temperature=args.temperature)  # fmt: skip
+                       temperature=args.temperature)
     report = {"weights": str(args.weights), "data": str(args.data), "images": len(dataset), "n": args.n, "temperature": args.temperature,
               "eval_seconds": round(time.perf_counter() - started, 1), "training": training_budget(checkpoint),
-              "figures": figures}  # fmt: skip
+              "figures": figures}
     width = max(map(len, figures))
     print(f"{args.weights} on {len(dataset)} images of {args.data}, {args.n} hypotheses each (temperature {args.temperature})")
     print("training:", ", ".join(f"{k}={v}" for k, v in report["training"].items()))

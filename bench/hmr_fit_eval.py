@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.body import BodyModel
+from hmr_flow.body import BodyModel, KeypointBody
 from hmr_flow.data import SynthDataset
-from hmr_flow.fitting import FitConfig, KeypointBody, fit_people
+from hmr_flow.fitting import FitConfig, fit_people
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe, rotation_error_deg
 from hmr_flow.models import load_model, regress
@@ -54,7 +54,7 @@ def load_people(data: Path, count: int, noise: float, rng: np.random.Generator) 
         "joints": torch.from_numpy(np.stack([s["joints3d"] for s in samples])).float(),
         "global_orient": torch.from_numpy(np.stack([s["global_orient"] for s in samples])).float(),
         "size": dataset.image_size,
-    }  # fmt: skip
+    }
 
 
 def scores(joints: torch.Tensor, orient: torch.Tensor, people: dict) -> dict[str, float]:
@@ -62,7 +62,7 @@ def scores(joints: torch.Tensor, orient: torch.Tensor, people: dict) -> dict[str
     pa = 1000 * pa_mpjpe(joints, people["joints"])
     flipped = rotation_error_deg(orient, people["global_orient"]) > 90
     return {"mpjpe_mm": float(err.mean()), "mpjpe_median_mm": float(err.median()), "pa_mpjpe_mm": float(pa.mean()),
-            "pa_mpjpe_median_mm": float(pa.median()), "wrong_facing": float(flipped.float().mean())}  # fmt: skip
+            "pa_mpjpe_median_mm": float(pa.median()), "wrong_facing": float(flipped.float().mean())}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,42 +88,42 @@ def main(argv: list[str] | None = None) -> int:
     keypoints = torch.from_numpy(people["keypoints"])
     centre = (size / 2.0, size / 2.0)
     fit_inputs = dict(body=body, keypoints=keypoints, keypoint_format="coco17", focal=torch.from_numpy(people["focal"]),
-                      principal_point=centre, prior=prior, config=FitConfig(), progress=False)  # fmt: skip
+                      principal_point=centre, prior=prior, config=FitConfig(), progress=False)
 
     started = time.perf_counter()
     hypotheses = [regress(model, image, None, args.hypotheses, float(focal), kp[None], args.temperature, args.seed)
-                  for image, kp, focal in zip(people["images"], people["keypoints"], people["focal"])]  # fmt: skip
+                  for image, kp, focal in zip(people["images"], people["keypoints"], people["focal"])]
     regression_seconds = time.perf_counter() - started
     starts = [h.initialisation() for h in hypotheses]
     regression_init = Initialisation(torch.cat([s.global_orient for s in starts]), torch.cat([s.body_pose for s in starts]))
     mode_joints = torch.cat([h.posed_points(body)[:, 0, :24] for h in hypotheses])
     mode_orient = torch.cat([h.pose[:, 0, :3] for h in hypotheses])
     rows = [{"method": "regression mode, no fit", **scores(mode_joints, mode_orient, people),
-             "persons_per_s": count / regression_seconds}]  # fmt: skip
+             "persons_per_s": count / regression_seconds}]
 
     inits = {"regression": regression_init, "prior": None}  # None: the fitter's own default, as `hmr-flow fit`
     for name, init in inits.items():
         start = time.perf_counter()
         result = fit_people(init=init, num_hypotheses=args.hypotheses, generator=torch.Generator().manual_seed(args.seed),
-                            **fit_inputs)  # fmt: skip
+                            **fit_inputs)
         seconds = time.perf_counter() - start + (regression_seconds if name == "regression" else 0.0)
         visible = keypoints[..., 2] > 0
         pixels = (result.keypoints_2d - keypoints[..., :2]).norm(dim=-1)
         rows.append({"method": f"fit from {name} ({args.hypotheses} hypotheses)" + (f", T = {args.temperature}" if name == "regression" else ""),
                      **scores(result.joints.detach(), result.global_orient.detach(), people),
-                     "fit_px": float(pixels[visible].mean()), "persons_per_s": count / seconds})  # fmt: skip
+                     "fit_px": float(pixels[visible].mean()), "persons_per_s": count / seconds})
 
     print(f"\n{count} validation renders of {args.data} ({size} px), keypoint noise {args.noise} px, hidden keypoints "
-          f"dropped, flow prior, {args.threads} thread(s); regressor {args.weights}")  # fmt: skip
+          f"dropped, flow prior, {args.threads} thread(s); regressor {args.weights}")
     print("| method | MPJPE mm (median) | PA-MPJPE mm (median) | wrong facing | 2D fit px | persons/s |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         fit_px = f"{r['fit_px']:.2f}" if "fit_px" in r else "–"
         print(f"| {r['method']} | {r['mpjpe_mm']:.1f} ({r['mpjpe_median_mm']:.1f}) | {r['pa_mpjpe_mm']:.1f} "
-              f"({r['pa_mpjpe_median_mm']:.1f}) | {100 * r['wrong_facing']:.0f} % | {fit_px} | {r['persons_per_s']:.2f} |")  # fmt: skip
+              f"({r['pa_mpjpe_median_mm']:.1f}) | {100 * r['wrong_facing']:.0f} % | {fit_px} | {r['persons_per_s']:.2f} |")
     if args.json:
         args.json.write_text(json.dumps({"images": count, "noise_px": args.noise, "weights": str(args.weights),
-                                         "rows": rows}, indent=1))  # fmt: skip
+                                         "rows": rows}, indent=1))
     return 0
 
 

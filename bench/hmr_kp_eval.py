@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from torch.utils.data import Subset
 
-from hmr_flow.body import BodyModel
+from hmr_flow.body import BodyModel, KeypointBody
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, load_split_poses
-from hmr_flow.fitting import FitConfig, KeypointBody, fit_people, scaled_config
+from hmr_flow.fitting import FitConfig, fit_people, scaled_config
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe
 from hmr_flow.models import ConditionalPrior, evaluate, load_model, regress

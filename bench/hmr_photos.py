@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.body import BodyModel
-from hmr_flow.fitting import FitOptions, KeypointBody, fit_records, keypoint_agreement, read_keypoints, scaled_config
+from hmr_flow.body import BodyModel, KeypointBody
+from hmr_flow.fitting import FitOptions, fit_records, keypoint_agreement, read_keypoints, scaled_config
 from hmr_flow.geometry import project_points
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
@@ -76,20 +76,20 @@ def main(argv: list[str] | None = None) -> int:
         factory = conditional_prior_factory(model) if args.prior == "conditional" else None
         options = FitOptions(prior=prior, prior_name=args.prior, num_hypotheses=args.hypotheses,
                              config=scaled_config(args.iterations), seed=args.seed, prior_factory=factory,
-                             initialiser=regression_initialiser(model, args.hypotheses, args.seed))  # fmt: skip
+                             initialiser=regression_initialiser(model, args.hypotheses, args.seed))
         with tempfile.TemporaryDirectory() as out:
             fit_records(records, options, out)
             fitted = np.concatenate([keypoint_agreement(r, Path(out) / f"{r.name}_params.npz") for r in records])
         rows.append({"weights": str(weights), "inputs": model.config.inputs, "people": len(mode),
                      "pck_mode": float(np.mean(mode)), f"pck_best{args.n}": float(np.mean(best)),
                      "pck_fit": float(fitted.mean()), "pck_fit_worst": float(fitted.min()),
-                     "seconds": round(time.perf_counter() - started, 1)})  # fmt: skip
+                     "seconds": round(time.perf_counter() - started, 1)})
     print(f"\n{rows[0]['people']} people in {len(records)} photos of {args.photos}; PCK@0.1, mean over people; fit: "
-          f"{args.hypotheses} hypotheses from the model, {args.iterations} steps, {args.prior} prior")  # fmt: skip
+          f"{args.hypotheses} hypotheses from the model, {args.iterations} steps, {args.prior} prior")
     print(f"| model | input | mode | best of {args.n} | fit (worst person) |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['weights']} | {r['inputs']} | {r['pck_mode']:.3f} | "
-              f"{r[f'pck_best{args.n}']:.3f} | {r['pck_fit']:.3f} ({r['pck_fit_worst']:.2f}) |")  # fmt: skip
+              f"{r[f'pck_best{args.n}']:.3f} | {r['pck_fit']:.3f} ({r['pck_fit_worst']:.2f}) |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

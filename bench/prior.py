@@ -48,7 +48,7 @@ def pelvis_relative_joints(skeleton: TargetSkeleton, body_pose: torch.Tensor) ->
 def held_out_figures(log_prob: torch.Tensor) -> dict:
     """Mean, median and worst NLL (nats) of held-out log-likelihoods ``(N,)``, and how many are below −10⁴."""
     return {"val_nll_nats": -log_prob.mean().item(), "val_median_nll_nats": -log_prob.median().item(),
-            "worst_nll_nats": -log_prob.min().item(), "below_minus_1e4": int((log_prob < -1e4).sum())}  # fmt: skip
+            "worst_nll_nats": -log_prob.min().item(), "below_minus_1e4": int((log_prob < -1e4).sum())}
 
 
 @torch.no_grad()
@@ -111,7 +111,7 @@ def main() -> None:
     val_joints = pelvis_relative_joints(model, val[val_pick])
     results = {"data": str(args.data), "val_frames": len(val), "train_frames": len(train), "samples": args.samples,
                "reference_held_out": {"apd_mm": 1000 * apd(val_joints),
-                                      "nearest_train_mm": 1000 * nearest_distance(val_joints, train_joints, 8).median().item()}}  # fmt: skip
+                                      "nearest_train_mm": 1000 * nearest_distance(val_joints, train_joints, 8).median().item()}}
     for kind, prior in priors.items():
         torch.manual_seed(args.seed)
         with torch.no_grad():
@@ -135,15 +135,15 @@ def main() -> None:
         results[f"margin_{statistic}"] = results["gmm"][statistic] - results["flow"][statistic]
     print(f"threads: {torch.get_num_threads()}; held-out frames {len(val)}; {args.samples} samples per prior")
     print(f"{'':10}{'NLL mean':>10}{'median':>9}{'worst':>9}{'< -1e4':>8}{'APD (mm)':>10}"
-          f"{'nearest train (mm, median)':>28}{'score poses/s':>15}")  # fmt: skip
+          f"{'nearest train (mm, median)':>28}{'score poses/s':>15}")
     for kind in ("flow", "gmm", "zuko_nsf"):
         if kind not in results:
             continue
         r = results[kind]
         extra = (f"{r['apd_mm']:10.1f}{r['nearest_train_mm']:28.1f}{r['score_poses_per_s']:15.0f}" if "apd_mm" in r
-                 else f"{'':10}{'':28}{'':15}  ({r['steps']} Adam steps)")  # fmt: skip
+                 else f"{'':10}{'':28}{'':15}  ({r['steps']} Adam steps)")
         print(f"{kind:10}{r['val_nll_nats']:10.2f}{r['val_median_nll_nats']:9.2f}{r['worst_nll_nats']:9.1f}"
-              f"{r['below_minus_1e4']:8d}{extra}")  # fmt: skip
+              f"{r['below_minus_1e4']:8d}{extra}")
     ref = results["reference_held_out"]
     print(f"{'held-out':10}{'':36}{ref['apd_mm']:10.1f}{ref['nearest_train_mm']:28.1f}")
     print(f"flow beats GMM by {results['margin_val_nll_nats']:.2f} nats per pose on the mean NLL, "

@@ -37,14 +37,14 @@ def _hmr(args: argparse.Namespace, out: Path) -> tuple[int, float]:
     if args.model == "rgb":
         settings = TrainSettings(data=args.data, out=out / "speed.pt", epochs=1, batch_size=args.batch_size,
                                  train_limit=args.steps * args.batch_size, workers=args.workers, device=args.device,
-                                 amp=not args.no_amp, seed=args.seed, progress=False)  # fmt: skip
+                                 amp=not args.no_amp, seed=args.seed, progress=False)
         config = HMRConfig()
     else:
         settings = TrainSettings(data=args.data, out=out / "speed.pt", epochs=1, batch_size=args.batch_size,
                                  steps_per_epoch=args.steps, val_limit=args.batch_size, device=args.device,
-                                 amp=not args.no_amp, seed=args.seed, progress=False)  # fmt: skip
+                                 amp=not args.no_amp, seed=args.seed, progress=False)
         config = HMRConfig.for_inputs("keypoints", image_size=48, widths=(32, 64, 128), blocks=(1, 1, 1),
-                                      flow_hidden=384)  # fmt: skip
+                                      flow_hidden=384)
     row = train(settings, config)
     return row["step"], row["train_seconds"]
 
@@ -53,7 +53,7 @@ def _prior(args: argparse.Namespace, out: Path) -> tuple[int, float]:
     from hmr_flow.prior.train import TrainConfig, _Run, load_split
 
     config = TrainConfig(data=str(args.data), out=str(out / "prior.pt"), epochs=1, batch_size=args.batch_size,
-                         seed=args.seed, device=args.device)  # fmt: skip
+                         seed=args.seed, device=args.device)
     run = _Run(config, load_split(config.data, config.val_subjects))  # the loop's set-up, not timed
     with tqdm(total=run.steps_per_epoch, disable=True) as bar:
         started = time.perf_counter()
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-amp", action="store_true")
     args = parser.parse_args(argv)
     defaults = {"rgb": ("data/synth/train", 200, 32), "keypoints": ("data/mocap/poses.npz", 40, 64),
-                "prior": ("data/mocap/poses.npz", None, 512)}[args.model]  # fmt: skip
+                "prior": ("data/mocap/poses.npz", None, 512)}[args.model]
     args.data = args.data or Path(defaults[0])
     args.steps = args.steps or defaults[1]
     args.batch_size = args.batch_size or defaults[2]
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     unit = {"rgb": "images", "keypoints": "pairs", "prior": "poses"}[args.model]
     examples = steps * args.batch_size
     print(f"{args.model}: {steps} steps of batch {args.batch_size} in {seconds:.2f} s = {steps / seconds:.2f} steps/s, "
-          f"{examples / seconds:.1f} {unit}/s ({device}, {precision})")  # fmt: skip
+          f"{examples / seconds:.1f} {unit}/s ({device}, {precision})")
     return 0
 
 

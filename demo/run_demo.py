@@ -46,11 +46,12 @@ if str(REPOSITORY) not in sys.path:
 
 from data_tools.synth.renderer import SynthRenderer  # noqa: E402 - after the repository is on the path
 from data_tools.synth.sampling import PoseItem, SceneConfig  # noqa: E402
-from hmr_flow.body import COCO17_NAMES, JOINT_NAMES  # noqa: E402
+from hmr_flow.body import COCO17_NAMES, JOINT_NAMES, KeypointBody  # noqa: E402
 from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.commands.options import add_device, add_hypotheses
-from hmr_flow.fitting import FitConfig, Initialisation, KeypointBody, fit_people, read_keypoints
-from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh, save_params
+from hmr_flow.fitting import FitConfig, Initialisation, fit_people, read_keypoints
+from hmr_flow.files import save_npz
+from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck
 from hmr_flow.validation import UserInputError, check_output_dir, resolve_device
 
@@ -89,11 +90,11 @@ def load_demo_poses(path: str | Path = DEMO_POSES) -> DemoPoses:
             raise ValueError(f"{path}: missing arrays {missing}")
         poses = DemoPoses(data["body_pose"].astype(np.float32), data["global_orient"].astype(np.float32),
                           data["betas"].astype(np.float32), [str(s) for s in data["labels"]],
-                          [str(s) for s in data["clip_names"]])  # fmt: skip
+                          [str(s) for s in data["clip_names"]])
     n = len(poses.body_pose)
     if poses.body_pose.shape != (n, 69) or poses.global_orient.shape != (n, 3) or len(poses.labels) != n:
         raise ValueError(f"{path}: expected body_pose (N, 69), global_orient (N, 3) and N labels, "
-                         f"got {poses.body_pose.shape}, {poses.global_orient.shape}, {len(poses.labels)}")  # fmt: skip
+                         f"got {poses.body_pose.shape}, {poses.global_orient.shape}, {len(poses.labels)}")
     if not (np.isfinite(poses.body_pose).all() and np.isfinite(poses.global_orient).all()):
         raise ValueError(f"{path}: poses contain NaN or infinite values")
     return poses
@@ -108,7 +109,7 @@ def render_example(poses: DemoPoses, index: int, size: int = IMAGE_SIZE, seed: i
         raise ValueError(f"pose index {index}: the demo poses have {len(poses.body_pose)} entries")
     config = SceneConfig(occluder_prob=0.0, truncation_prob=0.0, fill_range=(0.7, 0.85), fov_range=(30.0, 50.0))
     item = PoseItem(index=index, global_orient=poses.global_orient[index], body_pose=poses.body_pose[index],
-                    subject=0, clip=0, frame=index)  # fmt: skip
+                    subject=0, clip=0, frame=index)
     [record] = SynthRenderer(size, seed, config).render([item])
     image = cv2.imdecode(np.frombuffer(record["jpeg"], np.uint8), cv2.IMREAD_COLOR)
     record["image"] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -131,7 +132,7 @@ def write_coco(path: Path, file_name: str, size: tuple[int, int], keypoints: np.
             "keypoints": [v for (u, w), f in zip(points.tolist(), flags.tolist()) for v in (round(u, 2), round(w, 2), f)],
         }],
         "categories": [{"id": 1, "name": "person", "keypoints": list(COCO17_NAMES)}],
-    }  # fmt: skip
+    }
     path.write_text(json.dumps(data, indent=1))
     return path
 
@@ -153,7 +154,7 @@ def conditional_model(checkpoint: Path, device: str):
 
 
 def conditional_start(checkpoint: Path, image: np.ndarray, keypoints: np.ndarray, focal: float,
-                      count: int, out: Path, body, device: str):  # fmt: skip
+                      count: int, out: Path, body, device: str):
     """Hypotheses of the conditional model for the people of ``keypoints (P, 17, 3)`` (mode first): writes
     their grid (drawn with ``body``, a CPU :class:`~hmr_flow.body.BodyModel`) to ``out/example_hypotheses.png``
     and returns the first ``count`` as a fitting :class:`~hmr_flow.fitting.Initialisation`, with the
@@ -184,7 +185,7 @@ class FitSummary:
 
 
 def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypotheses: int = 4,
-                config: FitConfig | None = None, checkpoint: Path | None = None) -> FitSummary:  # fmt: skip
+                config: FitConfig | None = None, checkpoint: Path | None = None) -> FitSummary:
     """Write the example image and its COCO keypoints, read them back, fit the body with ``prior``, and
     write ``example_overlay.png``, ``example_fit.obj`` and ``example_params.npz``.
 
@@ -211,11 +212,11 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
     body = body.to(device)
     result = fit_people(KeypointBody(body).to(device), torch.from_numpy(record.keypoints), record.keypoint_format,
                         focal, (size[0] / 2.0, size[1] / 2.0), prior=prior, init=init, num_hypotheses=num_hypotheses,
-                        config=config, generator=torch.Generator().manual_seed(SEED))  # fmt: skip
+                        config=config, generator=torch.Generator().manual_seed(SEED))
     seconds = time.perf_counter() - start
     with torch.no_grad():
         vertices = body(global_orient=result.global_orient, body_pose=result.body_pose, betas=result.betas,
-                        transl=result.transl).vertices.cpu().numpy()  # fmt: skip
+                        transl=result.transl).vertices.cpu().numpy()
     fitted_joints = result.joints.detach().cpu().float()
     true_joints = torch.as_tensor(example["joints3d"], dtype=torch.float32)[None]
     labelled = torch.as_tensor(example["visibility"] > 0)[None]
@@ -229,18 +230,18 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
         seconds=seconds,
     )
     fit = {k: getattr(result, k).detach().cpu().numpy() for k in
-           ("global_orient", "body_pose", "betas", "transl", "joints", "keypoints_2d", "hypothesis_losses")}  # fmt: skip
+           ("global_orient", "body_pose", "betas", "transl", "joints", "keypoints_2d", "hypothesis_losses")}
     truth = {f"true_{k}": np.asarray(example[k])[None] for k in
-             ("global_orient", "body_pose", "betas", "transl", "joints3d", "keypoints2d", "visibility")}  # fmt: skip
-    save_params(out / "example_params.npz", {
+             ("global_orient", "body_pose", "betas", "transl", "joints3d", "keypoints2d", "visibility")}
+    save_npz({
         **fit, **truth, "focal": np.float32(focal), "image_size": np.asarray(size),
         "mpjpe_mm": np.float32(summary.mpjpe_mm), "pa_mpjpe_mm": np.float32(summary.pa_mpjpe_mm),
         "pck": np.float32(summary.pck), "initialisation": np.asarray(summary.initialisation),
         "body_model": np.asarray(body.name),
-    })  # fmt: skip
+    }, out / "example_params.npz")
     save_mesh(out / "example_fit.obj", vertices[0], body.faces)
     overlay = render_overlay(image, vertices, body.faces, focal, (size[0] / 2.0, size[1] / 2.0),
-                             record.keypoints, result.keypoints_2d.detach().cpu().numpy())  # fmt: skip
+                             record.keypoints, result.keypoints_2d.detach().cpu().numpy())
     save_image(out / "example_overlay.png", overlay)
     return summary
 
@@ -258,7 +259,7 @@ class PhotoSummary:
 
 
 def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses: int = 4,
-              checkpoint: Path | None = None, config: FitConfig | None = None) -> PhotoSummary:  # fmt: skip
+              checkpoint: Path | None = None, config: FitConfig | None = None) -> PhotoSummary:
     """A photo end to end with the library calls of ``hmr-flow fit --image PHOTO``: detect the people
     (``out/detected_keypoints.json``); with a ``checkpoint`` of the conditional model, start from its
     hypotheses and regularise with its likelihood given each person's keypoints (``--prior conditional``,
@@ -272,15 +273,15 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
     options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
                          mesh_format="obj")
     if checkpoint is not None:
-        from hmr_flow.models import conditional_prior_factory, regression_initialiser
+        from hmr_flow.models import conditional_fitting
 
-        model = conditional_model(checkpoint, device)
-        options = replace(options, prior=None, prior_name="conditional", prior_factory=conditional_prior_factory(model),
-                          initialiser=regression_initialiser(model, num_hypotheses, SEED))  # fmt: skip
+        initialiser, prior_factory = conditional_fitting(conditional_model(checkpoint, device), num_hypotheses, SEED)
+        options = replace(options, prior=None, prior_name="conditional", prior_factory=prior_factory,
+                          initialiser=initialiser)
     fit_records([record], options, out, device=device)
     agreement = keypoint_agreement(record, out / f"{record.name}_params.npz")
     return PhotoSummary(record.name, len(record.person_ids), float(agreement.mean()),
-                        "regression" if checkpoint is not None else "prior samples", time.perf_counter() - start)  # fmt: skip
+                        "regression" if checkpoint is not None else "prior samples", time.perf_counter() - start)
 
 
 # -------------------------------------------------------------------------------------- sampling
@@ -343,12 +344,12 @@ def score_table(prior, poses: DemoPoses, out: Path) -> list[dict]:
     for kind, body_pose, names in groups:
         log_prob, percentile = prior.score(torch.from_numpy(body_pose))
         rows += [{"kind": kind, "name": name, "log_likelihood": float(lp), "percentile": float(pc)}
-                 for name, lp, pc in zip(names, log_prob.tolist(), percentile.tolist())]  # fmt: skip
+                 for name, lp, pc in zip(names, log_prob.tolist(), percentile.tolist())]
     with open(out / "scores.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=["kind", "name", "log_likelihood", "percentile"])
         writer.writeheader()
         writer.writerows({**r, "log_likelihood": f"{r['log_likelihood']:.2f}", "percentile": f"{r['percentile']:.1f}"}
-                         for r in rows)  # fmt: skip
+                         for r in rows)
     return rows
 
 
@@ -401,7 +402,7 @@ def _run(args: argparse.Namespace) -> int:
     print("- example.png + example_keypoints.json: a render of a held-out CMU pose and its COCO-17 keypoints")
     if checkpoint is not None:
         print(f"- example_hypotheses.png: hypotheses of the conditional model {checkpoint.name} from the keypoints "
-              f"(mode first); they initialise the fit")  # fmt: skip
+              f"(mode first); they initialise the fit")
     else:
         print("- conditional image → pose model not shipped (no hmr_flow/assets/hmr_*.pt): "
               "the fit starts from prior samples")

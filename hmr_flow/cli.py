@@ -48,7 +48,7 @@ class ArgumentParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.root_prog = root_prog or self.prog
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                          help="show the traceback of internal errors (also HMR_FLOW_DEBUG=1)")  # fmt: skip
+                          help="show the traceback of internal errors (also HMR_FLOW_DEBUG=1)")
 
     def error(self, message: str):
         self.exit(2, f"{self.root_prog}: error: {message}\n")
@@ -64,12 +64,6 @@ class ArgumentParser(argparse.ArgumentParser):
         return action
 
 
-def _one_line(err: BaseException) -> str:
-    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
-    text = lines[0] if lines else type(err).__name__
-    return text if len(lines) <= 1 else f"{text} (…)"
-
-
 def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False) -> int:
     """Run ``action``; user errors → one line and exit 2, other exceptions → one line and exit 1 (the
     traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``)."""
@@ -79,7 +73,9 @@ def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False
     except USER_ERRORS as err:
         if debug:
             raise
-        print(f"{prog}: error: {_one_line(err)}", file=sys.stderr)
+        from hmr_flow.validation import first_line  # only on the error path: it imports torch
+
+        print(f"{prog}: error: {first_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
@@ -87,8 +83,10 @@ def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False
     except Exception as err:  # noqa: BLE001 - the last resort: a bug, reported in one line plus the hint
         if debug:
             raise
-        print(f"{prog}: internal error: {type(err).__name__}: {_one_line(err)} (re-run with --debug for the "
-              f"traceback)", file=sys.stderr)  # fmt: skip
+        from hmr_flow.validation import first_line
+
+        print(f"{prog}: internal error: {type(err).__name__}: {first_line(err)} (re-run with --debug for the "
+              f"traceback)", file=sys.stderr)
         return 1
 
 

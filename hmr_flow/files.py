@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,18 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def write_with(path: str | Path, write: Callable[[Path], object]) -> Path:
+    """``write(tmp)`` into :func:`atomic_path`'s temporary file, which then replaces ``path``; returns
+    ``path``. A refusal of the operating system is one ``OSError`` line ``<path>: cannot write (<reason>)``."""
+    path = Path(path)
+    try:
+        with atomic_path(path) as tmp:
+            write(tmp)
+    except OSError as err:
+        raise OSError(f"{path}: cannot write ({err.strerror or err})") from None
+    return path
+
+
 def sha256_file(path: str | Path) -> str:
     """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
     digest = hashlib.sha256()
@@ -74,11 +86,13 @@ def save_torch(obj: Any, path: str | Path) -> Path:
 
 def save_npz(arrays: dict[str, np.ndarray], path: str | Path, compressed: bool = False) -> Path:
     """``np.savez`` (or ``np.savez_compressed``) of plain arrays to ``path`` atomically (no pickles:
-    every value must be an array of a non-object dtype); returns ``path``."""
-    path = Path(path)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        (np.savez_compressed if compressed else np.savez)(handle, **arrays)
-    return path
+    every value must be an array of a non-object dtype); returns ``path``. A refusal of the operating
+    system is one ``OSError`` line ``<path>: cannot write (<reason>)``."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            (np.savez_compressed if compressed else np.savez)(handle, **arrays)
+
+    return write_with(path, write)
 
 
 def write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:

@@ -27,7 +27,7 @@ import torch
 
 from hmr_flow.files import save_torch
 from hmr_flow.rng import rng_state, set_rng_state
-from hmr_flow.validation import DivergedError, UserInputError, first_sentence, load_tensor_file, require_keys
+from hmr_flow.validation import DivergedError, UserInputError, first_line, load_tensor_file, require_keys
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class LossMeter:
         if not all(math.isfinite(value) for value in sums):
             terms = ", ".join(f"{n} {s / self._interval_steps:.4g}" for n, s in zip(self.names, sums))
             raise DivergedError(f"{self.diverged} (non-finite loss in the {self._interval_steps} steps up to {where}, "
-                                f"step {self.steps}: mean {terms}); {self.hint}")  # fmt: skip
+                                f"step {self.steps}: mean {terms}); {self.hint}")
         self._epoch_sums = [total + value for total, value in zip(self._epoch_sums, sums)]
         self.last = {n: s / self._interval_steps for n, s in zip(self.names, sums)}
         self._interval, self._interval_steps = torch.zeros_like(self._interval), 0
@@ -137,12 +137,12 @@ class MetricsLog:
 
 
 def training_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                   scheduler: torch.optim.lr_scheduler.LRScheduler, **extra: Any) -> dict[str, Any]:  # fmt: skip
+                   scheduler: torch.optim.lr_scheduler.LRScheduler, **extra: Any) -> dict[str, Any]:
     """What resuming needs: ``model``, ``optimizer``, ``scheduler`` state dicts and ``rng`` (the global
     generators, :func:`hmr_flow.rng.rng_state`), plus ``extra`` (epoch, step, settings, …). Tensors,
     numbers, strings, lists and dicts only, so it loads with ``weights_only=True``."""
     return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-            "rng": rng_state(), **extra}  # fmt: skip
+            "rng": rng_state(), **extra}
 
 
 def save_training_state(state: dict[str, Any], path: str | Path) -> Path:
@@ -151,7 +151,7 @@ def save_training_state(state: dict[str, Any], path: str | Path) -> Path:
 
 
 def load_training_state(path: str | Path, what: str, map_location: str | torch.device = "cpu",
-                        keys: tuple[str, ...] = (), reader: Callable[..., Any] | None = None) -> dict[str, Any] | None:  # fmt: skip
+                        keys: tuple[str, ...] = (), reader: Callable[..., Any] | None = None) -> dict[str, Any] | None:
     """The state at ``path`` for resuming (``weights_only=True``), or ``None`` when there is none (the run
     then starts afresh, with a warning). A corrupt file or one without ``keys`` (besides the ones
     :func:`training_state` writes) is a :class:`UserInputError` naming it and ``what`` it should be.
@@ -169,7 +169,7 @@ def load_training_state(path: str | Path, what: str, map_location: str | torch.d
 
 
 def restore_training_state(state: dict[str, Any], path: str | Path, model: torch.nn.Module,
-                           optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:  # fmt: skip
+                           optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
     """Load ``state`` (from :func:`load_training_state`) into the model, optimiser and scheduler and
     restore the global generators; a state that does not fit is a :class:`UserInputError` naming ``path``."""
     try:
@@ -178,4 +178,4 @@ def restore_training_state(state: dict[str, Any], path: str | Path, model: torch
         scheduler.load_state_dict(state["scheduler"])
         set_rng_state(state["rng"])
     except (RuntimeError, KeyError, TypeError, ValueError) as err:
-        raise UserInputError(f"{path}: training state does not match this run ({first_sentence(err)})") from None
+        raise UserInputError(f"{path}: training state does not match this run ({first_line(err)})") from None

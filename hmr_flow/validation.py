@@ -14,6 +14,7 @@ use it:
   :func:`check_output_dir`, :func:`check_overwrite` (an existing checkpoint needs ``--resume`` or
   ``--overwrite``), :func:`exclusive_run` (one run at a time per output: a second one is refused, naming
   the first's pid).
+- :func:`first_line`: the first line of an error's message, for one-line reports.
 - :func:`load_tensor_file`: ``torch.load(weights_only=True)`` whose refusal of a pickle or a corrupt
   file is one line (never torch's advice to load with ``weights_only=False``), and
   :func:`check_state_dict` (tensors only, finite).
@@ -198,7 +199,16 @@ def check_overwrite(paths: Iterable[str | Path], resume: bool, overwrite: bool, 
     existing = [str(p) for p in paths if Path(p).exists()]
     if existing:
         raise UserInputError(f"{option}: {existing[0]} already exists; pass --resume to continue that run or "
-                             f"--overwrite to replace it")  # fmt: skip
+                             f"--overwrite to replace it")
+
+
+def first_line(err: BaseException) -> str:
+    """The first non-empty line of ``str(err)``, stripped, with `` (…)`` when more lines follow; the
+    exception's type name when it has no message. What every one-line report of an error shows."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} (…)"
 
 
 def lock_path(out: str | Path) -> Path:
@@ -261,16 +271,9 @@ def _refusal(err: BaseException) -> str:
     advice = ("weights_only", "Weights only", "Please file an issue", "Check the documentation")
     lines = [line.strip().rstrip(".") for line in text.splitlines() if line.strip()]
     lines = [line for line in lines if not any(a in line for a in advice)]
-    return first_sentence(lines[0]) if lines else "unsupported content"
+    return lines[0].split(". ")[0][:160] if lines else "unsupported content"
 
 
-def first_sentence(text: str | BaseException) -> str:
-    """The first sentence of the first line of ``text`` (an exception: its message, else its type name),
-    at most 160 characters: what a one-line error keeps of a library's message."""
-    lines = str(text).strip().splitlines()
-    if not lines:
-        return type(text).__name__ if isinstance(text, BaseException) else ""
-    return lines[0].split(". ")[0].rstrip(".")[:160]
 
 
 def load_tensor_file(path: str | Path, what: str, map_location: str | torch.device = "cpu") -> object:
@@ -287,7 +290,7 @@ def load_tensor_file(path: str | Path, what: str, map_location: str | torch.devi
     except pickle.UnpicklingError as err:
         raise UserInputError(f"{path}: refused: not a tensor-only {what} ({_refusal(err)})") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, AttributeError, TypeError) as err:
-        raise UserInputError(f"{path}: not a readable {what} (corrupt or truncated: {first_sentence(err)})") from None
+        raise UserInputError(f"{path}: not a readable {what} (corrupt or truncated: {first_line(err).split('. ')[0][:160]})") from None
 
 
 def check_state_dict(state: object, source: str | Path, key: str = "state dict") -> Mapping[str, torch.Tensor]:

@@ -149,7 +149,7 @@ def extract_members(wheel_path: Path, members: dict[str, str], out_dir: Path) ->
 
 
 def cached_members(wheel: PinnedWheel, members: dict[str, str], out_dir: Path, download_dir: Path,
-                   local: str | Path | None = None) -> dict[str, Path]:  # fmt: skip
+                   local: str | Path | None = None) -> dict[str, Path]:
     """``members`` of ``wheel`` as checked files in ``out_dir``: the files already there when their
     SHA-256 matches (no wheel and no network needed), else extracted from :func:`obtain_wheel`."""
     out_dir = Path(out_dir)

@@ -57,7 +57,7 @@ def _tiny_config(**changes):
     from hmr_flow.models import HMRConfig
 
     values = dict(image_size=TINY_SIZE, widths=(8, 16, 32, 64), blocks=(1, 1, 1, 1), feature_dim=32, flow_steps=2,
-                  flow_hidden=64, flow_blocks=1, head_hidden=32)  # fmt: skip
+                  flow_hidden=64, flow_blocks=1, head_hidden=32)
     values.update(changes)
     return HMRConfig(**values)
 

@@ -14,6 +14,6 @@ BENCH = Path(__file__).resolve().parents[1] / "bench"
 def test_bench_script_starts_outside_the_repository(script, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, str(BENCH / script), "--help"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "usage:" in done.stdout

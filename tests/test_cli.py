@@ -128,32 +128,46 @@ def test_bad_option_is_one_line(capsys):
     assert len(err) == 1 and "--optimizer" in err[0]
 
 
-def _readme_command_lines() -> list[str]:
-    """Every ``hmr-flow …`` line of the README's code blocks (comments and ``[optional]`` tails dropped)."""
+def _documented_command_lines() -> list[tuple[str, str]]:
+    """``(file, line)`` of every ``hmr-flow …`` line in the code blocks of the README and the docs pages
+    (comments and ``[optional]`` tails dropped)."""
     from pathlib import Path
 
-    readme = (Path(hmr_flow.__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    lines, inside = [], False
-    for line in readme.splitlines():
-        if line.startswith("```"):
-            inside = not inside
-        elif inside and line.startswith("hmr-flow "):
-            lines.append(line.split(" #")[0].split(" [")[0].strip())
+    root = Path(hmr_flow.__file__).resolve().parents[1]
+    lines = []
+    for page in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        inside = False
+        for line in page.read_text(encoding="utf-8").splitlines():
+            if line.startswith("```"):
+                inside = not inside
+            elif inside and line.startswith("hmr-flow "):
+                lines.append((page.name, line.split(" #")[0].split(" [")[0].strip()))
     return lines
 
 
-README_COMMANDS = _readme_command_lines()
+DOCUMENTED_COMMANDS = _documented_command_lines()
 
 
-def test_the_readme_shows_commands():
-    assert len(README_COMMANDS) >= 20 and any(line.startswith("hmr-flow fit ") for line in README_COMMANDS)
+def test_the_readme_and_docs_show_commands():
+    files = {name for name, _ in DOCUMENTED_COMMANDS}
+    assert len(DOCUMENTED_COMMANDS) >= 20 and {"README.md", "getting-started.md", "fitting.md"} <= files
+    assert any(line.startswith("hmr-flow fit ") for name, line in DOCUMENTED_COMMANDS if name == "README.md")
 
 
-@pytest.mark.parametrize("line", README_COMMANDS)
-def test_every_readme_command_parses(line, capsys):
-    """What the README shows users is what the installed command accepts (no stale or deprecated flag)."""
+@pytest.mark.parametrize(("page", "line"), DOCUMENTED_COMMANDS, ids=[f"{page}:{line}" for page, line in DOCUMENTED_COMMANDS])
+def test_every_documented_command_parses(page, line, capsys):
+    """What the README and the docs show users is what the installed command accepts (no stale or
+    deprecated flag)."""
     import shlex
 
     args = _parser().parse_args(shlex.split(line)[1:])
     assert callable(args.run)
     assert "deprecated" not in capsys.readouterr().err
+
+
+def test_first_line_of_an_error():
+    from hmr_flow.validation import first_line
+
+    assert first_line(ValueError("  bad value\n")) == "bad value"
+    assert first_line(RuntimeError("\nsize mismatch\n  detail\n")) == "size mismatch (…)"
+    assert first_line(KeyError()) == "KeyError"

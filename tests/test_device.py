@@ -52,7 +52,7 @@ def test_no_other_module_checks_cuda_availability():
             name = path.relative_to(REPO).as_posix()
             calls = [node for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                      if isinstance(node, ast.Attribute) and node.attr == "is_available"
-                     and isinstance(node.value, ast.Attribute) and node.value.attr == "cuda"]  # fmt: skip
+                     and isinstance(node.value, ast.Attribute) and node.value.attr == "cuda"]
             if calls and name not in OTHER_CUDA_USES:
                 offenders.append(name)
     assert not offenders, f"choose devices with hmr_flow.validation.resolve_device: {offenders}"

@@ -1,4 +1,4 @@
-"""Imports only point down the layers (README "Architecture"), and ``hmr_flow`` never imports ``data_tools``.
+"""Imports only point down the layers (docs/design.md, "Layers"), and ``hmr_flow`` never imports ``data_tools``.
 
 Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels), then images, flows, geometry and the training toolkit, then
 body, render and metrics, then prior and detection, then fitting, then the training data, then models,
@@ -31,23 +31,32 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 LAYER_OF = {part: index for index, parts in enumerate(LAYERS) for part in parts}
 
 
-def imported_modules(source: str, filename: str = "<source>") -> set[str]:
-    """Absolute module names imported anywhere in ``source`` (also inside functions)."""
+def imported_modules(source: str, filename: str = "<source>", package: str = "hmr_flow") -> set[str]:
+    """Module names imported anywhere in ``source`` (also inside functions), relative imports resolved
+    against ``package``, the dotted package the module belongs to (``from ..geometry import x`` in
+    ``hmr_flow.flows`` is ``hmr_flow.geometry``)."""
     names = set()
     for node in ast.walk(ast.parse(source, filename)):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names if node.module == "hmr_flow")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module
+            names.add(module)
+            if module == "hmr_flow" or (node.level and not node.module):
+                names.update(f"{module}.{alias.name}" for alias in node.names)
     return names
 
 
-def layer_violations(part: str, source: str) -> list[str]:
-    """Imports of ``source`` (a module of the top-level part ``part``) that point beside or up the layers."""
+def layer_violations(part: str, source: str, package: str | None = None) -> list[str]:
+    """Imports of ``source`` (a module of the top-level part ``part``, in the dotted ``package``; by default
+    the part's own package) that point beside or up the layers."""
     own = LAYER_OF[part]
     found = []
-    for name in sorted(imported_modules(source)):
+    for name in sorted(imported_modules(source, package=package or f"hmr_flow.{part}")):
         pieces = name.split(".")
         if pieces[0] == "data_tools":
             found.append(f"{name} (hmr_flow never imports data_tools)")
@@ -55,6 +64,11 @@ def layer_violations(part: str, source: str) -> list[str]:
             if LAYER_OF[pieces[1]] >= own:
                 found.append(f"{name} (layer {LAYER_OF[pieces[1]]} from layer {own})")
     return found
+
+
+def _package(path: Path) -> str:
+    """The dotted package a module file belongs to (a package's ``__init__`` belongs to itself)."""
+    return ".".join(path.parent.relative_to(LIBRARY.parent).parts)
 
 
 def _part(path: Path) -> str:
@@ -70,7 +84,7 @@ def test_every_part_has_a_layer():
 def test_imports_point_down_the_layers():
     offenders = [f"{path.relative_to(LIBRARY.parent)}: {bad}" for path in sorted(LIBRARY.rglob("*.py"))
                  if _part(path) in LAYER_OF
-                 for bad in layer_violations(_part(path), path.read_text(encoding="utf-8"))]  # fmt: skip
+                 for bad in layer_violations(_part(path), path.read_text(encoding="utf-8"), _package(path))]
     assert not offenders, "\n".join(offenders)
 
 
@@ -84,10 +98,21 @@ def test_imports_point_down_the_layers():
         ("body", "from data_tools.mocap import bvh", True),
         ("models", "from hmr_flow.fitting import Initialisation", False),  # down
         ("fitting", "from hmr_flow.fitting.fitter import fit_people", False),  # own package
+        ("flows", "from ..geometry import project_points", True),  # relative, beside
+        ("flows", "from .. import geometry", True),  # relative, as a name of the package
+        ("prior", "from ..fitting.fitter import fit_people", True),  # relative, up
+        ("flows", "from .base import Flow", False),  # relative, own package
+        ("models", "from ..fitting import Initialisation", False),  # relative, down
     ],
 )
 def test_the_checker_sees_a_broken_import(part, source, bad):
     assert bool(layer_violations(part, source)) == bad
+
+
+def test_relative_imports_resolve_against_the_module_package():
+    assert imported_modules("from ...geometry import x", package="hmr_flow.body.build") == {"hmr_flow.geometry"}
+    assert imported_modules("from . import landmarks", package="hmr_flow.body.build") == {
+        "hmr_flow.body.build", "hmr_flow.body.build.landmarks"}
 
 
 def test_data_tools_is_not_installed_as_a_top_level_package():

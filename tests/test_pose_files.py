@@ -19,7 +19,7 @@ from hmr_flow.prior import load_prior
 
 #: A standing person's COCO-17 keypoints (x, y) about 370 px tall in a 640 × 480 image.
 STANDING = [(320, 80), (310, 70), (330, 70), (300, 75), (340, 75), (280, 130), (360, 130), (260, 200), (380, 200),
-            (250, 260), (390, 260), (295, 260), (345, 260), (290, 360), (350, 360), (290, 450), (350, 450)]  # fmt: skip
+            (250, 260), (390, 260), (295, 260), (345, 260), (290, 360), (350, 360), (290, 450), (350, 450)]
 
 
 @pytest.fixture()
@@ -27,7 +27,7 @@ def coco_file(tmp_path):
     """Two people in one 640 × 480 image, no image file."""
     people = [[v for x, y in STANDING for v in (x + dx, y, 2)] for dx in (-150, 150)]
     data = {"images": [{"id": 1, "file_name": "pair.jpg", "width": 640, "height": 480}],
-            "annotations": [{"id": i, "image_id": 1, "keypoints": p} for i, p in enumerate(people)]}  # fmt: skip
+            "annotations": [{"id": i, "image_id": 1, "keypoints": p} for i, p in enumerate(people)]}
     path = tmp_path / "people.json"
     path.write_text(json.dumps(data))
     return path
@@ -50,7 +50,7 @@ def test_open_model_name_comes_from_the_format_version():
 def test_fit_writes_smplx_keys_body_model_and_meshes_by_suffix_then_prior_score_reads_it(tmp_path, coco_file, capsys):
     out = tmp_path / "fit"
     _run(["fit", "--keypoints", coco_file, "--out", out, "--prior", "none", "--iterations", 20, "--mesh-format", "obj"],
-         capsys)  # fmt: skip
+         capsys)
     with np.load(out / "pair_params.npz") as params:
         shapes = {k: params[k].shape for k in ("global_orient", "body_pose", "betas", "transl")}
         assert shapes == {"global_orient": (2, 3), "body_pose": (2, 69), "betas": (2, 10), "transl": (2, 3)}
@@ -94,7 +94,7 @@ def test_fit_records_an_official_model_file_by_its_name(tmp_path, coco_file, cap
         np.savez(tmp_path / "SMPL_TEST.npz", **{k: data[k] for k in data.files if k != "meta_json"})
     assert BodyModel(tmp_path / "SMPL_TEST.npz").name == "SMPL_TEST.npz" and BodyModel().name == open_model_name()
     _run(["fit", "--keypoints", coco_file, "--out", tmp_path / "fit", "--prior", "none", "--iterations", 10,
-          "--body-model", tmp_path / "SMPL_TEST.npz"], capsys)  # fmt: skip
+          "--body-model", tmp_path / "SMPL_TEST.npz"], capsys)
     with np.load(tmp_path / "fit" / "pair_params.npz") as params:
         assert str(params["body_model"]) == "SMPL_TEST.npz"
 

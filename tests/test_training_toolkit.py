@@ -46,7 +46,7 @@ def test_loss_meter_reads_once_per_interval_and_reports_divergence():
     assert meter.epoch_sums("epoch 1") == {"a": 21.0, "b": 7.0}  # the partial interval is read too
     meter.add({"a": torch.tensor(1.0), "b": torch.tensor(float("nan"))}, "epoch 2")
     with pytest.raises(DivergedError, match=r"--lr 1: training diverged \(non-finite loss in the 2 steps up to "
-                                            r"epoch 2, step 2: mean a 1.5, b nan\); lower --lr"):  # fmt: skip
+                                            r"epoch 2, step 2: mean a 1.5, b nan\); lower --lr"):
         meter.add({"a": torch.tensor(2.0), "b": torch.tensor(0.0)}, "epoch 2") or meter.epoch_sums("epoch 2")
 
 
@@ -95,7 +95,7 @@ class _HostReads:
 def _pose_file(path, frames=1200):
     generator = np.random.default_rng(1)
     np.savez(path, body_pose=(0.2 * generator.standard_normal((frames, 69))).astype(np.float32),
-             subject=np.repeat(np.arange(1, 5), frames // 4))  # fmt: skip
+             subject=np.repeat(np.arange(1, 5), frames // 4))
     return path
 
 
@@ -103,7 +103,7 @@ def _prior_run(tmp_path, **changes):
     from hmr_flow.prior.train import TrainConfig, _Run, load_split
 
     config = TrainConfig(data=str(_pose_file(tmp_path / "poses.npz")), out=str(tmp_path / "p.pt"), val_subjects=(4,),
-                         batch_size=16, warmup_steps=3, flow={"steps": 2, "hidden": 16}, **changes)  # fmt: skip
+                         batch_size=16, warmup_steps=3, flow={"steps": 2, "hidden": 16}, **changes)
     return _Run(config, load_split(config.data, config.val_subjects))
 
 
@@ -127,7 +127,7 @@ def test_prior_training_divergence_is_still_reported(tmp_path):
     with torch.no_grad():
         next(run.prior.flow.parameters()).fill_(float("nan"))
     with pytest.raises(DivergedError, match=r"training diverged \(non-finite loss in the 25 steps up to epoch 1, "
-                                            r"step 25: mean nll nan\); lower --lr or --jitter"):  # fmt: skip
+                                            r"step 25: mean nll nan\); lower --lr or --jitter"):
         with tqdm(disable=True) as bar:
             run.train_epoch(bar)
 
@@ -137,7 +137,7 @@ def test_image_model_training_reads_losses_once_per_interval(tiny_set, tiny_conf
 
     reads = _HostReads(monkeypatch)
     row = train(TrainSettings(data=tiny_set, out=tmp_path / "m.pt", epochs=1, batch_size=2, workers=0,
-                              warmup_steps=1, progress=False), tiny_config())  # fmt: skip
+                              warmup_steps=1, progress=False), tiny_config())
     steps = row["step"]
     # before: isfinite(total), 9 float() of the terms and 2 .item() for the progress bar on every step
     assert steps >= 4 and len(reads.where) <= math.ceil(steps / LOG_EVERY) + 2, reads.where
@@ -155,9 +155,9 @@ def test_both_trainings_end_at_the_same_schedule_floor(tmp_path, tiny_set, tiny_
     lr = 2e-3
     train_flow(TrainConfig(data=str(_pose_file(tmp_path / "poses.npz", 400)), out=str(tmp_path / "p.pt"),
                            val_subjects=(4,), epochs=2, batch_size=50, lr=lr, warmup_steps=1,
-                           flow={"steps": 2, "hidden": 16}))  # fmt: skip
+                           flow={"steps": 2, "hidden": 16}))
     train(TrainSettings(data=tiny_set, out=tmp_path / "m.pt", epochs=2, batch_size=4, workers=0, lr=lr,
-                        warmup_steps=1, progress=False), tiny_config())  # fmt: skip
+                        warmup_steps=1, progress=False), tiny_config())
     prior_lr, model_lr = _log_lr(tmp_path / "p.log.csv"), _log_lr(tmp_path / "m.csv")
     # the prior's schedule used to decay to 0 and the image model's to 5 %: now both end at the same floor
     assert prior_lr[-1] == pytest.approx(FINAL_LR_FRACTION * lr) == model_lr[-1]

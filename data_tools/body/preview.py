@@ -34,7 +34,7 @@ POSES: dict[str, torch.Tensor] = {
     "sitting": _pose(left_hip=(-90, 0, 0), right_hip=(-90, 0, 0), left_knee=(90, 0, 0), right_knee=(90, 0, 0),
                      left_shoulder=(0, 0, -60), right_shoulder=(0, 0, 60)),
     "elbows 90": _pose(left_elbow=(0, -90, 0), right_elbow=(0, 90, 0)),
-}  # fmt: skip
+}
 
 
 def _to_camera(vertices: np.ndarray) -> np.ndarray:

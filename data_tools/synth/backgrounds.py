@@ -30,13 +30,13 @@ import numpy as np
 PHOTO_NAMES: tuple[str, ...] = (
     "brick", "grass", "gravel", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina", "coins",
     "immunohistochemistry", "text",
-)  # fmt: skip
+)
 PHOTO_LICENCES: dict[str, str] = {
     "brick": "CC0", "grass": "CC0", "gravel": "CC0", "coffee": "CC0", "chelsea": "CC0",
     "rocket": "public domain (SpaceX)", "hubble_deep_field": "public domain (NASA)", "retina": "CC0 1.0",
     "coins": "no known copyright restrictions", "immunohistochemistry": "no known copyright restrictions",
     "text": "public domain",
-}  # fmt: skip
+}
 
 #: Background kinds and their probabilities.
 KINDS: dict[str, float] = {"photo": 0.45, "noise": 0.2, "pattern": 0.15, "clutter": 0.2}

@@ -126,7 +126,7 @@ def render_set(job: RenderJob, config: SceneConfig = SceneConfig(), progress: bo
         "body_model": str(job.model) if job.model else "open body model (default)",
         "scene_config": config.to_json(), "background_photos": PHOTO_LICENCES,
         "render_seconds": round(seconds, 1), "workers": job.workers,
-    }  # fmt: skip
+    }
     manifest = writer.close([str(c) for c in arrays["clip_names"]], info)
     size_bytes = sum(p.stat().st_size for p in out.glob("shard_*.npz"))
     return {"images": writer.count, "seconds": seconds, "images_per_second": writer.count / seconds,

@@ -17,7 +17,7 @@ from hmr_flow.render import contact_sheet
 
 #: COCO-17 skeleton edges (keypoint index pairs).
 COCO17_EDGES = ((5, 7), (7, 9), (6, 8), (8, 10), (5, 6), (11, 12), (5, 11), (6, 12), (11, 13), (13, 15),
-                (12, 14), (14, 16), (0, 1), (0, 2), (1, 3), (2, 4))  # fmt: skip
+                (12, 14), (14, 16), (0, 1), (0, 2), (1, 3), (2, 4))
 _LEFT, _RIGHT, _CENTRE = (255, 140, 0), (40, 120, 255), (60, 220, 60)
 
 

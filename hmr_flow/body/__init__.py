@@ -13,6 +13,7 @@ from hmr_flow.body.keypoints import (
     BODY25_NAMES,
     COCO17_FLIP_PERMUTATION,
     COCO17_NAMES,
+    KEYPOINT_NAMES,
 )
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.body.model import BodyModel, BodyOutput
@@ -28,6 +29,7 @@ __all__ = [
     "COCO17_NAMES",
     "JOINT_FLIP_PERMUTATION",
     "JOINT_NAMES",
+    "KEYPOINT_NAMES",
     "MODEL_FORMAT_VERSION",
     "NUM_JOINTS",
     "PARENTS",

@@ -22,13 +22,13 @@ from hmr_flow.body.skeleton import JOINT_NAMES, flip_permutation
 VERTEX_KEYPOINTS: tuple[str, ...] = (
     "nose", "reye", "leye", "rear", "lear",
     "LBigToe", "LSmallToe", "LHeel", "RBigToe", "RSmallToe", "RHeel",
-)  # fmt: skip
+)
 
 #: Source-point names: 24 joints then the vertex keypoints, with readable names.
 _VERTEX_SOURCE_NAMES = (
     "nose", "right_eye", "left_eye", "right_ear", "left_ear",
     "left_big_toe", "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
-)  # fmt: skip
+)
 SOURCE_NAMES: tuple[str, ...] = JOINT_NAMES + _VERTEX_SOURCE_NAMES
 NUM_SOURCES = len(SOURCE_NAMES)
 
@@ -36,14 +36,17 @@ COCO17_NAMES: tuple[str, ...] = (
     "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
     "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip",
     "left_knee", "right_knee", "left_ankle", "right_ankle",
-)  # fmt: skip
+)
 
 BODY25_NAMES: tuple[str, ...] = (
     "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow",
     "left_wrist", "mid_hip", "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee",
     "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear", "left_big_toe",
     "left_small_toe", "left_heel", "right_big_toe", "right_small_toe", "right_heel",
-)  # fmt: skip
+)
+
+#: Names of each keypoint format the fitting reads, by its name (``keypoint_format``).
+KEYPOINT_NAMES: dict[str, tuple[str, ...]] = {"coco17": COCO17_NAMES, "body25": BODY25_NAMES}
 
 #: Keypoints that are midpoints of two source points rather than a source point itself.
 _MIDPOINTS: dict[str, tuple[str, str]] = {
@@ -69,14 +72,3 @@ def keypoint_matrix(names: tuple[str, ...]) -> torch.Tensor:
                 raise KeyError(f"keypoint {name!r}: no source point named {part!r}")
             matrix[row, index[part]] += 1.0 / len(parts)
     return matrix
-
-
-def which_source(name: str) -> str:
-    """``'joint'``, ``'vertex'`` or ``'midpoint'``: where keypoint ``name`` comes from."""
-    if name in _MIDPOINTS:
-        return "midpoint"
-    if name in JOINT_NAMES:
-        return "joint"
-    if name in _VERTEX_SOURCE_NAMES:
-        return "vertex"
-    raise KeyError(f"unknown keypoint {name!r}")

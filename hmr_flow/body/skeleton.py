@@ -11,12 +11,14 @@ JOINT_NAMES: tuple[str, ...] = (
     "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar",
     "right_collar", "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
     "left_wrist", "right_wrist", "left_hand", "right_hand",
-)  # fmt: skip
+)
 
 #: ``PARENTS[j]`` is the parent joint index of joint ``j`` (-1 for the root).
 PARENTS: tuple[int, ...] = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
 
 NUM_JOINTS = len(JOINT_NAMES)
+#: Shape coefficients (``betas``) of the open model, which the shipped models predict (SMPL's count too).
+NUM_BETAS = 10
 
 
 def mirror_name(name: str) -> str:

@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, type=Path, help="COCO keypoint JSON to write")
     parser.add_argument("--tiles", type=int_in(0, MAX_TILE_LEVELS), default=None, help="tile levels searched besides "
                         "the whole image, for small people (default 0: whole image only; 1: also tiles of half the "
-                        f"image, ~4× slower; at most {MAX_TILE_LEVELS}: each level costs ~4× the one before)")  # fmt: skip
+                        f"image, ~4× slower; at most {MAX_TILE_LEVELS}: each level costs ~4× the one before)")
     add_threads(parser, "CPU threads of the networks", default=1)
     parser.set_defaults(run=run)
 

@@ -48,32 +48,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--prior", choices=("conditional", "flow", "gmm", "none"), default="conditional",
+    from hmr_flow.models.conditional_prior import ConditionalPrior
+    from hmr_flow.prior import KINDS, FlowPrior, GMMPrior
+
+    parser.add_argument("--prior", choices=(ConditionalPrior.kind, *KINDS), default=ConditionalPrior.kind,
                         help="pose prior: the conditional model's -log p(pose | the person's keypoints) (global "
-                             "orientation included), the unconditional flow, the GMM, or none")  # fmt: skip
+                             "orientation included), the unconditional flow, the GMM, or none")
     add_prior_weights(parser, deprecated=("--prior-path",))
     add_model_weights(parser, deprecated=("--regressor",))
     add_hypotheses(parser, 4, "initial hypotheses per person (the best fit is kept)", deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
                         help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
-                             "auto = regression with --prior conditional, else prior")  # fmt: skip
+                             "auto = regression with --prior conditional, else prior")
     parser.add_argument("--iterations", type=positive_int, default=COMMAND_ITERATIONS,
                         help=f"optimiser steps per fit, shared by the stages in proportion (the library's default "
-                             f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")  # fmt: skip
+                             f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default=FitConfig.optimizer,
                         help="adam: per-parameter steps, suits a batch of independent people; lbfgs: strong-Wolfe line "
-                             "search on the summed objective")  # fmt: skip
+                             "search on the summed objective")
     parser.add_argument("--learning-rate", type=positive_float,
                         help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
-                             f"{LBFGS_LEARNING_RATE:g} for lbfgs)")  # fmt: skip
+                             f"{LBFGS_LEARNING_RATE:g} for lbfgs)")
+    own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in (ConditionalPrior, FlowPrior, GMMPrior))
     parser.add_argument("--prior-weight", type=non_negative_float,
-                        help="weight of the pose prior's loss (default: the prior's own: conditional 0.03, flow and "
-                             "GMM as stored in their files)")  # fmt: skip
+                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
     parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="ply",
                         help="file format of the <name>_<person> meshes, written by trimesh: binary ply (default) and "
-                             "glb take ~5 ms per mesh, obj text ~85 ms")  # fmt: skip
+                             "glb take ~5 ms per mesh, obj text ~85 ms")
     parser.add_argument("--overlays", action="store_true",
                         help="also draw <name>_overlay.png for every image given (slow: ~0.3 s per image)")
     add_device(parser)
@@ -103,7 +106,7 @@ def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.models import conditional_prior_factory, load_model, regression_initialiser
+    from hmr_flow.models import conditional_fitting, conditional_prior_factory, load_model, regression_initialiser
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -122,9 +125,13 @@ def run(args: argparse.Namespace) -> int:
     empty = sum(1 for record in records if not record.person_ids)  # fit_records warns about them
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
-                             f"{args.min_keypoints} keypoints in any of the {len(records)} images")  # fmt: skip
+                             f"{args.min_keypoints} keypoints in any of the {len(records)} images")
     model = load_model(args.model_weights, args.device) if conditional or from_regression else None
     torch.manual_seed(args.seed)
+    initialiser = regression_initialiser(model, args.hypotheses, args.seed) if from_regression else None
+    prior_factory = conditional_prior_factory(model) if conditional else None
+    if conditional and from_regression:  # each image's people encoded once, for both
+        initialiser, prior_factory = conditional_fitting(model, args.hypotheses, args.seed)
     options = FitOptions(
         prior=None if conditional else load_prior(args.prior, args.prior_weights, device=args.device),
         prior_name=args.prior,
@@ -132,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
         focal=args.focal,
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
-        initialiser=regression_initialiser(model, args.hypotheses, args.seed) if from_regression else None,
-        prior_factory=conditional_prior_factory(model) if conditional else None,
+        initialiser=initialiser,
+        prior_factory=prior_factory,
         config=config,
         overlays=args.overlays,
         body_model=args.body_model,
@@ -144,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     for record in fitted:
         agreement = keypoint_agreement(record, args.out / f"{record.name}_params.npz")
         print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
-              + ", ".join(f"{100 * a:.0f} %" for a in agreement))  # fmt: skip
+              + ", ".join(f"{100 * a:.0f} %" for a in agreement))
     people = sum(len(r.person_ids) for r in fitted)
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"fitted {people} people in {len(fitted)} images{skipped}; wrote {len(written)} files to {args.out}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
 
+from hmr_flow.files import save_npz
 from hmr_flow.commands.options import (
     add_device,
     add_hypotheses,
@@ -33,13 +35,20 @@ from hmr_flow.validation import (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``train`` (with its ``hmr`` sub-command) and ``regress``; every parser sets ``run=``."""
+    """Add ``train`` (with its ``hmr`` sub-command) and ``regress``; every parser sets ``run=``. The
+    defaults of ``train hmr`` are those of :class:`~hmr_flow.models.train.TrainSettings` (the run) and
+    :class:`~hmr_flow.models.model.HMRConfig` (the architecture)."""
+    from hmr_flow.models.model import HMRConfig
+    from hmr_flow.models.train import TrainSettings
+
+    run = {f.name: f.default for f in fields(TrainSettings) if f.default is not MISSING}
+    arch = HMRConfig()
     train = subparsers.add_parser("train", help="train networks (hmr: image → pose-flow regressor)")
     kinds = train.add_subparsers(dest="train_kind", required=True)
     hmr = kinds.add_parser("hmr", help="train the conditional pose-flow model (keypoints and/or image → pose)",
                            description="Train HMRFlow: with --input keypoints on keypoint → pose pairs generated on the fly "
                            "from a mocap pose set, else on a synthetic image set; one process, or several GPUs with "
-                           "torchrun (torchrun --nproc_per_node=G -m hmr_flow.cli train hmr ... --device cuda).")  # fmt: skip
+                           "torchrun (torchrun --nproc_per_node=G -m hmr_flow.cli train hmr ... --device cuda).")
     hmr.add_argument("--input", choices=INPUTS, default="rgb",
                      help="what the model sees: rgb crops, rgb + keypoint heatmaps, or keypoints alone")
     hmr.add_argument("--data", required=True, type=Path,
@@ -50,26 +59,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     resume = hmr.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="continue from the checkpoint at --out")
     resume.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint and its log")
-    hmr.add_argument("--epochs", type=positive_int, default=10, help="passes over the training set")
-    hmr.add_argument("--steps-per-epoch", type=positive_int, default=500, help="--input keypoints: generated batches per epoch")
+    hmr.add_argument("--epochs", type=positive_int, default=run["epochs"], help="passes over the training set")
+    hmr.add_argument("--steps-per-epoch", type=positive_int, default=run["steps_per_epoch"], help="--input keypoints: generated batches per epoch")
     hmr.add_argument("--balance", action="store_true",
                      help="--input keypoints: draw poses clip-balanced (every mocap clip equally likely)")
-    hmr.add_argument("--image-size", type=positive_int, default=128, help="crop / heatmap side in pixels (multiple of 32)")
-    hmr.add_argument("--batch-size", type=positive_int, default=32, help="per process")
-    add_learning_rate(hmr, 1e-3)
-    hmr.add_argument("--weight-decay", type=non_negative_float, default=1e-4, help="AdamW weight decay")
-    hmr.add_argument("--samples", type=positive_int, default=3, help="hypotheses per crop in training (mode + random)")
-    hmr.add_argument("--workers", type=non_negative_int, default=1, help="data-loading processes per training process")
-    hmr.add_argument("--device", default="auto", help="torch device: auto (CUDA when available, else CPU), cpu or cuda "
-                     "(with torchrun: each rank uses cuda:LOCAL_RANK)")
+    hmr.add_argument("--image-size", type=positive_int, default=arch.image_size, help="crop / heatmap side in pixels (multiple of 32)")
+    hmr.add_argument("--batch-size", type=positive_int, default=run["batch_size"], help="per process")
+    add_learning_rate(hmr, run["lr"])
+    hmr.add_argument("--weight-decay", type=non_negative_float, default=run["weight_decay"], help="AdamW weight decay")
+    hmr.add_argument("--samples", type=positive_int, default=run["num_samples"], help="hypotheses per crop in training (mode + random)")
+    hmr.add_argument("--workers", type=non_negative_int, default=run["workers"], help="data-loading processes per training process")
+    add_device(hmr, note="with torchrun: each rank uses cuda:LOCAL_RANK")
     hmr.add_argument("--no-amp", action="store_true", help="disable bfloat16 autocast of the backbone on CUDA")
     hmr.add_argument("--train-limit", type=positive_int, help="use only the first N training images")
     hmr.add_argument("--val-limit", type=positive_int, help="use only the first N validation images (or pairs)")
-    hmr.add_argument("--val-samples", type=positive_int, default=25, help="hypotheses per crop in validation")
-    hmr.add_argument("--widths", type=positive_int, nargs="+", default=[32, 64, 128, 256], help="backbone stage widths")
-    hmr.add_argument("--feature-dim", type=positive_int, default=256, help="width of the backbone's feature vector")
-    hmr.add_argument("--flow-hidden", type=positive_int, default=256, help="coupling MLP width of the pose flow")
-    hmr.add_argument("--flow-steps", type=positive_int, default=4, help="steps of the pose flow")
+    hmr.add_argument("--val-samples", type=positive_int, default=run["val_samples"], help="hypotheses per crop in validation")
+    hmr.add_argument("--widths", type=positive_int, nargs="+", default=list(arch.widths), help="backbone stage widths")
+    hmr.add_argument("--feature-dim", type=positive_int, default=arch.feature_dim, help="width of the backbone's feature vector")
+    hmr.add_argument("--flow-hidden", type=positive_int, default=arch.flow_hidden, help="coupling MLP width of the pose flow")
+    hmr.add_argument("--flow-steps", type=positive_int, default=arch.flow_steps, help="steps of the pose flow")
     hmr.add_argument("--keypoint-channels", action="store_true", help="deprecated: same as --input rgb+keypoints")
     hmr.add_argument("--loss-weight", action="append", default=[], metavar="TERM=VALUE",
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
@@ -85,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "<name>_hypotheses.npz (global_orient (P, N, 3) camera frame, body_pose (P, N, 69), betas (P, N, 10), "
         "transl (P, N, 3), log_prob (P, N), body_model; the mode at index 0) and, when the image is there, "
         "<name>_grid.png. "
-        "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")  # fmt: skip
+        "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")
     add_keypoint_inputs(regress, min_keypoints=4)
     regress.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
                          help="person box in pixels (RGB model with --image and no keypoints)")
@@ -121,7 +129,7 @@ def _check_train_outputs(args: argparse.Namespace, log_path: Path) -> None:
     check_output_path(args.out, inputs)
     if log_path == args.out:
         raise UserInputError(f"--out {args.out}: the metrics log goes to <out>.csv, which is the checkpoint itself; "
-                             f"give the checkpoint a .pt name")  # fmt: skip
+                             f"give the checkpoint a .pt name")
     check_output_path(log_path, inputs)
     if args.export is not None:
         check_output_path(args.export, [*inputs, args.out, log_path], option="--export")
@@ -144,11 +152,11 @@ def run_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,
         amp=not args.no_amp, seed=args.seed, train_limit=args.train_limit, val_limit=args.val_limit,
         val_samples=args.val_samples, resume=args.resume, steps_per_epoch=args.steps_per_epoch, balance=args.balance,
-    )  # fmt: skip
+    )
     inputs = "rgb+keypoints" if args.keypoint_channels and args.input == "rgb" else args.input
     config = HMRConfig.for_inputs(inputs, image_size=args.image_size, widths=tuple(args.widths),
                                   blocks=(1,) * len(args.widths), feature_dim=args.feature_dim,
-                                  flow_hidden=args.flow_hidden, flow_steps=args.flow_steps)  # fmt: skip
+                                  flow_hidden=args.flow_hidden, flow_steps=args.flow_steps)
     row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
         source = "keypoints generated from mocap" if inputs == "keypoints" else "synthetic renders only"
@@ -162,7 +170,7 @@ def run_regress(args: argparse.Namespace) -> int:
     from hmr_flow.fitting.keypoint_io import KeypointImage
     from hmr_flow.fitting.pipeline import image_and_size, warn_empty
     from hmr_flow.models.checkpoint import load_model
-    from hmr_flow.models.regress import coco17_keypoints, regress
+    from hmr_flow.models.regress import check_boxes, coco17_keypoints, regress
 
     device = resolve_device(args.device)
     check_output_dir(args.out, [args.image, args.images, args.keypoints, args.model_weights])
@@ -183,13 +191,13 @@ def run_regress(args: argparse.Namespace) -> int:
         if not from_box:
             check_keypoints(record.where, record.keypoints, record.person_ids, size)
         keypoints = None if from_box else coco17_keypoints(record)
-        boxes = np.array([check_bbox(args.bbox, *size)]) if args.bbox is not None else None
+        boxes = check_boxes([args.bbox], *size, source="--bbox") if args.bbox is not None else None
         result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)
         _save_hypotheses(args.out, record.name, result, image)
         written += 1
     if written == 0:
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
-                             f"{args.min_keypoints} keypoints in any image")  # fmt: skip
+                             f"{args.min_keypoints} keypoints in any image")
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"wrote hypotheses for {written} images{skipped} to {args.out}")
     return 0
@@ -197,24 +205,12 @@ def run_regress(args: argparse.Namespace) -> int:
 
 def _save_hypotheses(out: Path, name: str, result, image: np.ndarray | None) -> None:
     """``<name>_hypotheses.npz`` and, with the image, ``<name>_grid.png`` (each written whole or not at all)."""
-    from hmr_flow.fitting.outputs import save_image, save_params
+    from hmr_flow.fitting.outputs import save_image
 
-    save_params(out / f"{name}_hypotheses.npz", result.to_numpy())
+    save_npz(result.to_numpy(), out / f"{name}_hypotheses.npz")
     if image is not None:
         from hmr_flow.models.visualise import hypothesis_grid
 
         save_image(out / f"{name}_grid.png", hypothesis_grid(image, result))
 
 
-def check_bbox(bbox: list[float], width: int, height: int) -> list[float]:
-    """``--bbox X0 Y0 X1 Y1`` (pixels) must have X1 > X0, Y1 > Y0 and overlap the ``width`` × ``height`` image,
-    and be at most ten image sizes large (the crop is resampled from it)."""
-    x0, y0, x1, y1 = bbox
-    if not (x1 > x0 and y1 > y0):
-        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: expected X0 < X1 and Y0 < Y1")
-    if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: does not overlap the {width}×{height} image")
-    if max(x1 - x0, y1 - y0) > 10 * max(width, height):
-        raise UserInputError(f"--bbox {x0:g} {y0:g} {x1:g} {y1:g}: more than ten times the size of the {width}×{height} "
-                             f"image")  # fmt: skip
-    return bbox

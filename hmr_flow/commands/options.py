@@ -33,7 +33,7 @@ def add_option(parser: argparse.ArgumentParser | argparse._ActionsContainer, *na
     long_name = next(name for name in names if name.startswith("--"))
     for old in deprecated:
         parser.add_argument(old, dest=action.dest, type=action.type, nargs=action.nargs, default=argparse.SUPPRESS,
-                            help=argparse.SUPPRESS, action=_DeprecatedAlias, replacement=long_name)  # fmt: skip
+                            help=argparse.SUPPRESS, action=_DeprecatedAlias, replacement=long_name)
     return action
 
 
@@ -46,10 +46,11 @@ def add_learning_rate(parser: argparse.ArgumentParser, default: float) -> None:
     parser.add_argument("--lr", type=float_in(0.0, MAX_LR), default=default, help=f"learning rate in (0, {MAX_LR:g}]")
 
 
-def add_device(parser: argparse.ArgumentParser) -> None:
-    """``--device`` (default ``auto``: the GPU when torch sees one, else the CPU)."""
+def add_device(parser: argparse.ArgumentParser, note: str = "") -> None:
+    """``--device`` (default ``auto``: the GPU when torch sees one, else the CPU); ``note`` adds to its help."""
     parser.add_argument("--device", default="auto",
-                        help="torch device: auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …")
+                        help="torch device: auto (CUDA when available, else CPU), cpu, cuda, cuda:1, …"
+                        + (f" ({note})" if note else ""))
 
 
 def add_seed(parser: argparse.ArgumentParser, default: int | None = 0) -> None:
@@ -89,7 +90,7 @@ def add_keypoint_inputs(parser: argparse.ArgumentParser, min_keypoints: int) -> 
     ``--focal``, ``--min-keypoints``."""
     parser.add_argument("--keypoints", type=Path,
                         help="COCO keypoint JSON (annotations or a results list), OpenPose BODY_25 JSON or a folder of "
-                             "them (default: detect the people in --image/--images)")  # fmt: skip
+                             "them (default: detect the people in --image/--images)")
     add_image_inputs(parser, "a photo (the image of a single-image keypoint file)",
                      "folder of images (COCO file_name, or <stem>.jpg/.png for OpenPose)")
     parser.add_argument("--image-size", type=positive_int, nargs=2, metavar=("W", "H"),
@@ -115,6 +116,6 @@ def read_keypoint_inputs(args: argparse.Namespace) -> list:
 
 
 def add_threads(parser: argparse.ArgumentParser, help: str = "torch CPU threads (default: torch's choice; 1 is often "
-                "fastest for small batches)", default: int | None = None) -> None:  # fmt: skip
+                "fastest for small batches)", default: int | None = None) -> None:
     """``--threads N``."""
     parser.add_argument("--threads", type=positive_int, default=default, help=help)

@@ -23,7 +23,7 @@ from hmr_flow.commands.options import add_device, add_learning_rate, add_prior_w
 from hmr_flow.files import save_npz, write_csv
 from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_batch
-from hmr_flow.prior.loading import load_prior
+from hmr_flow.prior.loading import DENSITY_KINDS, load_prior
 from hmr_flow.prior.space import COORDS
 from hmr_flow.prior.train import BALANCES, DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths, train_flow, train_gmm
 from hmr_flow.validation import (
@@ -60,12 +60,12 @@ def _run_train(args: argparse.Namespace) -> int:
 def _train_locked(args: argparse.Namespace, device: str, outputs: tuple[Path, ...]) -> int:
     check_overwrite(outputs, args.resume, args.overwrite)
     flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks,
-            "coupling": args.coupling, "bins": args.bins, "tails": args.tails}  # fmt: skip
+            "coupling": args.coupling, "bins": args.bins, "tails": args.tails}
     config = TrainConfig(data=str(args.data), out=str(args.out), kind=args.kind, coords=args.coords,
                          val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          jitter=args.jitter, jitter_end=args.jitter_end, balance=args.balance,
                          balance_power=args.balance_power, floor=args.floor, seed=args.seed, device=device,
-                         flow=flow)  # fmt: skip
+                         flow=flow)
     if args.kind == "gmm":
         summary = train_gmm(config)
     else:
@@ -109,14 +109,14 @@ def _run_sample(args: argparse.Namespace) -> int:
     # smplx keys; the prior models body pose only: the root rotation is the identity and there are no betas
     save_npz({"global_orient": np.zeros((len(body_pose), 3), np.float32), "body_pose": body_pose.cpu().numpy(),
               "log_likelihood": log_prob.numpy(),
-              "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)  # fmt: skip
+              "percentile": percentile.numpy(), "temperature": np.float32(args.temperature)}, args.out)
     print(f"wrote {args.out}: {args.samples} poses at temperature {args.temperature:g}, median percentile "
           f"{percentile.median():.1f}")
     if args.render:
         from hmr_flow.prior.grid import render_pose_grid
 
         render_pose_grid(body_pose[: args.max_render].cpu(), args.render, columns=args.columns,
-                         labels=[f"{p:.0f} %" for p in percentile[: args.max_render].tolist()])  # fmt: skip
+                         labels=[f"{p:.0f} %" for p in percentile[: args.max_render].tolist()])
         print(f"wrote {args.render}")
     return 0
 
@@ -128,14 +128,14 @@ def _run_combine(args: argparse.Namespace) -> int:
     density, regulariser = FlowPrior.load(args.density), FlowPrior.load(args.regulariser)
     density.attach_regulariser(regulariser)
     density.info["regulariser"] = {"source": str(args.regulariser), "settings": regulariser.info.get("settings"),
-                                   "val_nll": regulariser.info.get("val_nll")}  # fmt: skip
+                                   "val_nll": regulariser.info.get("val_nll")}
     density.save(args.out)
     print(f"wrote {args.out}: density of {args.density}, fitting regulariser of {args.regulariser}")
     return 0
 
 
 def _prior_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prior", choices=("flow", "gmm"), default="flow", help="prior kind")
+    parser.add_argument("--prior", choices=DENSITY_KINDS, default="flow", help="prior kind")
     add_prior_weights(parser, deprecated=("--path",))
     add_device(parser)
 
@@ -148,10 +148,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")
     train.add_argument("--data", type=Path, required=True, help=".npz with body_pose (N, 69) and subject (N,)")
     train.add_argument("--out", type=Path, required=True, help="prior file to write (.pt flow, .npz gmm)")
-    train.add_argument("--kind", choices=("flow", "gmm"), default="flow", help="normalizing flow or SMPLify-style GMM")
+    train.add_argument("--kind", choices=DENSITY_KINDS, default="flow", help="normalizing flow or SMPLify-style GMM")
     train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
     train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
-                       help="comma-separated held-out subjects")  # fmt: skip
+                       help="comma-separated held-out subjects")
     train.add_argument("--epochs", type=positive_int, default=TrainConfig.epochs, help="passes over the training poses")
     train.add_argument("--batch-size", type=positive_int, default=TrainConfig.batch_size, help="poses per step")
     add_learning_rate(train, TrainConfig.lr)

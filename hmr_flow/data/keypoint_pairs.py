@@ -1,7 +1,7 @@
 """Training pairs (2D keypoints → SMPL pose) generated on the fly from mocap, without rendering.
 
 Each pair draws a mocap pose (subjects of one split), random betas, a random camera and framing,
-poses only the 24 joints and the 11 keypoint vertices (:class:`~hmr_flow.fitting.KeypointBody`),
+poses only the 24 joints and the 11 keypoint vertices (:class:`~hmr_flow.body.KeypointBody`),
 projects the COCO-17 keypoints and corrupts them the way detectors and annotators do. The result is
 a batch in the layout of :class:`hmr_flow.data.SynthDataset` (so the image model's losses and
 evaluation apply unchanged), for the square keypoint crop (:mod:`hmr_flow.geometry.boxes`) of side

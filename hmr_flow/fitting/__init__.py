@@ -2,8 +2,8 @@
 
 Quick use::
 
-    from hmr_flow.body import BodyModel
-    from hmr_flow.fitting import KeypointBody, fit_people, read_keypoints
+    from hmr_flow.body import BodyModel, KeypointBody
+    from hmr_flow.fitting import fit_people, read_keypoints
     from hmr_flow.prior import load_prior
 
     body = KeypointBody(BodyModel())
@@ -17,7 +17,6 @@ Camera: pinhole at the origin of the OpenCV camera frame (x right, y down, z for
 
 from hmr_flow.fitting.fitter import FitResult, fit_people, keypoint_weights
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation, relaxed_pose
-from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, read_coco, read_coco_results, read_keypoints, read_openpose
 from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_config
@@ -29,7 +28,6 @@ __all__ = [
     "FitOptions",
     "FitResult",
     "Initialisation",
-    "KeypointBody",
     "KeypointFileError",
     "KeypointImage",
     "Stage",

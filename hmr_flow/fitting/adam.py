@@ -18,7 +18,7 @@ class Adam:
     ``m ← β₁m + (1−β₁)g``, ``v ← β₂v + (1−β₂)g²``, ``p ← p − lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε)``."""
 
     def __init__(self, parameters: Sequence[torch.Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8) -> None:  # fmt: skip
+                 eps: float = 1e-8) -> None:
         self.parameters = list(parameters)
         self.lr, (self.beta1, self.beta2), self.eps = lr, betas, eps
         self.steps = 0

@@ -35,16 +35,16 @@ def check_keypoints(name: str, keypoints: np.ndarray, person_ids: list[int], siz
         far = np.abs(visible - 0.5 * np.asarray(size)).max()
         if far > limit:
             raise UserInputError(f"{name}: person {person}: keypoints lie {far:.3g} px from the centre of the "
-                                 f"{size[0]}×{size[1]} image; check focal/keypoints (units, image size)")  # fmt: skip
+                                 f"{size[0]}×{size[1]} image; check focal/keypoints (units, image size)")
         low, high = visible.min(0), visible.max(0)
         if (high < 0).any() or low[0] > size[0] or low[1] > size[1]:
             raise UserInputError(f"{name}: person {person}: all {len(visible)} visible keypoints lie outside the "
                                  f"{size[0]}×{size[1]} image (x {low[0]:.0f}…{high[0]:.0f}, y {low[1]:.0f}…"
-                                 f"{high[1]:.0f} px); check the keypoint file and --image-size")  # fmt: skip
+                                 f"{high[1]:.0f} px); check the keypoint file and --image-size")
         spread = float((visible.max(0) - visible.min(0)).max())
         if spread < MIN_SPREAD_PX:
             raise UserInputError(f"{name}: person {person}: degenerate keypoints (all {len(visible)} visible points "
-                                 f"within {spread:.1f} px); check the keypoints")  # fmt: skip
+                                 f"within {spread:.1f} px); check the keypoints")
 
 
 def check_fit(name: str, result, person_ids: list[int]) -> None:
@@ -55,9 +55,9 @@ def check_fit(name: str, result, person_ids: list[int]) -> None:
         if bad.any():
             person = person_ids[int(bad.nonzero()[0])]
             raise DivergedError(f"{name}: person {person}: the fit diverged (non-finite {field}); check "
-                                f"focal/keypoints")  # fmt: skip
+                                f"focal/keypoints")
     depth = result.joints[:, 0, 2].detach()
     for person, z in zip(person_ids, depth.tolist()):
         if z <= 0:
             raise DivergedError(f"{name}: person {person}: the fitted body lies behind the camera (pelvis z = "
-                                f"{z:.3g} m); check focal/keypoints")  # fmt: skip
+                                f"{z:.3g} m); check focal/keypoints")

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from hmr_flow.body.keypoints import BODY25_NAMES, COCO17_NAMES
+from hmr_flow.body.keypoints import KEYPOINT_NAMES
 from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
 from hmr_flow.fitting.schedule import FitConfig, Stage
+from hmr_flow.prior import FittingPrior, NoPrior, PosePrior
 from hmr_flow.geometry import (
     axis_angle_to_matrix,
     axis_angle_to_rot6d,
@@ -37,7 +38,6 @@ from hmr_flow.training import LOG_EVERY
 
 log = logging.getLogger(__name__)
 
-_NAMES = {"coco17": COCO17_NAMES, "body25": BODY25_NAMES}
 _TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip", "neck", "mid_hip")
 _HIPS = ("left_hip", "right_hip", "mid_hip")
 
@@ -73,7 +73,7 @@ class FitResult:
 
 def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool = False) -> torch.Tensor:
     """``(K,)`` per-keypoint weights: hips at ``hip_weight``; non-torso keypoints 0 if ``torso_only``."""
-    names = _NAMES[keypoint_format]
+    names = KEYPOINT_NAMES[keypoint_format]
     weights = torch.tensor([hip_weight if n in _HIPS else 1.0 for n in names])
     if torso_only:
         weights = weights * torch.tensor([float(n in _TORSO) for n in names])
@@ -81,9 +81,9 @@ def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool =
 
 
 def _check_keypoints(keypoints: torch.Tensor, keypoint_format: str) -> None:
-    if keypoint_format not in _NAMES:
+    if keypoint_format not in KEYPOINT_NAMES:
         raise ValueError(f"keypoint_format: expected 'coco17' or 'body25', got {keypoint_format!r}")
-    k = len(_NAMES[keypoint_format])
+    k = len(KEYPOINT_NAMES[keypoint_format])
     if keypoints.dim() != 3 or tuple(keypoints.shape[1:]) != (k, 3):
         raise ValueError(f"keypoints: expected (P, {k}, 3) for {keypoint_format}, got {tuple(keypoints.shape)}")
     if not torch.isfinite(keypoints).all():
@@ -104,8 +104,9 @@ def _per_body(value, batch: int, trailing: tuple[int, ...], name: str, dtype, de
 class _Problem:
     """The batched objective: parameters of ``B = P·N`` bodies and their per-body loss terms."""
 
-    def __init__(self, body, keypoints, keypoint_format, focal, principal_point, prior, config, init):
+    def __init__(self, body, keypoints, keypoint_format, focal, principal_point, prior: FittingPrior, config, init):
         self.body, self.prior, self.config = body, prior, config
+        self.prior_weight = config.prior_weight if config.prior_weight is not None else prior.fit_weight
         self.keypoints, self.focal, self.centre = keypoints, focal, principal_point
         self.matrix = body.keypoint_matrix(keypoint_format)
         self.scale = person_scale(keypoints)
@@ -130,44 +131,49 @@ class _Problem:
             self.params["transl"] = estimate_translation(points, keypoints, focal, principal_point, mask)
         self.depth0 = self.params["transl"][:, 2].clone()
 
-    def sources(self, transl=None) -> torch.Tensor:
+    def rotations(self) -> torch.Tensor:
+        """``(B, 24, 3, 3)`` rotation matrices of the current pose, global orientation first."""
         p = self.params
-        rotmats = torch.cat(
+        return torch.cat(
             [rot6d_to_matrix(p["global_orient"])[:, None], axis_angle_to_matrix(p["body_pose"].view(-1, 23, 3))], dim=1
         )
-        return self.body(rotmats, p["betas"], p["transl"] if transl is None else transl)
+
+    def sources(self, rotations: torch.Tensor, transl=None) -> torch.Tensor:
+        """``(B, S, 3)`` joints and keypoint vertices of the bodies posed by ``rotations``."""
+        return self.body(rotations, self.params["betas"], self.params["transl"] if transl is None else transl)
 
     def keypoints3d(self, transl=None) -> torch.Tensor:
-        return torch.einsum("ks,bsc->bkc", self.matrix, self.sources(transl))
+        return torch.einsum("ks,bsc->bkc", self.matrix, self.sources(self.rotations(), transl))
 
-    def terms(self, stage: Stage) -> dict[str, torch.Tensor]:
-        """Per-body loss terms ``(B,)`` under ``stage``'s keypoint selection."""
-        projected = project_points(self.keypoints3d(), self.focal, self.centre)
+    def terms(self, stage: Stage, rotations: torch.Tensor, sources: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-body loss terms ``(B,)`` under ``stage``'s keypoint selection, for the current parameters
+        as ``rotations`` (:meth:`rotations`) and ``sources`` (:meth:`sources`) of them."""
+        projected = project_points(torch.einsum("ks,bsc->bkc", self.matrix, sources), self.focal, self.centre)
         weights = self.weights_torso if stage.torso_only else self.weights_all
         cfg = self.config
         terms = {
             "data": reprojection_loss(projected, self.keypoints, weights, self.scale, cfg.robust_sigma, cfg.noise_sigma),
             "shape": shape_loss(self.params["betas"]),
             "depth": depth_anchor_loss(self.params["transl"], self.depth0),
+            "prior": self.prior.fitting_loss(self.params["body_pose"], rotations),
         }
-        if self.prior is None:
-            terms["prior"] = torch.zeros_like(terms["data"])
-        elif getattr(self.prior, "scores_global_orient", False):
-            terms["prior"] = self.prior.loss(self.params["body_pose"], global_orient=rot6d_to_matrix(self.params["global_orient"]))
-        else:
-            terms["prior"] = self.prior.loss(self.params["body_pose"])
         return terms
 
-    def objective(self, stage: Stage) -> torch.Tensor:
-        t = self.terms(stage)
-        cfg = self.config
-        prior_weight = cfg.prior_weight if cfg.prior_weight is not None else getattr(self.prior, "fit_weight", 0.0)
+    def objective(self, stage: Stage, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B,)`` the weighted sum of ``terms`` (:meth:`terms`) under ``stage``."""
         return (
-            t["data"]
-            + prior_weight * stage.prior_scale * t["prior"]
-            + cfg.shape_weight * t["shape"]
-            + stage.depth_weight * t["depth"]
+            terms["data"]
+            + self.prior_weight * stage.prior_scale * terms["prior"]
+            + self.config.shape_weight * terms["shape"]
+            + stage.depth_weight * terms["depth"]
         )
+
+    def evaluate(self, stage: Stage) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
+        """One forward pass: ``(objective (B,), terms, sources (B, S, 3))`` of the current parameters."""
+        rotations = self.rotations()
+        sources = self.sources(rotations)
+        terms = self.terms(stage, rotations, sources)
+        return self.objective(stage, terms), terms, sources
 
     def run_stage(self, stage: Stage, bar) -> None:
         names = [n for n in ("transl", "global_orient", "body_pose", "betas") if n in stage.parameters]
@@ -191,7 +197,7 @@ class _Problem:
         def closure():
             nonlocal evaluations
             optimiser.zero_grad()
-            loss = self.objective(stage).sum()
+            loss = self.evaluate(stage)[0].sum()
             loss.backward()
             bar.update(1)
             evaluations += 1
@@ -235,10 +241,9 @@ def fit_people(
         keypoints: ``(P, K, 3)`` ``(u, v, confidence)`` pixels, ``K`` matching ``keypoint_format``.
         keypoint_format: ``'coco17'`` or ``'body25'``.
         focal: pixels, scalar or ``(P,)``; principal_point: ``(2,)`` or ``(P, 2)`` pixels.
-        prior: object with ``loss(body_pose (B, 69)) -> (B,)`` (a ``PosePrior``), or ``None``. A prior
-            with ``scores_global_orient = True`` (the conditional model's, :class:`hmr_flow.models.
-            ConditionalPrior`) is called ``loss(body_pose, global_orient=(B, 3, 3) camera-frame matrices)``,
-            ``B`` being people × hypotheses, people-major.
+        prior: a :class:`hmr_flow.prior.FittingPrior` (a ``PosePrior``, or the conditional model's
+            :class:`hmr_flow.models.ConditionalPrior`, whose ``B`` bodies are people × hypotheses,
+            people-major), or ``None`` for no prior.
         init: hypotheses per person; default :func:`default_initialisation` with ``num_hypotheses``
             (prior samples at temperature 0.5 when ``prior`` can sample).
         config: weights and schedule (:class:`FitConfig`).
@@ -265,6 +270,7 @@ def fit_people(
     def repeat(t: torch.Tensor) -> torch.Tensor:
         return t.repeat_interleave(n, dim=0)
 
+    prior = NoPrior() if prior is None else prior
     problem = _Problem(body, repeat(keypoints), keypoint_format, repeat(focal), repeat(centre), prior, config, init)
     final = config.stages[-1]
     # Adam evaluates once per step; LBFGS at most max_iter · 5/4 times (torch's default max_eval).
@@ -273,13 +279,12 @@ def fit_people(
         for stage in config.stages:
             problem.run_stage(stage, bar)
     with torch.no_grad():
-        terms = problem.terms(Stage("final", 0, (), prior_scale=final.prior_scale))
-        objective = problem.objective(Stage("final", 0, (), prior_scale=final.prior_scale))
+        objective, terms, sources = problem.evaluate(Stage("final", 0, (), prior_scale=final.prior_scale))
         objective = torch.nan_to_num(objective, nan=float("inf"))
         hyp = objective.view(people, n)
         best = hyp.argmin(dim=1)
         index = torch.arange(people, device=device) * n + best
-        sources = problem.sources()[index]
+        sources = sources[index]
         projected = project_points(torch.einsum("ks,bsc->bkc", problem.matrix, sources), focal, centre)
         p = problem.params
         return FitResult(
@@ -303,7 +308,7 @@ def prior_sampler(prior, generator: torch.Generator | None = None):
     """``n -> (n, 69)`` pose samples at temperature 0.5 from ``prior``, or ``None`` if it cannot sample.
     With a ``generator`` the samples are drawn under a seed taken from it (the global RNG is left as it
     was), so a seeded fit starts from the same hypotheses every time."""
-    if prior is None or getattr(prior, "kind", "") == "none" or not callable(getattr(prior, "sample", None)):
+    if not isinstance(prior, PosePrior) or prior.kind == "none":
         return None
 
     def sample(count: int) -> torch.Tensor:

@@ -41,7 +41,6 @@ from hmr_flow.validation import UserInputError
 
 log = logging.getLogger(__name__)
 
-NUM_KEYPOINTS = {"coco17": 17, "body25": 25}
 #: Confidence of a COCO keypoint with visibility flag v = 1 (labelled, occluded): half the weight of a
 #: visible one (v = 2 → 1.0) in the fit, since its position is the annotator's guess; v = 0 → 0.
 COCO_OCCLUDED_CONFIDENCE = 0.5
@@ -206,7 +205,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             continue
         if not _is_id(ann["image_id"]):
             raise KeypointFileError(f"{path}: annotations[{i}].image_id must be an integer or a string, got "
-                                    f"{type(ann['image_id']).__name__}")  # fmt: skip
+                                    f"{type(ann['image_id']).__name__}")
         if ann["image_id"] not in images:
             raise KeypointFileError(f"{path}: annotations[{i}] refers to unknown image_id {ann['image_id']!r}")
         array = _person_array(ann["keypoints"], 17, path, f"annotations[{i}].keypoints")
@@ -223,7 +222,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     if single is not None:
         if len(people) > 1:
             raise KeypointFileError(f"{path}: {len(people)} images annotated, but one image file given ({single}); "
-                                    f"give the folder")  # fmt: skip
+                                    f"give the folder")
         if not people:
             return [KeypointImage(single.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], single)]
     records = []
@@ -283,7 +282,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
             raise KeypointFileError(f"{path}: not a COCO results list: [{i}] needs 'image_id' and 'keypoints'")
         if not _is_id(item["image_id"]):
             raise KeypointFileError(f"{path}: [{i}].image_id must be an integer or a string, got "
-                                    f"{type(item['image_id']).__name__}")  # fmt: skip
+                                    f"{type(item['image_id']).__name__}")
         if item.get("category_id", 1) != 1:
             continue
         array = _person_array(item["keypoints"], 17, path, f"[{i}].keypoints", clip=True)
@@ -295,7 +294,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
     single = Path(images) if images is not None and Path(images).is_file() else None
     if single is not None and len(people) > 1:
         raise KeypointFileError(f"{path}: results for {len(people)} images, but one image file given ({single}); "
-                                f"give the folder")  # fmt: skip
+                                f"give the folder")
     folder = Path(images) if images is not None and single is None else path.parent
     records = []
     for image_id, (arrays, ids) in people.items():

@@ -1,4 +1,5 @@
-"""Writing fit results: parameters (``.npz``), meshes (``.obj``/``.ply``/``.glb``) and overlay images (``.png``).
+"""Writing fit results: meshes (``.obj``/``.ply``/``.glb``) and overlay images (``.png``); parameters go
+through :func:`hmr_flow.files.save_npz`.
 
 All files are written atomically (:func:`hmr_flow.files.atomic_path`: a temporary file in the same folder,
 keeping the suffix, then ``os.replace``).
@@ -12,27 +13,13 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from hmr_flow.files import atomic_path
+from hmr_flow.files import write_with
 
 if TYPE_CHECKING:
     from hmr_flow.render import MeshSpec
 
 #: Colours of successive people in overlays (RGB, 0–1).
 PERSON_COLOURS = ((0.65, 0.74, 0.86), (0.90, 0.62, 0.50), (0.60, 0.85, 0.60), (0.88, 0.80, 0.50), (0.75, 0.62, 0.88))
-
-
-def _atomic(path: Path, write) -> Path:
-    try:
-        with atomic_path(path) as tmp:
-            write(tmp)
-    except OSError as err:
-        raise OSError(f"{path}: cannot write ({err.strerror or err})") from None
-    return path
-
-
-def save_params(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Write ``arrays`` as an uncompressed ``.npz`` (no pickles: every value must be a plain array)."""
-    return _atomic(Path(path), lambda tmp: np.savez(tmp, **arrays))
 
 
 #: Mesh file formats :func:`save_mesh` writes (trimesh's exporters, chosen by the suffix).
@@ -52,7 +39,7 @@ def save_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path
         raise ValueError(f"{path}: mesh format must be one of {', '.join(MESH_FORMATS)} (by the suffix)")
     mesh = trimesh.Trimesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64), process=False)
     options = {"header": _OBJ_HEADER, "include_normals": False} if kind == "obj" else {}
-    return _atomic(path, lambda tmp: mesh.export(tmp, file_type=kind, **options))
+    return write_with(path, lambda tmp: mesh.export(tmp, file_type=kind, **options))
 
 
 def save_image(path: str | Path, rgb: np.ndarray) -> Path:
@@ -63,7 +50,7 @@ def save_image(path: str | Path, rgb: np.ndarray) -> Path:
         if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
             raise OSError(f"{path}: could not write image")
 
-    return _atomic(path, write)
+    return write_with(path, write)
 
 
 def _draw_keypoints(image: np.ndarray, observed: np.ndarray, fitted: np.ndarray) -> np.ndarray:

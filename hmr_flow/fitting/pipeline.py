@@ -45,10 +45,12 @@ from hmr_flow.fitting.fitter import FitResult, prior_sampler, fit_people
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
-from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, save_image, save_mesh, save_params
+from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, save_image, save_mesh
+from hmr_flow.files import save_npz
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.metrics import pck
+from hmr_flow.prior import FittingPrior
 from hmr_flow.validation import UserInputError
 
 log = logging.getLogger(__name__)
@@ -110,23 +112,24 @@ def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = N
     return None, tuple(size)
 
 
-def prior_log_prob(prior, result: FitResult) -> torch.Tensor | None:
+def prior_log_prob(prior: FittingPrior | None, result: FitResult) -> torch.Tensor | None:
     """``(P,)`` log-likelihood (nats) of the fitted poses under ``prior`` (``None`` without a density)."""
-    if prior is None or getattr(prior, "kind", "") == "none":
+    if prior is None:
         return None
+    people = len(result.body_pose)
+    rotations = torch.cat([axis_angle_to_matrix(result.global_orient)[:, None],
+                           axis_angle_to_matrix(result.body_pose.reshape(people, 23, 3))], dim=1)
     with torch.no_grad():
-        if getattr(prior, "scores_global_orient", False):
-            return prior.log_prob(result.body_pose, global_orient=axis_angle_to_matrix(result.global_orient))
-        return prior.log_prob(result.body_pose)
+        return prior.fitted_log_prob(result.body_pose, rotations)
 
 
 def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tensor | None, prior_name: str,
-            body_model: str) -> dict[str, np.ndarray]:  # fmt: skip
+            body_model: str) -> dict[str, np.ndarray]:
     arrays = {
         k: getattr(result, k).detach().cpu().numpy()
         for k in ("global_orient", "body_pose", "betas", "transl", "focal", "principal_point", "joints",
                   "keypoints_2d", "loss", "data_loss", "prior_loss", "hypothesis_losses", "best_hypothesis")
-    }  # fmt: skip
+    }
     people = len(record.person_ids)
     arrays["prior_log_prob"] = log_prob.cpu().numpy() if log_prob is not None else np.full(people, np.nan, np.float32)
     arrays["keypoints_observed"] = record.keypoints
@@ -176,7 +179,7 @@ def _slice(result: FitResult, start: int, stop: int) -> FitResult:
 
 
 def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointBody, options: FitOptions,
-               out: Path) -> list[Path]:  # fmt: skip
+               out: Path) -> list[Path]:
     """Fit the people of ``chunk`` (one keypoint format, same hypothesis count) together; write each
     image's files. Returns the paths written."""
     counts = [len(p.record.person_ids) for p in chunk]
@@ -186,11 +189,11 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
     init = _chunk_initialisation(chunk, counts, options)
     prior = _chunk_prior(chunk, options)
     result = fit_people(keypoint_body, keypoints, chunk[0].record.keypoint_format, focal, centre, prior=prior,
-                        init=init, config=options.config, progress=len(chunk) == 1)  # fmt: skip
+                        init=init, config=options.config, progress=len(chunk) == 1)
     log_prob = prior_log_prob(prior, result)
     with torch.no_grad():
         vertices = body(global_orient=result.global_orient, body_pose=result.body_pose, betas=result.betas,
-                        transl=result.transl).vertices.cpu().numpy()  # fmt: skip
+                        transl=result.transl).vertices.cpu().numpy()
     written: list[Path] = []
     start = 0
     for prepared, n in zip(chunk, counts):
@@ -198,14 +201,14 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
         part = _slice(result, start, stop)
         check_fit(record.name, part, record.person_ids)
         arrays = _arrays(record, part, prepared.size, None if log_prob is None else log_prob[start:stop], options.prior_name,
-                         body.name)  # fmt: skip
-        written.append(save_params(out / f"{record.name}_params.npz", arrays))
+                         body.name)
+        written.append(save_npz(arrays, out / f"{record.name}_params.npz"))
         for person, verts in zip(record.person_ids, vertices[start:stop]):
             written.append(save_mesh(out / f"{record.name}_{person}.{options.mesh_format}", verts, body.faces))
         if prepared.overlay:
             centre_px = (prepared.size[0] / 2.0, prepared.size[1] / 2.0)
             overlay = render_overlay(read_rgb(record.image_path), vertices[start:stop], body.faces, prepared.focal, centre_px,
-                                     record.keypoints, part.keypoints_2d.cpu().numpy())  # fmt: skip
+                                     record.keypoints, part.keypoints_2d.cpu().numpy())
             written.append(save_image(out / f"{record.name}_overlay.png", overlay))
         start = stop
     return written
@@ -218,7 +221,7 @@ def _chunk_initialisation(chunk: list[_Prepared], counts: list[int], options: Fi
     if missing:
         generator = torch.Generator().manual_seed(options.seed)
         drawn = default_initialisation(sum(counts[i] for i in missing), options.num_hypotheses,
-                                       prior_sampler(options.prior, generator), generator)  # fmt: skip
+                                       prior_sampler(options.prior, generator), generator)
         start = 0
         for i in missing:
             stop = start + counts[i]

@@ -91,36 +91,42 @@ class Flow(nn.Module):
             reference = next(iter(self.buffers()), torch.empty(0))
         return reference.new_zeros(rows, self.latent_features)
 
-    def _latent_noise(self, n: int, context: Tensor | None, temperature: float) -> Tensor:
-        """``(B·n, D)`` base noise (``B = 1`` without context), sample-major within each context row."""
+    def _latent_noise(self, n: int, context: Tensor | None, temperature: float,
+                      generator: torch.Generator | None = None) -> Tensor:
+        """``(B·n, D)`` base noise (``B = 1`` without context), sample-major within each context row, drawn
+        from ``generator`` (on the flow's device) when given, else from torch's global generator."""
         if n < 1:
             raise ValueError(f"number of samples must be ≥ 1, got {n}")
         if temperature < 0:
             raise ValueError(f"temperature must be ≥ 0, got {temperature}")
         self._check_context(context, None)
         rows = 1 if context is None else context.shape[0]
-        return torch.randn_like(self._zeros_like_latent(rows * n)) * temperature
+        zeros = self._zeros_like_latent(rows * n)
+        return torch.randn(zeros.shape, generator=generator, dtype=zeros.dtype, device=zeros.device) * temperature
 
     def _shape_batch(self, values: Tensor, context: Tensor | None, n: int) -> Tensor:
         return values if context is None else values.reshape(context.shape[0], n, *values.shape[1:])
 
     def sample_and_log_prob(
-        self, n: int, context: Tensor | None = None, temperature: float = 1.0
+        self, n: int, context: Tensor | None = None, temperature: float = 1.0, generator: torch.Generator | None = None
     ) -> tuple[Tensor, Tensor]:
         """``n`` samples (``(n, *event)``, or ``(B, n, *event)`` with a ``(B, C)`` context) and their
         log p(x | context) under the flow (``(n,)`` or ``(B, n)``).
 
         ``temperature`` scales the base standard deviation (``z ~ N(0, T² I)``); the returned log
-        density is the flow's own (untempered) one, evaluated at the samples.
+        density is the flow's own (untempered) one, evaluated at the samples. ``generator`` draws the
+        base noise (same generator state → same samples).
         """
-        z = self._latent_noise(n, context, temperature)
+        z = self._latent_noise(n, context, temperature, generator)
         x, inverse_logabsdet = self.transform.inverse(z, context)
         log_prob = self.base_log_prob(z) - inverse_logabsdet
         return self._shape_batch(x, context, n), self._shape_batch(log_prob, context, n)
 
-    def sample(self, n: int, context: Tensor | None = None, temperature: float = 1.0) -> Tensor:
-        """``n`` samples: ``(n, *event)`` without context; ``(B, n, *event)`` with a ``(B, C)`` context."""
-        z = self._latent_noise(n, context, temperature)
+    def sample(self, n: int, context: Tensor | None = None, temperature: float = 1.0,
+               generator: torch.Generator | None = None) -> Tensor:
+        """``n`` samples: ``(n, *event)`` without context; ``(B, n, *event)`` with a ``(B, C)`` context;
+        ``generator`` draws the base noise (see :meth:`sample_and_log_prob`)."""
+        z = self._latent_noise(n, context, temperature, generator)
         x, _ = self.transform.inverse(z, context)
         return self._shape_batch(x, context, n)
 

@@ -46,7 +46,7 @@ def _gather(values: Tensor, index: Tensor) -> Tensor:
 def rational_quadratic_spline(
     inputs: Tensor, params: Tensor, bound: float, inverse: bool,
     clamp: float = 3.0, min_bin_size: float = 1e-3, min_derivative: float = 1e-3,
-) -> tuple[Tensor, Tensor]:  # fmt: skip
+) -> tuple[Tensor, Tensor]:
     """Elementwise monotonic RQ spline on ``[-bound, bound]`` with identity tails.
 
     ``inputs (...)`` and ``params (..., 3K − 1)`` (widths, heights, inner derivatives, unnormalised;
@@ -87,7 +87,7 @@ def rational_quadratic_spline(
         out = y_k + h_k * (slope * xi.pow(2) + d_k * xi * (1.0 - xi)) / (slope + curvature * xi * (1.0 - xi))
     mixed = xi * (1.0 - xi)
     log_derivative = (2.0 * slope.log() + (d_k1 * xi.pow(2) + 2.0 * slope * mixed + d_k * (1.0 - xi).pow(2)).log()
-                      - 2.0 * (slope + curvature * mixed).log())  # fmt: skip
+                      - 2.0 * (slope + curvature * mixed).log())
     if inverse:
         log_derivative = -log_derivative
     return torch.where(inside, out, inputs), torch.where(inside, log_derivative, torch.zeros_like(log_derivative))

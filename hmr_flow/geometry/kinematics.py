@@ -13,7 +13,7 @@ import torch
 
 
 def forward_kinematics(rotations: torch.Tensor, rest_joints: torch.Tensor,
-                       parents: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+                       parents: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Posed joints and world rotations from local joint rotations, as SMPL poses its skeleton.
 
     Args:
@@ -39,7 +39,7 @@ def forward_kinematics(rotations: torch.Tensor, rest_joints: torch.Tensor,
         raise ValueError(f"rotations: expected (B, {len(parents)}, 3, 3), got {tuple(rotations.shape)}")
     if tuple(rest_joints.shape[-2:]) != (len(parents), 3):
         raise ValueError(f"rest_joints: expected (B, {len(parents)}, 3) or ({len(parents)}, 3), got "
-                         f"{tuple(rest_joints.shape)}")  # fmt: skip
+                         f"{tuple(rest_joints.shape)}")
     rest_joints = rest_joints.expand(rotations.shape[0], len(parents), 3)
     local, rest = rotations.unbind(1), rest_joints.unbind(1)
     world: list[torch.Tensor] = []

@@ -72,7 +72,7 @@ def matrix_to_quaternion(matrix: torch.Tensor) -> torch.Tensor:
         torch.stack([s01, 1 + 2 * m[..., 1, 1] - trace, s12, d02], dim=-1),
         torch.stack([s02, s12, 1 + 2 * m[..., 2, 2] - trace, d12], dim=-1),
         torch.stack([d01, d02, d12, one + trace], dim=-1),
-    ], dim=-2)  # fmt: skip
+    ], dim=-2)
     picked = torch.take_along_dim(candidates, choice[..., None], dim=-2).squeeze(-2)
     quaternion = torch.nn.functional.normalize(picked, dim=-1)
     return torch.where(quaternion[..., 3:] < 0, -quaternion, quaternion)

@@ -17,7 +17,7 @@ import torch
 
 from hmr_flow.files import save_torch
 from hmr_flow.models.model import HMRConfig, HMRFlow
-from hmr_flow.validation import UserInputError, check_state_dict, first_sentence, load_tensor_file
+from hmr_flow.validation import UserInputError, check_state_dict, first_line, load_tensor_file
 
 FORMAT = "hmr-flow-hmr"
 VERSION = 1
@@ -67,7 +67,7 @@ def model_from_checkpoint(data: dict[str, Any], source: str | Path = "checkpoint
         model = HMRFlow(HMRConfig.from_dict(data["config"]))
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in data["model"].items()})
     except (TypeError, ValueError, RuntimeError, KeyError) as err:
-        raise CheckpointError(f"{source}: weights do not fit the stored configuration ({first_sentence(err)})") from None
+        raise CheckpointError(f"{source}: weights do not fit the stored configuration ({first_line(err)})") from None
     return model.eval()
 
 

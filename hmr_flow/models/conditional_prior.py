@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_rot6d
 from hmr_flow.models.model import HMRFlow
-from hmr_flow.models.regress import check_coco17, encode_people, keypoint_boxes
+from hmr_flow.models.regress import check_coco17, coco17_keypoints, encode_people, keypoint_boxes, regress
 
 
 class ConditionalPrior(nn.Module):
@@ -30,25 +30,37 @@ class ConditionalPrior(nn.Module):
         keypoints: ``(P, 17, 3)`` COCO-17 ``(u, v, confidence)`` full-image pixels.
         image: ``(H, W, 3)`` uint8 RGB; needed only by models with RGB input.
 
-    The interface the fitter uses (:func:`hmr_flow.fitting.fit_people`): ``scores_global_orient = True``;
-    ``loss(body_pose (B, 69), global_orient=(B, 3, 3)) -> (B,)`` and ``log_prob`` (same arguments,
-    nats in the model's 144-D 6D space) with ``B`` a multiple of ``P``.
+    A :class:`hmr_flow.prior.FittingPrior`: ``fitting_loss(body_pose (B, 69), rotations (B, 24, 3, 3))
+    -> (B,)`` reads the rotation matrices the fitter has already built (global orientation first);
+    ``log_prob``/``loss`` take ``body_pose (B, 69)`` and ``global_orient (B, 3, 3)``; nats in the
+    model's 144-D 6D space, ``B`` a multiple of ``P``.
     """
 
     kind = "conditional"
-    scores_global_orient = True
     #: Weight of :meth:`loss` in fitting (nats of a 144-D density); chosen on validation-subject fits
     #: (``bench/hmr_kp_eval.py --fit-weights``).
     fit_weight: float = 0.03
 
     def __init__(self, model: HMRFlow, keypoints: np.ndarray, image: np.ndarray | None = None) -> None:
-        super().__init__()
-        self.model = model
         keypoints = check_coco17(keypoints)
         if model.config.rgb and image is None:
             raise ValueError(f"the conditional prior of a model with {model.config.inputs} input needs the image")
         features, _, _ = encode_people(model, image, keypoint_boxes(keypoints), keypoints)
+        self._set(model, features)
+
+    def _set(self, model: HMRFlow, features: Tensor) -> None:
+        nn.Module.__init__(self)
+        self.model = model
         self.register_buffer("features", features)
+        self._repeated: tuple | None = None
+
+    @classmethod
+    def from_features(cls, model: HMRFlow, features: Tensor) -> ConditionalPrior:
+        """The prior of people already encoded by ``model``: ``features (P, F)`` (e.g.
+        :attr:`hmr_flow.models.Hypotheses.features` of their hypotheses)."""
+        prior = cls.__new__(cls)
+        prior._set(model, features)
+        return prior
 
     @classmethod
     def concatenate(cls, priors: list[ConditionalPrior]) -> ConditionalPrior:
@@ -56,39 +68,79 @@ class ConditionalPrior(nn.Module):
         fitting pipeline uses to fit several images in one batch)."""
         if not priors or any(p.model is not priors[0].model for p in priors):
             raise ValueError("concatenate: expected one or more priors of the same model")
-        joined = cls.__new__(cls)
-        nn.Module.__init__(joined)
-        joined.model = priors[0].model
-        joined.register_buffer("features", torch.cat([p.features for p in priors]))
-        return joined
+        return cls.from_features(priors[0].model, torch.cat([p.features for p in priors]))
 
     @property
     def num_people(self) -> int:
         return self.features.shape[0]
 
+    def _person_features(self, batch: int, like: Tensor) -> Tensor:
+        """``(B, F)`` features of body ``b``'s person ``b // N`` (``B = P·N``), as ``like``'s dtype and
+        device; kept for the next call of the same batch (every step of a fit)."""
+        if batch % self.num_people:
+            raise ValueError(f"poses: expected a multiple of {self.num_people} people, got {batch}")
+        key = (batch, like.dtype, like.device)
+        if self._repeated is None or self._repeated[0] != key:
+            self._repeated = (key, self.features.to(like).repeat_interleave(batch // self.num_people, dim=0))
+        return self._repeated[1]
+
+    def _rotations_log_prob(self, rotations: Tensor) -> Tensor:
+        """log p ``(B,)`` of ``rotations (B, 24, 3, 3)`` (global orientation first), differentiable."""
+        if rotations.dim() != 4 or tuple(rotations.shape[1:]) != (24, 3, 3):
+            raise ValueError(f"rotations: expected (B, 24, 3, 3), got {tuple(rotations.shape)}")
+        features = self._person_features(rotations.shape[0], rotations)
+        return self.model.flow_log_prob(matrix_to_rot6d(rotations).flatten(1), features)
+
     def log_prob(self, body_pose: Tensor, global_orient: Tensor) -> Tensor:
         """log p(pose | person) ``(B,)`` nats for ``body_pose (B, 69)`` axis-angle and ``global_orient
         (B, 3, 3)`` camera-frame matrices, ``B = P·N`` people-major (differentiable)."""
         batch = body_pose.shape[0]
-        if batch % self.num_people or global_orient.shape != (batch, 3, 3):
-            raise ValueError(f"poses: expected a multiple of {self.num_people} people, (B, 69) and (B, 3, 3), "
-                             f"got {tuple(body_pose.shape)} and {tuple(global_orient.shape)}")  # fmt: skip
-        rotmats = torch.cat([global_orient[:, None], axis_angle_to_matrix(body_pose.reshape(batch, 23, 3))], dim=1)
-        features = self.features.to(body_pose).repeat_interleave(batch // self.num_people, dim=0)
-        return self.model.flow_log_prob(matrix_to_rot6d(rotmats).flatten(1), features)
+        if global_orient.shape != (batch, 3, 3):
+            raise ValueError(f"poses: expected (B, 69) and (B, 3, 3), got {tuple(body_pose.shape)} and "
+                             f"{tuple(global_orient.shape)}")
+        rotations = torch.cat([global_orient[:, None], axis_angle_to_matrix(body_pose.reshape(batch, 23, 3))], dim=1)
+        return self._rotations_log_prob(rotations)
 
     def loss(self, body_pose: Tensor, global_orient: Tensor) -> Tensor:
         """``−log p(pose | person)`` ``(B,)`` (see :meth:`log_prob`)."""
         return -self.log_prob(body_pose, global_orient)
+
+    def fitting_loss(self, body_pose: Tensor, rotations: Tensor) -> Tensor:
+        """:class:`~hmr_flow.prior.FittingPrior`: ``−log p`` of the fitter's ``rotations (B, 24, 3, 3)``."""
+        return -self._rotations_log_prob(rotations)
+
+    def fitted_log_prob(self, body_pose: Tensor, rotations: Tensor) -> Tensor:
+        """:class:`~hmr_flow.prior.FittingPrior`: log p of the fitted ``rotations (B, 24, 3, 3)``."""
+        return self._rotations_log_prob(rotations)
 
 
 def conditional_prior_factory(model: HMRFlow):
     """A fitting ``prior_factory`` (:class:`hmr_flow.fitting.FitOptions`): for each image, the
     :class:`ConditionalPrior` of its people's keypoints (COCO-17, or BODY_25 reordered) — and of the
     image, for models with RGB input."""
-    from hmr_flow.models.regress import coco17_keypoints
 
     def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
         return ConditionalPrior(model, coco17_keypoints(record), image)
 
     return make
+
+
+def conditional_fitting(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0):
+    """``(initialiser, prior_factory)`` of a fit that the conditional model both starts and regularises
+    (``hmr-flow fit`` by default): :func:`~hmr_flow.models.regression_initialiser`'s hypotheses and
+    :func:`conditional_prior_factory`'s prior, with each image's people encoded once — the prior reuses
+    the features of the hypotheses just drawn for the same record (the fitting pipeline asks for the
+    initialisation first, then the prior, of each image)."""
+    last: dict = {}
+
+    def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]):
+        hypotheses = regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed, image_size=size)
+        last["record"], last["features"] = record, hypotheses.features
+        return hypotheses.initialisation()
+
+    def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
+        if last.get("record") is record:
+            return ConditionalPrior.from_features(model, last.pop("features"))
+        return ConditionalPrior(model, coco17_keypoints(record), image)
+
+    return initialise, make

@@ -29,7 +29,7 @@ from hmr_flow.models.model import HMRConfig, HMRFlow, pose_to_rot6d
 BEST_OF = (5, 25)
 #: Figures averaged over keypoints rather than crops, and the count they are divided by.
 _PER_KEYPOINT = {"reprojection_px": "reprojection_count", "diversity_visible_mm": "diversity_visible_count",
-                 "diversity_hidden_mm": "diversity_hidden_count"}  # fmt: skip
+                 "diversity_hidden_mm": "diversity_hidden_count"}
 
 
 def model_inputs(config: HMRConfig, batch: dict) -> tuple:
@@ -45,7 +45,7 @@ def model_inputs(config: HMRConfig, batch: dict) -> tuple:
 
 
 def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, generator: torch.Generator,
-                   temperature: float) -> dict[str, torch.Tensor]:  # fmt: skip
+                   temperature: float) -> dict[str, torch.Tensor]:
     """Per-batch sums of the figures in the module docstring."""
     size = model.config.image_size
     images, keypoints, confidence = model_inputs(model.config, batch)
@@ -60,7 +60,7 @@ def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, gene
     flat = (-1, *centred.shape[-2:])
     pa = 1000.0 * pa_mpjpe(centred.reshape(flat), true_centred.reshape(flat)).reshape(mpjpe.shape)
     sums = {"count": torch.tensor(float(joints.shape[0]), device=joints.device), "nll": -log_prob.sum(),
-            "mpjpe_mode": mpjpe[:, 0].sum(), "pa_mpjpe_mode": pa[:, 0].sum()}  # fmt: skip
+            "mpjpe_mode": mpjpe[:, 0].sum(), "pa_mpjpe_mode": pa[:, 0].sum()}
     for best in BEST_OF:
         if best <= n:
             sums[f"mpjpe_best{best}"] = mpjpe[:, :best].amin(1).sum()

@@ -24,14 +24,13 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import Tensor, nn
 
-from hmr_flow.body.skeleton import NUM_JOINTS
+from hmr_flow.body.skeleton import NUM_BETAS, NUM_JOINTS
 from hmr_flow.flows import vector_glow
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_rot6d, rot6d_to_matrix
 from hmr_flow.models.backbone import ResNetBackbone
 from hmr_flow.models.heatmaps import keypoint_heatmaps
 
 POSE_DIM = NUM_JOINTS * 6
-NUM_BETAS = 10
 NUM_KEYPOINTS = 17
 #: What a model can take: RGB crops, RGB plus keypoint heatmaps, or keypoint heatmaps alone.
 INPUTS = ("rgb", "rgb+keypoints", "keypoints")
@@ -139,12 +138,12 @@ class HMRFlow(nn.Module):
                 nn.Linear(3 * NUM_KEYPOINTS, config.head_hidden), nn.ReLU(inplace=True),
                 nn.Linear(config.head_hidden, config.head_hidden), nn.ReLU(inplace=True),
                 nn.Linear(config.head_hidden, config.feature_dim),
-            )  # fmt: skip
+            )
         self.backbone = ResNetBackbone(channels, config.image_size, config.widths, config.blocks, config.feature_dim)
         self.flow = vector_glow(
             POSE_DIM, config.flow_steps, config.flow_hidden, context_features=config.feature_dim,
             coupling="additive", blocks=config.flow_blocks,
-        )  # fmt: skip
+        )
         self.head = nn.Sequential(
             nn.Linear(config.feature_dim + POSE_DIM, config.head_hidden),
             nn.ReLU(inplace=True),

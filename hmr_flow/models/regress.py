@@ -17,13 +17,14 @@ import cv2
 import numpy as np
 import torch
 
-from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.body.paths import open_model_name
+from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
 from hmr_flow.models.camera import crop_to_full_translation
 from hmr_flow.models.model import HMRFlow
+from hmr_flow.validation import UserInputError
 
 
 @dataclass
@@ -34,7 +35,9 @@ class Hypotheses:
     (P, n, 10)``, ``transl (P, n, 3)`` metres in the full-image camera frame, ``camera (P, n, 3)``
     crop ``(s, tx, ty)``, ``log_prob (P, n)`` the model's log-density of each pose (nats, 144-D 6D
     space), ``focal`` pixels, ``principal_point (2,)`` pixels, ``boxes (P, 4)`` the person boxes,
-    ``crop_centres (P, 2)`` and ``crop_sizes (P,)`` pixels.
+    ``crop_centres (P, 2)`` and ``crop_sizes (P,)`` pixels, ``features (P, F)`` the model's encoding of
+    each person (what the hypotheses are conditioned on; :class:`~hmr_flow.models.ConditionalPrior`
+    reuses it).
     """
 
     pose: torch.Tensor
@@ -47,6 +50,7 @@ class Hypotheses:
     boxes: torch.Tensor
     crop_centres: torch.Tensor
     crop_sizes: torch.Tensor
+    features: torch.Tensor
 
     def initialisation(self) -> Initialisation:
         """The poses as a fitting :class:`Initialisation` (``P`` people × ``n`` hypotheses)."""
@@ -78,14 +82,20 @@ class Hypotheses:
 
 
 def check_boxes(boxes: np.ndarray, width: int, height: int, source: str = "boxes") -> np.ndarray:
-    """``(P, 4)`` float boxes, checked to be finite, non-empty and to overlap the image."""
+    """``(P, 4)`` float boxes ``x0 y0 x1 y1`` (pixels), checked to be finite, to have x1 > x0 and y1 > y0, to
+    overlap the ``width`` × ``height`` image and to be at most ten image sizes large (the crop is resampled
+    from them); errors name ``source`` (e.g. ``--bbox``) and the box."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     if not np.isfinite(boxes).all():
-        raise ValueError(f"{source}: box contains NaN or infinite values")
-    bad = (boxes[:, 2] <= boxes[:, 0]) | (boxes[:, 3] <= boxes[:, 1])
-    outside = (boxes[:, 2] <= 0) | (boxes[:, 3] <= 0) | (boxes[:, 0] >= width) | (boxes[:, 1] >= height)
-    if bad.any() or outside.any():
-        raise ValueError(f"{source}: boxes must have x1 > x0, y1 > y0 and overlap the {width}×{height} image, got {boxes.tolist()}")
+        raise UserInputError(f"{source}: box contains NaN or infinite values")
+    for x0, y0, x1, y1 in boxes.tolist():
+        box = f"{source} {x0:g} {y0:g} {x1:g} {y1:g}"
+        if not (x1 > x0 and y1 > y0):
+            raise UserInputError(f"{box}: expected X0 < X1 and Y0 < Y1")
+        if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+            raise UserInputError(f"{box}: does not overlap the {width}×{height} image")
+        if max(x1 - x0, y1 - y0) > 10 * max(width, height):
+            raise UserInputError(f"{box}: more than ten times the size of the {width}×{height} image")
     return boxes
 
 
@@ -109,9 +119,9 @@ def crop_person(image: np.ndarray, box: np.ndarray, size: int) -> tuple[np.ndarr
     scale = size / side
     # crop pixel centre (j + ½) ↔ full-image coordinate centre + (j + ½ − S/2)/scale; OpenCV maps pixel centres at integers
     warp = np.array([[scale, 0.0, size / 2 - scale * centre[0] + 0.5 * scale - 0.5],
-                     [0.0, scale, size / 2 - scale * centre[1] + 0.5 * scale - 0.5]])  # fmt: skip
+                     [0.0, scale, size / 2 - scale * centre[1] + 0.5 * scale - 0.5]])
     crop = cv2.warpAffine(image, warp, (size, size), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)  # fmt: skip
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return crop, centre, float(side)
 
 
@@ -138,7 +148,7 @@ def encode_people(
     device = next(model.parameters()).device
     centres = torch.as_tensor((boxes[:, :2] + boxes[:, 2:]) / 2, dtype=torch.float32, device=device)
     sides = torch.as_tensor(BOX_SCALE * np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]),
-                            dtype=torch.float32, device=device)  # fmt: skip
+                            dtype=torch.float32, device=device)
     images = None
     if model.config.rgb:
         crops = [crop_person(image, box, size)[0] for box in boxes]
@@ -205,7 +215,7 @@ def regress(
     principal = torch.tensor([width / 2, height / 2], dtype=torch.float32, device=device)
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
     return Hypotheses(samples.axis_angle(), samples.log_prob, samples.betas, transl, samples.camera, focal, principal,
-                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t)  # fmt: skip
+                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)
 
 
 def coco17_keypoints(record) -> np.ndarray:
@@ -225,6 +235,6 @@ def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0, temperatur
 
     def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> Initialisation:
         return regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed,
-                       image_size=size).initialisation()  # fmt: skip
+                       image_size=size).initialisation()
 
     return initialise

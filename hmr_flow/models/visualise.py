@@ -26,7 +26,7 @@ def hypothesis_grid(
     small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     people, n = hypotheses.pose.shape[:2]
     output = body(hypotheses.pose.reshape(people * n, 72).float().cpu(), hypotheses.betas.reshape(people * n, -1).float().cpu(),
-                  hypotheses.transl.reshape(people * n, 3).float().cpu())  # fmt: skip
+                  hypotheses.transl.reshape(people * n, 3).float().cpu())
     vertices = output.vertices.reshape(people, n, -1, 3).numpy()
     boxed = small.copy()
     for x0, y0, x1, y1 in (hypotheses.boxes.cpu().numpy() * scale).round().astype(int):

@@ -11,17 +11,19 @@ as axis-angle ``(B, 69)`` or rotation matrices ``(B, 23, 3, 3)``:
 - flow only: ``to_latent(body_pose) -> z (B, 3J)``, ``from_latent(z) -> (B, 69)``.
 """
 
-from hmr_flow.prior.base import DensityPrior, NoPrior, PosePrior
+from hmr_flow.prior.base import DensityPrior, FittingPrior, NoPrior, PosePrior
 from hmr_flow.prior.flow import FlowPrior
 from hmr_flow.prior.gmm import GMMPrior, fit_gmm
 from hmr_flow.prior.inputs import canonical_axis_angle, load_pose_batch, load_pose_file
-from hmr_flow.prior.loading import DEFAULT_PATHS, KINDS, load_prior
+from hmr_flow.prior.loading import DEFAULT_PATHS, DENSITY_KINDS, KINDS, load_prior
 from hmr_flow.prior.space import PoseSpace
 
 __all__ = [
     "DEFAULT_PATHS",
+    "DENSITY_KINDS",
     "KINDS",
     "DensityPrior",
+    "FittingPrior",
     "FlowPrior",
     "GMMPrior",
     "NoPrior",

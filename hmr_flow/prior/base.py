@@ -9,11 +9,16 @@ Every method takes a body pose as axis-angle ``(B, 69)`` or rotation matrices ``
 - ``score``: ``(log_prob, percentile)``, the percentile being the share (in %) of held-out real poses
   (validation subjects of the training data) whose log-likelihood is lower; no gradient.
 - ``sample(n, temperature)``: ``(n, 69)`` canonical axis-angle poses.
+
+:class:`FittingPrior` is what fitting needs of any prior (these and the conditional model's,
+:class:`hmr_flow.models.ConditionalPrior`): a ``kind``, a ``fit_weight``, and the loss and
+log-likelihood of ``B`` fitted bodies given both as axis-angle body pose and as rotation matrices.
 """
 
 from __future__ import annotations
 
 import abc
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -32,6 +37,25 @@ def percentile_table(held_out_log_prob: np.ndarray) -> np.ndarray:
     if values.ndim != 1 or values.size < 2 or not np.isfinite(values).all():
         raise ValueError(f"held-out log-likelihoods must be a finite 1-D array of ≥ 2 values, got {values.shape}")
     return np.percentile(values, PERCENTILE_LEVELS).astype(np.float32)
+
+
+@runtime_checkable
+class FittingPrior(Protocol):
+    """What :func:`hmr_flow.fitting.fit_people` needs of a pose prior, for ``B`` bodies given as
+    ``body_pose (B, 69)`` axis-angle and ``rotations (B, 24, 3, 3)``: the same pose with the global
+    orientation (camera frame) first, as rotation matrices — the fitter builds them once per step for
+    the body model, and each prior reads the form it models."""
+
+    #: ``"flow"``, ``"gmm"``, ``"none"``, ``"conditional"``.
+    kind: str
+    #: Default weight of :meth:`fitting_loss` in the fit's objective.
+    fit_weight: float
+
+    def fitting_loss(self, body_pose: Tensor, rotations: Tensor) -> Tensor:
+        """``(B,)`` differentiable cost the fit minimises (shapes checked, values not: one call per step)."""
+
+    def fitted_log_prob(self, body_pose: Tensor, rotations: Tensor) -> Tensor | None:
+        """``(B,)`` log-likelihood (nats) of fitted poses, or ``None`` for a prior without a density."""
 
 
 class PosePrior(nn.Module, abc.ABC):
@@ -53,6 +77,14 @@ class PosePrior(nn.Module, abc.ABC):
         it never waits for the device; non-finite poses give non-finite costs (the fitter resets such
         bodies after each stage). :meth:`log_prob` and :meth:`score` check the values too."""
         return -self.log_prob(body_pose)
+
+    def fitting_loss(self, body_pose: Tensor, rotations: Tensor) -> Tensor:
+        """:class:`FittingPrior`: :meth:`loss` of the body pose (global orientation is not part of it)."""
+        return self.loss(body_pose)
+
+    def fitted_log_prob(self, body_pose: Tensor, rotations: Tensor) -> Tensor | None:
+        """:class:`FittingPrior`: :meth:`log_prob` of the body pose."""
+        return self.log_prob(body_pose)
 
     @abc.abstractmethod
     def score(self, body_pose) -> tuple[Tensor, Tensor]:
@@ -118,7 +150,7 @@ class DensityPrior(PosePrior):
         if self.percentiles.numel() == 0:
             raise ValueError(f"this {self.kind} prior has no held-out percentile table (train it with 'prior train')")
         values = np.interp(log_prob.detach().cpu().double().numpy(), self.percentiles.cpu().double().numpy(),
-                           PERCENTILE_LEVELS)  # fmt: skip
+                           PERCENTILE_LEVELS)
         return torch.as_tensor(values, dtype=torch.float32)
 
     @torch.no_grad()
@@ -150,6 +182,10 @@ class NoPrior(PosePrior):
     def loss(self, body_pose) -> Tensor:
         pose = body_pose_tensor(body_pose, check_finite=False)
         return pose.new_zeros(pose.shape[0])
+
+    def fitted_log_prob(self, body_pose: Tensor, rotations: Tensor) -> None:
+        """No density: fitted poses get no log-likelihood."""
+        return None
 
     def score(self, body_pose) -> tuple[Tensor, Tensor]:
         raise ValueError("the 'none' prior is a flat improper density: it cannot score poses (use 'flow' or 'gmm')")

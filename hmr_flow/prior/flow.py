@@ -34,7 +34,7 @@ from hmr_flow.flows import vector_glow
 from hmr_flow.prior.base import DensityPrior
 from hmr_flow.prior.space import PoseSpace, log_uniform_rotation_density, uniform_rotations
 from hmr_flow.files import save_torch
-from hmr_flow.validation import UserInputError, check_state_dict, first_sentence, load_tensor_file, require_keys
+from hmr_flow.validation import UserInputError, check_state_dict, first_line, load_tensor_file, require_keys
 
 FORMAT = "hmr_flow.prior.flow/1"
 #: Flow sizes of the shipped prior.
@@ -68,7 +68,7 @@ class FlowPrior(DensityPrior):
 
     def __init__(self, joints: list[int], coords: str = "axis_angle_mean", mean_rotations: Tensor | None = None,
                  flow: dict | None = None, floor: float = 0.0, regulariser: dict | None = None, percentiles=None,
-                 info: dict | None = None) -> None:  # fmt: skip
+                 info: dict | None = None) -> None:
         super().__init__(PoseSpace(joints, coords, mean_rotations), percentiles)
         if not 0.0 <= float(floor) < 1.0:
             raise ValueError(f"floor must be in [0, 1), got {floor}")
@@ -99,10 +99,10 @@ class FlowPrior(DensityPrior):
         """Use ``other``'s density flow as this prior's fitting regulariser (same joints, coordinates and mean
         rotations required; its weights are copied; it is mixed with this prior's floor)."""
         same = (self.space.joints.tolist() == other.space.joints.tolist() and self.space.coords == other.space.coords
-                and torch.allclose(self.space.mean_rotations, other.space.mean_rotations, atol=1e-6))  # fmt: skip
+                and torch.allclose(self.space.mean_rotations, other.space.mean_rotations, atol=1e-6))
         if not same:
             raise UserInputError("the regulariser prior models another space (joints, coordinates or mean rotations "
-                                 "differ): train both on the same data with the same --coords")  # fmt: skip
+                                 "differ): train both on the same data with the same --coords")
         self.regulariser_config = dict(other.flow_config)
         self.regulariser = vector_glow(self.space.features, **self.regulariser_config)
         self.regulariser.load_state_dict(other.flow.state_dict())
@@ -133,7 +133,7 @@ class FlowPrior(DensityPrior):
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint described in the module docstring, atomically."""
         return save_torch({"format": FORMAT, "config": self.config(), "state_dict": self.state_dict(),
-                           "info": self.info}, path)  # fmt: skip
+                           "info": self.info}, path)
 
     @classmethod
     def from_checkpoint(cls, checkpoint: dict, source: str = "checkpoint") -> FlowPrior:
@@ -152,7 +152,7 @@ class FlowPrior(DensityPrior):
             prior.load_state_dict(state)
         except (RuntimeError, TypeError, ValueError, IndexError) as err:
             raise UserInputError(f"{source}: weights do not match the stored configuration "
-                                 f"({first_sentence(err)})") from None  # fmt: skip
+                                 f"({first_line(err)})") from None
         return prior
 
     @classmethod

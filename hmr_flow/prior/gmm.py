@@ -42,7 +42,7 @@ class GMMPrior(DensityPrior):
     def __init__(self, weights, means, covariances, joints: list[int], percentiles=None, info: dict | None = None):
         super().__init__(PoseSpace(joints, "axis_angle"), percentiles)
         weights, means, covariances = (torch.as_tensor(np.asarray(a), dtype=torch.float64)
-                                       for a in (weights, means, covariances))  # fmt: skip
+                                       for a in (weights, means, covariances))
         k, d = means.shape
         if weights.shape != (k,) or covariances.shape != (k, d, d) or d != self.space.features:
             raise ValueError(f"GMM arrays disagree: weights {tuple(weights.shape)}, means {tuple(means.shape)}, "
@@ -58,7 +58,7 @@ class GMMPrior(DensityPrior):
         self.register_buffer("covariances", covariances)
         self.register_buffer("cholesky", chol, persistent=False)
         self.register_buffer("log_norm", -0.5 * d * math.log(2 * math.pi) - chol.diagonal(dim1=-2, dim2=-1).log().sum(-1),
-                             persistent=False)  # fmt: skip
+                             persistent=False)
 
     def component_log_prob(self, x: Tensor) -> Tensor:
         """``log w_k + log N(x; μ_k, Σ_k)`` ``(B, K)`` for model coordinates ``x (B, D)``."""
@@ -87,7 +87,7 @@ class GMMPrior(DensityPrior):
             "format": np.array(FORMAT), "weights": self.weights.cpu().numpy(), "means": self.means.cpu().numpy(),
             "covariances": self.covariances.cpu().numpy(), "joints": self.space.joints.cpu().numpy(),
             "percentiles": self.percentiles.cpu().numpy(), "info": np.array(json.dumps(self.info)),
-        }, path)  # fmt: skip
+        }, path)
 
     @classmethod
     def load(cls, path: str | Path) -> GMMPrior:
@@ -108,7 +108,7 @@ class GMMPrior(DensityPrior):
         try:
             percentiles = arrays["percentiles"] if arrays["percentiles"].size else None
             return cls(arrays["weights"], arrays["means"], arrays["covariances"], arrays["joints"].tolist(),
-                       percentiles, json.loads(str(arrays["info"])))  # fmt: skip
+                       percentiles, json.loads(str(arrays["info"])))
         except (KeyError, ValueError) as err:
             raise ValueError(f"{path}: invalid GMM prior ({err})") from None
 

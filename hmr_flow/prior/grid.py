@@ -25,7 +25,7 @@ def upright_orientation(direction: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def render_pose_grid(body_pose: torch.Tensor, out: str | Path, columns: int = 4, labels: list[str] | None = None,
-                     tile: tuple[int, int] = (240, 320), yaw_deg: float = 25.0, model=None) -> np.ndarray:  # fmt: skip
+                     tile: tuple[int, int] = (240, 320), yaw_deg: float = 25.0, model=None) -> np.ndarray:
     """Render body poses ``(N, 69)`` axis-angle (zero global orientation, mean shape) as a grid PNG.
 
     A body pose has no global orientation, so each body is displayed with its trunk (pelvis → neck)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from hmr_flow.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from hmr_flow.validation import first_sentence
+from hmr_flow.validation import first_line
 
 NUM_BODY_JOINTS = 23
 
@@ -50,7 +50,7 @@ def body_pose_tensor(body_pose, name: str = "body_pose", check_finite: bool = Tr
 
 
 def canonical_axis_angle(body_pose, dtype: torch.dtype = torch.float32, device=None,
-                         check_finite: bool = True) -> torch.Tensor:  # fmt: skip
+                         check_finite: bool = True) -> torch.Tensor:
     """Any accepted body pose → canonical axis-angle ``(B, 23, 3)``, angles in ``[0, π]``, differentiable.
 
     Rotation matrices are not re-orthonormalised: pass proper rotations. ``check_finite``: see
@@ -72,7 +72,7 @@ def _read_pose_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
         with data:
             return {key: np.asarray(data[key]) for key in data.files if key in ("body_pose", "poses")}, sorted(data.files)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable .npz/.npy pose file ({first_sentence(err)})") from None
+        raise ValueError(f"{path}: not a readable .npz/.npy pose file ({first_line(err)})") from None
 
 
 def load_pose_file(path: str | Path) -> np.ndarray:

@@ -13,7 +13,10 @@ from hmr_flow.prior.gmm import GMMPrior
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 #: Shipped weights (trained on the shared CMU mocap, see ``hmr_flow/assets/prior_README.md``).
 DEFAULT_PATHS = {"flow": ASSETS / "prior_flow.pt", "gmm": ASSETS / "prior_gmm.npz"}
-KINDS = ("flow", "gmm", "none")
+#: The priors with a density (trained, scored and sampled): the keys of :data:`DEFAULT_PATHS`.
+DENSITY_KINDS: tuple[str, ...] = tuple(DEFAULT_PATHS)
+#: Every kind :func:`load_prior` makes: the densities and the flat ``"none"``.
+KINDS = (*DENSITY_KINDS, "none")
 
 
 def load_prior(kind: str = "flow", path: str | Path | None = None, device: str | torch.device = "cpu") -> PosePrior:

@@ -42,14 +42,14 @@ from hmr_flow.training import (
     training_state,
     warmup_cosine,
 )
-from hmr_flow.validation import DivergedError, UserInputError, first_sentence, resolve_device
+from hmr_flow.validation import DivergedError, UserInputError, first_line, resolve_device
 
 BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
 DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135)
 CMU_LICENCE = ("CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free for research and for inclusion "
                "in products, not to be resold, even converted. The database was created with funding from NSF "
-               "EIA-0196217.")  # fmt: skip
+               "EIA-0196217.")
 
 
 @dataclass
@@ -112,7 +112,7 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     data = np.load(path, allow_pickle=False)
     if isinstance(data, np.ndarray):
         raise ValueError(f"{path}: a .npy pose array has no 'subject' ids; training needs an .npz with body_pose and "
-                         f"subject")  # fmt: skip
+                         f"subject")
     with data:
         if "subject" not in data.files:
             raise ValueError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
@@ -128,7 +128,7 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     held_out = np.isin(subjects, np.asarray(val_subjects))
     if held_out.all() or not held_out.any():
         raise ValueError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
-                         f"set (subjects in the file: {sorted(set(subjects.tolist()))})")  # fmt: skip
+                         f"set (subjects in the file: {sorted(set(subjects.tolist()))})")
     axis_angle = canonical_axis_angle(torch.from_numpy(poses)).reshape(-1, NUM_BODY_JOINTS, 3)
     if clips is not None and clips.shape != subjects.shape:
         raise ValueError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
@@ -137,16 +137,29 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     if clips is not None:
         groups["clip"] = torch.from_numpy(clips[~held_out])
     return PoseSplit(axis_angle[~mask], axis_angle[mask], sorted(set(subjects[~held_out].tolist())),
-                     sorted(set(subjects[held_out].tolist())), groups)  # fmt: skip
+                     sorted(set(subjects[held_out].tolist())), groups)
+
+
+#: The settings a GMM fit uses (the rest of :class:`TrainConfig` configures the flow's training).
+GMM_SETTINGS = ("kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components")
+
+
+def _settings(config: TrainConfig) -> dict:
+    """The settings of ``config`` that shaped the prior (GMM: :data:`GMM_SETTINGS`; flow: all but the GMM's)."""
+    settings = {k: v for k, v in asdict(config).items() if k not in ("data", "out", "device")}
+    if config.kind == "gmm":
+        return {k: settings[k] for k in GMM_SETTINGS}
+    return {k: v for k, v in settings.items() if k != "gmm_components"}
 
 
 def _provenance(config: TrainConfig, split: PoseSplit, joints: list[int]) -> dict:
+    """The ``info`` a trained prior records: its data, split, modelled joints, licence and settings."""
     return {
         "data": str(config.data), "train_frames": len(split.train), "val_frames": len(split.val),
         "train_subjects": split.train_subjects, "val_subjects": split.val_subjects,
         "modelled_joints": [BODY_JOINT_NAMES[j] for j in joints], "licence": CMU_LICENCE,
-        "settings": {k: v for k, v in asdict(config).items() if k not in ("data", "out", "device")},
-    }  # fmt: skip
+        "settings": _settings(config),
+    }
 
 
 def _state_path(out: Path) -> Path:
@@ -206,7 +219,7 @@ class _Run:
         joints = articulated_joints(split.train)
         means = mean_rotations(split.train[:, joints])
         self.prior = FlowPrior(joints, config.coords, means, config.flow, config.floor,
-                               info=_provenance(config, split, joints))  # fmt: skip
+                               info=_provenance(config, split, joints))
         self.prior.to(self.device)
         with torch.no_grad():
             self.x_train = self.prior.space.encode(split.train.to(self.device))[0]
@@ -227,13 +240,13 @@ class _Run:
     def state(self) -> dict:
         return training_state(self.prior, self.optimizer, self.scheduler, config=asdict(self.config),
                               generator=self.generator.get_state(), epoch=self.epoch, best_val_nll=self.best_val_nll,
-                              best_epoch=self.best_epoch)  # fmt: skip
+                              best_epoch=self.best_epoch)
 
     def restore(self, path: Path) -> bool:
         """Continue from a state written by :meth:`state` (bit-exact: the generators are restored too);
         ``False`` when there is none yet (the run starts afresh)."""
         state = load_training_state(path, "prior training state", self.device,
-                                    ("config", "generator", "epoch", "best_val_nll", "best_epoch"))  # fmt: skip
+                                    ("config", "generator", "epoch", "best_val_nll", "best_epoch"))
         if state is None:
             return False
         if not isinstance(state["config"], dict):
@@ -247,7 +260,7 @@ class _Run:
         try:
             self.generator.set_state(state["generator"])
         except (RuntimeError, TypeError) as err:
-            raise UserInputError(f"{path}: training state does not match this run ({first_sentence(err)})") from None
+            raise UserInputError(f"{path}: training state does not match this run ({first_line(err)})") from None
         self.epoch, self.best_val_nll, self.best_epoch = state["epoch"], state["best_val_nll"], state["best_epoch"]
         return True
 
@@ -307,7 +320,7 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
             val_nll = float(-val_log_prob.mean())
             if not math.isfinite(val_nll):
                 raise DivergedError(f"--lr {config.lr:g}: training diverged (non-finite validation NLL after epoch "
-                                    f"{run.epoch}); lower --lr")  # fmt: skip
+                                    f"{run.epoch}); lower --lr")
             if val_nll < run.best_val_nll:
                 run.best_val_nll, run.best_epoch = val_nll, run.epoch
                 run.prior.set_percentiles(val_log_prob)
@@ -317,5 +330,5 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
                             "lr": run.scheduler.get_last_lr()[0], "seconds": round(time.perf_counter() - started, 1)})
             save_training_state(run.state(), state_path)
     return {"best_epoch": run.best_epoch, "val_nll": run.best_val_nll, "out": str(out), "log": str(log_path),
-            "state": str(state_path)}  # fmt: skip
+            "state": str(state_path)}
 

@@ -15,7 +15,7 @@ def test_macro_token_weights_blend_to_one_per_variable():
     macros = population.sample_macros(500, np.random.default_rng(0))
     w = population.token_weights(macros)
     groups = [("female", "male"), ("baby", "child", "young", "old"), ("african", "asian", "caucasian"),
-              ("minmuscle", "averagemuscle", "maxmuscle"), ("minweight", "averageweight", "maxweight")]  # fmt: skip
+              ("minmuscle", "averagemuscle", "maxmuscle"), ("minweight", "averageweight", "maxweight")]
     for group in groups:
         assert np.allclose(sum(w[t] for t in group), 1.0)
     assert (w["baby"] == 0).all()  # adults only
@@ -32,7 +32,7 @@ def test_align_rotation_and_t_pose_make_arms_horizontal():
     a, b = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
     r = align_rotation(a, b)
     assert torch.allclose(torch.nn.functional.normalize(torch.einsum("nij,nj->ni", r, a), dim=-1),
-                          torch.nn.functional.normalize(b, dim=-1), atol=1e-9)  # fmt: skip
+                          torch.nn.functional.normalize(b, dim=-1), atol=1e-9)
     assert torch.allclose(r @ r.transpose(1, 2), torch.eye(3, dtype=torch.float64).expand(5, 3, 3), atol=1e-9)
     joints = torch.randn(2, 24, 3, dtype=torch.float64)
     rot, trans = t_pose_transforms(joints)

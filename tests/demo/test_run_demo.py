@@ -19,7 +19,7 @@ from hmr_flow.fitting.schedule import PARAMETERS
 
 VALIDATION_SUBJECTS = {3, 6, 16, 135}
 TINY = FitConfig(stages=(Stage("camera", 15, ("transl", "global_orient"), torso_only=True, depth_weight=100.0),
-                         Stage("body", 40, PARAMETERS, prior_scale=4.0), Stage("refine", 30, PARAMETERS)))  # fmt: skip
+                         Stage("body", 40, PARAMETERS, prior_scale=4.0), Stage("refine", 30, PARAMETERS)))
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_load_demo_poses_names_the_file(run_demo, tmp_path):
         run_demo.load_demo_poses(tmp_path / "missing.npz")
     bad = tmp_path / "bad.npz"
     np.savez(bad, body_pose=np.zeros((2, 60)), global_orient=np.zeros((2, 3)), betas=np.zeros((2, 10)),
-             labels=np.array(["a", "b"]), clip_names=np.array(["x", "y"]))  # fmt: skip
+             labels=np.array(["a", "b"]), clip_names=np.array(["x", "y"]))
     with pytest.raises(ValueError, match=r"bad.npz.*body_pose \(N, 69\)"):
         run_demo.load_demo_poses(bad)
 
@@ -152,7 +152,7 @@ def test_fit_photo_detects_then_fits_the_real_photo(run_demo, flow_prior, tmp_pa
 
     try:
         summary = run_demo.fit_photo(run_demo.PHOTO, tmp_path, flow_prior, num_hypotheses=2, config=TINY,
-                                     checkpoint=run_demo.shipped_regressor())  # fmt: skip
+                                     checkpoint=run_demo.shipped_regressor())
     except WheelError as err:
         pytest.skip(f"BlazePose networks unavailable (run 'make setup' once with network access): {err}")
     assert summary.name == "side_bend" and summary.people == 1 and summary.pck >= 0.8
@@ -171,6 +171,6 @@ def test_demo_script_runs_from_any_folder(tmp_path):
     script = Path(__file__).resolve().parents[2] / "demo" / "run_demo.py"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, str(script), "--help"], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)  # fmt: skip
+                          text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "--device" in done.stdout

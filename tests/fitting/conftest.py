@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from hmr_flow.body import BodyModel
-from hmr_flow.fitting import KeypointBody
+from hmr_flow.body import KeypointBody
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -29,7 +29,7 @@ def openpose_input(tmp_path, keypoint_body):
 def test_fit_command_writes_reloadable_outputs(tmp_path, openpose_input, body):
     out = tmp_path / "out"
     code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out),
-                 "--prior", "none", "--hypotheses", "1", "--focal", str(FOCAL), "--overlays", "--iterations", "300"])  # fmt: skip
+                 "--prior", "none", "--hypotheses", "1", "--focal", str(FOCAL), "--overlays", "--iterations", "300"])
     assert code == 0
     with np.load(out / "person_keypoints_params.npz") as params:
         assert params["body_pose"].shape == (1, 69) and params["joints"].shape == (1, 24, 3)
@@ -62,13 +62,13 @@ def test_images_across_a_batch_fit_as_they_do_alone(tmp_path, body, keypoint_bod
     ]
     # 2 hypotheses (facing / facing away): prior-sample hypotheses are drawn per chunk, not per image
     options = FitOptions(prior=load_prior("flow"), prior_name="flow", num_hypotheses=2,
-                         config=scaled_config(30), overlays=False)  # fmt: skip
+                         config=scaled_config(30), overlays=False)
     batched = fit_records(records, options, tmp_path / "batched")
     assert sorted(p.name for p in batched) == ["a_0.ply", "a_1.ply", "a_params.npz", "b_7.ply", "b_params.npz"]
     for record in records:
         fit_image(record, body, keypoint_body, options, tmp_path / "alone")
         with np.load(tmp_path / "batched" / f"{record.name}_params.npz") as got, \
-                np.load(tmp_path / "alone" / f"{record.name}_params.npz") as want:  # fmt: skip
+                np.load(tmp_path / "alone" / f"{record.name}_params.npz") as want:
             assert got["body_pose"].shape == (len(record.person_ids), 69)
             assert np.allclose(got["focal"], want["focal"]) and np.allclose(got["principal_point"], want["principal_point"])
             for key in ("body_pose", "transl", "joints", "keypoints_2d", "prior_log_prob"):
@@ -80,7 +80,7 @@ def test_images_across_a_batch_fit_as_they_do_alone(tmp_path, body, keypoint_bod
 def test_unreadable_image(tmp_path, openpose_input, capsys):
     (tmp_path / "person.png").write_bytes(b"not a png")
     code = _run(["--keypoints", str(openpose_input), "--image", str(tmp_path / "person.png"), "--out", str(tmp_path / "o"),
-                 "--prior", "none"])  # fmt: skip
+                 "--prior", "none"])
     assert code == 2 and "unreadable or corrupt image" in capsys.readouterr().err
 
 
@@ -106,7 +106,7 @@ def test_fit_from_the_models_hypotheses(tmp_path, openpose_input):
     start the fit, and the fit still converges onto the keypoints."""
     out = tmp_path / "out"
     code = _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out), "--prior", "none",
-                 "--hypotheses", "3", "--init-from", "regression", "--focal", str(FOCAL)])  # fmt: skip
+                 "--hypotheses", "3", "--init-from", "regression", "--focal", str(FOCAL)])
     assert code == 0
     with np.load(out / "person_keypoints_params.npz") as params:
         assert params["hypothesis_losses"].shape == (1, 3)
@@ -174,7 +174,7 @@ def test_fit_options_reach_the_optimisation(tmp_path, openpose_input, monkeypatc
     model_path = real_body_model().model_path
     base = ["--keypoints", str(openpose_input), "--images", str(tmp_path), "--prior", "flow", "-n", "1"]
     assert _run([*base, "--out", str(tmp_path / "a"), "--optimizer", "lbfgs", "--iterations", "10",
-                 "--prior-weight", "0.5", "--body-model", str(model_path)]) == 0  # fmt: skip
+                 "--prior-weight", "0.5", "--body-model", str(model_path)]) == 0
     config = seen["options"].config
     assert config.optimizer == "lbfgs" and config.learning_rate == fit_command.LBFGS_LEARNING_RATE
     assert config.prior_weight == 0.5 and sum(stage.iterations for stage in config.stages) == 10
@@ -187,5 +187,5 @@ def test_fit_options_reach_the_optimisation(tmp_path, openpose_input, monkeypatc
 
 def test_missing_body_model_file_is_named(tmp_path, openpose_input, capsys):
     code = _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--body-model",
-                 str(tmp_path / "SMPL_NEUTRAL.pkl")])  # fmt: skip
+                 str(tmp_path / "SMPL_NEUTRAL.pkl")])
     assert code == 2 and "--body-model" in capsys.readouterr().err

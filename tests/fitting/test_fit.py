@@ -63,7 +63,7 @@ def test_flow_prior_beats_no_prior_under_occlusion(keypoint_body):
     errors = {}
     for kind in ("flow", "none"):
         result = fit_people(keypoint_body, keypoints, "coco17", FOCAL, CENTRE, prior=load_prior(kind), init=init,
-                            config=FAST, progress=False)  # fmt: skip
+                            config=FAST, progress=False)
         errors[kind] = 1000 * pa_mpjpe(result.joints, joints).item()
     assert errors["flow"] < errors["none"], errors
 
@@ -94,7 +94,7 @@ def test_seeded_fit_with_a_sampling_prior_is_reproducible(keypoint_body, flow_pr
     def fit(seed: int):
         torch.manual_seed(1000 + seed)  # the global RNG must not matter
         return fit_people(keypoint_body, keypoints, "coco17", FOCAL, CENTRE, prior=flow_prior, num_hypotheses=4,
-                          config=quick, progress=False, generator=torch.Generator().manual_seed(seed % 2))  # fmt: skip
+                          config=quick, progress=False, generator=torch.Generator().manual_seed(seed % 2))
 
     first, again, other = fit(0), fit(2), fit(1)
     assert torch.equal(first.hypothesis_losses, again.hypothesis_losses)

@@ -19,7 +19,7 @@ PCK_BOUND = 0.80
 def test_fit_coco_photos(shared_data, tmp_path, capsys):
     coco = shared_data / "images" / "coco"
     argv = ["fit", "--keypoints", str(coco / "person_keypoints.json"), "--images", str(coco), "--out", str(tmp_path),
-            "--prior", "flow", "-n", "2", "--iterations", "150", "--overlays", "--threads", "1"]  # fmt: skip
+            "--prior", "flow", "-n", "2", "--iterations", "150", "--overlays", "--threads", "1"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     records = [r for r in read_keypoints(coco / "person_keypoints.json", coco, 6) if r.person_ids]

@@ -35,7 +35,7 @@ def test_coco_file_without_image_files_and_an_empty_image(tmp_path, coco_person,
     person[3 * 9 + 2] = 1  # left wrist labelled but occluded
     data = {"images": [{"id": 1, "file_name": "shot.jpg", "width": 1000, "height": 1000},
                        {"id": 2, "file_name": "nobody.jpg", "width": 640, "height": 480}],
-            "annotations": [{"id": 10, "image_id": 1, "keypoints": person}]}  # fmt: skip
+            "annotations": [{"id": 10, "image_id": 1, "keypoints": person}]}
     (tmp_path / "people.json").write_text(json.dumps(data))
     code, out, err = _fit(["--keypoints", tmp_path / "people.json", "--out", tmp_path / "out"], capsys)
     assert code == 0, err
@@ -63,7 +63,7 @@ def test_visibility_flags_reach_the_fit_weights(tmp_path, coco_person, capsys, m
     person = list(coco_person)
     person[3 * 9 + 2], person[3 * 10 + 2] = 1, 0
     data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 1000, "height": 1000}],
-            "annotations": [{"id": 1, "image_id": 1, "keypoints": person}]}  # fmt: skip
+            "annotations": [{"id": 1, "image_id": 1, "keypoints": person}]}
     (tmp_path / "people.json").write_text(json.dumps(data))
     code, _, err = _fit(["--keypoints", tmp_path / "people.json", "--out", tmp_path / "out", "--iterations", 3], capsys)
     assert code == 0, err
@@ -101,7 +101,7 @@ def test_coco_results_list(tmp_path, coco_person, capsys):
     person = list(coco_person)
     person[2::3] = [0.9] * 17
     results = [{"image_id": 785, "category_id": 1, "keypoints": person, "score": 0.95,
-                "keypoint_scores": [0.9] * 16 + [0.3]}]  # fmt: skip
+                "keypoint_scores": [0.9] * 16 + [0.3]}]
     (tmp_path / "results.json").write_text(json.dumps(results))
     code, _, err = _fit(["--keypoints", tmp_path / "results.json", "--out", tmp_path / "o1"], capsys)
     assert code == 2 and "785: image size unknown" in err and "--image-size W H" in err

@@ -89,7 +89,7 @@ def test_coco_groups_by_image_and_maps_visibility(tmp_path):
 def test_coco_image_without_annotations_is_an_image_without_people(tmp_path):
     data = {"images": [{"id": 1, "file_name": "empty.jpg", "width": 64, "height": 48},
                        {"id": 2, "file_name": "one.jpg", "width": 64, "height": 48}],
-            "annotations": [{"image_id": 2, "id": 5, "keypoints": _person(17, 2.0)}]}  # fmt: skip
+            "annotations": [{"image_id": 2, "id": 5, "keypoints": _person(17, 2.0)}]}
     (tmp_path / "ann.json").write_text(json.dumps(data))
     empty, one = read_keypoints(tmp_path / "ann.json")
     assert (empty.name, empty.person_ids, empty.keypoints.shape, empty.image_size) == ("empty", [], (0, 17, 3), (64, 48))
@@ -116,12 +116,12 @@ def test_coco_results_list(tmp_path):
          "keypoint_scores": [0.25] * 16 + [0.0]},
         {"image_id": 785, "category_id": 2, "keypoints": [0.0] * 51, "score": 0.5},  # not a person
         {"image_id": "frame_7", "category_id": 1, "keypoints": _person(17, 0.6), "score": 0.7},
-    ]  # fmt: skip
+    ]
     (tmp_path / "res.json").write_text(json.dumps(results))
     (tmp_path / "000000000785.jpg").write_bytes(b"")  # COCO's zero-padded name, beside the file
     coco, frame = read_keypoints(tmp_path / "res.json")
     assert (coco.name, coco.image_path, coco.image_size, coco.person_ids) == ("000000000785", tmp_path / "000000000785.jpg",
-                                                                             None, [0, 1])  # fmt: skip
+                                                                             None, [0, 1])
     np.testing.assert_allclose(coco.keypoints[0, :3, 2], [1.0, 0.0, 0.7])
     np.testing.assert_allclose(coco.keypoints[1, :, 2], [0.25] * 16 + [0.0])
     assert (frame.name, frame.image_path, frame.person_ids) == ("frame_7", None, [3])

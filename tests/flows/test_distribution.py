@@ -215,3 +215,18 @@ def test_values_are_not_checked_per_call():
     x[1] = float("nan")
     log_prob = flow.log_prob(x, torch.randn(3, 3))
     assert torch.isnan(log_prob[1]) and torch.isfinite(log_prob[[0, 2]]).all()
+
+
+def test_sampling_takes_a_generator():
+    """The same generator state gives the same samples (and leaves torch's global generator alone)."""
+    torch.manual_seed(0)
+    flow = vector_glow(6, steps=2, hidden=16, context_features=3).double()
+    flow.log_prob(torch.randn(32, 6, dtype=torch.float64), torch.randn(32, 3, dtype=torch.float64))  # ActNorm init
+    context = torch.randn(2, 3, dtype=torch.float64)
+    state = torch.get_rng_state()
+    first = flow.sample(4, context, generator=torch.Generator().manual_seed(5))
+    again, log_prob = flow.sample_and_log_prob(4, context, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(torch.get_rng_state(), state)
+    torch.testing.assert_close(first, again)
+    torch.testing.assert_close(log_prob, flow.log_prob(again.reshape(8, 6), context.repeat_interleave(4, dim=0)).reshape(2, 4))
+    assert not torch.allclose(first, flow.sample(4, context, generator=torch.Generator().manual_seed(6)))

@@ -30,7 +30,7 @@ def test_axis_angle_matrix_round_trip_and_known_value():
     assert torch.allclose(matrix_to_axis_angle(axis_angle_to_matrix(aa)), aa, atol=1e-9)
     quarter = axis_angle_to_matrix(torch.tensor([0.0, 0.0, math.pi / 2], dtype=torch.float64))
     assert torch.allclose(quarter @ torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64),
-                          torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64), atol=1e-12)  # fmt: skip
+                          torch.tensor([0.0, 1.0, 0.0], dtype=torch.float64), atol=1e-12)
 
 
 def test_rot6d_round_trips_and_gram_schmidt_projects_noise():
@@ -61,7 +61,7 @@ def test_wrong_shapes_raise():
 def _hard_cases() -> torch.Tensor:
     """Axis-angles at 0, tiny, ordinary, near π and at π (about each axis and a skew one)."""
     axes = torch.nn.functional.normalize(torch.tensor([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [1.0, -2.0, 0.5]],
-                                                      dtype=torch.float64), dim=-1)  # fmt: skip
+                                                      dtype=torch.float64), dim=-1)
     angles = torch.tensor([0.0, 1e-9, 1e-5, 3e-4, 0.3, 2.0, math.pi - 1e-6, math.pi], dtype=torch.float64)
     return (axes[:, None, :] * angles[None, :, None]).reshape(-1, 3)
 

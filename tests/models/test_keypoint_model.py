@@ -17,7 +17,7 @@ from hmr_flow.models import ConditionalPrior, HMRConfig, HMRFlow, TrainSettings,
 
 def _keypoint_config(tiny_config, **changes) -> HMRConfig:
     return tiny_config(image_size=32, widths=(8, 16, 32), blocks=(1, 1, 1), rgb=False, keypoint_channels=True,
-                       keypoint_vector=True, heatmap_sigma=1.0, **changes)  # fmt: skip
+                       keypoint_vector=True, heatmap_sigma=1.0, **changes)
 
 
 def _people() -> np.ndarray:
@@ -123,7 +123,7 @@ def test_training_on_generated_pairs_and_resume(tmp_path, tiny_config):
     np.savez(tmp_path / "poses.npz", global_orient=np.zeros((40, 3), np.float32), body_pose=poses)
     np.savez(tmp_path / "split.npz", train=np.arange(30), val=np.arange(30, 40))
     settings = TrainSettings(data=tmp_path / "poses.npz", out=tmp_path / "kp.pt", epochs=1, batch_size=8,
-                             steps_per_epoch=3, val_count=16, val_samples=5, progress=False)  # fmt: skip
+                             steps_per_epoch=3, val_count=16, val_samples=5, progress=False)
     row = train(settings, _keypoint_config(tiny_config))
     assert row["epoch"] == 1 and row["step"] == 3 and np.isfinite(row["val_pa_mpjpe_mode"])
     settings.epochs, settings.resume = 2, True
@@ -135,7 +135,7 @@ def _coco_file(path, people: np.ndarray) -> None:
         "images": [{"id": 7, "file_name": "street.jpg", "width": 640, "height": 480}],
         "annotations": [{"id": 10 + i, "image_id": 7, "category_id": 1, "iscrowd": 0,
                          "keypoints": [float(v) for v in p.flatten()]} for i, p in enumerate(people)],
-    }))  # fmt: skip
+    }))
 
 
 def test_regress_command_needs_no_image(keypoint_model, tmp_path):
@@ -144,7 +144,7 @@ def test_regress_command_needs_no_image(keypoint_model, tmp_path):
     people[..., 2] = np.where(people[..., 2] > 0, 2.0, 0.0)  # COCO visibility flags
     _coco_file(tmp_path / "kp.json", people)
     code = main(["regress", "--keypoints", str(tmp_path / "kp.json"), "-n", "3", "--out", str(tmp_path / "out"),
-                 "--model-weights", str(weights)])  # fmt: skip
+                 "--model-weights", str(weights)])
     assert code == 0
     with np.load(tmp_path / "out" / "street_hypotheses.npz") as data:
         assert data["global_orient"].shape == (2, 3, 3) and data["body_pose"].shape == (2, 3, 69)
@@ -158,8 +158,31 @@ def test_fit_command_with_the_conditional_prior(keypoint_model, tmp_path):
     people[..., 2] = np.where(people[..., 2] > 0, 2.0, 0.0)
     _coco_file(tmp_path / "kp.json", people)
     code = main(["fit", "--keypoints", str(tmp_path / "kp.json"), "--out", str(tmp_path / "out"), "--hypotheses", "2",
-                 "--model-weights", str(weights)])  # fmt: skip
+                 "--model-weights", str(weights)])
     assert code == 0
     with np.load(tmp_path / "out" / "street_params.npz") as params:
         assert str(params["prior"]) == "conditional" and np.isfinite(params["prior_log_prob"]).all()
         assert params["hypothesis_losses"].shape == (1, 2)
+
+
+def test_conditional_fitting_encodes_each_image_once(keypoint_model, monkeypatch):
+    """The default fit's initialiser and prior share one encoding per image, and the prior built from it
+    is the one the keypoints give."""
+    import sys
+
+    model, _ = keypoint_model
+    conditional, regress_module = sys.modules["hmr_flow.models.conditional_prior"], sys.modules["hmr_flow.models.regress"]
+    from hmr_flow.fitting import KeypointImage
+    from hmr_flow.models import ConditionalPrior, conditional_fitting
+
+    keypoints = _people()
+    record = KeypointImage("x", keypoints, "coco17", [0, 1], image_size=(640, 480))
+    calls = []
+    encode = regress_module.encode_people
+    monkeypatch.setattr(regress_module, "encode_people", lambda *a: calls.append(1) or encode(*a))
+    monkeypatch.setattr(conditional, "encode_people", lambda *a: calls.append(1) or encode(*a))
+    initialiser, prior_factory = conditional_fitting(model, n=3, seed=0)
+    init = initialiser(record, None, 800.0, (640, 480))
+    prior = prior_factory(record, None, (640, 480))
+    assert init.num_hypotheses == 3 and len(calls) == 1
+    torch.testing.assert_close(prior.features, ConditionalPrior(model, keypoints).features)

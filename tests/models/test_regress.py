@@ -40,7 +40,7 @@ def test_regress_returns_full_image_hypotheses(tiny_weights):
     uv_crop = project_points(crop_t[None], 500.0 * 64 / side, principal_point=(32.0, 32.0))[0]
     uv_full = project_points(hyps.transl[0][None], 500.0, principal_point=(160.0, 120.0))[0]
     torch.testing.assert_close(uv_full, (uv_crop - 32) * side / 64 + centre, rtol=1e-4, atol=1e-3)
-    with pytest.raises(ValueError, match="boxes must"):
+    with pytest.raises(ValueError, match="boxes 10 10 5 50: expected X0 < X1"):
         regress(model, image, np.array([[10.0, 10.0, 5.0, 50.0]]))
 
 
@@ -55,7 +55,7 @@ def test_regress_command_writes_npz_and_grid(tiny_weights, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["regress", "--image", str(tmp_path / "photo.png"), "--keypoints", str(tmp_path / "kp.json"),
-                              "-n", "2", "--out", str(tmp_path / "out"), "--model-weights", str(weights)])  # fmt: skip
+                              "-n", "2", "--out", str(tmp_path / "out"), "--model-weights", str(weights)])
     assert args.run(args) == 0
     with np.load(tmp_path / "out" / "kp_hypotheses.npz") as data:
         assert data["global_orient"].shape == (1, 2, 3) and data["body_pose"].shape == (1, 2, 69)
@@ -78,7 +78,7 @@ def test_posed_points_follow_each_hypothesis(tiny_weights):
     assert points.shape[:3] == (2, 3, body.coco17_matrix.shape[1]) and points.shape[-1] == 3
     person, index = 1, 2  # one hypothesis computed on its own lands at the same place in the batch
     alone = body(axis_angle_to_matrix(hyps.pose[person, index].reshape(1, 24, 3)), hyps.betas[person, index][None],
-                 hyps.transl[person, index][None])  # fmt: skip
+                 hyps.transl[person, index][None])
     torch.testing.assert_close(points[person, index], alone[0])
 
 

@@ -13,7 +13,7 @@ from hmr_flow.cli import main
 def _person(scale: float = 1.0) -> list[float]:
     """A standing person's COCO-17 ``[x, y, v] * 17`` (v = 2) about 400 px tall, in a 640 × 480 image."""
     points = [(320, 80), (310, 70), (330, 70), (300, 75), (340, 75), (280, 130), (360, 130), (260, 200), (380, 200),
-              (250, 260), (390, 260), (295, 260), (345, 260), (290, 360), (350, 360), (290, 450), (350, 450)]  # fmt: skip
+              (250, 260), (390, 260), (295, 260), (345, 260), (290, 360), (350, 360), (290, 450), (350, 450)]
     return [v for x, y in points for v in (x * scale, y * scale, 2)]
 
 
@@ -26,7 +26,7 @@ def _regress(argv, capsys):
 def test_coco_without_images_and_with_an_empty_image(tmp_path, capsys):
     data = {"images": [{"id": 1, "file_name": "a.jpg", "width": 640, "height": 480},
                        {"id": 2, "file_name": "empty.jpg", "width": 640, "height": 480}],
-            "annotations": [{"id": 4, "image_id": 1, "keypoints": _person()}]}  # fmt: skip
+            "annotations": [{"id": 4, "image_id": 1, "keypoints": _person()}]}
     (tmp_path / "people.json").write_text(json.dumps(data))
     code, out, err = _regress(["--keypoints", tmp_path / "people.json", "--out", tmp_path / "out"], capsys)
     assert code == 0, err

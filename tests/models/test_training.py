@@ -73,11 +73,11 @@ def test_checkpoint_round_trip_gives_identical_samples(tmp_path, tiny_config):
 
 def test_ddp_path_world_size_one_and_resume(tiny_set, tiny_config, tmp_path, monkeypatch):
     for key, value in {"WORLD_SIZE": "1", "RANK": "0", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
-                       "MASTER_PORT": "29531"}.items():  # fmt: skip
+                       "MASTER_PORT": "29531"}.items():
         monkeypatch.setenv(key, value)
     out = tmp_path / "run" / "ddp.pt"  # the output folder does not exist yet: train makes it
     settings = TrainSettings(data=tiny_set, val=tiny_set, out=out, epochs=1, batch_size=4, workers=0, val_samples=5,
-                             warmup_steps=2, progress=False)  # fmt: skip
+                             warmup_steps=2, progress=False)
     row = train(settings, tiny_config())
     assert not torch.distributed.is_initialized()  # the process group was torn down
     assert row["epoch"] == 1 and row["step"] == 2
@@ -102,7 +102,7 @@ def test_loss_weight_overrides(tmp_path, capsys):
     weights = parse_loss_weights(["keypoints3d=0.2", "jitter=0.01"])
     assert (weights.keypoints3d, weights.jitter, weights.nll) == (0.2, 0.01, LossWeights().nll)
     for bad, message in [("speed=1", "TERM one of"), ("params", "TERM=VALUE"), ("params=x", "not a number"),
-                         ("params=-1", "≥ 0")]:  # fmt: skip
+                         ("params=-1", "≥ 0")]:
         with pytest.raises(ValueError, match=message):
             parse_loss_weights([bad])
     code = main(["train", "hmr", "--data", str(tmp_path), "--out", str(tmp_path / "m.pt"), "--loss-weight", "nll=oops"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 
 import numpy as np
 import pytest
@@ -39,7 +40,7 @@ def _log_rows(path):
 def test_train_flow_then_resume(tmp_path, pose_file):
     out = tmp_path / "prior.pt"
     assert _run("prior", "train", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3",
-                "--epochs", "2", *TINY) == 0  # fmt: skip
+                "--epochs", "2", *TINY) == 0
     rows = _log_rows(tmp_path / "prior.log.csv")
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert all(np.isfinite(float(r["val_nll"])) for r in rows)
@@ -49,16 +50,19 @@ def test_train_flow_then_resume(tmp_path, pose_file):
     assert prior.info["val_nll"] == pytest.approx(best, abs=1e-3)
 
     assert _run("prior", "train", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3",
-                "--epochs", "3", "--resume", *TINY) == 0  # fmt: skip
+                "--epochs", "3", "--resume", *TINY) == 0
     assert [r["epoch"] for r in _log_rows(tmp_path / "prior.log.csv")] == ["1", "2", "3"]
     with pytest.raises(ValueError, match="different settings.*lr"):
         _run("prior", "train", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3",
-             "--epochs", "4", "--resume", "--lr", "0.01", *TINY)  # fmt: skip
+             "--epochs", "4", "--resume", "--lr", "0.01", *TINY)
 
 
 def test_train_gmm_score_and_sample(tmp_path, pose_file):
     out = tmp_path / "gmm.npz"
     assert _run("prior", "train", "--kind", "gmm", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3") == 0
+    with np.load(out) as data:  # the file records the settings a GMM fit uses, none of the flow's
+        settings = json.loads(str(data["info"]))["settings"]
+    assert set(settings) == {"kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components"}
     scores = tmp_path / "scores.csv"
     assert _run("prior", "score", "--poses", str(pose_file), "--prior", "gmm", "--prior-weights", str(out), "--out", str(scores)) == 0
     rows = _log_rows(scores)

@@ -135,7 +135,7 @@ def test_flow_checkpoint_rejects_unknown_settings():
 def _small_flow_prior(seed: int, coupling: str = "spline", floor: float = 1e-3) -> FlowPrior:
     torch.manual_seed(seed)
     prior = FlowPrior([0, 3, 6], coords="axis_angle", flow={"steps": 2, "hidden": 16, "coupling": coupling},
-                      floor=floor)  # fmt: skip
+                      floor=floor)
     with torch.no_grad():
         prior.flow.log_prob(0.3 * torch.randn(64, 9))  # ActNorm initialisation
         for p in prior.flow.parameters():

@@ -85,7 +85,7 @@ def test_flow_loss_is_differentiable_nll(val_poses, flow_prior):
 
     state = {k: v for k, v in flow_prior.state_dict().items() if not k.startswith(("flow.", "regulariser."))}
     state.update({"flow." + k[len("regulariser."):]: v for k, v in flow_prior.state_dict().items()
-                  if k.startswith("regulariser.")})  # fmt: skip
+                  if k.startswith("regulariser.")})
     config = {**flow_prior.config(), "flow": flow_prior.config()["regulariser"], "regulariser": None}
     regulariser = FlowPrior.from_checkpoint({"format": FORMAT, "config": config, "state_dict": state})
     pose = val_poses[:32].clone().requires_grad_(True)

@@ -56,7 +56,7 @@ def coco_people(keypoint_body_session) -> np.ndarray:
 @pytest.fixture(scope="session")
 def keypoint_body_session():
     from hmr_flow.body import BodyModel
-    from hmr_flow.fitting import KeypointBody
+    from hmr_flow.body import KeypointBody
 
     return KeypointBody(BodyModel())
 

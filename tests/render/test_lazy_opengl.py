@@ -9,7 +9,7 @@ import pytest
 
 #: Every package a user imports, and the modules that draw (they must still not import OpenGL at import).
 MODULES = ("hmr_flow", "hmr_flow.fitting", "hmr_flow.models", "hmr_flow.prior", "hmr_flow.render", "hmr_flow.cli",
-           "hmr_flow.models.visualise", "hmr_flow.prior.grid", "hmr_flow.fitting.outputs")  # fmt: skip
+           "hmr_flow.models.visualise", "hmr_flow.prior.grid", "hmr_flow.fitting.outputs")
 
 
 def _python(code: str, platform: str | None) -> subprocess.CompletedProcess:
@@ -22,7 +22,7 @@ def _python(code: str, platform: str | None) -> subprocess.CompletedProcess:
 def test_importing_the_library_leaves_opengl_alone():
     code = (f"import sys, os\nimport {', '.join(MODULES)}\n"
             "assert 'pyrender' not in sys.modules and 'OpenGL' not in sys.modules, 'OpenGL imported'\n"
-            "assert 'PYOPENGL_PLATFORM' not in os.environ, os.environ['PYOPENGL_PLATFORM']\n")  # fmt: skip
+            "assert 'PYOPENGL_PLATFORM' not in os.environ, os.environ['PYOPENGL_PLATFORM']\n")
     result = _python(code, None)
     assert result.returncode == 0, result.stderr
 
@@ -31,7 +31,7 @@ def test_importing_the_library_leaves_opengl_alone():
 def test_first_render_sets_the_platform_only_when_unset(given, expected):
     code = ("import os, sys\nfrom hmr_flow.render import load_pyrender\n"
             "assert 'pyrender' not in sys.modules\nload_pyrender()\n"
-            "assert 'pyrender' in sys.modules\nprint(os.environ['PYOPENGL_PLATFORM'])\n")  # fmt: skip
+            "assert 'pyrender' in sys.modules\nprint(os.environ['PYOPENGL_PLATFORM'])\n")
     result = _python(code, given)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [expected]

@@ -36,13 +36,12 @@ from hmr_flow.body.build.makehuman import (
 )
 from hmr_flow.body.build.rig_mapping import bone_joint, joint_bone
 from hmr_flow.body.paths import MODEL_FORMAT_VERSION, cache_dir, default_model_path
-from hmr_flow.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from hmr_flow.body.skeleton import JOINT_NAMES, NUM_BETAS, NUM_JOINTS, PARENTS
 from hmr_flow.files import save_npz
 
 log = logging.getLogger(__name__)
 
 DECIMETRE = 0.1
-NUM_BETAS = 10
 NUM_SAMPLES = 1500
 REGRESSOR_SAMPLES = 300
 CHUNK = 100

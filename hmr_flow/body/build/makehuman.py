@@ -18,7 +18,7 @@ MACRO_TOKENS: tuple[str, ...] = (
     "african", "asian", "caucasian", "female", "male", "baby", "child", "young", "old",
     "minmuscle", "averagemuscle", "maxmuscle", "minweight", "averageweight", "maxweight",
     "minheight", "maxheight", "uncommonproportions", "idealproportions",
-)  # fmt: skip
+)
 MACRO_TARGET_FOLDERS: tuple[str, ...] = ("targets/macrodetails", "targets/macrodetails/height", "targets/macrodetails/proportions")
 
 

@@ -18,7 +18,7 @@ _HEAD_BONES = {
     "neck": "neck_01", "head": "head", "hip": "thigh_{s}", "knee": "calf_{s}", "ankle": "foot_{s}",
     "foot": "ball_{s}", "collar": "clavicle_{s}", "shoulder": "upperarm_{s}", "elbow": "lowerarm_{s}",
     "wrist": "hand_{s}", "hand": "middle_01_{s}",
-}  # fmt: skip
+}
 
 
 def joint_bone(joint: str) -> str:
