@@ -67,7 +67,7 @@ train-prior: setup
 
 # The keypoint-conditioned model (the default of `hmr-flow fit` / `regress`): pairs generated from the
 # mocap of `make data` (17 training subjects; mirrored half the time), no images needed; 6,000 steps,
-# ~45-80 min on a 2-core CPU (one thread).
+# ~40-60 min on a 2-core CPU (one thread).
 train-hmr: setup
 	$(VENV)/bin/hmr-flow train hmr --input keypoints --data data/mocap/poses.npz --epochs 12 --steps-per-epoch 500 \
 	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 --mirror 0.5 \

@@ -121,6 +121,10 @@ class DeepMimicMotion:
         return list(self.rig.names)
 
     @property
+    def parents(self) -> np.ndarray:
+        return np.asarray(self.rig.parents)
+
+    @property
     def num_frames(self) -> int:
         return int(self.values.shape[0])
 
