@@ -7,8 +7,12 @@ Data (seeded, ``hmr_flow.data.keypoint_pairs``): ``--count`` poses of the mocap 
 sqrt(W² + H²), the person anywhere in the image, 10 % truncated), COCO-17 keypoints with σ = 5 px
 noise and 30 % of each person's keypoints hidden.
 
-1. Hypotheses (``hmr_flow.models.evaluate``): MPJPE (pelvis-aligned) and PA-MPJPE over the 24 SMPL
-   joints, mm, of the mode and of the best of 5 and of 25 hypotheses.
+1. Hypotheses (``hmr_flow.models.evaluate``), for each of ``--seeds`` (median and range printed):
+   MPJPE (pelvis-aligned) and PA-MPJPE over the 24 SMPL joints, mm, of the mode and of the best of 5 and
+   of 25 hypotheses; calibration of the random hypotheses: PCK@0.1 of their projected keypoints against
+   the seen input keypoints, their spread on seen vs hidden keypoints, 3D coverage of the true joints by
+   their per-joint 90 % radius; NLL of the true pose. Then the same with one whole limb hidden per person
+   instead (:data:`ONE_LIMB_HIDDEN`), where the spread should follow the occlusion.
 2. Fits (``hmr_flow.fitting.fit_people``) of the first ``--fit-persons`` of them, in the full image with
    its true focal, ``--hypotheses`` starting points per person, with each prior: ``conditional``
    (−log p(pose | keypoints) of the model, started from its hypotheses, as ``hmr-flow fit``), ``flow``,
@@ -31,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Subset
 
 from hmr_flow.body import BodyModel, KeypointBody
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, load_split_poses
@@ -53,6 +56,53 @@ def model_hypotheses(model, data: dict, n: int, seed: int) -> Initialisation:
         pose.append(hyps.pose[..., 3:])
         betas.append(hyps.betas)
     return Initialisation(torch.cat(orient), torch.cat(pose), torch.cat(betas))
+
+
+#: Rows of the hypotheses table: (label, figure key, format).
+HYPOTHESIS_ROWS = (
+    ("mode PA-MPJPE mm", "pa_mpjpe_mode", ".1f"), ("best of 5 PA-MPJPE mm", "pa_mpjpe_best5", ".1f"),
+    ("best of 25 PA-MPJPE mm", "pa_mpjpe_best25", ".1f"), ("best of 25 / mode (PA)", "best25_ratio", ".3f"),
+    ("mode MPJPE mm", "mpjpe_mode", ".1f"), ("best of 5 MPJPE mm", "mpjpe_best5", ".1f"),
+    ("best of 25 MPJPE mm", "mpjpe_best25", ".1f"),
+    ("sample PCK@0.1 on seen keypoints", "sample_pck_seen", ".3f"),
+    ("sample spread, seen keypoints mm", "diversity_visible_mm", ".1f"),
+    ("sample spread, hidden keypoints mm", "diversity_hidden_mm", ".1f"),
+    ("spread hidden / seen", "spread_ratio", ".2f"), ("3D coverage at the 90 % radius", "coverage90", ".3f"),
+    ("NLL of the true pose, nats", "nll", ".1f"), ("mode 2D reprojection px", "reprojection_px", ".2f"),
+)  # fmt: skip
+
+
+#: The second calibration case: σ = 5 px and one whole limb (an arm, a leg, both lower legs or the face,
+#: ``keypoint_pairs.LIMBS``) hidden per person instead of 30 % of the keypoints at random.
+ONE_LIMB_HIDDEN = replace(BENCHMARK_CORRUPTION, missing_fixed=0.0, limb=1.0)
+
+
+def hypothesis_table(model, body: KeypointBody, pairs: KeypointPairs, args, title: str) -> dict:
+    """Hypothesis and calibration figures (``hmr_flow.models.evaluate``) of ``args.count`` validation
+    pairs for each seed (poses, views and latent noise) and temperature; prints median (min–max) over
+    the seeds. Returns ``{temperature: {seed: figures}}``."""
+    results: dict = {}
+    for temperature in args.temperature:
+        results[str(temperature)] = {}
+        for seed in args.seeds:
+            dataset = PairSet(pairs, args.count, seed=seed)
+            h = evaluate(model, body, dataset, "cpu", n=args.n, batch_size=100, seed=seed, progress=False,
+                         temperature=temperature)  # fmt: skip
+            h["best25_ratio"] = h["pa_mpjpe_best25"] / h["pa_mpjpe_mode"]
+            h["spread_ratio"] = h["diversity_hidden_mm"] / h["diversity_visible_mm"]
+            results[str(temperature)][str(seed)] = h
+    seeds = ", ".join(map(str, args.seeds))
+    print(f"\n{args.count} validation-subject poses per seed, {title} ({args.weights.name}); median "
+          f"(min–max) over seeds {seeds}; {args.n} hypotheses (mode first):")
+    print("| figure | " + " | ".join(f"T = {t:g}" for t in args.temperature) + " |")
+    print("|---|" + "---|" * len(args.temperature))
+    for label, key, fmt in HYPOTHESIS_ROWS:
+        cells = []
+        for temperature in args.temperature:
+            values = np.array([h[key] for h in results[str(temperature)].values()])
+            cells.append(f"{np.median(values):{fmt}} ({values.min():{fmt}}–{values.max():{fmt}})")
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    return results
 
 
 def fit_errors(body: KeypointBody, data: dict, prior, init: Initialisation | None, hypotheses: int,
@@ -83,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                         "hmr-flow fit runs 60)")
     parser.add_argument("--fit-weights", type=float, nargs="+", help="sweep the conditional prior's weight instead")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=12345, help="seed of the poses and views")
+    parser.add_argument("--seed", type=int, default=12345, help="seed of the fitted people's poses and views")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[12345, 12346, 12347],
+                        help="seeds of the hypotheses' poses, views and latent noise (figures: median and range)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -93,23 +145,12 @@ def main(argv: list[str] | None = None) -> int:
     body = KeypointBody(BodyModel())
     orient, body_pose, _ = load_split_poses(args.poses, "val")
     pairs = KeypointPairs(body, orient, body_pose, model.config.image_size, BENCHMARK_CORRUPTION)
-    dataset = PairSet(pairs, max(args.count, args.fit_persons), seed=args.seed)
+    dataset = PairSet(pairs, args.fit_persons, seed=args.seed) if args.fit_persons else None
     figures: dict = {"count": args.count}
     if args.count:
-        print(f"{args.count} validation-subject poses, σ = 5 px, 30 % hidden ({args.weights.name}):")
-        print("| T | | mode | best of 5 | best of 25 | best 25 / mode | spread visible / hidden mm |\n|---|---|---|---|---|---|---|")
-        figures["hypotheses"] = {}
-        for temperature in args.temperature:
-            h = evaluate(model, body, Subset(dataset, range(args.count)), "cpu", n=args.n, batch_size=100, seed=args.seed, progress=False,
-                         temperature=temperature)  # fmt: skip
-            figures["hypotheses"][str(temperature)] = h
-            for metric in ("pa_mpjpe", "mpjpe"):
-                print(f"| {temperature:g} | {metric.upper().replace('_', '-')} mm | {h[f'{metric}_mode']:.1f} | "
-                      f"{h[f'{metric}_best5']:.1f} | {h[f'{metric}_best25']:.1f} | "
-                      f"{h[f'{metric}_best25'] / h[f'{metric}_mode']:.2f} | "
-                      f"{h['diversity_visible_mm']:.0f} / {h['diversity_hidden_mm']:.0f} |")  # fmt: skip
-        print(f"NLL of the true pose {h['nll']:.1f} nats; 2D reprojection of the mode {h['reprojection_px']:.2f} px "
-              f"({model.config.image_size} px crops)")  # fmt: skip
+        figures["hypotheses"] = hypothesis_table(model, body, pairs, args, "σ = 5 px, 30 % hidden")
+        one_limb = KeypointPairs(body, orient, body_pose, model.config.image_size, ONE_LIMB_HIDDEN)
+        figures["one_limb_hidden"] = hypothesis_table(model, body, one_limb, args, "σ = 5 px, one whole limb hidden")
     if args.fit_persons:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
         config = scaled_config(args.iterations) if args.iterations else FitConfig()

@@ -17,6 +17,8 @@ pose priors and held-out real poses in ``hmr_flow/assets/``. Writes into ``--out
 - ``example_hypotheses.png``: when the conditional image → pose model is shipped
   (``hmr_flow/assets/hmr_*.pt``), its hypotheses for the image, which also initialise the fit;
   otherwise the fit starts from prior samples and the summary says so;
+- ``example_hypotheses_hidden_arm.png``: the same with the right elbow and wrist hidden (confidence 0),
+  as when an arm is occluded: the samples should agree on what is seen and differ on the hidden arm;
 - ``prior_samples.png``: poses sampled from the unconditional flow prior (labels: held-out percentile);
 - ``scores.csv``: log-likelihood and percentile of real held-out poses, the same with broken joint
   limits, and uniformly random rotations.
@@ -62,6 +64,8 @@ IMAGE_SIZE = 320
 SEED = 0
 #: The example fitted by default: the first demo pose with this label (else the first pose).
 DEFAULT_LABEL = "arms raised"
+#: COCO-17 keypoints hidden in the second hypotheses example (an occluded arm).
+HIDDEN_ARM = ("right_elbow", "right_wrist")
 #: The real photo fitted end to end (CC0, see demo/photos/README.md).
 PHOTO = Path(__file__).resolve().parent / "photos" / "side_bend.jpg"
 
@@ -157,7 +161,7 @@ def conditional_start(checkpoint: Path, image: np.ndarray, keypoints: np.ndarray
                       count: int, out: Path, body, device: str):
     """Hypotheses of the conditional model for the people of ``keypoints (P, 17, 3)`` (mode first): writes
     their grid (drawn with ``body``, a CPU :class:`~hmr_flow.body.BodyModel`) to ``out/example_hypotheses.png``
-    and returns the first ``count`` as a fitting :class:`~hmr_flow.fitting.Initialisation`, with the
+    (and with :data:`HIDDEN_ARM` hidden to ``out/example_hypotheses_hidden_arm.png``) and returns the first ``count`` as a fitting :class:`~hmr_flow.fitting.Initialisation`, with the
     model's likelihood given those keypoints as the fitting prior (:class:`hmr_flow.models.ConditionalPrior`)."""
     from hmr_flow.models import ConditionalPrior, regress
     from hmr_flow.models.visualise import hypothesis_grid
@@ -165,6 +169,10 @@ def conditional_start(checkpoint: Path, image: np.ndarray, keypoints: np.ndarray
     model = conditional_model(checkpoint, device)
     hypotheses = regress(model, image, n=max(count, 9), focal=focal, keypoints=keypoints, seed=SEED)
     save_image(out / "example_hypotheses.png", hypothesis_grid(image, hypotheses, body, tile=240, columns=5))
+    hidden = keypoints.copy()
+    hidden[:, [COCO17_NAMES.index(name) for name in HIDDEN_ARM], 2] = 0.0
+    occluded = regress(model, image, n=max(count, 9), focal=focal, keypoints=hidden, seed=SEED)
+    save_image(out / "example_hypotheses_hidden_arm.png", hypothesis_grid(image, occluded, body, tile=240, columns=5))
     init = hypotheses.initialisation()
     start = Initialisation(init.global_orient[:, :count].cpu(), init.body_pose[:, :count].cpu(), init.betas[:, :count].cpu())
     return start, ConditionalPrior(model, keypoints, image)
@@ -402,7 +410,8 @@ def _run(args: argparse.Namespace) -> int:
     print("- example.png + example_keypoints.json: a render of a held-out CMU pose and its COCO-17 keypoints")
     if checkpoint is not None:
         print(f"- example_hypotheses.png: hypotheses of the conditional model {checkpoint.name} from the keypoints "
-              f"(mode first); they initialise the fit")
+              f"(mode first); they initialise the fit; example_hypotheses_hidden_arm.png: the same with the right "
+              f"elbow and wrist hidden")
     else:
         print("- conditional image → pose model not shipped (no hmr_flow/assets/hmr_*.pt): "
               "the fit starts from prior samples")

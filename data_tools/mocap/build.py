@@ -5,8 +5,9 @@ Known facts about the shared data (from its README and checked against the files
 
 * ``cmu_daz43/salsa_60_61``: the header says 120 fps but the clips are 60 fps; files ``01``–``15`` are
   subject 60 and ``16``–``30`` subject 61 (the two dance partners: equal frame counts pairwise).
-* ``cmu_deepmimic`` (JSON) is not converted: it would need the DeepMimic humanoid's offsets, which are
-  not in the data; its subjects are simply absent from the build.
+* ``cmu_deepmimic`` (JSON frame rows, ``*.txt``) is read with the humanoid's offsets from
+  ``humanoid3d_skeleton.json`` (:mod:`data_tools.mocap.deepmimic`); its subjects 11, 43, 49, 85, 88, 90,
+  127, 139 and 140 are in no other folder (the others repeat motion of subjects 2–16).
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from data_tools.mocap.quality import clip_rows, format_table, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
 from hmr_flow.files import save_npz, write_text
 
-#: BVH folders of the shared mocap root that are converted.
-SHARED_FOLDERS = ("cmu_mb31", "cmu_daz43", "cmu_iclone")
+#: Folders of the shared mocap root that are converted, and the pattern of their clip files.
+SHARED_FOLDERS = {"cmu_mb31": "*.bvh", "cmu_daz43": "*.bvh", "cmu_iclone": "*.bvh", "cmu_deepmimic": "[0-9]*.txt"}
 #: Validation subjects: martial arts (135), basketball/dance in two rigs (6), jumps/runs (16) and
-#: walks/climbing (3) — varied motion, 16 % of the frames at 30 fps (7,940 of 49,198); everyone else
-#: trains. The salsa dancers (60, 61: 28 % each) are too big for validation.
+#: walks/climbing (3) — varied motion, 7,940 frames at 30 fps (13.8 % of 57,384; their 507 DeepMimic
+#: frames are excluded, see :func:`split_by_subject`); everyone else (17 subjects) trains. The salsa
+#: dancers (60, 61: 24 % each) are too big for validation.
 VALIDATION_SUBJECTS = (3, 6, 16, 135)
 
 
@@ -47,15 +49,15 @@ class ClipJob:
 
 
 def shared_jobs(root: str | Path) -> list[ClipJob]:
-    """Every BVH clip of the shared mocap root with its id, subject and fps fix (module docstring)."""
+    """Every clip of the shared mocap root with its id, subject and fps fix (module docstring)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"mocap root not found: {root} (expected ../shared/data/mocap)")
     jobs = []
-    for folder in SHARED_FOLDERS:
-        files = sorted((root / folder).rglob("*.bvh"))
+    for folder, pattern in SHARED_FOLDERS.items():
+        files = sorted((root / folder).rglob(pattern))
         if not files:
-            raise FileNotFoundError(f"{root / folder}: no .bvh files (is the mocap root right?)")
+            raise FileNotFoundError(f"{root / folder}: no {pattern} files (is the mocap root right?)")
         for path in files:
             clip = str(path.relative_to(root).with_suffix(""))
             if path.parent.name == "salsa_60_61":
@@ -105,10 +107,17 @@ def convert_many(jobs: list[ClipJob], target: TargetSkeleton, fps: float = 30.0,
     return results
 
 
-def split_by_subject(subjects: np.ndarray, validation: tuple[int, ...] = VALIDATION_SUBJECTS) -> dict:
-    """Frame indices of the train/validation split (by subject, never by frame)."""
+def split_by_subject(subjects: np.ndarray, validation: tuple[int, ...] = VALIDATION_SUBJECTS,
+                     partial: np.ndarray | None = None) -> dict:  # fmt: skip
+    """Frame indices of the train/validation split (by subject, never by frame).
+
+    ``partial (N,)`` marks frames of rigs that leave some SMPL joints undriven (``RigSpec.undriven``):
+    held-out likelihoods of such frames would reward a prior for the rig's frozen joints, so the
+    validation subjects' partial frames are in neither split (``excluded``)."""
     val = np.isin(subjects, validation)
-    return {"train": np.flatnonzero(~val), "val": np.flatnonzero(val)}
+    partial = np.zeros(len(subjects), dtype=bool) if partial is None else np.asarray(partial, dtype=bool)
+    return {"train": np.flatnonzero(~val), "val": np.flatnonzero(val & ~partial),
+            "excluded": np.flatnonzero(val & partial)}
 
 
 def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float = 30.0,
@@ -125,7 +134,7 @@ def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float 
                          refine_positions=refine_positions)
     arrays = pack_clips(clips)
     save_npz(arrays, out / "poses.npz")
-    split = split_by_subject(arrays["subject"])
+    split = split_by_subject(arrays["subject"], partial=arrays["partial"])
     save_npz({**split, "val_subjects": np.array(VALIDATION_SUBJECTS, dtype=np.int32)}, out / "split.npz")
     subjects = arrays["subject"]
     summary = {
@@ -133,6 +142,7 @@ def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float 
         "refine_positions": refine_positions,
         "frames": int(len(subjects)), "val_frames": int(len(split["val"])),
         "val_fraction": float(len(split["val"]) / len(subjects)),
+        "excluded_val_frames": int(len(split["excluded"])),
         "val_subjects": list(VALIDATION_SUBJECTS),
         "frames_per_subject": {int(s): int((subjects == s).sum()) for s in np.unique(subjects)},
         "rigs": rig_rows(clips), "clips": clip_rows(clips),

@@ -84,7 +84,8 @@ def _run_sheet(args: argparse.Namespace) -> int:
 
 
 #: One clip per rig for the README sheet (relative to the mocap root).
-DEFAULT_SHEET_CLIPS = ("cmu_mb31/16_01.bvh", "cmu_daz43/martial_135/03.bvh", "cmu_iclone/006/006_01.bvh")
+DEFAULT_SHEET_CLIPS = ("cmu_mb31/16_01.bvh", "cmu_daz43/martial_135/03.bvh", "cmu_iclone/006/006_01.bvh",
+                       "cmu_deepmimic/11/11_01.txt")
 
 
 def register(groups: argparse._SubParsersAction) -> None:

@@ -1,4 +1,4 @@
-"""BVH clip → SMPL pose frames: shape fit, retargeting, resampling, position refinement,
+"""Mocap clip (BVH, or DeepMimic JSON) → SMPL pose frames: shape fit, retargeting, resampling, position refinement,
 near-duplicate removal, error measure.
 
 Pipeline per clip: the rig's scale and the target's ``betas`` are fitted to the rig's bone lengths
@@ -23,7 +23,8 @@ import numpy as np
 import roma
 import torch
 
-from data_tools.mocap.bvh import read_bvh
+from data_tools.mocap.bvh import BvhMotion, read_bvh
+from data_tools.mocap.deepmimic import DeepMimicMotion, read_deepmimic
 from data_tools.mocap.refine import refine
 from data_tools.mocap.retarget import MATCHED_JOINTS, retarget
 from data_tools.mocap.rigs import detect_rig
@@ -74,6 +75,16 @@ def infer_subject(path: str | Path) -> int:
     raise ValueError(f"{path}: cannot infer the subject from the file or folder name; pass it explicitly")
 
 
+#: Suffixes of DeepMimic clips (JSON frame rows, :mod:`data_tools.mocap.deepmimic`); anything else is BVH.
+DEEPMIMIC_SUFFIXES = (".txt", ".json")
+
+
+def read_motion(path: str | Path) -> BvhMotion | DeepMimicMotion:
+    """A mocap clip by its suffix: DeepMimic JSON (``.txt``/``.json``, the humanoid skeleton found
+    beside it) or BVH (anything else)."""
+    return read_deepmimic(path) if Path(path).suffix.lower() in DEEPMIMIC_SUFFIXES else read_bvh(path)
+
+
 def _slerp_rotmats(r0: np.ndarray, r1: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Spherical interpolation of rotation matrices ``(N, ..., 3, 3)`` with weights ``w (N,)``."""
     q0 = roma.rotmat_to_unitquat(torch.from_numpy(r0))
@@ -105,10 +116,10 @@ def convert_clip(
     path: str | Path, target: TargetSkeleton, fps: float = 30.0, native_fps: float | None = None,
     subject: int | None = None, dedupe_deg: float = 0.0, fit_betas: bool = True, refine_positions: bool = True,
 ) -> ConvertedClip:
-    """Convert one BVH file.
+    """Convert one clip.
 
     Args:
-        path: BVH file (rig detected from its joint names).
+        path: BVH file or DeepMimic clip (:func:`read_motion`; rig detected from its joint names).
         target: skeleton to retarget onto.
         fps: output frame rate (frames are interpolated: slerp for rotations, linear otherwise).
         native_fps: the file's true frame rate when its ``Frame Time`` is wrong; ``None`` = header.
@@ -120,7 +131,7 @@ def convert_clip(
     """
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    motion = read_bvh(path)
+    motion = read_motion(path)
     rig = detect_rig(motion.names, str(path))
     native = float(native_fps or motion.fps)
     subject = infer_subject(path) if subject is None else int(subject)

@@ -14,6 +14,9 @@ key                       shape/dtype meaning
 ``clip``                  (N,) i4     index into ``clip_names``
 ``source``                (N,) i4     index into ``source_names`` (rig / conversion)
 ``frame``                 (N,) i4     frame index within the clip at ``fps``
+``partial``               (N,) bool   the frame's rig leaves some SMPL joints undriven (``RigSpec.undriven``,
+                                      DeepMimic): training data only, never held out (files written
+                                      before this key existed lack it)
 ``fps``                   () f4       output frame rate
 ``clip_names``            (C,) str    clip ids, e.g. ``cmu_daz43/misc/07_03``
 ``clip_scale``            (C,) f4     rig units → metres used for the clip
@@ -28,7 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from data_tools.mocap.convert import ConvertedClip
+from data_tools.mocap.rigs import RIGS
 
+_PARTIAL_RIGS = {rig.name for rig in RIGS if rig.undriven}
 POSE_KEYS = ("global_orient", "body_pose", "transl", "subject", "clip", "source", "frame")
 
 
@@ -53,6 +58,7 @@ def pack_clips(clips: list[ConvertedClip]) -> dict[str, np.ndarray]:
         "clip": np.repeat(np.arange(len(clips)), sizes).astype(np.int32),
         "source": np.repeat([sources.index(c.rig) for c in clips], sizes).astype(np.int32),
         "frame": np.concatenate([c.frame for c in clips]).astype(np.int32),
+        "partial": np.repeat([c.rig in _PARTIAL_RIGS for c in clips], sizes).astype(bool),
         "fps": np.float32(fps.pop()),
         "clip_names": np.array([c.clip for c in clips]),
         "clip_scale": np.array([c.scale for c in clips], dtype=np.float32),

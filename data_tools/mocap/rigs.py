@@ -46,6 +46,9 @@ class RigSpec:
     twist: dict[str, str]
     forward: tuple[float, float, float] = _FWD_Z
     up: tuple[float, float, float] = _UP_Y
+    #: SMPL joints the rig has no joint for, whose rotations therefore stay (nearly) constant: frames of
+    #: such a rig are training data only (see :func:`data_tools.mocap.build.split_by_subject`)
+    undriven: tuple[str, ...] = ()
 
     def __post_init__(self):
         for table in ("points", "twist"):
@@ -212,8 +215,34 @@ CC_BASE = RigSpec(
     up=_FWD_Z,
 )  # fmt: skip
 
+DEEPMIMIC = RigSpec(
+    name="cmu_deepmimic",
+    description="DeepMimic humanoid3d (15 joints: spherical hips, ankles, shoulders, chest, neck; revolute knees "
+                "and elbows; arms down at zero, facing +X) with the end points of data_tools.mocap.deepmimic",
+    signature=("root", "chest", "neck", "right_hip", "right_knee", "left_elbow", "head_end"),
+    points={
+        "pelvis": _mid_hip("left_hip", "right_hip"),
+        "spine1": ("root", "chest", 0.45), "spine2": "chest", "spine3": ("chest", "neck", 0.3),
+        # the humanoid's neck joint sits at shoulder height, SMPL's at the top of the trunk (placement
+        # chosen on clips 07_03, 11_01, 127_03: p95 error 2.8 cm vs 5.6 cm at the neck joint itself)
+        "neck": ("chest", "neck", 1.3), "head": "head_end",
+        **_sided({"{s}_hip": "{S}_hip", "{s}_knee": "{S}_knee", "{s}_ankle": "{S}_ankle", "{s}_foot": "{S}_toe_end",
+                  "{s}_collar": ("neck", "{S}_shoulder", 0.45), "{s}_shoulder": "{S}_shoulder",
+                  "{s}_elbow": "{S}_elbow", "{s}_wrist": "{S}_wrist", "{s}_hand": "{S}_hand_end"}, "left", "right"),
+    },
+    twist={
+        "pelvis": "root", "spine1": "root", "spine2": "chest", "spine3": "chest", "neck": "neck", "head": "neck",
+        **_sided({"{s}_hip": "{S}_hip", "{s}_knee": "{S}_knee", "{s}_ankle": "{S}_ankle", "{s}_foot": "{S}_ankle",
+                  "{s}_collar": "chest", "{s}_shoulder": "{S}_shoulder", "{s}_elbow": "{S}_elbow",
+                  "{s}_wrist": "{S}_wrist", "{s}_hand": "{S}_wrist"}, "left", "right"),
+    },
+    forward=(1.0, 0.0, 0.0),
+    # no lumbar, upper-spine or wrist joints: those SMPL rotations stay within 1° of rest in every frame
+    undriven=("spine1", "spine3", "left_wrist", "right_wrist"),
+)  # fmt: skip
+
 #: Supported rigs, in detection order.
-RIGS: tuple[RigSpec, ...] = (CMU_MB31, CMU_MB31_2010, CMU_ASF31, CMU_DAZ43, CC_BASE)
+RIGS: tuple[RigSpec, ...] = (CMU_MB31, CMU_MB31_2010, CMU_ASF31, CMU_DAZ43, CC_BASE, DEEPMIMIC)
 
 
 class UnknownRigError(ValueError):

@@ -12,8 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from data_tools.mocap.bvh import read_bvh  # noqa: E402
-from data_tools.mocap.convert import convert_clip  # noqa: E402
+from data_tools.mocap.convert import convert_clip, read_motion  # noqa: E402
 from data_tools.mocap.skeleton import TargetSkeleton  # noqa: E402
 from hmr_flow.files import atomic_path  # noqa: E402
 
@@ -39,7 +38,7 @@ def _draw(ax, bones: list[tuple[np.ndarray, np.ndarray]], cloud: np.ndarray | No
 
 def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None = None, frames: int = 4,
                   view: str = "front", fit_betas: bool = True, refine_positions: bool = True) -> Path:
-    """Write a PNG: per clip, ``frames`` evenly spaced frames; each shows the BVH skeleton (times the
+    """Write a PNG: per clip, ``frames`` evenly spaced frames; each shows the rig skeleton (BVH or DeepMimic, times the
     fitted scale, blue) and our posed, shaped body (mesh points grey, skeleton red), seen from ``view``
     (:data:`VIEWS`). ``fit_betas``/``refine_positions`` as in :func:`convert_clip`."""
     from hmr_flow.body import BodyModel
@@ -51,7 +50,7 @@ def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None =
     fig, axes = plt.subplots(len(files), 2 * frames, figsize=(2 * frames * 1.6, len(files) * 2.2), squeeze=False)
     for row, path in enumerate(files):
         clip = convert_clip(path, target, fit_betas=fit_betas, refine_positions=refine_positions)
-        motion = read_bvh(path)
+        motion = read_motion(path)
         picks = np.linspace(0, len(clip.frame) - 1, frames).round().astype(int)
         pose = np.concatenate([clip.global_orient[picks], clip.body_pose[picks]], axis=1)
         with torch.no_grad():
@@ -69,7 +68,7 @@ def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None =
                          if p >= 0 and not motion.names[j].endswith("_end")]
             smpl_bones = [(joints[k, p], joints[k, j]) for j, p in enumerate(target.parents) if p >= 0]
             label = f"{clip.clip} f{clip.frame[picks[k]]}"
-            _draw(axes[row, 2 * k], rig_bones, None, centre, "tab:blue", f"BVH {label}", VIEWS[view])
+            _draw(axes[row, 2 * k], rig_bones, None, centre, "tab:blue", f"rig {label}", VIEWS[view])
             _draw(axes[row, 2 * k + 1], smpl_bones, verts[k, sub], centre, "tab:red", f"SMPL {label}", VIEWS[view])
     fig.tight_layout()
     out = Path(out)

@@ -36,3 +36,20 @@ def flip_permutation(names: tuple[str, ...] | list[str]) -> list[int]:
 
 
 JOINT_FLIP_PERMUTATION: tuple[int, ...] = tuple(flip_permutation(JOINT_NAMES))
+#: The same for the 23 body joints (pose without the pelvis).
+BODY_FLIP_PERMUTATION: tuple[int, ...] = tuple(j - 1 for j in JOINT_FLIP_PERMUTATION[1:])
+
+
+def mirror_pose(pose):
+    """The mirror image (x → −x, left ↔ right) of axis-angle poses ``(..., 24, 3)`` (global orientation
+    first) or ``(..., 23, 3)`` (body joints only), numpy or torch; returns a new array of the same kind.
+
+    A rotation ``R`` mirrors to ``M R M`` with ``M = diag(−1, 1, 1)``: its axis-angle ``(x, y, z)``
+    becomes ``(x, −y, −z)``, moved to the mirrored joint. Exact for a left/right symmetric rest pose.
+    """
+    joints = pose.shape[-2]
+    if joints not in (24, 23) or pose.shape[-1] != 3:
+        raise ValueError(f"pose: expected (..., 24, 3) or (..., 23, 3) axis-angle, got {tuple(pose.shape)}")
+    mirrored = pose[..., list(JOINT_FLIP_PERMUTATION if joints == 24 else BODY_FLIP_PERMUTATION), :]
+    mirrored[..., 1:] *= -1
+    return mirrored

@@ -19,7 +19,7 @@ from hmr_flow.commands.options import (
     read_keypoint_inputs,
 )
 from hmr_flow.models.losses import LossWeights
-from hmr_flow.models.model import INPUTS
+from hmr_flow.models.model import FLOW_COUPLINGS, INPUTS
 from hmr_flow.validation import (
     UserInputError,
     check_output_dir,
@@ -63,6 +63,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr.add_argument("--steps-per-epoch", type=positive_int, default=run["steps_per_epoch"], help="--input keypoints: generated batches per epoch")
     hmr.add_argument("--balance", action="store_true",
                      help="--input keypoints: draw poses clip-balanced (every mocap clip equally likely)")
+    hmr.add_argument("--mirror", type=float_in(0.0, 1.0, low_open=False), default=run["mirror"],
+                     help="--input keypoints: probability of training on a frame's left/right mirror image")
+    hmr.add_argument("--recombine-arms", type=float_in(0.0, 1.0, low_open=False), default=run["recombine_arms"],
+                     help="--input keypoints: probability of taking both arms from another frame of the split")
     hmr.add_argument("--image-size", type=positive_int, default=arch.image_size, help="crop / heatmap side in pixels (multiple of 32)")
     hmr.add_argument("--batch-size", type=positive_int, default=run["batch_size"], help="per process")
     add_learning_rate(hmr, run["lr"])
@@ -78,6 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr.add_argument("--feature-dim", type=positive_int, default=arch.feature_dim, help="width of the backbone's feature vector")
     hmr.add_argument("--flow-hidden", type=positive_int, default=arch.flow_hidden, help="coupling MLP width of the pose flow")
     hmr.add_argument("--flow-steps", type=positive_int, default=arch.flow_steps, help="steps of the pose flow")
+    hmr.add_argument("--flow-coupling", choices=FLOW_COUPLINGS, default=arch.flow_coupling,
+                     help="coupling layers of the pose flow: additive (z = 0 is exactly the mode; the same spread "
+                     "for every input) or affine (spread that follows the input)")
     hmr.add_argument("--keypoint-channels", action="store_true", help="deprecated: same as --input rgb+keypoints")
     hmr.add_argument("--loss-weight", action="append", default=[], metavar="TERM=VALUE",
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
@@ -152,11 +159,13 @@ def run_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,
         amp=not args.no_amp, seed=args.seed, train_limit=args.train_limit, val_limit=args.val_limit,
         val_samples=args.val_samples, resume=args.resume, steps_per_epoch=args.steps_per_epoch, balance=args.balance,
+        mirror=args.mirror, recombine_arms=args.recombine_arms,
     )
     inputs = "rgb+keypoints" if args.keypoint_channels and args.input == "rgb" else args.input
     config = HMRConfig.for_inputs(inputs, image_size=args.image_size, widths=tuple(args.widths),
                                   blocks=(1,) * len(args.widths), feature_dim=args.feature_dim,
-                                  flow_hidden=args.flow_hidden, flow_steps=args.flow_steps)
+                                  flow_hidden=args.flow_hidden, flow_steps=args.flow_steps,
+                                  flow_coupling=args.flow_coupling)
     row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
         source = "keypoints generated from mocap" if inputs == "keypoints" else "synthetic renders only"

@@ -65,7 +65,7 @@ def _train_locked(args: argparse.Namespace, device: str, outputs: tuple[Path, ..
                          val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          jitter=args.jitter, jitter_end=args.jitter_end, balance=args.balance,
                          balance_power=args.balance_power, floor=args.floor, seed=args.seed, device=device,
-                         flow=flow)
+                         flow=flow, mirror=args.mirror)
     if args.kind == "gmm":
         summary = train_gmm(config)
     else:
@@ -162,6 +162,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="draw training frames ∝ 1/(frames of their subject or clip)^power")
     train.add_argument("--balance-power", type=non_negative_float, default=TrainConfig.balance_power,
                        help="power of the balancing weights: 1 = every group weighs the same")
+    train.add_argument("--mirror", action="store_true",
+                       help="also train on the left/right mirror image of every training frame")
     train.add_argument("--floor", type=float_in(0.0, 0.5, low_open=False), default=TrainConfig.floor,
                        help="weight of the uniform-rotation component that bounds scores far from the data")
     train.add_argument("--tails", type=positive_float, default=DEFAULT_FLOW["tails"],

@@ -28,9 +28,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from hmr_flow.body import COCO17_FLIP_PERMUTATION, JOINT_FLIP_PERMUTATION
+from hmr_flow.body.skeleton import mirror_pose
 
 _MIRROR = np.array([-1.0, 1.0, 1.0])
-_POSE_FLIP_SIGN = np.array([1.0, -1.0, -1.0])
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def flip_sample(sample: dict) -> dict:
     for key in ("image", "silhouette", "occluder"):
         out[key] = np.ascontiguousarray(sample[key][:, ::-1])
     pose = np.concatenate([sample["global_orient"], sample["body_pose"]]).reshape(24, 3)
-    pose = (pose[list(JOINT_FLIP_PERMUTATION)] * _POSE_FLIP_SIGN).astype(np.float32)
+    pose = mirror_pose(pose).astype(np.float32)
     out["global_orient"], out["body_pose"] = pose[0].copy(), pose[1:].reshape(-1).copy()
     root = sample["joints3d"][0].astype(np.float64)
     rest_root = root - sample["transl"]

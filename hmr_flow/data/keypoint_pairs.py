@@ -20,6 +20,10 @@ evaluation apply unchanged), for the square keypoint crop (:mod:`hmr_flow.geomet
   confidence)`` pixels, ``image_size (B, 2)`` ``(W, H)`` and its true focal ``image_focal (B,)``
   (principal point at the image centre).
 
+Pose augmentation (:class:`PoseAugment`, training only) makes poses the mocap does not hold but a body
+can: the left/right mirror image of a frame, and a frame whose arms (collars down) come from another
+frame of the same split.
+
 Cameras: yaw uniform over the full turn, pitch ±30°, roll ±10°; images of long side 1000 px and
 aspect 9:16 to 16:9; focal ``sqrt(W² + H²)`` times a factor in [0.5, 2]; the person's keypoint box
 fills 20–90 % of the image height, anywhere in the image, and crosses its border in 10 % of pairs.
@@ -37,6 +41,7 @@ import torch
 from torch import Tensor
 
 from hmr_flow.body.keypoints import COCO17_FLIP_PERMUTATION, COCO17_NAMES
+from hmr_flow.body.skeleton import JOINT_NAMES, mirror_pose
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle, project_points
 from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
@@ -85,6 +90,30 @@ class Corruption:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class PoseAugment:
+    """Pose augmentation of generated pairs: probability per pair of taking the mirror image of its
+    mocap frame (``mirror``), and of replacing both arms (collars, shoulders, elbows, wrists, hands) by
+    those of another frame of the split (``recombine_arms``)."""
+
+    mirror: float = 0.0
+    recombine_arms: float = 0.0
+
+    def __post_init__(self):
+        for name in ("mirror", "recombine_arms"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name}: a probability in [0, 1], got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: Body-joint indices (0 = left_hip, SMPL order without the pelvis) of the arms :class:`PoseAugment` swaps.
+ARM_JOINTS = tuple(JOINT_NAMES.index(f"{side}_{part}") - 1 for side in ("left", "right")
+                   for part in ("collar", "shoulder", "elbow", "wrist", "hand"))  # fmt: skip
+#: ``M = diag(−1, 1, 1)``: the mirror of the world frame (x → −x, Y up stays).
+_MIRROR = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
+
 #: The benchmark's keypoints (issue spec): σ = 5 px, 30 % hidden, nothing else.
 BENCHMARK_CORRUPTION = Corruption(noise=0.0, noise_px=5.0, heavy_tail=0.0, missing_fixed=0.3, limb=0.0, swap=0.0,
                                   swap_back=0.0, outlier=0.0, binary_confidence=1.0)  # fmt: skip
@@ -131,16 +160,19 @@ class KeypointPairs:
         size: crop side ``S`` pixels of the model's keypoint input.
         corruption: :class:`Corruption` of the input keypoints.
         weights: ``(N,)`` sampling weights of the poses (:func:`load_split_poses`), ``None`` = uniform.
+        augment: :class:`PoseAugment` of the drawn frames (default: none).
     """
 
     def __init__(self, body: KeypointBody, global_orient: Tensor, body_pose: Tensor, size: int,
-                 corruption: Corruption = Corruption(), weights: Tensor | None = None) -> None:  # fmt: skip
+                 corruption: Corruption = Corruption(), weights: Tensor | None = None,
+                 augment: PoseAugment = PoseAugment()) -> None:  # fmt: skip
         if global_orient.shape[0] != body_pose.shape[0] or body_pose.shape[1:] != (69,):
             raise ValueError(f"poses: expected (N, 3) and (N, 69), got {tuple(global_orient.shape)} and {tuple(body_pose.shape)}")
         self.body = body
         self.world_orient = axis_angle_to_matrix(global_orient)
         self.body_pose = body_pose
         self.weights = weights
+        self.augment = augment
         self.size = size
         self.corruption = corruption
         self.coco = body.keypoint_matrix("coco17")
@@ -158,14 +190,11 @@ class KeypointPairs:
         def uniform(low: float, high: float, *shape: int) -> Tensor:
             return low + (high - low) * torch.rand(*(shape or (count,)), generator=g)
 
-        if self.weights is None:
-            rows = torch.randint(0, self.body_pose.shape[0], (count,), generator=g)
-        else:
-            rows = torch.multinomial(self.weights, count, replacement=True, generator=g)
+        rows = self._rows(count, g)
+        world_orient, body_pose = self._augmented(rows, g)
         yaw, pitch, roll = uniform(0, 2 * math.pi), uniform(-math.pi / 6, math.pi / 6), uniform(-math.pi / 18, math.pi / 18)
         view = torch.diag(torch.tensor([1.0, -1.0, -1.0])) @ _rotation(2, roll) @ _rotation(0, pitch) @ _rotation(1, yaw)
-        orient = view @ self.world_orient[rows]
-        body_pose = self.body_pose[rows]
+        orient = view @ world_orient
         betas = (torch.randn(count, self.body.num_betas, generator=g)).clamp(-3, 3)
         rotmats = torch.cat([orient[:, None], axis_angle_to_matrix(body_pose.reshape(count, 23, 3))], dim=1)
         points = self.body(rotmats, betas, torch.zeros(count, 3))  # (B, 35, 3), body origin at the camera
@@ -216,6 +245,31 @@ class KeypointPairs:
             "image_size": torch.stack([width, height], 1),
             "image_focal": focal,
         }
+
+    def _rows(self, count: int, g: torch.Generator) -> Tensor:
+        """``count`` frame indices of the pose bank, uniform or by ``weights``."""
+        if self.weights is None:
+            return torch.randint(0, self.body_pose.shape[0], (count,), generator=g)
+        return torch.multinomial(self.weights, count, replacement=True, generator=g)
+
+    def _augmented(self, rows: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
+        """World orientations ``(B, 3, 3)`` and body poses ``(B, 69)`` of frames ``rows`` after
+        :class:`PoseAugment` (draws nothing from ``g`` when it is off: the same pairs as before)."""
+        orient, body_pose = self.world_orient[rows], self.body_pose[rows]
+        aug, count = self.augment, len(rows)
+        if aug.recombine_arms > 0:
+            donors = self.body_pose[self._rows(count, g)].reshape(count, 23, 3)
+            swap = torch.rand(count, generator=g) < aug.recombine_arms
+            pose = body_pose.reshape(count, 23, 3).clone()
+            arms = list(ARM_JOINTS)
+            pose[:, arms] = torch.where(swap[:, None, None], donors[:, arms], pose[:, arms])
+            body_pose = pose.reshape(count, 69)
+        if aug.mirror > 0:
+            flip = torch.rand(count, generator=g) < aug.mirror
+            orient = torch.where(flip[:, None, None], _MIRROR @ orient @ _MIRROR, orient)
+            mirrored = mirror_pose(body_pose.reshape(count, 23, 3)).reshape(count, 69)
+            body_pose = torch.where(flip[:, None], mirrored, body_pose)
+        return orient, body_pose
 
     def _corrupt(self, uv: Tensor, inside: Tensor, orient: Tensor, g: torch.Generator) -> tuple[Tensor, Tensor]:
         """Noisy keypoints ``(B, 17, 2)`` and confidences ``(B, 17)`` (0 = missing) from the true ``uv``."""

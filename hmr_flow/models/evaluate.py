@@ -9,9 +9,19 @@ Per crop the model draws ``n`` hypotheses, the mode first. Figures (means over c
   (mode included) for N in 5, 25 (those ≤ ``n``); ``best1`` is the mode.
 - ``reprojection_px``: pixel distance between the mode's projected COCO-17 keypoints and the true
   ones, over keypoints inside the crop.
+
+Calibration of the random hypotheses (index 1 on; needs ``n ≥ 3``). A keypoint is *seen* when the model
+was given it (input confidence > 0; for renders without keypoint input, labelled visible) and *hidden*
+otherwise (dropped, occluded or outside the crop):
+
+- ``sample_pck_seen``: PCK@0.1 (:func:`hmr_flow.metrics.pck`) of each random hypothesis's projected
+  keypoints against the seen input keypoints (the model's own input, noise included), mean over
+  hypotheses.
 - ``diversity_visible_mm`` / ``diversity_hidden_mm``: spread of the random hypotheses (mean distance
-  of each pelvis-centred COCO-17 keypoint from the hypotheses' mean), over keypoints labelled visible
-  / hidden or outside the crop.
+  of each pelvis-centred COCO-17 keypoint from the hypotheses' mean), over seen / hidden keypoints.
+- ``coverage90``: share of the true pelvis-centred joints (the 23 besides the pelvis) that lie within
+  the hypotheses' per-joint 90 % radius (the 90th percentile of their distances from their mean) of
+  that mean; a calibrated posterior gives ≈ 0.9.
 """
 
 from __future__ import annotations
@@ -21,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from hmr_flow.body.keypoint_body import KeypointBody
-from hmr_flow.metrics import mean_joint_distance, pa_mpjpe
+from hmr_flow.metrics import mean_joint_distance, pa_mpjpe, pck
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum
 from hmr_flow.models.losses import project_samples, target_pose
 from hmr_flow.models.model import HMRConfig, HMRFlow, pose_to_rot6d
@@ -29,7 +39,9 @@ from hmr_flow.models.model import HMRConfig, HMRFlow, pose_to_rot6d
 BEST_OF = (5, 25)
 #: Figures averaged over keypoints rather than crops, and the count they are divided by.
 _PER_KEYPOINT = {"reprojection_px": "reprojection_count", "diversity_visible_mm": "diversity_visible_count",
-                 "diversity_hidden_mm": "diversity_hidden_count"}
+                 "diversity_hidden_mm": "diversity_hidden_count", "sample_pck_seen": "sample_pck_count"}
+#: Radius quantile of :data:`coverage90`'s per-joint sample spread.
+COVERAGE_QUANTILE = 0.9
 
 
 def model_inputs(config: HMRConfig, batch: dict) -> tuple:
@@ -70,13 +82,35 @@ def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, gene
     sums["reprojection_px"] = (pixels * inside).sum()
     sums["reprojection_count"] = inside.sum()
     if n > 2:
-        random = coco[:, 1:] - joints[:, 1:, :1]
-        spread = 1000.0 * (random - random.mean(1, keepdim=True)).norm(dim=-1).mean(1)  # (B, 17)
-        visible = (batch["visibility"] == 2).float()
-        sums["diversity_visible_mm"] = (spread * visible).sum()
-        sums["diversity_visible_count"] = visible.sum()
-        sums["diversity_hidden_mm"] = (spread * (1 - visible)).sum()
-        sums["diversity_hidden_count"] = (1 - visible).sum()
+        sums.update(_calibration_sums(batch, keypoints, confidence, joints[:, 1:], coco[:, 1:],
+                                      normalised[:, 1:], truth, size))  # fmt: skip
+    return sums
+
+
+def _calibration_sums(batch: dict, keypoints, confidence, joints, coco, normalised, truth, size: int) -> dict:
+    """Sums of the calibration figures (module docstring) for the random hypotheses: ``joints (B, m, 24,
+    3)`` and ``coco (B, m, 17, 3)`` camera frame, ``normalised (B, m, 17, 2)`` crop coordinates, ``truth
+    (B, 24, 3)``."""
+    seen = confidence > 0 if keypoints is not None else batch["visibility"] == 2
+    pelvis = joints[..., :1, :]
+    random = coco - pelvis
+    spread = 1000.0 * (random - random.mean(1, keepdim=True)).norm(dim=-1).mean(1)  # (B, 17)
+    sums = {"diversity_visible_mm": (spread * seen).sum(), "diversity_visible_count": seen.sum().float(),
+            "diversity_hidden_mm": (spread * ~seen).sum(), "diversity_hidden_count": (~seen).sum().float()}  # fmt: skip
+    centred = (joints - pelvis)[..., 1:, :]  # (B, m, 23, 3)
+    mean = centred.mean(1)
+    radius = torch.quantile((centred - mean[:, None]).norm(dim=-1), COVERAGE_QUANTILE, dim=1)  # (B, 23)
+    error = ((truth - truth[:, :1])[:, 1:] - mean).norm(dim=-1)
+    sums["coverage90"] = (error <= radius).float().mean(1).sum()
+    has_seen = seen.any(1)
+    if keypoints is not None and has_seen.any():
+        m = normalised.shape[1]
+        pixels = normalised[has_seen] * size / 2.0 + size / 2.0  # (b, m, 17, 2)
+        target = keypoints[has_seen].to(pixels)[:, None].expand_as(pixels)
+        mask = seen[has_seen][:, None].expand(-1, m, -1)
+        scores = pck(pixels.reshape(-1, *pixels.shape[2:]), target.reshape(-1, *target.shape[2:]), mask.reshape(-1, mask.shape[-1]))
+        sums["sample_pck_seen"] = scores.sum()
+        sums["sample_pck_count"] = torch.tensor(float(scores.numel()), device=scores.device)
     return sums
 
 

@@ -6,9 +6,14 @@ Terms, for a batch of ``B`` crops with ``n`` hypotheses each (index 0 = the mode
   by the caller before the forward pass, see :func:`jittered_target`), nats per pose.
 - ``keypoints3d``: L1 between the mode's and the ground truth's 24 joints, both pelvis-centred, metres,
   summed over joints and axes.
-- ``keypoints2d`` / ``sample_keypoints2d``: L1 between projected and true COCO-17 keypoints in
-  normalised crop coordinates ``(u − S/2)/(S/2)``, summed over the keypoints inside the crop, for the
-  mode / averaged over the random samples. Projection uses each crop's true focal.
+- ``keypoints2d``: L1 between the mode's projected and the true COCO-17 keypoints in normalised crop
+  coordinates ``(u − S/2)/(S/2)``, summed over the keypoints inside the crop. Projection uses each
+  crop's true focal.
+- ``sample_keypoints2d``: the same for the random samples, averaged over them and summed over the
+  keypoints the model was given (input confidence > 0; for inputs without keypoints, those inside the
+  crop): samples must agree with what is seen and stay free where nothing is.
+- ``best_keypoints3d``: the smallest ``keypoints3d`` error among the random samples (a best-of-M loss,
+  Wehrbein et al. 2021): one of them should land near the truth, the rest may cover other answers.
 - ``params``: squared error of the mode's rotation matrices, betas and camera ``(log s, tx, ty)``.
 - ``orthonormal``: ``(|a|² − 1)² + (|b|² − 1)² + (a·b)²`` of every 6D joint of every hypothesis.
 
@@ -38,6 +43,7 @@ class LossWeights:
     keypoints2d: float = 0.01
     params: float = 1e-3
     sample_keypoints2d: float = 1e-3
+    best_keypoints3d: float = 0.0
     orthonormal: float = 0.1
     jitter: float = 0.005
 
@@ -111,7 +117,7 @@ class HMRLoss(nn.Module):
         joints, _, keypoints = project_samples(self.body, samples, batch["focal"], size)
         target_kp = (batch["keypoints2d"].to(keypoints) - half) / half
         inside = (batch["visibility"] > 0).to(keypoints)[:, None, :, None]
-        kp_error = ((keypoints - target_kp[:, None]).abs() * inside).sum(dim=(2, 3))  # (B, n)
+        offsets = (keypoints - target_kp[:, None]).abs()
         true_joints = batch["joints3d"].to(joints)
         centred = joints[:, 0] - joints[:, 0, :1]
         true_centred = true_joints - true_joints[:, :1]
@@ -123,13 +129,17 @@ class HMRLoss(nn.Module):
         ).pow(2).sum(-1)
         terms = {
             "keypoints3d": (centred - true_centred).abs().sum(dim=(1, 2)).mean(),
-            "keypoints2d": kp_error[:, 0].mean(),
+            "keypoints2d": (offsets[:, 0] * inside[:, 0]).sum(dim=(1, 2)).mean(),
             "params": ((mode_rot - true_rot).pow(2).sum(dim=(1, 2, 3)) + (samples.betas[:, 0] - batch["betas"].to(joints)).pow(2).sum(-1)
                        + camera_error).mean(),
             "orthonormal": orthonormality(samples.pose6d).mean(),
         }  # fmt: skip
         if samples.pose6d.shape[1] > 1:
-            terms["sample_keypoints2d"] = kp_error[:, 1:].mean()
+            seen = batch["input_confidence"] > 0 if "input_confidence" in batch else batch["visibility"] > 0
+            terms["sample_keypoints2d"] = (offsets[:, 1:] * seen.to(offsets)[:, None, :, None]).sum(dim=(2, 3)).mean()
+            if weights.best_keypoints3d:
+                random = joints[:, 1:] - joints[:, 1:, :1]
+                terms["best_keypoints3d"] = (random - true_centred[:, None]).abs().sum(dim=(2, 3)).amin(1).mean()
         if log_prob is not None:
             terms["nll"] = -log_prob.mean()
         total = sum(getattr(weights, name) * value for name, value in terms.items())

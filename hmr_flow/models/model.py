@@ -9,8 +9,12 @@ Shapes and conventions:
   normalised coordinates and confidences through a small MLP, summed with the CNN feature.
 - Pose = global orientation **in the crop's camera frame** + 23 body joints, each as a 6D rotation
   (first two matrix columns, :mod:`hmr_flow.geometry.rotations`): ``(B, 144)``, joint-major.
-- The flow is a conditional vector Glow with **additive** coupling, so ``log |det|`` does not
-  depend on the pose and ``z = 0`` maps exactly to the mode of ``p(pose | image)``.
+- The flow is a conditional vector Glow. With **additive** coupling (ProHMR's, ``config.flow_coupling``)
+  ``log |det|`` depends on neither the pose nor the input, so ``z = 0`` maps exactly to the mode of
+  ``p(pose | image)`` but the posterior's volume is the same for every input: it cannot be tight where
+  the keypoints are seen and wide where they are not. **Affine** coupling scales each half by a function
+  of the other half and of the input, so the spread follows what is seen; ``z = 0`` then maps to the
+  pose of the latent mode, close to (not exactly) the density's mode.
 - The head predicts, for each pose sample, ``betas (10,)`` and ``camera = (s, tx, ty)`` (see
   :mod:`hmr_flow.models.camera`) from the image feature and that sample's pose.
 - :meth:`HMRFlow.sample` returns ``n`` hypotheses per image with **the mode first** (index 0).
@@ -34,6 +38,8 @@ POSE_DIM = NUM_JOINTS * 6
 NUM_KEYPOINTS = 17
 #: What a model can take: RGB crops, RGB plus keypoint heatmaps, or keypoint heatmaps alone.
 INPUTS = ("rgb", "rgb+keypoints", "keypoints")
+#: Coupling layers the pose flow may use (see the module docstring).
+FLOW_COUPLINGS = ("additive", "affine")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class HMRConfig:
     flow_steps: int = 4
     flow_hidden: int = 256
     flow_blocks: int = 2
+    flow_coupling: str = "additive"
     head_hidden: int = 256
     keypoint_channels: bool = False
     heatmap_sigma: float = 3.0
@@ -59,6 +66,8 @@ class HMRConfig:
             raise ValueError("HMRConfig: the model needs RGB input, keypoint channels or both")
         if self.keypoint_vector and not self.keypoint_channels:
             raise ValueError("HMRConfig: keypoint_vector needs keypoint_channels")
+        if self.flow_coupling not in FLOW_COUPLINGS:
+            raise ValueError(f"HMRConfig: flow_coupling must be one of {', '.join(FLOW_COUPLINGS)}, got {self.flow_coupling!r}")
 
     @property
     def inputs(self) -> str:
@@ -142,7 +151,7 @@ class HMRFlow(nn.Module):
         self.backbone = ResNetBackbone(channels, config.image_size, config.widths, config.blocks, config.feature_dim)
         self.flow = vector_glow(
             POSE_DIM, config.flow_steps, config.flow_hidden, context_features=config.feature_dim,
-            coupling="additive", blocks=config.flow_blocks,
+            coupling=config.flow_coupling, blocks=config.flow_blocks,
         )
         self.head = nn.Sequential(
             nn.Linear(config.feature_dim + POSE_DIM, config.head_hidden),

@@ -26,7 +26,14 @@ from tqdm.auto import tqdm
 
 from hmr_flow.body import BodyModel
 from hmr_flow.data import AugmentConfig, SynthDataset
-from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, PairStream, load_split_poses
+from hmr_flow.data.keypoint_pairs import (
+    BENCHMARK_CORRUPTION,
+    KeypointPairs,
+    PairSet,
+    PairStream,
+    PoseAugment,
+    load_split_poses,
+)
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.models.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum, init_distributed, shutdown
@@ -52,6 +59,8 @@ class TrainSettings:
     ``val`` unused); ``out``: checkpoint path (the CSV log goes beside it, ``<out stem>.csv``);
     ``steps_per_epoch``: batches per epoch of generated pairs; ``val_count``: validation pairs;
     ``balance``: draw generated pairs' poses clip-balanced (every mocap clip equally likely);
+    ``mirror``/``recombine_arms``: pose augmentation of generated pairs
+    (:class:`hmr_flow.data.keypoint_pairs.PoseAugment`, probabilities per pair);
     ``num_samples``: hypotheses per crop in the forward pass (mode + random);
     ``train_limit``/``val_limit``: use only the first images of a set (quick runs);
     ``keypoint_noise`` (pixels) and ``keypoint_dropout`` (probability per keypoint) perturb the
@@ -80,6 +89,8 @@ class TrainSettings:
     steps_per_epoch: int = 500
     val_count: int = 1000
     balance: bool = False
+    mirror: float = 0.0
+    recombine_arms: float = 0.0
     resume: bool = False
     progress: bool = True
 
@@ -149,7 +160,8 @@ def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     ``set_epoch``) and a fixed validation set from the validation subjects."""
     cpu_body = KeypointBody(body_model)
     orient, body_pose, weights = load_split_poses(settings.data, "train", settings.balance)
-    stream = PairStream(KeypointPairs(cpu_body, orient, body_pose, config.image_size, weights=weights),
+    augment = PoseAugment(mirror=settings.mirror, recombine_arms=settings.recombine_arms)
+    stream = PairStream(KeypointPairs(cpu_body, orient, body_pose, config.image_size, weights=weights, augment=augment),
                         settings.batch_size, settings.steps_per_epoch, settings.seed + info.rank)  # fmt: skip
     orient, body_pose, _ = load_split_poses(settings.data, "val")
     val_pairs = KeypointPairs(cpu_body, orient, body_pose, config.image_size, BENCHMARK_CORRUPTION)

@@ -2,7 +2,8 @@
 
 Input: an ``.npz`` with ``body_pose`` (``(N, 69)`` axis-angle or ``(N, 23, 3, 3)``) and ``subject (N,)``
 (the mocap pose file of ``python -m data_tools mocap build`` has both, and ``clip (N,)``). Frames of the
-validation subjects are held out (never split by frame: neighbouring frames are near-duplicates).
+validation subjects are held out (never split by frame: neighbouring frames are near-duplicates); those
+marked ``partial (N,)`` (rigs that leave joints undriven) are then left out of validation altogether.
 
 **Balance.** The shared mocap is lopsided (the Salsa pair, subjects 60 and 61, is 56 % of the training
 frames). ``balance="subject"`` (or ``"clip"``) draws training frames with probability proportional to
@@ -29,6 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from hmr_flow.body.skeleton import mirror_pose
 from hmr_flow.prior.flow import DEFAULT_FLOW, FlowPrior
 from hmr_flow.prior.gmm import fit_gmm
 from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_pose_file
@@ -78,6 +80,8 @@ class TrainConfig:
     device: str = "cpu"
     flow: dict = field(default_factory=lambda: dict(DEFAULT_FLOW))
     gmm_components: int = 8
+    #: also train on the left/right mirror image of every training frame (the validation frames stay as recorded)
+    mirror: bool = False
 
 
 @dataclass
@@ -104,6 +108,13 @@ class PoseSplit:
         weights = counts.double()[inverse].pow(-float(power))
         return weights / weights.sum()
 
+    def with_mirrors(self) -> PoseSplit:
+        """The split with the mirror image (:func:`hmr_flow.body.skeleton.mirror_pose`) of every training
+        frame appended, in the frame's own subject and clip (validation unchanged)."""
+        mirrored = canonical_axis_angle(mirror_pose(self.train).flatten(1)).reshape(self.train.shape)
+        groups = {name: torch.cat([ids, ids]) for name, ids in self.train_groups.items()}
+        return PoseSplit(torch.cat([self.train, mirrored]), self.val, self.train_subjects, self.val_subjects, groups)
+
 
 def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     """Read ``body_pose`` and ``subject`` from ``path`` and hold out ``val_subjects``; errors name the file."""
@@ -118,6 +129,7 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
             raise ValueError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
         subjects = np.asarray(data["subject"])
         clips = np.asarray(data["clip"]) if "clip" in data.files else None
+        partial = np.asarray(data["partial"], dtype=bool) if "partial" in data.files else np.zeros(len(poses), bool)
     for name, ids in (("subject", subjects), ("clip", clips)):
         if ids is not None and ids.dtype.kind not in "iu":
             raise ValueError(f"{path}: '{name}' must hold integer ids, got dtype {ids.dtype}")
@@ -126,22 +138,25 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     if subjects.shape != (len(poses),):
         raise ValueError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
     held_out = np.isin(subjects, np.asarray(val_subjects))
-    if held_out.all() or not held_out.any():
+    if held_out.all() or not (held_out & ~partial).any():
         raise ValueError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
                          f"set (subjects in the file: {sorted(set(subjects.tolist()))})")
     axis_angle = canonical_axis_angle(torch.from_numpy(poses)).reshape(-1, NUM_BODY_JOINTS, 3)
     if clips is not None and clips.shape != subjects.shape:
         raise ValueError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
+    if partial.shape != subjects.shape:
+        raise ValueError(f"{path}: 'partial' has shape {partial.shape}, expected ({len(poses)},)")
     mask = torch.from_numpy(held_out)
     groups = {"subject": torch.from_numpy(subjects[~held_out])}
     if clips is not None:
         groups["clip"] = torch.from_numpy(clips[~held_out])
-    return PoseSplit(axis_angle[~mask], axis_angle[mask], sorted(set(subjects[~held_out].tolist())),
+    val = torch.from_numpy(held_out & ~partial)
+    return PoseSplit(axis_angle[~mask], axis_angle[val], sorted(set(subjects[~held_out].tolist())),
                      sorted(set(subjects[held_out].tolist())), groups)
 
 
 #: The settings a GMM fit uses (the rest of :class:`TrainConfig` configures the flow's training).
-GMM_SETTINGS = ("kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components")
+GMM_SETTINGS = ("kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components", "mirror")
 
 
 def _settings(config: TrainConfig) -> dict:
@@ -150,6 +165,13 @@ def _settings(config: TrainConfig) -> dict:
     if config.kind == "gmm":
         return {k: settings[k] for k in GMM_SETTINGS}
     return {k: v for k, v in settings.items() if k != "gmm_components"}
+
+
+def training_split(config: TrainConfig) -> PoseSplit:
+    """The split of ``config.data`` by ``config.val_subjects``, with mirrored training frames if
+    ``config.mirror``."""
+    split = load_split(config.data, config.val_subjects)
+    return split.with_mirrors() if config.mirror else split
 
 
 def _provenance(config: TrainConfig, split: PoseSplit, joints: list[int]) -> dict:
@@ -191,7 +213,7 @@ def _resume_settings(config: dict) -> dict:
 
 def train_gmm(config: TrainConfig) -> dict:
     """Fit the GMM baseline on the training subjects; writes ``out`` (.npz). Returns a summary."""
-    split = load_split(config.data, config.val_subjects)
+    split = training_split(config)
     joints = articulated_joints(split.train)
     space = PoseSpace(joints, "axis_angle")
     train = split.train
@@ -307,7 +329,7 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
     if config.epochs < 1:
         raise UserInputError(f"--epochs: expected at least 1, got {config.epochs}")
     out = Path(config.out)
-    run = _Run(config, load_split(config.data, config.val_subjects))
+    run = _Run(config, training_split(config))
     log_path, state_path = _log_path(out), _state_path(out)
     resumed = resume and run.restore(state_path)
     metrics = MetricsLog(log_path, resume=resumed)

@@ -96,6 +96,9 @@ def test_fit_example_from_regression_hypotheses(run_demo, example, flow_prior, t
     assert summary.initialisation == "regression"
     grid = cv2.imread(str(tmp_path / "example_hypotheses.png"))
     assert grid is not None and grid.shape[0] >= 240 and grid.shape[1] >= 5 * 200
+    hidden = cv2.imread(str(tmp_path / "example_hypotheses_hidden_arm.png"))
+    assert hidden is not None and hidden.shape == grid.shape
+    assert not (hidden == grid).all()  # hiding the arm changes the hypotheses
     _check_fit_outputs(tmp_path, summary)
 
 

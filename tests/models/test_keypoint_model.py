@@ -53,6 +53,29 @@ def test_config_inputs(tiny_config):
         HMRConfig(rgb=False)
 
 
+def test_affine_flow_spreads_with_the_input(tiny_config):
+    """An affine-coupling pose flow is invertible with the right density for any input, and its spread
+    may differ between inputs (an additive one's volume is the same for every input); configs written
+    before the option existed load as additive."""
+    torch.manual_seed(0)
+    model = HMRFlow(_keypoint_config(tiny_config, flow_coupling="affine")).eval()
+    with torch.no_grad():  # initialise ActNorm on data, then give the coupling nets non-zero weights
+        model.flow.log_prob(0.3 * torch.randn(16, 144), torch.zeros(16, model.config.feature_dim))
+        for parameter in model.flow.parameters():
+            parameter.add_(0.02 * torch.randn_like(parameter))
+        keypoints = torch.rand(2, 17, 2) * 32
+        features = model.encode(None, keypoints, torch.ones(2, 17))
+        samples = model.decode(features, model.latent(2, 3, generator=torch.Generator().manual_seed(1)))
+        again = model.flow_log_prob(samples.pose6d.reshape(6, 144), features.repeat_interleave(3, 0))
+        torch.testing.assert_close(again, samples.log_prob.reshape(6), atol=1e-3, rtol=1e-4)
+        _, logdet = model.flow.from_latent(torch.zeros(2, 144), features)
+        assert (logdet[0] - logdet[1]).abs() > 1e-3  # the volume depends on the input
+    legacy = {k: v for k, v in model.config.to_dict().items() if k != "flow_coupling"}
+    assert HMRConfig.from_dict(legacy).flow_coupling == "additive"
+    with pytest.raises(ValueError, match="flow_coupling must be one of additive, affine"):
+        _keypoint_config(tiny_config, flow_coupling="spline")
+
+
 def test_inputs_are_required(keypoint_model, tiny_config):
     model, _ = keypoint_model
     with pytest.raises(ValueError, match="takes 2D keypoints, none were given"):

@@ -99,3 +99,35 @@ def test_split_loading_names_missing_files(tmp_path):
     torch.testing.assert_close(weights, torch.tensor([0.5, 0.5, 1.0]))  # clip 0 has two frames, clip 1 one
     with pytest.raises(ValueError, match="'val' split is empty"):
         load_split_poses(tmp_path / "poses.npz", "val")
+
+
+def test_pose_augment_mirror_and_arm_recombination(keypoint_body, bank):
+    """``mirror = 1`` trains on the mirror image of the drawn frame; ``recombine_arms = 1`` keeps the
+    frame's legs, trunk and head and takes both arms whole from another frame of the bank; with the
+    augmentation off the pairs are those of before (nothing extra drawn)."""
+    from hmr_flow.body.skeleton import mirror_pose
+    from hmr_flow.data.keypoint_pairs import ARM_JOINTS, PoseAugment
+
+    orient, body_pose = bank
+    plain = KeypointPairs(keypoint_body, orient, body_pose, size=48, corruption=CLEAN)
+    rows = plain._rows(16, torch.Generator().manual_seed(3))
+    _, same = plain._augmented(rows, torch.Generator())
+    torch.testing.assert_close(same, body_pose[rows], rtol=0, atol=0)
+
+    mirrored = KeypointPairs(keypoint_body, orient, body_pose, size=48, corruption=CLEAN, augment=PoseAugment(mirror=1.0))
+    world, flipped = mirrored._augmented(rows, torch.Generator().manual_seed(4))
+    torch.testing.assert_close(flipped, mirror_pose(body_pose[rows].reshape(16, 23, 3)).reshape(16, 69))
+    torch.testing.assert_close(world, torch.eye(3).expand(16, 3, 3))  # zero orientation mirrors to itself
+
+    mixed = KeypointPairs(keypoint_body, orient, body_pose, size=48, corruption=CLEAN,
+                          augment=PoseAugment(recombine_arms=1.0))  # fmt: skip
+    _, recombined = mixed._augmented(rows, torch.Generator().manual_seed(5))
+    recombined, original = recombined.reshape(16, 23, 3), body_pose[rows].reshape(16, 23, 3)
+    others = [j for j in range(23) if j not in ARM_JOINTS]
+    torch.testing.assert_close(recombined[:, others], original[:, others], rtol=0, atol=0)
+    arms = recombined[:, list(ARM_JOINTS)].reshape(16, -1)
+    bank_arms = body_pose.reshape(-1, 23, 3)[:, list(ARM_JOINTS)].reshape(len(body_pose), -1)
+    assert all((bank_arms == arm).all(1).any() for arm in arms)  # each arm set is one frame's, whole
+    assert not torch.equal(recombined[:, list(ARM_JOINTS)], original[:, list(ARM_JOINTS)])
+    with pytest.raises(ValueError, match="mirror: a probability"):
+        PoseAugment(mirror=1.5)

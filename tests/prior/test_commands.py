@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from hmr_flow.prior import load_prior
 from hmr_flow.commands.prior import register
@@ -83,3 +84,24 @@ def test_train_rejects_bad_split(tmp_path, pose_file):
 def test_score_reports_missing_pose_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         _run("prior", "score", "--poses", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "s.csv"))
+
+
+def test_mirror_doubles_the_training_frames_only(tmp_path, pose_file):
+    """``--mirror`` trains on every training frame and its mirror image (in the same subject); the held-out
+    frames stay as recorded."""
+    from hmr_flow.body.skeleton import mirror_pose
+    from hmr_flow.prior.train import TrainConfig, training_split
+
+    split = training_split(TrainConfig(data=str(pose_file), out="x", val_subjects=(3,), mirror=True))
+    plain = training_split(TrainConfig(data=str(pose_file), out="x", val_subjects=(3,)))
+    assert len(split.train) == 800 and len(split.val) == len(plain.val) == 200
+    torch.testing.assert_close(split.val, plain.val, rtol=0, atol=0)
+    from hmr_flow.geometry import axis_angle_to_matrix
+
+    expected = axis_angle_to_matrix(mirror_pose(plain.train))  # same rotations, canonical axis-angle aside
+    torch.testing.assert_close(axis_angle_to_matrix(split.train[400:]), expected, atol=1e-5, rtol=0)
+    assert split.train_groups["subject"].tolist() == [1] * 200 + [2] * 200 + [1] * 200 + [2] * 200
+    out = tmp_path / "gmm.npz"
+    assert _run("prior", "train", "--kind", "gmm", "--mirror", "--data", str(pose_file), "--out", str(out),
+                "--val-subjects", "3") == 0  # fmt: skip
+    assert load_prior("gmm", out).info["train_frames"] == 800
