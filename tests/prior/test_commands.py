@@ -63,7 +63,7 @@ def test_train_gmm_score_and_sample(tmp_path, pose_file):
     assert _run("prior", "train", "--kind", "gmm", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3") == 0
     with np.load(out) as data:  # the file records the settings a GMM fit uses, none of the flow's
         settings = json.loads(str(data["info"]))["settings"]
-    assert set(settings) == {"kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components"}
+    assert set(settings) == {"kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components", "mirror"}
     scores = tmp_path / "scores.csv"
     assert _run("prior", "score", "--poses", str(pose_file), "--prior", "gmm", "--prior-weights", str(out), "--out", str(scores)) == 0
     rows = _log_rows(scores)
