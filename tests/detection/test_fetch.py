@@ -66,7 +66,7 @@ def test_warm_cache_needs_no_network(tmp_path, offline):
 def test_blazepose_files_come_from_a_warm_cache_offline(tmp_path, monkeypatch, offline, blazepose):
     from hmr_flow.detection.models import MEMBERS, blazepose_files
 
-    real = blazepose.detector.network.path.parent
+    real = blazepose.detector.ssd.network.path.parent
     monkeypatch.setenv("HMR_FLOW_CACHE", str(tmp_path))
     (tmp_path / "blazepose").mkdir()
     for member in MEMBERS:
