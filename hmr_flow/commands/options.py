@@ -104,7 +104,7 @@ def add_recall(parser: argparse.ArgumentParser) -> None:
     """``--recall fast|high``: which person proposals the detector searches
     (:data:`hmr_flow.detection.pipeline.RECALL`)."""
     parser.add_argument("--recall", choices=("fast", "high"), default="fast",
-                        help="person search when detecting: 'fast' (default: whole image + faces, ~0.1 s per photo) "
+                        help="person search when detecting: 'fast' (default: whole image + faces, ~0.2 s per photo) "
                              "or 'high' (also 2× and 4× tiles and small faces, for small or cut-off people; seconds "
                              "per crowded photo)")  # fmt: skip
 

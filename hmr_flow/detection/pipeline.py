@@ -7,12 +7,12 @@ Steps for an ``(H, W, 3)`` uint8 RGB image:
 
    - ``whole``: the person detector on the whole image (it keys on a face and upper body at 224 px of
      the image, so it finds people about 1/8 of the image tall and more);
-   - ``tiles``: the detector on square tiles of side ``max(W, H) / 2^l`` for ``l = 1..tile_levels``
-     (2×, 4× the whole image's resolution), overlapping by half; the tile grid reaches half a tile past
-     every border (padded black), so people cut off by the border are centred in some tile;
    - ``faces``: BlazeFace's full-range face detector on the whole image and on tiles of levels
      ``1..face_levels`` (faces merged across tiles by NMS); each face proposes an upright ROI below it
-     (:func:`~hmr_flow.detection.faces.person_roi`).
+     (:func:`~hmr_flow.detection.faces.person_roi`);
+   - ``tiles``: the detector on square tiles of side ``max(W, H) / 2^l`` for ``l = 1..tile_levels``
+     (2×, 4× the whole image's resolution), overlapping by half; the tile grid reaches half a tile past
+     every border (padded black), so people cut off by the border are centred in some tile.
 
    Proposals are tried best score first, and one whose detector or face box centre lies inside someone
    already found is skipped (the landmark network, the costly step, runs once per new person).
@@ -63,11 +63,11 @@ class Search:
     face_levels: int | None = None
 
 
-#: The ``--recall`` settings. ``fast`` (the default) adds to the whole image the face detector on the
-#: whole image and half-size tiles (a few ms: it proposes people whose upper body the person detector
-#: misses); ``high`` adds detector tiles at 2× and 4× and faces down to tiles of 1/8 of the image, for
-#: small people (seconds per crowded photo: see ``docs/detection.md``).
-RECALL = {"fast": Search(tile_levels=0, face_levels=1), "high": Search(tile_levels=2, face_levels=3)}
+#: The ``--recall`` settings, chosen on the bench photos (``docs/detection.md``). ``fast`` (the default):
+#: the whole image and faces down to tiles of 1/4 of the image (7 of 16 people found instead of 5, at
+#: ~0.2 s per photo on 2 cores, 1 false positive); ``high`` adds detector tiles at 2× and 4× and faces
+#: down to 1/8 tiles (one person more, at ~1–1.5 s per photo and more false positives).
+RECALL = {"fast": Search(face_levels=2), "high": Search(tile_levels=2, face_levels=3)}
 DEFAULT_RECALL = "fast"
 
 
@@ -76,7 +76,7 @@ class DetectedPerson:
     """One person: ``keypoints (17, 3)`` COCO-17 ``(u, v, confidence)`` px, ``box (4,)`` ``(x0, y0, x1,
     y1)`` px of the 33 landmarks clipped to the image, ``score`` in [0, 1] (the landmark network's pose
     presence × the proposal's score), and ``source``: the search that proposed it (``'whole'``,
-    ``'tiles'``, ``'faces'`` or ``'box'``)."""
+    ``'faces'``, ``'tiles'`` or ``'box'``)."""
 
     keypoints: np.ndarray
     box: np.ndarray
@@ -195,10 +195,10 @@ class BlazePose:
             return self._given(image, boxes)
         height, width = image.shape[:2]
         people = self._accept(image, self._detector_proposals(image, [None]), "whole", [])
-        tiles = tile_regions(width, height, self.search.tile_levels, pad=0.5)
-        people += self._accept(image, self._detector_proposals(image, tiles), "tiles", people)
         if self.faces is not None:
             people += self._accept(image, self._face_proposals(image), "faces", people)
+        tiles = tile_regions(width, height, self.search.tile_levels, pad=0.5)
+        people += self._accept(image, self._detector_proposals(image, tiles), "tiles", people)
         if not people:
             return people
         kept = nms(np.stack([p.box for p in people]), np.array([p.score for p in people]), self.nms_iou)
