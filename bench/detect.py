@@ -218,7 +218,10 @@ def main(argv: list[str] | None = None) -> int:
                     with_box = None if with_box is None else pck_against(results[given["setting"]][record.name][with_box].keypoints, record, g)
                     print("  " + why_missed(record, g, size, outlines[record.person_ids[g]][1],
                                             results[row["setting"]][record.name], with_box))
+    summary = [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items() if k != "matches"} for r in rows]
     if args.skip_fit:
+        if args.json:
+            args.json.write_text(json.dumps({"detection": summary}, indent=1))
         return 0
     prior = load_prior("flow")
     options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=args.hypotheses,
@@ -235,7 +238,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| fit from | PCK@0.1 (worst) |\n|---|---|\n| detected keypoints | {np.mean(fit_detected):.3f} "
           f"({np.min(fit_detected):.2f}) |\n| annotated keypoints | {np.mean(fit_annotated):.3f} ({np.min(fit_annotated):.2f}) |")  # fmt: skip
     if args.json:
-        summary = [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in r.items() if k != "matches"} for r in rows]
         args.json.write_text(json.dumps({"detection": summary, "fit_detected": fit_detected,
                                          "fit_annotated": fit_annotated}, indent=1))  # fmt: skip
     return 0
