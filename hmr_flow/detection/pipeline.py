@@ -8,7 +8,7 @@ Steps for an ``(H, W, 3)`` uint8 RGB image:
    - ``whole``: the person detector on the whole image (it keys on a face and upper body at 224 px of
      the image, so it finds people about 1/8 of the image tall and more);
    - ``faces``: BlazeFace's full-range face detector on the whole image and on tiles of levels
-     ``1..face_levels`` (faces merged across tiles by NMS); each face proposes an upright ROI below it
+     ``1..face_levels`` overlapping by a quarter (faces merged across tiles by NMS); each face proposes an upright ROI below it
      (:func:`~hmr_flow.detection.faces.person_roi`);
    - ``tiles``: the detector on square tiles of side ``max(W, H) / 2^l`` for ``l = 1..tile_levels``
      (2×, 4× the whole image's resolution), overlapping by half; the tile grid reaches half a tile past
@@ -47,10 +47,13 @@ from hmr_flow.detection.nms import nms
 from hmr_flow.detection.roi import ROI, roi_from_alignment, roi_from_box
 from hmr_flow.detection.runtime import TFLiteNetwork
 
-#: MediaPipe's presence threshold, a plain NMS overlap, and the NMS overlap of faces across tiles.
+#: MediaPipe's presence threshold, a plain NMS overlap, the NMS overlap of faces across tiles, and the
+#: overlap of neighbouring face tiles (a quarter of a tile: faces are far smaller than their tiles; the
+#: person detector's tiles overlap by half).
 MIN_PRESENCE = 0.5
 PERSON_NMS_IOU = 0.5
 FACE_NMS_IOU = 0.3
+FACE_TILE_OVERLAP = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class Search:
 
 #: The ``--recall`` settings, chosen on the bench photos (``docs/detection.md``). ``fast`` (the default):
 #: the whole image and faces down to tiles of 1/4 of the image (7 of 16 people found instead of 5, at
-#: ~0.2 s per photo on 2 cores, 1 false positive); ``high`` adds detector tiles at 2× and 4× and faces
+#: ~0.1–0.3 s per photo on 2 cores, no false positive); ``high`` adds detector tiles at 2× and 4× and faces
 #: down to 1/8 tiles (one person more, at ~1–1.5 s per photo and more false positives).
 RECALL = {"fast": Search(face_levels=2), "high": Search(tile_levels=2, face_levels=3)}
 DEFAULT_RECALL = "fast"
@@ -84,18 +87,19 @@ class DetectedPerson:
     source: str = "whole"
 
 
-def tile_regions(width: int, height: int, levels: int, pad: float = 0.0) -> list[tuple[int, int, int, int]]:
+def tile_regions(width: int, height: int, levels: int, pad: float = 0.0, overlap: float = 0.5) -> list[tuple[int, int, int, int]]:
     """Per level ``l = 1..levels``, square tiles of side ``s = max(W, H) / 2^l`` (at most the padded
-    image) overlapping by half and covering the image grown by ``pad · s`` on every side: ``(x0, y0, x1,
-    y1)`` px (negative or past ``W``, ``H`` where padded)."""
+    image) overlapping their neighbours by at least ``overlap · s`` and covering the image grown by
+    ``pad · s`` on every side: ``(x0, y0, x1, y1)`` px (negative or past ``W``, ``H`` where padded)."""
     regions = []
     for level in range(1, levels + 1):
         side = max(1, int(round(max(width, height) / 2**level)))
         margin = int(round(pad * side))
         x_lo, y_lo, x_hi, y_hi = -margin, -margin, width + margin, height + margin
         tw, th = min(side, x_hi - x_lo), min(side, y_hi - y_lo)
-        xs = np.linspace(x_lo, x_hi - tw, max(1, int(np.ceil(2 * (x_hi - x_lo) / tw)) - 1))
-        ys = np.linspace(y_lo, y_hi - th, max(1, int(np.ceil(2 * (y_hi - y_lo) / th)) - 1))
+        step = (1.0 - overlap) * side
+        xs = np.linspace(x_lo, x_hi - tw, int(np.ceil((x_hi - x_lo - tw) / step - 1e-9)) + 1)
+        ys = np.linspace(y_lo, y_hi - th, int(np.ceil((y_hi - y_lo - th) / step - 1e-9)) + 1)
         xs, ys = np.unique(xs.round().astype(int)), np.unique(ys.round().astype(int))
         regions += [(int(x), int(y), int(x) + tw, int(y) + th) for y in ys for x in xs]
     return regions
@@ -166,7 +170,7 @@ class BlazePose:
     def _face_proposals(self, image: np.ndarray) -> list[tuple[ROI, float, np.ndarray]]:
         """Person ROIs below the faces found on the whole image and the face tiles (merged across tiles)."""
         height, width = image.shape[:2]
-        regions = [None, *tile_regions(width, height, self.search.face_levels)]
+        regions = [None, *tile_regions(width, height, self.search.face_levels, overlap=FACE_TILE_OVERLAP)]
         faces = [face for region in regions for face in self.faces(image, region)]
         if not faces:
             return []

@@ -80,6 +80,9 @@ def test_tiles_cover_the_image_with_half_overlap():
     assert tiles[:, 0].min() == 0 and tiles[:, 2].max() == 640 and tiles[:, 1].min() == 0 and tiles[:, 3].max() == 427
     assert sorted(set(tiles[:, 0])) == [0, 160, 320]
     assert len(tile_regions(640, 427, 2)) == len(tiles) + 7 * 5  # level 2: 160 px tiles, 7 × 5 of them
+    quarter = np.array(tile_regions(640, 427, 2, overlap=0.25))[len(tiles):]  # 160 px tiles, steps ≤ 120 px
+    assert len(quarter) == 5 * 4 and sorted(set(quarter[:, 0])) == [0, 120, 240, 360, 480]
+    assert quarter[:, 3].max() == 427 and (np.diff(sorted(set(quarter[:, 1]))) <= 120).all()
 
 
 def test_padded_tiles_reach_half_a_tile_past_every_border():
