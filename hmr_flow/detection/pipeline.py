@@ -23,7 +23,9 @@ Steps for an ``(H, W, 3)`` uint8 RGB image:
    a 40 px person is seen upscaled; outside the image the crop is black). When it sees no one, once more
    on the ROI turned upright (the detector's rotation is sometimes far off); with ``refine``, once more on
    the ROI re-centred on the person's own hip centre and body size (landmarks 33/34, as MediaPipe does
-   between video frames), which centres people found from a partial view.
+   between video frames), which centres people found from a partial view; the re-centred landmarks are
+   kept unless the network is less sure there that someone is there (on small people a re-centred ROI
+   sometimes drifts to a neighbour).
 3. Proposals whose pose-presence score is below ``min_presence`` are dropped; the same person found
    by several proposals is kept once, by NMS on the boxes of their 33 landmarks, best score (presence ×
    proposal score) first. Given boxes are known people: each gives one person, kept whatever its score.
@@ -143,7 +145,8 @@ class BlazePose:
             upright = self.landmarks(image, ROI(roi.centre, roi.size, 0.0))
             marks = upright if upright.presence > marks.presence else marks
         if self.refine and (known or marks.presence >= self.min_presence):
-            marks = self.landmarks(image, roi_from_alignment(marks.auxiliary[0], marks.auxiliary[1]))
+            again = self.landmarks(image, roi_from_alignment(marks.auxiliary[0], marks.auxiliary[1]))
+            marks = again if again.presence >= marks.presence else marks
         height, width = image.shape[:2]
         lo = np.clip(marks.points.min(0), 0, (width, height))
         hi = np.clip(marks.points.max(0), 0, (width, height))
