@@ -15,6 +15,7 @@ annotated people's boxes given, one person per box):
 - false positives: detections matched to nobody and not overlapping, by half the smaller box, the box of
   an annotation that is not scored (a crowd region, or a person with < 6 labelled keypoints: real people
   COCO did not key); people COCO did not annotate at all count as false positives;
+- which search proposed each person found (``whole``, ``faces``, ``tiles``, ``box``);
 - ms per image and per detection: all settings are timed image by image, round-robin, for
   ``--repeats`` passes (machine load hits them alike); median over the passes [min–max].
 
@@ -204,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['setting']} | {r['found']}/{r['annotated']} | {r['pck_found']:.3f} | {r['pck_all']:.3f} | "
               f"{r['false_positives']} | {r['detected']} | {np.median(per_image):.0f} [{per_image.min():.0f}–"
               f"{per_image.max():.0f}] | {np.median(per_person):.0f} [{per_person.min():.0f}–{per_person.max():.0f}] |")  # fmt: skip
+    for r in rows:
+        sources = [results[r["setting"]][name][d].source for name, pairs in r["matches"].items() for _, d in pairs]
+        r["found_by"] = {source: sources.count(source) for source in sorted(set(sources))}
+    print("people found, by the search that proposed them: " + "; ".join(
+        f"{r['setting']}: " + ", ".join(f"{k} {v}" for k, v in r["found_by"].items()) for r in rows))  # fmt: skip
     by_name = {r["setting"]: r for r in rows}
     default, given = by_name[default_name], by_name["annotated boxes given"]
     for row in (default, by_name["--recall high (all)"]):

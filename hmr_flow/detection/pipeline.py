@@ -8,8 +8,8 @@ Steps for an ``(H, W, 3)`` uint8 RGB image:
    - ``whole``: the person detector on the whole image (it keys on a face and upper body at 224 px of
      the image, so it finds people about 1/8 of the image tall and more);
    - ``faces``: BlazeFace's full-range face detector on the whole image and on tiles of levels
-     ``1..face_levels`` overlapping by a quarter (faces merged across tiles by NMS); each face proposes an upright ROI below it
-     (:func:`~hmr_flow.detection.faces.person_roi`);
+     ``1..face_levels`` overlapping by a quarter (faces merged across tiles by NMS); each face proposes
+     an upright ROI below it (:func:`~hmr_flow.detection.faces.person_roi`);
    - ``tiles``: the detector on square tiles of side ``max(W, H) / 2^l`` for ``l = 1..tile_levels``
      (2×, 4× the whole image's resolution), overlapping by half; the tile grid reaches half a tile past
      every border (padded black), so people cut off by the border are centred in some tile.
@@ -69,9 +69,9 @@ class Search:
 
 
 #: The ``--recall`` settings, chosen on the bench photos (``docs/detection.md``). ``fast`` (the default):
-#: the whole image and faces down to tiles of 1/4 of the image (7 of 16 people found instead of 5, at
-#: ~0.1–0.3 s per photo on 2 cores, no false positive); ``high`` adds detector tiles at 2× and 4× and faces
-#: down to 1/8 tiles (one person more, at ~1–1.5 s per photo and more false positives).
+#: the whole image and faces down to tiles of 1/4 of the image (7 of 16 people found instead of 5, no
+#: false positive, ~0.3 s per photo on 2 shared cores); ``high`` adds detector tiles at 2× and 4× and
+#: faces down to 1/8 tiles (9 of 16, but 4 false positives and ~2.3 s per photo).
 RECALL = {"fast": Search(face_levels=2), "high": Search(tile_levels=2, face_levels=3)}
 DEFAULT_RECALL = "fast"
 
@@ -89,7 +89,8 @@ class DetectedPerson:
     source: str = "whole"
 
 
-def tile_regions(width: int, height: int, levels: int, pad: float = 0.0, overlap: float = 0.5) -> list[tuple[int, int, int, int]]:
+def tile_regions(width: int, height: int, levels: int, pad: float = 0.0,
+                 overlap: float = 0.5) -> list[tuple[int, int, int, int]]:  # fmt: skip
     """Per level ``l = 1..levels``, square tiles of side ``s = max(W, H) / 2^l`` (at most the padded
     image) overlapping their neighbours by at least ``overlap · s`` and covering the image grown by
     ``pad · s`` on every side: ``(x0, y0, x1, y1)`` px (negative or past ``W``, ``H`` where padded)."""
