@@ -1,7 +1,7 @@
 """Offline person + keypoint detection (BlazePose on LiteRT) on annotated photos, per proposal search, and
 fits from its keypoints.
 
-    python bench/detect.py --photos ../shared/data/images/coco [--threads 2] [--repeats 5]
+    python bench/detect.py --photos ../shared/data/images/coco [--threads 1] [--repeats 5] [--skip-fit]
 
 For the people of ``--photos/person_keypoints.json`` with ≥ 6 labelled keypoints and each detector
 setting (the whole image; + faces; + detector tiles; ``--recall high``; the shipped default; the
@@ -19,8 +19,9 @@ annotated people's boxes given, one person per box):
 - ms per image and per detection: all settings are timed image by image, round-robin, for
   ``--repeats`` passes (machine load hits them alike); median over the passes [min–max].
 
-Then the people the default misses, with their size and why (cut off by the border, small, crowded;
-the best overlap of any detection), and the end-to-end fit (flow prior, ``--iterations`` steps ×
+Then the people the default and ``--recall high`` miss, with their size and why (cut off by the border,
+small, crowded; the best overlap of any detection; what the landmarks reach from the annotated box, the
+ceiling of any proposal), and the end-to-end fit (flow prior, ``--iterations`` steps ×
 ``--hypotheses`` starts, as ``hmr-flow fit``) from the default's keypoints next to the fit from the
 annotated keypoints: PCK@0.1 of the fitted keypoints against the annotations, mean over the people found.
 """
@@ -159,7 +160,7 @@ def fit_pck(records: list[KeypointImage], fit_inputs: list[KeypointImage], pairs
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, required=True, help="folder with photos and person_keypoints.json")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads of each network (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads of each network (default 1, as the commands)")
     parser.add_argument("--repeats", type=int, default=5, help="timed passes per setting (round-robin, default 5)")
     parser.add_argument("--min-iou", type=float, default=0.3, help="IoU of keypoint boxes to count a person found")
     parser.add_argument("--iterations", type=int, default=300, help="fitting steps in all (default 300, as hmr-flow fit)")
