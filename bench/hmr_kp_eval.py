@@ -51,7 +51,7 @@ def model_hypotheses(model, data: dict, n: int, seed: int) -> Initialisation:
     for person in range(len(data["image_focal"])):
         width, height = data["image_size"][person].tolist()
         hyps = regress(model, None, None, n, float(data["image_focal"][person]), data["image_keypoints"][person : person + 1].numpy(),
-                       seed=seed + person, image_size=(width, height))  # fmt: skip
+                       seed=seed + person, image_size=(width, height))
         orient.append(hyps.pose[..., :3])
         pose.append(hyps.pose[..., 3:])
         betas.append(hyps.betas)
@@ -69,7 +69,7 @@ HYPOTHESIS_ROWS = (
     ("sample spread, hidden keypoints mm", "diversity_hidden_mm", ".1f"),
     ("spread hidden / seen", "spread_ratio", ".2f"), ("3D coverage at the 90 % radius", "coverage90", ".3f"),
     ("NLL of the true pose, nats", "nll", ".1f"), ("mode 2D reprojection px", "reprojection_px", ".2f"),
-)  # fmt: skip
+)
 
 
 #: The second calibration case: σ = 5 px and one whole limb (an arm, a leg, both lower legs or the face,
@@ -87,7 +87,7 @@ def hypothesis_table(model, body: KeypointBody, pairs: KeypointPairs, args, titl
         for seed in args.seeds:
             dataset = PairSet(pairs, args.count, seed=seed)
             h = evaluate(model, body, dataset, "cpu", n=args.n, batch_size=100, seed=seed, progress=False,
-                         temperature=temperature)  # fmt: skip
+                         temperature=temperature)
             h["best25_ratio"] = h["pa_mpjpe_best25"] / h["pa_mpjpe_mode"]
             h["spread_ratio"] = h["diversity_hidden_mm"] / h["diversity_visible_mm"]
             results[str(temperature)][str(seed)] = h
@@ -106,16 +106,16 @@ def hypothesis_table(model, body: KeypointBody, pairs: KeypointPairs, args, titl
 
 
 def fit_errors(body: KeypointBody, data: dict, prior, init: Initialisation | None, hypotheses: int,
-               config: FitConfig, seed: int) -> dict[str, float]:  # fmt: skip
+               config: FitConfig, seed: int) -> dict[str, float]:
     """MPJPE / PA-MPJPE (mm, mean and median) of the fitted joints against the truth."""
     result = fit_people(body, data["image_keypoints"], "coco17", data["image_focal"], data["image_size"] / 2, prior=prior,
                         init=init, num_hypotheses=hypotheses, config=config, progress=False,
-                        generator=torch.Generator().manual_seed(seed))  # fmt: skip
+                        generator=torch.Generator().manual_seed(seed))
     truth = data["joints3d"]
     errors = 1000 * mpjpe(result.joints, truth)
     pa = 1000 * pa_mpjpe(result.joints - result.joints[:, :1], truth - truth[:, :1])
     return {"mpjpe": errors.mean().item(), "mpjpe_median": errors.median().item(), "pa_mpjpe": pa.mean().item(),
-            "pa_mpjpe_median": pa.median().item()}  # fmt: skip
+            "pa_mpjpe_median": pa.median().item()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             row = {"prior": name, "weight": used, "persons_per_s": rate, **errors}
             figures["fits"].append(row)
             print(f"| {name.split('+')[0]} | {'model' if from_model else 'prior samples'} | {used:g} | {errors['mpjpe']:.1f} "
-                  f"({errors['mpjpe_median']:.1f}) | {errors['pa_mpjpe']:.1f} ({errors['pa_mpjpe_median']:.1f}) | {rate:.2f} |")  # fmt: skip
+                  f"({errors['mpjpe_median']:.1f}) | {errors['pa_mpjpe']:.1f} ({errors['pa_mpjpe_median']:.1f}) | {rate:.2f} |")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     return 0

@@ -106,7 +106,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
     size = header_size(data)
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
         raise ImageReadError(f"{path}: its header claims {size[0]}×{size[1]} pixels, over the limit of "
-                             f"{MAX_IMAGE_PIXELS / 1e6:g} million; downscale the photo first")  # fmt: skip
+                             f"{MAX_IMAGE_PIXELS / 1e6:g} million; downscale the photo first")
     check_complete(path, data)
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)

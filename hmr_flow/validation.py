@@ -7,7 +7,7 @@ use it:
   option and the problem. The command runner (:func:`hmr_flow.cli.run_guarded`) prints it as one line
   ``<prog>: error: <message>`` and exits with status 2.
 - argparse ``type=`` helpers for numbers with ranges: :func:`positive_int`, :func:`non_negative_int`,
-  :func:`int_in` (a closed range), :func:`seed_int`, :func:`positive_float`, :func:`non_negative_float`,
+  :func:`seed_int`, :func:`positive_float`, :func:`non_negative_float`,
   :func:`float_in` (any open/closed range).
 - :func:`resolve_device`: one place that knows which ``--device`` strings this machine accepts (``auto`` too).
 - Outputs: :func:`check_output_path` (never an input, parent folder writable *before* long work),
@@ -70,19 +70,6 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer ≥ 0, got {text}")
     return value
-
-
-def int_in(low: int, high: int):
-    """argparse type: an integer in the closed range ``[low, high]``."""
-
-    def parse(text: str) -> int:
-        value = _number(text, int)
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text}")
-        return value
-
-    parse.__name__ = f"integer in [{low}, {high}]"
-    return parse
 
 
 def seed_int(text: str) -> int:
@@ -243,7 +230,7 @@ def exclusive_run(out: str | Path, option: str = "--out") -> Iterator[Path]:
             owner = handle.read().strip() or "unknown"
             handle.close()
             raise UserInputError(f"{option} {out}: another run (pid {owner}) is writing it now; wait for it to end "
-                                 f"or choose another {option}") from None  # fmt: skip
+                                 f"or choose another {option}") from None
         # the previous owner may have removed the file between our open and our lock: lock the one on disk
         try:
             same = os.path.samestat(os.fstat(handle.fileno()), os.stat(path))

@@ -108,7 +108,7 @@ def convert_many(jobs: list[ClipJob], target: TargetSkeleton, fps: float = 30.0,
 
 
 def split_by_subject(subjects: np.ndarray, validation: tuple[int, ...] = VALIDATION_SUBJECTS,
-                     partial: np.ndarray | None = None) -> dict:  # fmt: skip
+                     partial: np.ndarray | None = None) -> dict:
     """Frame indices of the train/validation split (by subject, never by frame).
 
     ``partial (N,)`` marks frames of rigs that leave some SMPL joints undriven (``RigSpec.undriven``):
@@ -147,7 +147,7 @@ def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float 
         "frames_per_subject": {int(s): int((subjects == s).sum()) for s in np.unique(subjects)},
         "rigs": rig_rows(clips), "clips": clip_rows(clips),
         "seconds": round(time.perf_counter() - started, 1),
-    }  # fmt: skip
+    }
     write_text(out / "report.json", json.dumps(summary, indent=1))
     return summary
 

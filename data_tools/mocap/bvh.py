@@ -252,7 +252,7 @@ def read_bvh(path: str | Path) -> BvhMotion:
     frame_time = _floats(lines, tokens[2:], ln, 1, "Frame Time")[0]
     if not FRAME_TIME_RANGE[0] <= frame_time <= FRAME_TIME_RANGE[1]:
         raise lines.fail(ln, f"Frame Time must be {FRAME_TIME_RANGE[0]:g} to {FRAME_TIME_RANGE[1]:g} seconds, got "
-                             f"{frame_time:g}")  # fmt: skip
+                             f"{frame_time:g}")
 
     starts, total = [], 0
     for chans in motion["channels"]:
@@ -289,7 +289,7 @@ def _check_magnitudes(lines: _Lines, first: int, values: np.ndarray, motion: dic
     name, channel = columns[column]
     unit = "degrees" if channel in _ROT_CHANNELS else "units"
     raise lines.fail(line, f"frame {frame}: {channel} of joint {name!r} is {values[frame, column]:.3g} {unit}, beyond "
-                           f"±{limits[column]:g}; not a plausible motion value")  # fmt: skip
+                           f"±{limits[column]:g}; not a plausible motion value")
 
 
 def _locate_bad_row(lines: _Lines, first: int, num_frames: int, total: int) -> None:

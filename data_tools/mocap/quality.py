@@ -17,7 +17,7 @@ def clip_rows(clips: list[ConvertedClip]) -> list[dict]:
         {"rig": c.rig, "clip": c.clip, "subject": c.subject, "frames": len(c.frame),
          "median_cm": 100 * float(np.median(c.errors)), "p95_cm": 100 * float(np.percentile(c.errors, 95))}
         for c in clips
-    ]  # fmt: skip
+    ]
 
 
 def rig_rows(clips: list[ConvertedClip]) -> list[dict]:
@@ -31,7 +31,7 @@ def rig_rows(clips: list[ConvertedClip]) -> list[dict]:
             "rig": rig, "clips": len(mine), "subjects": len({c.subject for c in mine}),
             "frames": sum(len(c.frame) for c in mine), "median_cm": 100 * med, "p95_cm": 100 * p95,
             "meets_target": med <= TARGET_MEDIAN_M and p95 <= TARGET_P95_M,
-        })  # fmt: skip
+        })
     return rows
 
 

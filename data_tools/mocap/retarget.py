@@ -47,7 +47,7 @@ _IDENTITY_LEAVES = ("left_foot", "right_foot", "left_hand", "right_hand")
 MATCHED_NAMES = (
     "pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "neck", "head",
     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-)  # fmt: skip
+)
 MATCHED_JOINTS = [_IDX[n] for n in MATCHED_NAMES]
 
 

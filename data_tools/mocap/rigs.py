@@ -121,7 +121,7 @@ CMU_MB31 = RigSpec(
                   "{s}_collar": "{S}Shoulder", "{s}_shoulder": "{S}Arm", "{s}_elbow": "{S}ForeArm",
                   "{s}_wrist": "{S}Hand", "{s}_hand": "{S}Hand"}, "Left", "Right"),
     },
-)  # fmt: skip
+)
 
 CMU_MB31_2010 = RigSpec(
     name="cmu_mb31_2010",
@@ -145,7 +145,7 @@ CMU_MB31_2010 = RigSpec(
                "Left", "Right"),
         "left_wrist": "lhand", "right_wrist": "rhand", "left_hand": "lhand", "right_hand": "rhand",
     },
-)  # fmt: skip
+)
 
 CMU_ASF31 = RigSpec(
     name="cmu_asf31",
@@ -167,7 +167,7 @@ CMU_ASF31 = RigSpec(
                   "{s}_collar": "{S}clavicle", "{s}_shoulder": "{S}humerus", "{s}_elbow": "{S}radius",
                   "{s}_wrist": "{S}hand", "{s}_hand": "{S}hand"}, "l", "r"),
     },
-)  # fmt: skip
+)
 
 CMU_DAZ43 = RigSpec(
     name="cmu_daz43",
@@ -187,7 +187,7 @@ CMU_DAZ43 = RigSpec(
                   "{s}_collar": "{S}Collar", "{s}_shoulder": "{S}Shldr", "{s}_elbow": "{S}ForeArm",
                   "{s}_wrist": "{S}Hand", "{s}_hand": "{S}Hand"}, "l", "r"),
     },
-)  # fmt: skip
+)
 
 CC_BASE = RigSpec(
     name="cmu_iclone",
@@ -213,7 +213,7 @@ CC_BASE = RigSpec(
                   "{s}_wrist": "CC_Base_{S}_Hand", "{s}_hand": "CC_Base_{S}_Hand"}, "L", "R"),
     },
     up=_FWD_Z,
-)  # fmt: skip
+)
 
 DEEPMIMIC = RigSpec(
     name="cmu_deepmimic",
@@ -239,7 +239,7 @@ DEEPMIMIC = RigSpec(
     forward=(1.0, 0.0, 0.0),
     # no lumbar, upper-spine or wrist joints: those SMPL rotations stay within 1° of rest in every frame
     undriven=("spine1", "spine3", "left_wrist", "right_wrist"),
-)  # fmt: skip
+)
 
 #: Supported rigs, in detection order.
 RIGS: tuple[RigSpec, ...] = (CMU_MB31, CMU_MB31_2010, CMU_ASF31, CMU_DAZ43, CC_BASE, DEEPMIMIC)

@@ -33,7 +33,7 @@ FIT_SEGMENTS: tuple[tuple[str, str], ...] = (
     ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"), ("left_hip", "right_hip"),
     ("left_shoulder", "right_shoulder"), ("left_hip", "left_shoulder"), ("right_hip", "right_shoulder"),
     ("pelvis", "neck"), ("neck", "head"),
-)  # fmt: skip
+)
 _A = np.array([_IDX[a] for a, _ in FIT_SEGMENTS])
 _B = np.array([_IDX[b] for _, b in FIT_SEGMENTS])
 #: Prior weight (m²) per unit of betas², see the module docstring.

@@ -98,11 +98,11 @@ def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
     if args.prior == "conditional" and args.prior_weights is not None:
         raise UserInputError(f"--prior-weights {args.prior_weights}: not used with --prior conditional (its prior is "
                              f"the conditional model, --model-weights); add --prior flow or --prior gmm to fit with "
-                             f"this prior")  # fmt: skip
+                             f"this prior")
     if args.prior != "conditional" and not from_regression and args.model_weights is not None:
         raise UserInputError(f"--model-weights {args.model_weights}: not used with --prior {args.prior} --init-from "
                              f"{args.init_from} (the model is loaded for --prior conditional or --init-from "
-                             f"regression); add --init-from regression to start from its hypotheses")  # fmt: skip
+                             f"regression); add --init-from regression to start from its hypotheses")
 
 
 def run(args: argparse.Namespace) -> int:

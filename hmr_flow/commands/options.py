@@ -98,6 +98,23 @@ def add_keypoint_inputs(parser: argparse.ArgumentParser, min_keypoints: int) -> 
     parser.add_argument("--focal", type=positive_float, help="focal length in pixels (default: sqrt(W²+H²))")
     parser.add_argument("--min-keypoints", type=positive_int, default=min_keypoints,
                         help="skip people with fewer visible keypoints")
+    add_recall(parser)
+
+
+def add_recall(parser: argparse.ArgumentParser) -> None:
+    """``--recall fast|high``: which person proposals the detector searches
+    (:data:`hmr_flow.detection.pipeline.RECALL`)."""
+    parser.add_argument("--recall", choices=("fast", "high"), default="fast",
+                        help="person search when detecting: 'fast' (default: whole image + faces, ~0.2 s per photo) "
+                             "or 'high' (also 2× and 4× tiles and small faces, for small or cut-off people; seconds "
+                             "per crowded photo)")
+
+
+def make_detector(recall: str = "fast", threads: int = 1):
+    """The BlazePose detector searching as ``--recall`` says, its networks on ``threads`` CPU threads."""
+    from hmr_flow.detection.pipeline import RECALL, BlazePose
+
+    return BlazePose(threads=threads, search=RECALL[recall])
 
 
 def read_keypoint_inputs(args: argparse.Namespace) -> list:
@@ -112,7 +129,8 @@ def read_keypoint_inputs(args: argparse.Namespace) -> list:
         raise UserInputError("give --keypoints, or --image/--images to detect the people first")
     from hmr_flow.detection import detect_into
 
-    return read_keypoints(detect_into(args.out, args.image, args.images), None, args.min_keypoints)
+    detected = detect_into(args.out, args.image, args.images, make_detector(args.recall))
+    return read_keypoints(detected, None, args.min_keypoints)
 
 
 def add_threads(parser: argparse.ArgumentParser, help: str = "torch CPU threads (default: torch's choice; 1 is often "

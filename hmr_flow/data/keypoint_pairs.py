@@ -54,7 +54,7 @@ LIMBS: tuple[tuple[str, ...], ...] = (
     ("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle"),
     ("left_knee", "left_ankle", "right_knee", "right_ankle"),
     ("nose", "left_eye", "right_eye", "left_ear", "right_ear"),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -110,13 +110,13 @@ class PoseAugment:
 
 #: Body-joint indices (0 = left_hip, SMPL order without the pelvis) of the arms :class:`PoseAugment` swaps.
 ARM_JOINTS = tuple(JOINT_NAMES.index(f"{side}_{part}") - 1 for side in ("left", "right")
-                   for part in ("collar", "shoulder", "elbow", "wrist", "hand"))  # fmt: skip
+                   for part in ("collar", "shoulder", "elbow", "wrist", "hand"))
 #: ``M = diag(−1, 1, 1)``: the mirror of the world frame (x → −x, Y up stays).
 _MIRROR = torch.diag(torch.tensor([-1.0, 1.0, 1.0]))
 
 #: The benchmark's keypoints (issue spec): σ = 5 px, 30 % hidden, nothing else.
 BENCHMARK_CORRUPTION = Corruption(noise=0.0, noise_px=5.0, heavy_tail=0.0, missing_fixed=0.3, limb=0.0, swap=0.0,
-                                  swap_back=0.0, outlier=0.0, binary_confidence=1.0)  # fmt: skip
+                                  swap_back=0.0, outlier=0.0, binary_confidence=1.0)
 
 
 def load_split_poses(poses: str | Path, split: str, balance: bool = False) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -165,7 +165,7 @@ class KeypointPairs:
 
     def __init__(self, body: KeypointBody, global_orient: Tensor, body_pose: Tensor, size: int,
                  corruption: Corruption = Corruption(), weights: Tensor | None = None,
-                 augment: PoseAugment = PoseAugment()) -> None:  # fmt: skip
+                 augment: PoseAugment = PoseAugment()) -> None:
         if global_orient.shape[0] != body_pose.shape[0] or body_pose.shape[1:] != (69,):
             raise ValueError(f"poses: expected (N, 3) and (N, 69), got {tuple(global_orient.shape)} and {tuple(body_pose.shape)}")
         self.body = body
@@ -180,7 +180,7 @@ class KeypointPairs:
         self.limbs = [torch.tensor([COCO17_NAMES.index(n) for n in limb]) for limb in LIMBS]
         # masks (17,) of both arms' and both legs' lower joints, the groups a left/right swap may touch alone
         self.limb_pairs = [torch.zeros(len(COCO17_NAMES), dtype=torch.bool).index_fill_(0, torch.cat(self.limbs[i : i + 2]), True)
-                           for i in (0, 2)]  # fmt: skip
+                           for i in (0, 2)]
 
     @torch.no_grad()
     def batch(self, count: int, generator: torch.Generator) -> dict[str, Tensor]:
@@ -214,7 +214,7 @@ class KeypointPairs:
         centre3d = (coco.amax(1) + coco.amin(1))[..., :2] / 2
         principal = torch.stack([width, height], 1) / 2
         transl = torch.cat([(target - principal) * (depth + coco[..., 2].mean(1))[:, None] / focal[:, None] - centre3d,
-                            depth[:, None]], dim=1)  # fmt: skip
+                            depth[:, None]], dim=1)
         true_uv = project_points(coco + transl[:, None], focal, principal)
         inside = ((true_uv >= 0) & (true_uv <= torch.stack([width, height], 1)[:, None])).all(-1)
 

@@ -1,4 +1,5 @@
-"""SSD anchors of the BlazePose person detector and the decoding of its raw output.
+"""SSD anchors of MediaPipe's single-shot detectors (BlazePose's person detector, BlazeFace's full-range
+face detector) and the decoding of their raw output.
 
 The detector sees a 224×224 letterboxed image. Its 2254 outputs sit on anchors laid out as MediaPipe's
 ``SsdAnchorsCalculator`` does for ``pose_detection`` (5 layers, strides 8, 16, 32, 32, 32, aspect
@@ -11,6 +12,9 @@ Each raw row holds 12 numbers, in letterbox pixels relative to the anchor centre
 width, height, then 4 keypoints (x, y): 0 the mid-hip centre, 1 a point whose distance from the hip
 centre is half the full-body size and whose direction gives the body's rotation, 2 the mid-shoulder
 centre, 3 the same for the upper body. The score is a logit (clipped to ±100, then a sigmoid).
+
+The full-range face detector (:mod:`~hmr_flow.detection.faces`) uses the same layout and row format with
+its own input size (192), strides (one layer of stride 4: 48×48 anchors, one per cell) and 6 keypoints.
 """
 
 from __future__ import annotations
@@ -23,12 +27,11 @@ INPUT_SIZE = 224
 STRIDES = (8, 16, 32, 32, 32)
 #: Anchors per layer and cell: one per aspect ratio (1.0) plus the interpolated scale.
 ANCHORS_PER_LAYER = 2
-NUM_KEYPOINTS = 4
 SCORE_CLIP = 100.0
 
 
 def ssd_anchor_centres(input_size: int = INPUT_SIZE, strides: tuple[int, ...] = STRIDES,
-                       per_layer: int = ANCHORS_PER_LAYER) -> np.ndarray:  # fmt: skip
+                       per_layer: int = ANCHORS_PER_LAYER) -> np.ndarray:
     """``(A, 2)`` anchor centres ``(x, y)`` in [0, 1] (A = 2254 for the defaults)."""
     centres = []
     layer = 0
@@ -50,7 +53,7 @@ class RawDetections:
 
     Attributes:
         boxes: ``(N, 4)`` ``(x0, y0, x1, y1)``.
-        keypoints: ``(N, 4, 2)`` ``(x, y)`` of the four alignment keypoints.
+        keypoints: ``(N, K, 2)`` ``(x, y)`` of the K keypoints (4 alignment keypoints of the person detector).
         scores: ``(N,)`` in (0, 1).
     """
 
@@ -63,9 +66,9 @@ class RawDetections:
 
 
 def decode(raw: np.ndarray, logits: np.ndarray, anchors: np.ndarray, min_score: float,
-           input_size: int = INPUT_SIZE) -> RawDetections:  # fmt: skip
-    """Decode the detector's ``raw (A, 12)`` and ``logits (A,)`` against ``anchors (A, 2)``, keeping
-    candidates with score ≥ ``min_score``."""
+           input_size: int = INPUT_SIZE) -> RawDetections:
+    """Decode the detector's ``raw (A, 4 + 2K)`` and ``logits (A,)`` against ``anchors (A, 2)``, keeping
+    candidates with score ≥ ``min_score`` (coordinates in pixels of the ``input_size`` square)."""
     scores = 1.0 / (1.0 + np.exp(-np.clip(logits.reshape(-1).astype(np.float64), -SCORE_CLIP, SCORE_CLIP)))
     keep = np.flatnonzero(scores >= min_score)
     raw = raw.reshape(len(anchors), -1)[keep] / input_size
@@ -73,5 +76,5 @@ def decode(raw: np.ndarray, logits: np.ndarray, anchors: np.ndarray, min_score: 
     centre = raw[:, 0:2] + centres
     half = raw[:, 2:4] / 2.0
     boxes = np.concatenate([centre - half, centre + half], axis=1)
-    keypoints = raw[:, 4 : 4 + 2 * NUM_KEYPOINTS].reshape(-1, NUM_KEYPOINTS, 2) + centres[:, None, :]
+    keypoints = raw[:, 4:].reshape(len(keep), (raw.shape[1] - 4) // 2, 2) + centres[:, None, :]
     return RawDetections(boxes.astype(np.float32), keypoints.astype(np.float32), scores[keep].astype(np.float32))

@@ -47,7 +47,7 @@ def coco_document(detections: list[ImageDetections], folder: Path) -> dict:
     images, annotations = [], []
     for image_id, item in enumerate(detections, start=1):
         images.append({"id": image_id, "file_name": _file_name(item.path, folder),
-                       "width": int(item.size[0]), "height": int(item.size[1])})  # fmt: skip
+                       "width": int(item.size[0]), "height": int(item.size[1])})
         for person in item.people:
             x0, y0, x1, y1 = (float(v) for v in person.box)
             annotations.append({
@@ -57,7 +57,7 @@ def coco_document(detections: list[ImageDetections], folder: Path) -> dict:
                 "num_keypoints": int((person.keypoints[:, 2] >= 0.5).sum()),
                 "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
                 "score": round(float(person.score), 4),
-            })  # fmt: skip
+            })
     return {
         "info": {"description": "people detected by hmr-flow (BlazePose)", "keypoint_values": CONFIDENCE_VALUES},
         "images": images,

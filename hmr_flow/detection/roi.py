@@ -34,13 +34,17 @@ class Letterbox:
         return (np.asarray(points) * self.size - self.offset) / self.scale
 
 
-def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
-    """``image (H, W, 3)`` uint8 scaled to fit a ``size``² square (aspect kept, centred, black
-    padding): ``((size, size, 3) uint8, Letterbox)``."""
-    height, width = image.shape[:2]
+def letterbox(image: np.ndarray, size: int, region: tuple[float, float, float, float] | None = None
+              ) -> tuple[np.ndarray, Letterbox]:
+    """``image (H, W, 3)`` uint8, or its pixel ``region`` ``(x0, y0, x1, y1)``, scaled to fit a ``size``²
+    square (aspect kept, centred): ``((size, size, 3) uint8, Letterbox)``. The square's margins show the
+    image around the region, black outside the image (a region may reach past the border, for people cut
+    off by it); the letterbox maps back to pixels of the whole image."""
+    x0, y0, x1, y1 = region if region is not None else (0, 0, image.shape[1], image.shape[0])
+    width, height = x1 - x0, y1 - y0
     scale = size / max(width, height)
     new_w, new_h = max(1, round(width * scale)), max(1, round(height * scale))
-    offset = np.array([(size - new_w) / 2.0, (size - new_h) / 2.0])
+    offset = np.array([(size - new_w) / 2.0 - scale * x0, (size - new_h) / 2.0 - scale * y0])
     matrix = np.array([[scale, 0.0, offset[0]], [0.0, scale, offset[1]]])
     square = cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return square, Letterbox(scale, offset, size)

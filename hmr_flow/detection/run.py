@@ -42,7 +42,7 @@ def image_paths(image: str | Path | None = None, images: str | Path | None = Non
 
 
 def detect_images(paths: list[Path], detector: BlazePose | None = None,
-                  boxes: dict[Path, np.ndarray] | None = None) -> list[ImageDetections]:  # fmt: skip
+                  boxes: dict[Path, np.ndarray] | None = None) -> list[ImageDetections]:
     """People in each image (progress bar over images); ``boxes`` optionally maps an image path to its
     known person boxes ``(N, 4)`` ``(x0, y0, x1, y1)`` px. Returns only images with people.
 
@@ -76,7 +76,7 @@ DETECTED_NAME = "detected_keypoints.json"
 
 
 def detect_into(out_dir: str | Path, image: str | Path | None = None, images: str | Path | None = None,
-                detector: BlazePose | None = None) -> Path:  # fmt: skip
+                detector: BlazePose | None = None) -> Path:
     """Detect the people of ``image`` or of the folder ``images`` and write them to
     ``out_dir/detected_keypoints.json`` (what ``fit`` and ``regress`` do without ``--keypoints``)."""
     paths = image_paths(image, images)

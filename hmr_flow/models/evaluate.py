@@ -83,7 +83,7 @@ def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, gene
     sums["reprojection_count"] = inside.sum()
     if n > 2:
         sums.update(_calibration_sums(batch, keypoints, confidence, joints[:, 1:], coco[:, 1:],
-                                      normalised[:, 1:], truth, size))  # fmt: skip
+                                      normalised[:, 1:], truth, size))
     return sums
 
 
@@ -96,7 +96,7 @@ def _calibration_sums(batch: dict, keypoints, confidence, joints, coco, normalis
     random = coco - pelvis
     spread = 1000.0 * (random - random.mean(1, keepdim=True)).norm(dim=-1).mean(1)  # (B, 17)
     sums = {"diversity_visible_mm": (spread * seen).sum(), "diversity_visible_count": seen.sum().float(),
-            "diversity_hidden_mm": (spread * ~seen).sum(), "diversity_hidden_count": (~seen).sum().float()}  # fmt: skip
+            "diversity_hidden_mm": (spread * ~seen).sum(), "diversity_hidden_count": (~seen).sum().float()}
     centred = (joints - pelvis)[..., 1:, :]  # (B, m, 23, 3)
     mean = centred.mean(1)
     radius = torch.quantile((centred - mean[:, None]).norm(dim=-1), COVERAGE_QUANTILE, dim=1)  # (B, 23)

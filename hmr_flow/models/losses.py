@@ -133,7 +133,7 @@ class HMRLoss(nn.Module):
             "params": ((mode_rot - true_rot).pow(2).sum(dim=(1, 2, 3)) + (samples.betas[:, 0] - batch["betas"].to(joints)).pow(2).sum(-1)
                        + camera_error).mean(),
             "orthonormal": orthonormality(samples.pose6d).mean(),
-        }  # fmt: skip
+        }
         if samples.pose6d.shape[1] > 1:
             seen = batch["input_confidence"] > 0 if "input_confidence" in batch else batch["visibility"] > 0
             terms["sample_keypoints2d"] = (offsets[:, 1:] * seen.to(offsets)[:, None, :, None]).sum(dim=(2, 3)).mean()

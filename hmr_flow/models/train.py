@@ -138,7 +138,7 @@ def _synthetic_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     train_data = _subset(train_set, settings.train_limit)
     sampler = DistributedSampler(train_data, info.world, info.rank, shuffle=True, seed=settings.seed) if info.enabled else None
     loader = DataLoader(train_data, settings.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
-                        num_workers=settings.workers, pin_memory=device.type == "cuda")  # fmt: skip
+                        num_workers=settings.workers, pin_memory=device.type == "cuda")
     if len(loader) == 0:
         raise ValueError(f"{settings.data}: {len(train_data)} images are fewer than one batch of {settings.batch_size}")
     val_data = None
@@ -162,7 +162,7 @@ def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     orient, body_pose, weights = load_split_poses(settings.data, "train", settings.balance)
     augment = PoseAugment(mirror=settings.mirror, recombine_arms=settings.recombine_arms)
     stream = PairStream(KeypointPairs(cpu_body, orient, body_pose, config.image_size, weights=weights, augment=augment),
-                        settings.batch_size, settings.steps_per_epoch, settings.seed + info.rank)  # fmt: skip
+                        settings.batch_size, settings.steps_per_epoch, settings.seed + info.rank)
     orient, body_pose, _ = load_split_poses(settings.data, "val")
     val_pairs = KeypointPairs(cpu_body, orient, body_pose, config.image_size, BENCHMARK_CORRUPTION)
     return stream, stream.set_epoch, PairSet(val_pairs, settings.val_limit or settings.val_count, seed=12345)
@@ -187,7 +187,7 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
     state = None
     if settings.resume:
         state = load_training_state(out, "HMRFlow training checkpoint", device, ("config", "epoch", "step"),
-                                    reader=lambda path, location: read_checkpoint(path, map_location=location))  # fmt: skip
+                                    reader=lambda path, location: read_checkpoint(path, map_location=location))
     if state is not None:
         if state["config"] != config.to_dict():
             raise CheckpointError(f"{out}: cannot resume, its architecture {state['config']} differs from {config.to_dict()}")
@@ -208,7 +208,7 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
         where = f"epoch {epoch + 1}"
         started = time.perf_counter()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}", disable=not (settings.progress and info.is_main),
-                   leave=False)  # fmt: skip
+                   leave=False)
         for batch in bar:
             batch = _to_device(batch, device)
             images, keypoints, confidence = model_inputs(config, batch)
@@ -216,7 +216,7 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
                 keypoints, confidence = keypoint_inputs(batch, settings.keypoint_noise, settings.keypoint_dropout)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 samples, log_prob = net(images, settings.num_samples, jittered_target(batch, weights.jitter),
-                                        keypoints=keypoints, confidence=confidence)  # fmt: skip
+                                        keypoints=keypoints, confidence=confidence)
             total, terms = criterion(samples, log_prob, batch)
             optimizer.zero_grad(set_to_none=True)
             total.backward()
@@ -230,18 +230,18 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
         totals = torch.tensor([float(len(loader)), *sums.values()], device=device)
         steps_seen, *totals = all_reduce_sum(totals, info).tolist()  # one read per epoch
         row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
-               "train_seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
+               "train_seconds": round(time.perf_counter() - started, 1)}
         row.update({f"train_{k}": v / steps_seen for k, v in zip(sums, totals)})
         if val_data is not None:
             metrics = evaluate(model, body, val_data, device, settings.val_samples, settings.batch_size, info=info,
-                               progress=settings.progress and info.is_main)  # fmt: skip
+                               progress=settings.progress and info.is_main)
             row.update({f"val_{k}": v for k, v in metrics.items()})
         history.append(row)
         if info.is_main:
             csv_log.append(row)
             save_checkpoint(out, training_state(model, optimizer, scheduler, config=config.to_dict(), epoch=epoch,
                                                 step=step, history=history, train=settings.to_dict(),
-                                                loss_weights=weights.to_dict()))  # fmt: skip
+                                                loss_weights=weights.to_dict()))
             summary = ", ".join(f"{k}={v:.4g}" for k, v in row.items() if isinstance(v, float))
             tqdm.write(f"epoch {epoch + 1}: {summary}")
     return row if info.is_main else {}

@@ -273,7 +273,7 @@ class _Run:
             return False
         if not isinstance(state["config"], dict):
             raise UserInputError(f"{path}: prior training state 'config' is a {type(state['config']).__name__}, "
-                                 f"expected a dict")  # fmt: skip
+                                 f"expected a dict")
         saved, wanted = _resume_settings(state["config"]), _resume_settings(asdict(self.config))
         if saved != wanted:
             changed = sorted(k for k in wanted if saved.get(k) != wanted[k])

@@ -14,9 +14,9 @@ from hmr_flow.geometry.kinematics import forward_kinematics
 # A left/right symmetric rest skeleton (metres, facing +Z, left at x > 0).
 _HALF = {"hip": (0.08, -0.1, 0.0), "knee": (0.1, -0.5, 0.0), "ankle": (0.1, -0.9, 0.0), "foot": (0.1, -0.95, 0.1),
          "collar": (0.07, 0.4, 0.0), "shoulder": (0.18, 0.45, 0.0), "elbow": (0.45, 0.45, 0.0),
-         "wrist": (0.7, 0.45, 0.0), "hand": (0.78, 0.45, 0.0)}  # fmt: skip
+         "wrist": (0.7, 0.45, 0.0), "hand": (0.78, 0.45, 0.0)}
 _MIDDLE = {"pelvis": (0, 0, 0), "spine1": (0, 0.1, 0), "spine2": (0, 0.24, 0), "spine3": (0, 0.3, 0),
-           "neck": (0, 0.5, 0), "head": (0, 0.6, 0)}  # fmt: skip
+           "neck": (0, 0.5, 0), "head": (0, 0.6, 0)}
 
 
 def _rest() -> torch.Tensor:

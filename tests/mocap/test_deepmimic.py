@@ -22,7 +22,7 @@ _JOINTS = [
     ("left_hip", "spherical", 0, (0, 0, -0.08)), ("left_knee", "revolute", 9, (0, -0.42, 0)),
     ("left_ankle", "spherical", 10, (0, -0.41, 0)), ("left_shoulder", "spherical", 1, (0, 0.24, -0.18)),
     ("left_elbow", "revolute", 12, (0, -0.27, 0)), ("left_wrist", "fixed", 13, (0, -0.26, 0)),
-]  # fmt: skip
+]
 _IDENTITY = [1.0, 0.0, 0.0, 0.0]
 _WIDTH = 44
 
@@ -40,7 +40,7 @@ def _frame(root=(0.0, 0.9, 0.0), root_quat=_IDENTITY, right_knee=0.0, duration=1
 @pytest.fixture()
 def folder(tmp_path):
     skeleton = {"joints": [{"id": i, "name": n, "type": k, "parent": p, "offset": list(o)}
-                           for i, (n, k, p, o) in enumerate(_JOINTS)]}  # fmt: skip
+                           for i, (n, k, p, o) in enumerate(_JOINTS)]}
     (tmp_path / "humanoid3d_skeleton.json").write_text(json.dumps(skeleton))
     (tmp_path / "11").mkdir()
     return tmp_path
@@ -69,7 +69,7 @@ def test_kinematics_by_hand(folder):
     np.testing.assert_allclose(rot[1, 0] @ [1.0, 0.0, 0.0], [0.0, 0.0, -1.0], atol=1e-12)
     for site, (parent, offset) in END_SITES.items():
         np.testing.assert_allclose(pos[0, names.index(site)] - pos[0, names.index(parent)],
-                                   rot[0, names.index(parent)] @ np.asarray(offset), atol=1e-12)  # fmt: skip
+                                   rot[0, names.index(parent)] @ np.asarray(offset), atol=1e-12)
     np.testing.assert_allclose(motion.rest_positions()[names.index("right_ankle")], [0.0, -0.83, 0.08], atol=1e-12)
     assert detect_rig(names).name == "cmu_deepmimic"
 
@@ -122,7 +122,7 @@ def test_real_clip_retargets_upright(shared_data, open_target):
     shaped = open_target.shaped(clip.betas[0])
     posed = shaped.forward_kinematics(
         np.concatenate([_rotmats(clip.global_orient[:, None]), _rotmats(clip.body_pose.reshape(-1, 23, 3))], 1),
-        clip.transl)  # fmt: skip
+        clip.transl)
     assert (posed[:, 15, 1] > posed[:, 0, 1] + 0.3).all()  # head well above the pelvis
 
 
@@ -155,10 +155,10 @@ def test_prior_split_leaves_partial_frames_out_of_validation(tmp_path):
     path = tmp_path / "poses.npz"
     np.savez(path, body_pose=(0.2 * rng.standard_normal((6, 69))).astype(np.float32),
              subject=np.array([1, 1, 3, 3, 3, 2], dtype=np.int32),
-             partial=np.array([False, True, False, True, True, False]))  # fmt: skip
+             partial=np.array([False, True, False, True, True, False]))
     split = load_split(path, (3,))
     assert len(split.train) == 3 and len(split.val) == 1
     np.savez(path, body_pose=np.zeros((2, 69), np.float32), subject=np.array([1, 3], np.int32),
-             partial=np.array([False, True]))  # fmt: skip
+             partial=np.array([False, True]))
     with pytest.raises(ValueError, match="empty training or validation"):
         load_split(path, (3,))

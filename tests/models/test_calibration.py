@@ -17,7 +17,7 @@ class _StubBody:
 
 def _calibration(joints, coco, normalised, truth, keypoints, confidence, size=100):
     return _calibration_sums({"visibility": torch.full(confidence.shape, 2)}, keypoints, confidence, joints, coco,
-                             normalised, truth, size)  # fmt: skip
+                             normalised, truth, size)
 
 
 def test_spread_seen_vs_hidden_and_coverage_by_hand():
@@ -55,7 +55,7 @@ def test_sample_pck_counts_only_seen_keypoints():
     pixels[0, 1, :2, 0] += 10.0
     normalised = (pixels - 50.0) / 50.0
     sums = _calibration(torch.zeros(1, 2, 24, 3), torch.zeros(1, 2, 17, 3), normalised, torch.zeros(1, 24, 3),
-                        keypoints, confidence)  # fmt: skip
+                        keypoints, confidence)
     assert sums["sample_pck_seen"] / sums["sample_pck_count"] == pytest.approx(0.75)
 
 
@@ -71,15 +71,15 @@ def test_sample_losses_by_hand(monkeypatch):
     joints[0, 2, 5, 0] = 0.3
     joints[0, 2, 6, 1] = -0.1  # sample 2's 3D error 0.4
     monkeypatch.setattr("hmr_flow.models.losses.project_samples",
-                        lambda body, samples, focal, image_size: (joints, None, keypoints))  # fmt: skip
+                        lambda body, samples, focal, image_size: (joints, None, keypoints))
     samples = PoseSamples(torch.zeros(batch, n, 144), torch.zeros(batch, n, 10),
-                          torch.tensor([[[1.0, 0.0, 0.0]] * n]), torch.zeros(batch, n))  # fmt: skip
+                          torch.tensor([[[1.0, 0.0, 0.0]] * n]), torch.zeros(batch, n))
     confidence = torch.ones(batch, 17)
     confidence[0, 16] = 0.0
     data = {"keypoints2d": torch.full((batch, 17, 2), size / 2.0), "visibility": torch.full((batch, 17), 2),
             "input_confidence": confidence, "joints3d": torch.zeros(batch, 24, 3),
             "global_orient": torch.zeros(batch, 3), "body_pose": torch.zeros(batch, 69), "betas": torch.zeros(batch, 10),
-            "transl": torch.tensor([[0.0, 0.0, 5.0]]), "focal": torch.tensor([100.0])}  # fmt: skip
+            "transl": torch.tensor([[0.0, 0.0, 5.0]]), "focal": torch.tensor([100.0])}
     weights = LossWeights(best_keypoints3d=1.0)
     _, terms = HMRLoss(_StubBody(), size, weights)(samples, None, data)
     assert terms["sample_keypoints2d"].item() == pytest.approx(0.5 / 2)

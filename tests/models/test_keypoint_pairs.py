@@ -34,7 +34,7 @@ def test_ground_truth_is_consistent(keypoint_body, bank):
     pairs = KeypointPairs(keypoint_body, *bank, size=48, corruption=CLEAN)
     batch = pairs.batch(32, torch.Generator().manual_seed(1))
     rotmats = torch.cat([axis_angle_to_matrix(batch["global_orient"])[:, None],
-                         axis_angle_to_matrix(batch["body_pose"].reshape(-1, 23, 3))], 1)  # fmt: skip
+                         axis_angle_to_matrix(batch["body_pose"].reshape(-1, 23, 3))], 1)
     points = keypoint_body(rotmats, batch["betas"], batch["transl"])
     torch.testing.assert_close(points[:, :24], batch["joints3d"], atol=1e-4, rtol=1e-4)
     coco = torch.einsum("ks,bsc->bkc", keypoint_body.coco17_matrix, points)
@@ -91,7 +91,7 @@ def test_split_loading_names_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="poses.npz: not found"):
         load_split_poses(tmp_path / "poses.npz", "train")
     np.savez(tmp_path / "poses.npz", global_orient=np.zeros((5, 3), np.float32), body_pose=np.ones((5, 69), np.float32),
-             clip=np.array([0, 0, 0, 0, 1]))  # fmt: skip
+             clip=np.array([0, 0, 0, 0, 1]))
     np.savez(tmp_path / "split.npz", train=np.array([0, 2, 4]), val=np.array([], dtype=np.int64))
     orient, pose, weights = load_split_poses(tmp_path / "poses.npz", "train")
     assert orient.shape == (3, 3) and pose.shape == (3, 69) and weights is None
@@ -120,7 +120,7 @@ def test_pose_augment_mirror_and_arm_recombination(keypoint_body, bank):
     torch.testing.assert_close(world, torch.eye(3).expand(16, 3, 3))  # zero orientation mirrors to itself
 
     mixed = KeypointPairs(keypoint_body, orient, body_pose, size=48, corruption=CLEAN,
-                          augment=PoseAugment(recombine_arms=1.0))  # fmt: skip
+                          augment=PoseAugment(recombine_arms=1.0))
     _, recombined = mixed._augmented(rows, torch.Generator().manual_seed(5))
     recombined, original = recombined.reshape(16, 23, 3), body_pose[rows].reshape(16, 23, 3)
     others = [j for j in range(23) if j not in ARM_JOINTS]

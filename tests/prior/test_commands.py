@@ -103,5 +103,5 @@ def test_mirror_doubles_the_training_frames_only(tmp_path, pose_file):
     assert split.train_groups["subject"].tolist() == [1] * 200 + [2] * 200 + [1] * 200 + [2] * 200
     out = tmp_path / "gmm.npz"
     assert _run("prior", "train", "--kind", "gmm", "--mirror", "--data", str(pose_file), "--out", str(out),
-                "--val-subjects", "3") == 0  # fmt: skip
+                "--val-subjects", "3") == 0
     assert load_prior("gmm", out).info["train_frames"] == 800

@@ -36,7 +36,7 @@ class _Exploit:
 def _bvh(depth: int = 1, frames: int = 2, frame_time: str = "0.0333333") -> str:
     """A BVH text: a chain of ``depth`` joints with 3 rotation channels (root: 6 channels)."""
     lines = ["HIERARCHY", "ROOT hips", "{", "OFFSET 0 0 0", "CHANNELS 6 Xposition Yposition Zposition Zrotation "
-             "Yrotation Xrotation"]  # fmt: skip
+             "Yrotation Xrotation"]
     for i in range(1, depth):
         lines += [f"JOINT j{i}", "{", "OFFSET 0 1 0", "CHANNELS 3 Zrotation Yrotation Xrotation"]
     lines += ["End Site", "{", "OFFSET 0 1 0", "}"] + ["}"] * depth
@@ -66,7 +66,7 @@ def _coco(path: Path, keypoints: np.ndarray, images: list[dict], scale: float = 
     points[:, :2] *= scale
     points[:, 2] = 2
     annotations = [{"id": i, "image_id": image["id"], "keypoints": points.flatten().tolist(), "iscrowd": 0}
-                   for i, image in enumerate(images)]  # fmt: skip
+                   for i, image in enumerate(images)]
     path.write_text(json.dumps({"images": images, "annotations": annotations}))
     return path
 
@@ -98,7 +98,7 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     data = (root / "person.png").read_bytes()
     (root / "truncated.png").write_bytes(data[: len(data) * 2 // 3])
     files.update({k: root / f"{k.replace('_', '.')}" for k in ("person_jpg", "person_png", "truncated_jpg",
-                                                                "truncated_png")})  # fmt: skip
+                                                                "truncated_png")})
 
     (root / "empty.jpg").write_bytes(b"")
     (root / "photos_with_empty").mkdir()
@@ -109,7 +109,7 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     small[frame + 5 : frame + 9] = (20000).to_bytes(2, "big") * 2
     (root / "huge_header.jpg").write_bytes(bytes(small))
     files.update({"empty_jpg": root / "empty.jpg", "photos_with_empty": root / "photos_with_empty",
-                  "huge_header_jpg": root / "huge_header.jpg"})  # fmt: skip
+                  "huge_header_jpg": root / "huge_header.jpg"})
 
     image = {"id": 1, "file_name": "person.jpg", "width": 1000, "height": 1000}
     files["coco"] = _coco(root / "coco.json", coco_people, [image])
@@ -145,11 +145,11 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     huge_angle[-1] = " ".join(["0"] * 6 + ["1e308"] + ["0"] * 5)  # frame 1: j1's Zrotation
     (bvh / "huge_angle.bvh").write_text("\n".join(huge_angle) + "\n")
     files.update({"bvh_good": bvh / "01_01.bvh", "bvh_deep": bvh / "deep.bvh", "bvh_time": bvh / "tiny_time.bvh",
-                  "bvh_empty": bvh / "no_frames.bvh", "bvh_huge_angle": bvh / "huge_angle.bvh"})  # fmt: skip
+                  "bvh_empty": bvh / "no_frames.bvh", "bvh_huge_angle": bvh / "huge_angle.bvh"})
 
     flow = torch.load(ASSETS / "prior_flow.pt", weights_only=True)
     broken = {**flow, "state_dict": {k: torch.full_like(v, float("nan")) if v.is_floating_point() else v
-                                     for k, v in flow["state_dict"].items()}}  # fmt: skip
+                                     for k, v in flow["state_dict"].items()}}
     torch.save(broken, root / "prior_nan.pt")
     torch.save({k: v for k, v in flow.items() if k != "config"}, root / "prior_nokey.pt")
     hmr = torch.load(ASSETS / "hmr_synth128.pt", weights_only=True)
@@ -164,7 +164,7 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     torch.save({**hmr, "config": []}, root / "hmr_config_list.pt")
     torch.save({"model": argparse.Namespace(layers=2)}, root / "unknown_class.pt")  # torch: "add_safe_globals"
     files.update({k: root / f"{k}.pt" for k in ("prior_nan", "prior_nokey", "hmr_nontensor", "exploit", "truncated",
-                                                  "garbage", "plain_list", "hmr_config_list", "unknown_class")})  # fmt: skip
+                                                  "garbage", "plain_list", "hmr_config_list", "unknown_class")})
 
     (root / "existing_prior.pt").write_bytes(b"an earlier run's checkpoint")
     (root / "existing_hmr.pt").write_bytes(b"an earlier run's checkpoint")

@@ -39,7 +39,7 @@ CASES = [
                          ("train", "prior train --data {poses} --out {tmp}/p.pt " + " ".join(PRIOR_TINY)),
                          ("fit", "fit --keypoints {coco} --images {root} --out {tmp}/fit " + " ".join(FIT_QUICK)),
                          ("regress", "regress --image {person_jpg} --bbox 300 200 700 800 --out {tmp}/r"),
-                         ("train-hmr", "train hmr --data {synth} --out {tmp}/h.pt --epochs 1"))],  # fmt: skip
+                         ("train-hmr", "train hmr --data {synth} --out {tmp}/h.pt --epochs 1"))],
     *[(f"device-foo-demo-{name}", f"demo:{name}", argv + " --device foo", 2, "--device foo")
       for name, argv in (("run_demo", "--out {tmp}/demo"),)],
     # ---- tracebacks: files and numbers
@@ -167,7 +167,7 @@ CASES = [
      "unknown_class.pt: refused"),
     ("prior-unknown-class-weights", "hmr", "prior score --poses {poses} --prior-weights {unknown_class} --out "
      "{tmp}/s.csv", 2, "unknown_class.pt: refused"),
-    # ---- hang: each tile level costs ~4× the one before (--tiles 99 ran for hours); the image is never read
+    # ---- hang: --tiles 99 ran for hours; the option is gone (--recall high bounds the search): refused, unread
     ("detect-tiles-99", "hmr", "detect --image {root}/missing.jpg --tiles 99 --out {tmp}/d.json", 2, "--tiles"),
 ]
 
@@ -211,7 +211,7 @@ def test_bad_input(entry, template, code, fragment, bad, demo_script, capfd):
     (blocked / "person_grid.png").mkdir(parents=True)
     (bad["root"] / "truncated_prior.state.pt").write_bytes((bad["root"] / "truncated.pt").read_bytes())
     paths = {**{k: str(v) for k, v in bad.items()}, "tmp": str(bad["tmp"] / "out"), "grid_blocked": str(blocked),
-             "truncated_prior": str(bad["root"] / "truncated_prior.pt")}  # fmt: skip
+             "truncated_prior": str(bad["root"] / "truncated_prior.pt")}
     argv = [part.format(**paths) for part in template.split()]
     inputs = [bad["root"], bad["synth"], bad["prior_flow"], bad["hmr_weights"]]
     before = _hashes(inputs)

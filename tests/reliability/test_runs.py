@@ -30,13 +30,13 @@ def test_same_named_images_in_subfolders_get_distinct_outputs(tmp_path, coco_peo
     points = coco_people.copy()
     points[:, 2] = 2
     images = [{"id": 1, "file_name": "x.jpg", "width": 1000, "height": 1000},
-              {"id": 2, "file_name": "sub/x.jpg", "width": 1000, "height": 1000}]  # fmt: skip
+              {"id": 2, "file_name": "sub/x.jpg", "width": 1000, "height": 1000}]
     annotations = [{"id": i, "image_id": i, "keypoints": points.flatten().tolist()} for i in (1, 2)]
     keypoints = tmp_path / "coco.json"
     keypoints.write_text(json.dumps({"images": images, "annotations": annotations}))
     out = tmp_path / "out"
     assert hmr_flow_main(["fit", "--keypoints", str(keypoints), "--images", str(photos), "--out", str(out),
-                          "--prior", "none", "--hypotheses", "1"]) == 0  # fmt: skip
+                          "--prior", "none", "--hypotheses", "1"]) == 0
     params = sorted(p.name for p in out.glob("*_params.npz"))
     assert params == ["sub_x_params.npz", "x_params.npz"]
     for name in params:
@@ -47,7 +47,7 @@ def test_same_named_images_in_subfolders_get_distinct_outputs(tmp_path, coco_peo
 def _pose_file(path):
     generator = np.random.default_rng(1)
     np.savez(path, body_pose=(0.2 * generator.standard_normal((256, 69))).astype(np.float32),
-             subject=np.repeat(np.arange(1, 5), 64))  # fmt: skip
+             subject=np.repeat(np.arange(1, 5), 64))
     return path
 
 
@@ -56,7 +56,7 @@ def test_prior_resume_is_bit_exact(tmp_path, monkeypatch):
 
     data = _pose_file(tmp_path / "poses.npz")
     config = prior_train.TrainConfig(data=str(data), out=str(tmp_path / "straight.pt"), val_subjects=(4,), epochs=4,
-                                     batch_size=32, warmup_steps=3, flow={"steps": 2, "hidden": 16})  # fmt: skip
+                                     batch_size=32, warmup_steps=3, flow={"steps": 2, "hidden": 16})
     prior_train.train_flow(config)
     straight = torch.load(tmp_path / "straight.state.pt", weights_only=True)
 
@@ -85,7 +85,7 @@ def test_image_model_resume_is_bit_exact(tiny_set, tiny_config, tmp_path, monkey
 
     def settings(out, resume=False):
         return hmr_train.TrainSettings(data=tiny_set, out=out, epochs=2, batch_size=4, workers=0, warmup_steps=2,
-                                       resume=resume, progress=False)  # fmt: skip
+                                       resume=resume, progress=False)
 
     hmr_train.train(settings(tmp_path / "straight.pt"), tiny_config())
     save = hmr_train.save_checkpoint
@@ -111,7 +111,7 @@ class _Result:
     def __init__(self, **changes):
         values = {"loss": torch.ones(2), "body_pose": torch.zeros(2, 69), "global_orient": torch.zeros(2, 3),
                   "betas": torch.zeros(2, 10), "transl": torch.tensor([[0.0, 0.0, 5.0]] * 2),
-                  "joints": torch.tensor([0.0, 0.0, 5.0]).expand(2, 24, 3).clone()}  # fmt: skip
+                  "joints": torch.tensor([0.0, 0.0, 5.0]).expand(2, 24, 3).clone()}
         values.update(changes)
         self.__dict__.update(values)
 
@@ -135,7 +135,7 @@ def test_internal_errors_are_one_line_with_a_debug_hint(capsys, monkeypatch):
     assert run_guarded("hmr-flow", bug) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["hmr-flow: internal error: ZeroDivisionError: division by zero (re-run with --debug for the "
-                   "traceback)"]  # fmt: skip
+                   "traceback)"]
     with pytest.raises(ZeroDivisionError):
         run_guarded("hmr-flow", bug, debug=True)
     monkeypatch.setenv("HMR_FLOW_DEBUG", "1")
@@ -159,7 +159,7 @@ def test_prior_resume_with_relative_paths_is_the_same_run(tmp_path, monkeypatch,
     assert hmr_flow_main(["prior", "train", "--data", str(data), "--out", str(out), "--epochs", "1", *PRIOR_TINY]) == 0
     monkeypatch.chdir(tmp_path)
     status = hmr_flow_main(["prior", "train", "--data", "poses.npz", "--out", "prior.pt", "--epochs", "2", "--resume",
-                            *PRIOR_TINY])  # fmt: skip
+                            *PRIOR_TINY])
     assert status == 0, capsys.readouterr().err
     assert torch.load(tmp_path / "prior.state.pt", weights_only=True)["epoch"] == 2
 
@@ -176,10 +176,10 @@ def test_a_second_prior_train_on_one_out_is_refused_while_the_first_runs(tmp_pat
     data = _pose_file(tmp_path / "poses.npz")
     out = tmp_path / "prior.pt"
     command = [sys.executable, "-m", "hmr_flow.cli", "prior", "train", "--data", str(data), "--out", str(out),
-               *PRIOR_TINY, "--device", "cpu"]  # fmt: skip
+               *PRIOR_TINY, "--device", "cpu"]
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     first = subprocess.Popen([*command, "--epochs", "100000"], env=environment, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+                             stderr=subprocess.PIPE, text=True)
     state = out.with_name("prior.state.pt")
     try:
         for _ in range(1200):  # wait (at most two minutes) until the first has saved a state (it holds the lock)
@@ -191,7 +191,7 @@ def test_a_second_prior_train_on_one_out_is_refused_while_the_first_runs(tmp_pat
         else:
             pytest.fail("the first run never saved a state")
         second = subprocess.run([*command, "--epochs", "1", "--overwrite"], env=environment, capture_output=True,
-                                text=True, timeout=120)  # fmt: skip
+                                text=True, timeout=120)
         errors = [line for line in second.stderr.splitlines() if ": error: " in line]
         assert second.returncode == 2 and len(errors) == 1, second.stderr
         assert f"--out {out}: another run (pid {first.pid})" in errors[0], errors[0]
@@ -207,5 +207,5 @@ def test_a_second_prior_train_on_one_out_is_refused_while_the_first_runs(tmp_pat
 
     # the operating system released the lock of the ended run: its lock file, if left, blocks no one
     third = subprocess.run([*command, "--epochs", "1", "--overwrite"], env=environment, capture_output=True,
-                           text=True, timeout=120)  # fmt: skip
+                           text=True, timeout=120)
     assert third.returncode == 0 and not lock_path(out).exists(), third.stderr
