@@ -61,20 +61,20 @@ synth: setup
 
 train-prior: setup
 	$(VENV)/bin/hmr-flow prior train --data data/mocap/poses.npz --out build/prior/prior_density.pt --overwrite \
-	  --coupling spline --jitter 0.01 --epochs 6 --floor 0.001 --device $(DEVICE)
+	  --coupling spline --jitter 0.01 --jitter-end 0.001 --epochs 8 --floor 0.001 --mirror --device $(DEVICE)
 	$(VENV)/bin/hmr-flow prior train --data data/mocap/poses.npz --out build/prior/prior_regulariser.pt --overwrite \
-	  --device $(DEVICE)
+	  --mirror --device $(DEVICE)
 	$(VENV)/bin/hmr-flow prior combine --density build/prior/prior_density.pt \
 	  --regulariser build/prior/prior_regulariser.pt --out build/prior/prior_flow.pt
-	$(VENV)/bin/hmr-flow prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite
+	$(VENV)/bin/hmr-flow prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite --mirror
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
 # The keypoint-conditioned model (the default of `hmr-flow fit` / `regress`): pairs generated from the
-# mocap of `make data` (17 training subjects; mirrored half the time), no images needed; 6,000 steps,
-# ~40-60 min on a 2-core CPU (one thread).
+# mocap of `make data` (17 training subjects; mirrored half the time, both arms from another frame a fifth
+# of the time), no images needed; 8,000 steps, ~25-40 min on a 2-core CPU (one thread).
 train-hmr: setup
-	$(VENV)/bin/hmr-flow train hmr --input keypoints --data data/mocap/poses.npz --epochs 12 --steps-per-epoch 500 \
-	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 --mirror 0.5 \
+	$(VENV)/bin/hmr-flow train hmr --input keypoints --data data/mocap/poses.npz --epochs 16 --steps-per-epoch 500 \
+	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 --mirror 0.5 --recombine-arms 0.2 \
 	  --loss-weight keypoints3d=0.2 --loss-weight params=0.01 --loss-weight nll=0.02 --loss-weight jitter=0.02 \
 	  --loss-weight keypoints2d=0.02 --loss-weight sample_keypoints2d=0.1 \
 	  --device $(DEVICE) --out build/hmr_keypoints/hmr.pt --overwrite --export hmr_flow/assets/hmr_keypoints.pt

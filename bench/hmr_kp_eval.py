@@ -11,7 +11,8 @@ noise and 30 % of each person's keypoints hidden.
    MPJPE (pelvis-aligned) and PA-MPJPE over the 24 SMPL joints, mm, of the mode and of the best of 5 and
    of 25 hypotheses; calibration of the random hypotheses: PCK@0.1 of their projected keypoints against
    the seen input keypoints, their spread on seen vs hidden keypoints, 3D coverage of the true joints by
-   their per-joint 90 % radius; NLL of the true pose. Then the same with one whole limb hidden per person
+   their per-joint 90 % radius; the mode's own error on seen vs hidden keypoints (the spread ratio a
+   calibrated posterior would show); NLL of the true pose. Then the same with one whole limb hidden per person
    instead (:data:`ONE_LIMB_HIDDEN`), where the spread should follow the occlusion.
 2. Fits (``hmr_flow.fitting.fit_people``) of the first ``--fit-persons`` of them, in the full image with
    its true focal, ``--hypotheses`` starting points per person, with each prior: ``conditional``
@@ -67,7 +68,11 @@ HYPOTHESIS_ROWS = (
     ("sample PCK@0.1 on seen keypoints", "sample_pck_seen", ".3f"),
     ("sample spread, seen keypoints mm", "diversity_visible_mm", ".1f"),
     ("sample spread, hidden keypoints mm", "diversity_hidden_mm", ".1f"),
-    ("spread hidden / seen", "spread_ratio", ".2f"), ("3D coverage at the 90 % radius", "coverage90", ".3f"),
+    ("spread hidden / seen", "spread_ratio", ".2f"),
+    ("mode error, seen keypoints mm", "error_visible_mm", ".1f"),
+    ("mode error, hidden keypoints mm", "error_hidden_mm", ".1f"),
+    ("mode error hidden / seen (calibrated spread ratio)", "error_ratio", ".2f"),
+    ("3D coverage at the 90 % radius", "coverage90", ".3f"),
     ("NLL of the true pose, nats", "nll", ".1f"), ("mode 2D reprojection px", "reprojection_px", ".2f"),
 )
 
@@ -90,6 +95,7 @@ def hypothesis_table(model, body: KeypointBody, pairs: KeypointPairs, args, titl
                          temperature=temperature)
             h["best25_ratio"] = h["pa_mpjpe_best25"] / h["pa_mpjpe_mode"]
             h["spread_ratio"] = h["diversity_hidden_mm"] / h["diversity_visible_mm"]
+            h["error_ratio"] = h["error_hidden_mm"] / h["error_visible_mm"]
             results[str(temperature)][str(seed)] = h
     seeds = ", ".join(map(str, args.seeds))
     print(f"\n{args.count} validation-subject poses per seed, {title} ({args.weights.name}); median "

@@ -54,12 +54,18 @@ def test_readme_links_land():
 
 
 def test_readme_figures_link_to_where_they_are_measured():
-    """Each row of the "How good is it" table links to a benchmarks section and names a command."""
+    """Each row of the "How good is it" table links to a docs page and names a command whose script (or
+    module) that page describes."""
     text = README.read_text(encoding="utf-8").split("## How good is it", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in text.splitlines() if line.startswith("| [")]
     assert len(rows) >= 5
     for row in rows:
-        assert "docs/benchmarks.md#" in row and "`" in row.split("|")[-2], row
+        page = LINK.search(row).group(1).partition("#")[0]
+        assert page.startswith("docs/") and (ROOT / page).is_file(), row
+        command = row.split("|")[-2]
+        script = re.search(r"bench/\w+\.py|-m [\w.]+(?: \w+)*", command)
+        assert script is not None and "`" in command, row
+        assert script.group(0) in (ROOT / page).read_text(encoding="utf-8"), f"{page} does not describe {script.group(0)}"
 
 
 def test_command_page_lists_every_command():

@@ -19,6 +19,10 @@ otherwise (dropped, occluded or outside the crop):
   hypotheses.
 - ``diversity_visible_mm`` / ``diversity_hidden_mm``: spread of the random hypotheses (mean distance
   of each pelvis-centred COCO-17 keypoint from the hypotheses' mean), over seen / hidden keypoints.
+- ``error_visible_mm`` / ``error_hidden_mm``: distance of the *mode's* pelvis-centred COCO-17 keypoints
+  from the true ones, over seen / hidden keypoints: how much less the input tells about the hidden ones,
+  the reference for the spread (a calibrated posterior spreads about as much more on hidden keypoints as
+  its mode errs more there).
 - ``coverage90``: share of the true pelvis-centred joints (the 23 besides the pelvis) that lie within
   the hypotheses' per-joint 90 % radius (the 90th percentile of their distances from their mean) of
   that mean; a calibrated posterior gives ≈ 0.9.
@@ -31,6 +35,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm.auto import tqdm
 
 from hmr_flow.body.keypoint_body import KeypointBody
+from hmr_flow.body.skeleton import NUM_JOINTS
+from hmr_flow.geometry import axis_angle_to_matrix
 from hmr_flow.metrics import mean_joint_distance, pa_mpjpe, pck
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum
 from hmr_flow.models.losses import project_samples, target_pose
@@ -39,7 +45,8 @@ from hmr_flow.models.model import HMRConfig, HMRFlow, pose_to_rot6d
 BEST_OF = (5, 25)
 #: Figures averaged over keypoints rather than crops, and the count they are divided by.
 _PER_KEYPOINT = {"reprojection_px": "reprojection_count", "diversity_visible_mm": "diversity_visible_count",
-                 "diversity_hidden_mm": "diversity_hidden_count", "sample_pck_seen": "sample_pck_count"}
+                 "diversity_hidden_mm": "diversity_hidden_count", "sample_pck_seen": "sample_pck_count",
+                 "error_visible_mm": "diversity_visible_count", "error_hidden_mm": "diversity_hidden_count"}
 #: Radius quantile of :data:`coverage90`'s per-joint sample spread.
 COVERAGE_QUANTILE = 0.9
 
@@ -84,14 +91,32 @@ def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, gene
     if n > 2:
         sums.update(_calibration_sums(batch, keypoints, confidence, joints[:, 1:], coco[:, 1:],
                                       normalised[:, 1:], truth, size))
+        sums.update(_mode_error_sums(body, batch, keypoints, confidence, joints[:, 0], coco[:, 0]))
     return sums
+
+
+def _seen(batch: dict, keypoints, confidence) -> torch.Tensor:
+    """``(B, 17)`` bool: the keypoints the model was given (confidence > 0), or for inputs without
+    keypoints those labelled visible."""
+    return confidence > 0 if keypoints is not None else batch["visibility"] == 2
+
+
+def _mode_error_sums(body: KeypointBody, batch: dict, keypoints, confidence, joints, coco) -> dict:
+    """Sums of ``error_visible_mm`` / ``error_hidden_mm`` (module docstring) for the mode's ``joints (B, 24,
+    3)`` and ``coco (B, 17, 3)``, camera frame; the true keypoints are posed here from the batch's pose."""
+    rotmats = axis_angle_to_matrix(target_pose(batch).reshape(-1, NUM_JOINTS, 3)).to(joints)
+    points = body(rotmats, batch["betas"].to(joints), batch["transl"].to(joints))
+    true_coco = torch.einsum("ks,bsc->bkc", body.keypoint_matrix("coco17").to(points), points)
+    error = 1000.0 * ((coco - joints[:, :1]) - (true_coco - points[:, :1])).norm(dim=-1)  # (B, 17)
+    seen = _seen(batch, keypoints, confidence)
+    return {"error_visible_mm": (error * seen).sum(), "error_hidden_mm": (error * ~seen).sum()}
 
 
 def _calibration_sums(batch: dict, keypoints, confidence, joints, coco, normalised, truth, size: int) -> dict:
     """Sums of the calibration figures (module docstring) for the random hypotheses: ``joints (B, m, 24,
     3)`` and ``coco (B, m, 17, 3)`` camera frame, ``normalised (B, m, 17, 2)`` crop coordinates, ``truth
     (B, 24, 3)``."""
-    seen = confidence > 0 if keypoints is not None else batch["visibility"] == 2
+    seen = _seen(batch, keypoints, confidence)
     pelvis = joints[..., :1, :]
     random = coco - pelvis
     spread = 1000.0 * (random - random.mean(1, keepdim=True)).norm(dim=-1).mean(1)  # (B, 17)

@@ -71,8 +71,11 @@ def test_images_across_a_batch_fit_as_they_do_alone(tmp_path, body, keypoint_bod
                 np.load(tmp_path / "alone" / f"{record.name}_params.npz") as want:
             assert got["body_pose"].shape == (len(record.person_ids), 69)
             assert np.allclose(got["focal"], want["focal"]) and np.allclose(got["principal_point"], want["principal_point"])
-            for key in ("body_pose", "transl", "joints", "keypoints_2d", "prior_log_prob"):
+            for key in ("body_pose", "transl", "joints", "keypoints_2d"):
                 assert np.allclose(got[key], want[key], atol=1e-3, rtol=1e-4), key
+            # the density is sharp (trained down to 0.001 rad of jitter): poses equal to the tolerance
+            # above (float32 rounding of another batch order) score within a few hundredths of a nat
+            assert np.allclose(got["prior_log_prob"], want["prior_log_prob"], atol=0.05), "prior_log_prob"
     with np.load(tmp_path / "batched" / "a_params.npz") as a, np.load(tmp_path / "batched" / "b_params.npz") as b:
         assert a["principal_point"].tolist() == [[300.0, 400.0]] * 2 and b["principal_point"].tolist() == [[250.0, 250.0]]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hmr_flow.models.evaluate import _calibration_sums
+from hmr_flow.models.evaluate import _calibration_sums, _mode_error_sums
 from hmr_flow.models.losses import HMRLoss, LossWeights
 from hmr_flow.models.model import PoseSamples
 
@@ -40,6 +40,34 @@ def test_spread_seen_vs_hidden_and_coverage_by_hand():
     far = torch.zeros(1, 24, 3)
     far[:, 1:, 1] = 2 * d
     assert _calibration(joints, coco, normalised, far, keypoints, confidence)["coverage90"] == pytest.approx(0.0)
+
+
+class _RestBody:
+    """Body stand-in that poses every point at ``transl`` whatever the rotations; keypoint k is the
+    first source point (any selection gives the same place)."""
+
+    def __call__(self, rotmats, betas, transl):
+        return transl[:, None].expand(-1, 35, 3).clone()
+
+    def keypoint_matrix(self, keypoint_format):
+        return torch.eye(35)[:1].expand(17, 35)
+
+
+def test_mode_error_seen_vs_hidden_by_hand():
+    """The truth poses every point at the pelvis (the stand-in body); the mode's pelvis-centred keypoints
+    are d off on the 5 seen keypoints and 3d off on the 12 hidden ones: errors d and 3d per keypoint."""
+    d = 0.04
+    joints = torch.zeros(1, 24, 3)
+    coco = torch.zeros(1, 17, 3)
+    coco[:, :5, 0] = d
+    coco[:, 5:, 2] = -3 * d
+    confidence = torch.zeros(1, 17)
+    confidence[:, :5] = 0.8
+    batch = {"global_orient": torch.zeros(1, 3), "body_pose": torch.zeros(1, 69), "betas": torch.zeros(1, 10),
+             "transl": torch.tensor([[0.1, -0.2, 4.0]])}
+    sums = _mode_error_sums(_RestBody(), batch, torch.zeros(1, 17, 2), confidence, joints, coco)
+    assert sums["error_visible_mm"] / 5 == pytest.approx(1000 * d)
+    assert sums["error_hidden_mm"] / 12 == pytest.approx(3000 * d)
 
 
 def test_sample_pck_counts_only_seen_keypoints():
