@@ -39,7 +39,7 @@ from hmr_flow.body.skeleton import NUM_JOINTS
 from hmr_flow.geometry import axis_angle_to_matrix
 from hmr_flow.metrics import mean_joint_distance, pa_mpjpe, pck
 from hmr_flow.models.distributed import DistInfo, all_reduce_sum
-from hmr_flow.models.losses import project_samples, target_pose
+from hmr_flow.models.losses import posed_keypoints, project_samples, target_pose
 from hmr_flow.models.model import HMRConfig, HMRFlow, pose_to_rot6d
 
 BEST_OF = (5, 25)
@@ -89,34 +89,28 @@ def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, gene
     sums["reprojection_px"] = (pixels * inside).sum()
     sums["reprojection_count"] = inside.sum()
     if n > 2:
-        sums.update(_calibration_sums(batch, keypoints, confidence, joints[:, 1:], coco[:, 1:],
-                                      normalised[:, 1:], truth, size))
-        sums.update(_mode_error_sums(body, batch, keypoints, confidence, joints[:, 0], coco[:, 0]))
+        # seen: the keypoints the model was given, or for inputs without keypoints those labelled visible
+        seen = confidence > 0 if keypoints is not None else batch["visibility"] == 2
+        sums.update(_calibration_sums(seen, keypoints, joints[:, 1:], coco[:, 1:], normalised[:, 1:], truth, size))
+        sums.update(_mode_error_sums(body, batch, seen, joints[:, 0], coco[:, 0]))
     return sums
 
 
-def _seen(batch: dict, keypoints, confidence) -> torch.Tensor:
-    """``(B, 17)`` bool: the keypoints the model was given (confidence > 0), or for inputs without
-    keypoints those labelled visible."""
-    return confidence > 0 if keypoints is not None else batch["visibility"] == 2
-
-
-def _mode_error_sums(body: KeypointBody, batch: dict, keypoints, confidence, joints, coco) -> dict:
+def _mode_error_sums(body: KeypointBody, batch: dict, seen, joints, coco) -> dict:
     """Sums of ``error_visible_mm`` / ``error_hidden_mm`` (module docstring) for the mode's ``joints (B, 24,
-    3)`` and ``coco (B, 17, 3)``, camera frame; the true keypoints are posed here from the batch's pose."""
+    3)`` and ``coco (B, 17, 3)``, camera frame, over the ``seen (B, 17)`` keypoints and the others; the true
+    keypoints are posed here from the batch's pose."""
     rotmats = axis_angle_to_matrix(target_pose(batch).reshape(-1, NUM_JOINTS, 3)).to(joints)
-    points = body(rotmats, batch["betas"].to(joints), batch["transl"].to(joints))
-    true_coco = torch.einsum("ks,bsc->bkc", body.keypoint_matrix("coco17").to(points), points)
-    error = 1000.0 * ((coco - joints[:, :1]) - (true_coco - points[:, :1])).norm(dim=-1)  # (B, 17)
-    seen = _seen(batch, keypoints, confidence)
+    true_joints, true_coco = posed_keypoints(body, rotmats, batch["betas"].to(joints), batch["transl"].to(joints))
+    error = 1000.0 * ((coco - joints[:, :1]) - (true_coco - true_joints[:, :1])).norm(dim=-1)  # (B, 17)
     return {"error_visible_mm": (error * seen).sum(), "error_hidden_mm": (error * ~seen).sum()}
 
 
-def _calibration_sums(batch: dict, keypoints, confidence, joints, coco, normalised, truth, size: int) -> dict:
+def _calibration_sums(seen, keypoints, joints, coco, normalised, truth, size: int) -> dict:
     """Sums of the calibration figures (module docstring) for the random hypotheses: ``joints (B, m, 24,
     3)`` and ``coco (B, m, 17, 3)`` camera frame, ``normalised (B, m, 17, 2)`` crop coordinates, ``truth
-    (B, 24, 3)``."""
-    seen = _seen(batch, keypoints, confidence)
+    (B, 24, 3)``, over the ``seen (B, 17)`` keypoints and the others; ``keypoints (B, 17, 2)`` the model's
+    input (``None`` without keypoint input: no sample PCK)."""
     pelvis = joints[..., :1, :]
     random = coco - pelvis
     spread = 1000.0 * (random - random.mean(1, keepdim=True)).norm(dim=-1).mean(1)  # (B, 17)

@@ -70,6 +70,14 @@ def orthonormality(pose6d: Tensor) -> Tensor:
     return terms.sum(-1)
 
 
+def posed_keypoints(body: KeypointBody, rotmats: Tensor, betas: Tensor, transl: Tensor) -> tuple[Tensor, Tensor]:
+    """The 24 joints ``(B, 24, 3)`` and COCO-17 keypoints ``(B, 17, 3)`` of bodies posed by ``rotmats (B, 24,
+    3, 3)`` (global orientation first) with ``betas (B, β)``, moved by ``transl (B, 3)`` (metres)."""
+    points = body(rotmats, betas, transl)
+    coco = torch.einsum("ks,bsc->bkc", body.keypoint_matrix("coco17").to(points), points)
+    return points[:, :NUM_JOINTS], coco
+
+
 def project_samples(
     body: KeypointBody, samples: PoseSamples, focal: Tensor, image_size: int
 ) -> tuple[Tensor, Tensor, Tensor]:
@@ -84,11 +92,10 @@ def project_samples(
     focal_n = focal.to(samples.camera).repeat_interleave(n)
     transl = camera_to_translation(samples.camera.reshape(batch * n, 3), focal_n, image_size)
     rotmats = samples.rotmats().reshape(batch * n, NUM_JOINTS, 3, 3)
-    points = body(rotmats, samples.betas.reshape(batch * n, -1), transl)
-    coco = torch.einsum("ks,bsc->bkc", body.keypoint_matrix("coco17").to(points), points)
+    joints, coco = posed_keypoints(body, rotmats, samples.betas.reshape(batch * n, -1), transl)
     half = image_size / 2.0
     normalised = (project_points(coco, focal_n, principal_point=(half, half)) - half) / half
-    return (points[:, :NUM_JOINTS].reshape(batch, n, NUM_JOINTS, 3), coco.reshape(batch, n, -1, 3),
+    return (joints.reshape(batch, n, NUM_JOINTS, 3), coco.reshape(batch, n, -1, 3),
             normalised.reshape(batch, n, -1, 2))
 
 

@@ -16,8 +16,7 @@ class _StubBody:
 
 
 def _calibration(joints, coco, normalised, truth, keypoints, confidence, size=100):
-    return _calibration_sums({"visibility": torch.full(confidence.shape, 2)}, keypoints, confidence, joints, coco,
-                             normalised, truth, size)
+    return _calibration_sums(confidence > 0, keypoints, joints, coco, normalised, truth, size)
 
 
 def test_spread_seen_vs_hidden_and_coverage_by_hand():
@@ -65,7 +64,7 @@ def test_mode_error_seen_vs_hidden_by_hand():
     confidence[:, :5] = 0.8
     batch = {"global_orient": torch.zeros(1, 3), "body_pose": torch.zeros(1, 69), "betas": torch.zeros(1, 10),
              "transl": torch.tensor([[0.1, -0.2, 4.0]])}
-    sums = _mode_error_sums(_RestBody(), batch, torch.zeros(1, 17, 2), confidence, joints, coco)
+    sums = _mode_error_sums(_RestBody(), batch, confidence > 0, joints, coco)
     assert sums["error_visible_mm"] / 5 == pytest.approx(1000 * d)
     assert sums["error_hidden_mm"] / 12 == pytest.approx(3000 * d)
 
