@@ -59,9 +59,12 @@ def add_seed(parser: argparse.ArgumentParser, default: int | None = 0) -> None:
 
 
 def add_prior_weights(parser: argparse.ArgumentParser, deprecated: tuple[str, ...] = ()) -> None:
-    """``--prior-weights PATH``: a flow (.pt) or GMM (.npz) prior file instead of the shipped one."""
+    """``--prior-weights PATH``: a prior file of the chosen kind instead of its shipped one."""
+    from hmr_flow.prior import DEFAULT_PATHS
+
+    shipped = ", ".join(f"{kind}: {path.name}" for kind, path in DEFAULT_PATHS.items())
     add_option(parser, "--prior-weights", type=Path, deprecated=deprecated,
-               help="prior file (.pt flow, .npz GMM) to use instead of the shipped weights")
+               help=f"prior file of the chosen kind to use instead of its shipped weights (in hmr_flow/assets: {shipped})")
 
 
 def add_model_weights(parser: argparse.ArgumentParser, deprecated: tuple[str, ...] = ()) -> None:

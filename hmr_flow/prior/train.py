@@ -211,8 +211,11 @@ def _resume_settings(config: dict) -> dict:
     return settings
 
 
-def train_gmm(config: TrainConfig) -> dict:
-    """Fit the GMM baseline on the training subjects; writes ``out`` (.npz). Returns a summary."""
+def train_gmm(config: TrainConfig, resume: bool = False) -> dict:
+    """Fit the GMM baseline on the training subjects; writes ``out`` (.npz). Returns a summary. It fits in
+    one go: there is nothing to ``resume`` (refused)."""
+    if resume:
+        raise UserInputError("--resume: the GMM fits in one go; only the flow's training resumes")
     split = training_split(config)
     joints = articulated_joints(split.train)
     space = PoseSpace(joints, "axis_angle")
