@@ -38,10 +38,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.detection import BlazePose, ImageDetections, write_coco
+from hmr_flow.detection import BlazePose, ImageDetections
 from hmr_flow.detection.nms import box_iou, match_boxes
 from hmr_flow.detection.pipeline import DEFAULT_RECALL, RECALL, Search
 from hmr_flow.fitting import FitOptions, KeypointImage, fit_records, read_keypoints, scaled_config
+from hmr_flow.fitting.keypoint_io import write_coco
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
 

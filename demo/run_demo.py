@@ -273,11 +273,12 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
     hypotheses and regularise with its likelihood given each person's keypoints (``--prior conditional``,
     the command's default), else start from prior samples and regularise with ``prior``; write overlay,
     .obj, .npz."""
-    from hmr_flow.detection import detect_into
-    from hmr_flow.fitting import FitOptions, fit_records, keypoint_agreement
+    from hmr_flow.detection import detect_images
+    from hmr_flow.fitting import FitOptions, detected_records, fit_records, keypoint_agreement
+    from hmr_flow.fitting.keypoint_io import DETECTED_NAME
 
     start = time.perf_counter()
-    [record] = read_keypoints(detect_into(out, image=photo))
+    [record] = detected_records(detect_images([photo]), out / DETECTED_NAME)
     options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
                          mesh_format="obj")
     if checkpoint is not None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hmr_flow.body.keypoints import KeypointMatrices
 from hmr_flow.body.model import BodyModel
 from hmr_flow.body.skeleton import NUM_JOINTS
 from hmr_flow.geometry.kinematics import forward_kinematics
 
 
-class KeypointBody(nn.Module):
+class KeypointBody(KeypointMatrices, nn.Module):
     """Joints and detector keypoints of ``body`` without the full mesh.
 
     Args:
@@ -39,16 +40,7 @@ class KeypointBody(nn.Module):
         self.register_buffer("vertex_posedirs", posedirs.reshape(posedirs.shape[0], -1))
         self.register_buffer("vertex_weights", smpl.lbs_weights[vertex_ids])  # (S, 24)
         self.parents = tuple(int(p) for p in smpl.parents.tolist())
-        self.register_buffer("coco17_matrix", body.coco17_matrix.clone())
-        self.register_buffer("body25_matrix", body.body25_matrix.clone())
-
-    def keypoint_matrix(self, keypoint_format: str) -> torch.Tensor:
-        """``(K, 35)`` matrix mapping source points to ``'coco17'`` or ``'body25'`` keypoints."""
-        if keypoint_format == "coco17":
-            return self.coco17_matrix
-        if keypoint_format == "body25":
-            return self.body25_matrix
-        raise ValueError(f"keypoint_format: expected 'coco17' or 'body25', got {keypoint_format!r}")
+        self._add_keypoint_matrices()
 
     def forward(self, rotmats: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
         """Posed source points.

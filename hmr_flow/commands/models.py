@@ -179,7 +179,8 @@ def run_regress(args: argparse.Namespace) -> int:
     from hmr_flow.fitting.keypoint_io import KeypointImage
     from hmr_flow.fitting.pipeline import image_and_size, warn_empty
     from hmr_flow.models.checkpoint import load_model
-    from hmr_flow.models.regress import check_boxes, coco17_keypoints, regress
+    from hmr_flow.body.keypoints import to_coco17
+    from hmr_flow.models.regress import check_boxes, regress
 
     device = resolve_device(args.device)
     check_output_dir(args.out, [args.image, args.images, args.keypoints, args.model_weights])
@@ -199,7 +200,7 @@ def run_regress(args: argparse.Namespace) -> int:
         image, size = image_and_size(record, args.image_size)
         if not from_box:
             check_keypoints(record.where, record.keypoints, record.person_ids, size)
-        keypoints = None if from_box else coco17_keypoints(record)
+        keypoints = None if from_box else to_coco17(record.keypoints, record.keypoint_format)
         boxes = check_boxes([args.bbox], *size, source="--bbox") if args.bbox is not None else None
         result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)
         _save_hypotheses(args.out, record.name, result, image)

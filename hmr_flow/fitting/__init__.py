@@ -17,7 +17,16 @@ Camera: pinhole at the origin of the OpenCV camera frame (x right, y down, z for
 
 from hmr_flow.fitting.fitter import FitResult, fit_people, keypoint_weights
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation, relaxed_pose
-from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, read_coco, read_coco_results, read_keypoints, read_openpose
+from hmr_flow.fitting.keypoint_io import (
+    KeypointFileError,
+    KeypointImage,
+    detected_records,
+    read_coco,
+    read_coco_results,
+    read_keypoints,
+    read_openpose,
+    write_coco,
+)
 from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_config
 
@@ -32,6 +41,7 @@ __all__ = [
     "KeypointImage",
     "Stage",
     "default_initialisation",
+    "detected_records",
     "estimate_translation",
     "fit_image",
     "fit_people",
@@ -44,4 +54,5 @@ __all__ = [
     "read_openpose",
     "relaxed_pose",
     "scaled_config",
+    "write_coco",
 ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from hmr_flow.body.keypoints import KEYPOINT_NAMES
+from hmr_flow.body.keypoints import KEYPOINT_NAMES, check_format, num_keypoints
 from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
 from hmr_flow.body.keypoint_body import KeypointBody
@@ -73,7 +73,7 @@ class FitResult:
 
 def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool = False) -> torch.Tensor:
     """``(K,)`` per-keypoint weights: hips at ``hip_weight``; non-torso keypoints 0 if ``torso_only``."""
-    names = KEYPOINT_NAMES[keypoint_format]
+    names = KEYPOINT_NAMES[check_format(keypoint_format)]
     weights = torch.tensor([hip_weight if n in _HIPS else 1.0 for n in names])
     if torso_only:
         weights = weights * torch.tensor([float(n in _TORSO) for n in names])
@@ -81,9 +81,7 @@ def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool =
 
 
 def _check_keypoints(keypoints: torch.Tensor, keypoint_format: str) -> None:
-    if keypoint_format not in KEYPOINT_NAMES:
-        raise ValueError(f"keypoint_format: expected 'coco17' or 'body25', got {keypoint_format!r}")
-    k = len(KEYPOINT_NAMES[keypoint_format])
+    k = num_keypoints(keypoint_format)
     if keypoints.dim() != 3 or tuple(keypoints.shape[1:]) != (k, 3):
         raise ValueError(f"keypoints: expected (P, {k}, 3) for {keypoint_format}, got {tuple(keypoints.shape)}")
     if not torch.isfinite(keypoints).all():
@@ -239,7 +237,7 @@ def fit_people(
     Args:
         body: the reduced body model (on the device to use).
         keypoints: ``(P, K, 3)`` ``(u, v, confidence)`` pixels, ``K`` matching ``keypoint_format``.
-        keypoint_format: ``'coco17'`` or ``'body25'``.
+        keypoint_format: a key of :data:`hmr_flow.body.KEYPOINT_NAMES` (``'coco17'``, ``'body25'``).
         focal: pixels, scalar or ``(P,)``; principal_point: ``(2,)`` or ``(P, 2)`` pixels.
         prior: a :class:`hmr_flow.prior.FittingPrior` (a ``PosePrior``, or the conditional model's
             :class:`hmr_flow.models.ConditionalPrior`, whose ``B`` bodies are people × hypotheses,

@@ -19,7 +19,8 @@ from torch import Tensor, nn
 
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_rot6d
 from hmr_flow.models.model import HMRFlow
-from hmr_flow.models.regress import check_coco17, coco17_keypoints, encode_people, keypoint_boxes, regress
+from hmr_flow.body.keypoints import to_coco17
+from hmr_flow.models.regress import check_coco17, encode_people, keypoint_boxes, regress
 
 
 class ConditionalPrior(nn.Module):
@@ -121,7 +122,7 @@ def conditional_prior_factory(model: HMRFlow):
     image, for models with RGB input."""
 
     def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
-        return ConditionalPrior(model, coco17_keypoints(record), image)
+        return ConditionalPrior(model, to_coco17(record.keypoints, record.keypoint_format), image)
 
     return make
 
@@ -135,13 +136,13 @@ def conditional_fitting(model: HMRFlow, n: int = 4, seed: int = 0, temperature: 
     last: dict = {}
 
     def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]):
-        hypotheses = regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed, image_size=size)
+        hypotheses = regress(model, image, None, n, focal, to_coco17(record.keypoints, record.keypoint_format), temperature, seed, image_size=size)
         last["record"], last["features"] = record, hypotheses.features
         return hypotheses.initialisation()
 
     def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
         if last.get("record") is record:
             return ConditionalPrior.from_features(model, last.pop("features"))
-        return ConditionalPrior(model, coco17_keypoints(record), image)
+        return ConditionalPrior(model, to_coco17(record.keypoints, record.keypoint_format), image)
 
     return initialise, make

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from hmr_flow.body.keypoint_body import KeypointBody
+from hmr_flow.body.keypoints import to_coco17
 from hmr_flow.body.paths import open_model_name
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
@@ -218,15 +219,6 @@ def regress(
                       torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)
 
 
-def coco17_keypoints(record) -> np.ndarray:
-    """``(P, 17, 3)`` COCO-17 keypoints of a :class:`~hmr_flow.fitting.KeypointImage` (BODY_25 is reordered)."""
-    from hmr_flow.body import BODY25_NAMES, COCO17_NAMES
-
-    if record.keypoint_format == "coco17":
-        return record.keypoints
-    return record.keypoints[:, [BODY25_NAMES.index(name) for name in COCO17_NAMES]]
-
-
 def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0):
     """A fitting initialiser (:attr:`hmr_flow.fitting.FitOptions.initialiser`): for one image's
     people, the model's ``n`` hypotheses each (mode first, with their betas), boxed by their
@@ -234,7 +226,7 @@ def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0, temperatur
     keypoints-only model needs no image (``image`` may be ``None``; ``size`` is ``(W, H)``)."""
 
     def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> Initialisation:
-        return regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed,
+        return regress(model, image, None, n, focal, to_coco17(record.keypoints, record.keypoint_format), temperature, seed,
                        image_size=size).initialisation()
 
     return initialise
