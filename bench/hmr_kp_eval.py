@@ -39,7 +39,7 @@ import torch
 
 from hmr_flow.body import BodyModel, KeypointBody
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, load_split_poses
-from hmr_flow.fitting import FitConfig, fit_people, scaled_config
+from hmr_flow.fitting import SMPLIFY_STAGES, FitConfig, fit_people, scaled_config
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe
 from hmr_flow.models import ConditionalPrior, evaluate, load_model, regress
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["one_limb_hidden"] = hypothesis_table(model, body, one_limb, args, "σ = 5 px, one whole limb hidden")
     if args.fit_persons:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
-        config = scaled_config(args.iterations) if args.iterations else FitConfig()
+        config = scaled_config(args.iterations) if args.iterations else FitConfig(stages=SMPLIFY_STAGES)
         runs = [("conditional", w) for w in args.fit_weights] if args.fit_weights else [(p, None) for p in args.priors]
         figures["fits"] = []
         steps = sum(stage.iterations for stage in config.stages)

@@ -279,8 +279,8 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
 
     start = time.perf_counter()
     [record] = detected_records(detect_images([photo]), out / DETECTED_NAME)
-    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
-                         mesh_format="obj")
+    options = FitOptions(prior=prior, prior_name="flow", config=replace(config or FitConfig(), num_hypotheses=num_hypotheses),
+                         seed=SEED, mesh_format="obj")
     if checkpoint is not None:
         from hmr_flow.models import conditional_fitting
 

@@ -25,14 +25,8 @@ from hmr_flow.commands.options import (
 )
 from hmr_flow.fitting.outputs import MESH_FORMATS
 from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
-from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
+from hmr_flow.fitting.schedule import DEFAULT_ITERATIONS, LEARNING_RATES, FitConfig, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
-
-#: Optimiser steps of the command's fits. With 4 hypotheses per person, 60 steps fit as well as 300
-#: (bench/fit_command.py, 96 validation persons: PA-MPJPE 100.4 vs 100.7 mm) at twice the speed.
-COMMAND_ITERATIONS = 60
-#: LBFGS's step size: its strong-Wolfe line search scales the step itself.
-LBFGS_LEARNING_RATE = 1.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -57,19 +51,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  f"{kind} ({entry.help})" for kind, entry in PRIOR_KINDS.items()))
     add_prior_weights(parser, deprecated=("--prior-path",))
     add_model_weights(parser, deprecated=("--regressor",))
-    add_hypotheses(parser, 4, "initial hypotheses per person (the best fit is kept)", deprecated=("--init",))
+    add_hypotheses(parser, FitConfig.num_hypotheses, "initial hypotheses per person (the best fit is kept)",
+                   deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
                         help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
                              "auto = regression with --prior conditional, else prior")
-    parser.add_argument("--iterations", type=positive_int, default=COMMAND_ITERATIONS,
-                        help=f"optimiser steps per fit, shared by the stages in proportion (the library's default "
-                             f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")
-    parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default=FitConfig.optimizer,
+    parser.add_argument("--iterations", type=positive_int, default=DEFAULT_ITERATIONS,
+                        help="optimiser steps per fit, shared by the stages in proportion")
+    parser.add_argument("--optimizer", choices=tuple(LEARNING_RATES), default=FitConfig.optimizer,
                         help="adam: per-parameter steps, suits a batch of independent people; lbfgs: strong-Wolfe line "
                              "search on the summed objective")
     parser.add_argument("--learning-rate", type=positive_float,
-                        help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
-                             f"{LBFGS_LEARNING_RATE:g} for lbfgs)")
+                        help="Adam learning rate / LBFGS step size (default: "
+                             + ", ".join(f"{rate:g} for {name}" for name, rate in LEARNING_RATES.items()) + ")")
     own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in
                     (ConditionalPrior, *(entry.prior for entry in PRIOR_KINDS.values() if entry.density)))
     parser.add_argument("--prior-weight", type=non_negative_float,
@@ -88,8 +82,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> FitConfig:
-    learning_rate = args.learning_rate or (LBFGS_LEARNING_RATE if args.optimizer == "lbfgs" else FitConfig.learning_rate)
-    config = FitConfig(optimizer=args.optimizer, learning_rate=learning_rate, prior_weight=args.prior_weight)
+    config = FitConfig(optimizer=args.optimizer, learning_rate=args.learning_rate, prior_weight=args.prior_weight,
+                       num_hypotheses=args.hypotheses)
     return scaled_config(max(args.iterations, len(config.stages)), config)
 
 
@@ -137,7 +131,6 @@ def run(args: argparse.Namespace) -> int:
     options = FitOptions(
         prior=None if conditional else load_prior(args.prior, args.prior_weights, device=args.device),
         prior_name=args.prior,
-        num_hypotheses=args.hypotheses,
         focal=args.focal,
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,

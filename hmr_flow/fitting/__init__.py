@@ -28,10 +28,26 @@ from hmr_flow.fitting.keypoint_io import (
     write_coco,
 )
 from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records, keypoint_agreement
-from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_config
+from hmr_flow.fitting.schedule import (
+    DEFAULT_HYPOTHESES,
+    DEFAULT_ITERATIONS,
+    DEFAULT_STAGES,
+    LEARNING_RATES,
+    SAMPLE_TEMPERATURE,
+    SMPLIFY_STAGES,
+    FitConfig,
+    Stage,
+    scaled_config,
+    scaled_stages,
+)
 
 __all__ = [
+    "DEFAULT_HYPOTHESES",
+    "DEFAULT_ITERATIONS",
     "DEFAULT_STAGES",
+    "LEARNING_RATES",
+    "SAMPLE_TEMPERATURE",
+    "SMPLIFY_STAGES",
     "FitConfig",
     "FitInputError",
     "FitOptions",
@@ -54,5 +70,6 @@ __all__ = [
     "read_openpose",
     "relaxed_pose",
     "scaled_config",
+    "scaled_stages",
     "write_coco",
 ]

@@ -25,7 +25,7 @@ from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
-from hmr_flow.fitting.schedule import FitConfig, Stage
+from hmr_flow.fitting.schedule import SAMPLE_TEMPERATURE, FitConfig, Stage
 from hmr_flow.prior import FittingPrior, NoPrior, PosePrior
 from hmr_flow.geometry import (
     axis_angle_to_matrix,
@@ -227,7 +227,7 @@ def fit_people(
     principal_point: torch.Tensor | tuple[float, float],
     prior=None,
     init: Initialisation | None = None,
-    num_hypotheses: int = 2,
+    num_hypotheses: int | None = None,
     config: FitConfig | None = None,
     progress: bool = True,
     generator: torch.Generator | None = None,
@@ -243,8 +243,9 @@ def fit_people(
             :class:`hmr_flow.models.ConditionalPrior`, whose ``B`` bodies are people × hypotheses,
             people-major), or ``None`` for no prior.
         init: hypotheses per person; default :func:`default_initialisation` with ``num_hypotheses``
-            (prior samples at temperature 0.5 when ``prior`` can sample).
-        config: weights and schedule (:class:`FitConfig`).
+            (default ``config.num_hypotheses``; prior samples at ``config.sample_temperature`` when
+            ``prior`` can sample).
+        config: weights, schedule and hypotheses (:class:`FitConfig`; its defaults are the command's).
         generator: seeds the default initialisation (its noise and prior samples): same seed → same fit.
 
     Returns:
@@ -259,8 +260,8 @@ def fit_people(
     focal = _per_body(focal, people, (), "focal", dtype, device)
     centre = _per_body(principal_point, people, (2,), "principal_point", dtype, device)
     if init is None:
-        sampler = prior_sampler(prior, generator)
-        init = default_initialisation(people, num_hypotheses, sampler, generator)
+        sampler = prior_sampler(prior, generator, config.sample_temperature)
+        init = default_initialisation(people, num_hypotheses or config.num_hypotheses, sampler, generator)
     if init.num_people != people:
         raise ValueError(f"init: has {init.num_people} people, keypoints have {people}")
     n = init.num_hypotheses
@@ -302,8 +303,8 @@ def fit_people(
         )
 
 
-def prior_sampler(prior, generator: torch.Generator | None = None):
-    """``n -> (n, 69)`` pose samples at temperature 0.5 from ``prior``, or ``None`` if it cannot sample.
+def prior_sampler(prior, generator: torch.Generator | None = None, temperature: float = SAMPLE_TEMPERATURE):
+    """``n -> (n, 69)`` pose samples at ``temperature`` from ``prior``, or ``None`` if it cannot sample.
     With a ``generator`` the samples are drawn under a seed taken from it (the global RNG is left as it
     was), so a seeded fit starts from the same hypotheses every time."""
     if not isinstance(prior, PosePrior) or prior.kind == "none":
@@ -312,10 +313,10 @@ def prior_sampler(prior, generator: torch.Generator | None = None):
     def sample(count: int) -> torch.Tensor:
         if generator is None:
             with torch.no_grad():
-                return prior.sample(count, temperature=0.5)
+                return prior.sample(count, temperature=temperature)
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            return prior.sample(count, temperature=0.5)
+            return prior.sample(count, temperature=temperature)
 
     return sample

@@ -62,9 +62,9 @@ class FitInputError(UserInputError):
 
 @dataclass
 class FitOptions:
-    """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, hypotheses per
-    person, focal length (``None`` = ``sqrt(W² + H²)``), image size for keypoints without an image,
-    the optimisation config, a seed, whether to draw overlays when the image is available, the most
+    """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, focal length (``None`` =
+    ``sqrt(W² + H²)``), image size for keypoints without an image, the fit's settings (:class:`FitConfig`:
+    schedule, optimiser, hypotheses per person, sampling temperature; ``None`` = its defaults), a seed, whether to draw overlays when the image is available, the most
     people fitted in one batch, the body model file (``None`` = the open model; or an official SMPL
     ``.pkl``/``.npz``), the mesh file format (:data:`~hmr_flow.fitting.outputs.MESH_FORMATS`), and two
     optional hooks:
@@ -79,7 +79,6 @@ class FitOptions:
 
     prior: object | None = None
     prior_name: str = "none"
-    num_hypotheses: int = 4
     focal: float | None = None
     image_size: tuple[int, int] | None = None
     config: FitConfig | None = None
@@ -90,6 +89,10 @@ class FitOptions:
     batch_people: int = 256
     body_model: str | Path | None = None
     mesh_format: str = "ply"
+
+    def __post_init__(self) -> None:
+        if self.config is None:
+            self.config = FitConfig()
 
 
 def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = None) -> tuple[np.ndarray | None, tuple[int, int]]:
@@ -220,8 +223,9 @@ def _chunk_initialisation(chunk: list[_Prepared], counts: list[int], options: Fi
     parts = {i: p.init for i, p in enumerate(chunk) if p.init is not None}
     if missing:
         generator = torch.Generator().manual_seed(options.seed)
-        drawn = default_initialisation(sum(counts[i] for i in missing), options.num_hypotheses,
-                                       prior_sampler(options.prior, generator), generator)
+        config = options.config
+        drawn = default_initialisation(sum(counts[i] for i in missing), config.num_hypotheses,
+                                       prior_sampler(options.prior, generator, config.sample_temperature), generator)
         start = 0
         for i in missing:
             stop = start + counts[i]
@@ -295,7 +299,7 @@ def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Pa
     fitted = [r for r in records if len(r.person_ids)]
     written: list[Path] = []
     with tqdm(total=sum(len(r.person_ids) for r in fitted), desc="fit", unit="person", disable=len(fitted) < 2) as bar:
-        for chunk in _chunks((_prepare(r, options) for r in fitted), options.batch_people, options.num_hypotheses):
+        for chunk in _chunks((_prepare(r, options) for r in fitted), options.batch_people, options.config.num_hypotheses):
             written.extend(_fit_chunk(chunk, body, keypoint_body, options, out))
             bar.update(sum(len(p.record.person_ids) for p in chunk))
     return written

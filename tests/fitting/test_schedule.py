@@ -1,4 +1,5 @@
-"""``scaled_config`` (quicker/longer fits) and ``keypoint_agreement`` (PCK of a written fit)."""
+"""``scaled_config`` (quicker/longer fits), the fit's defaults shared by library and command, and
+``keypoint_agreement`` (PCK of a fit)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,22 @@ def test_keypoint_agreement_hand_computed(tmp_path):
     np.savez(tmp_path / "p_params.npz", keypoints_2d=fitted)
     record = KeypointImage("p", observed, "coco17", [0])
     assert keypoint_agreement(record, tmp_path / "p_params.npz").tolist() == pytest.approx([2 / 3])
+
+
+def test_the_library_and_the_command_fit_with_the_same_defaults(tmp_path):
+    """One place for the fit's defaults: ``hmr-flow fit`` without options fits with ``FitConfig()``, whose
+    schedule is the SMPLify proportions in 60 steps, 4 hypotheses, samples at 0.5, each optimiser's step."""
+    from hmr_flow.cli import COMMAND_MODULES, build_parser
+    from hmr_flow.commands.fit import _config
+    from hmr_flow.fitting import DEFAULT_ITERATIONS, SMPLIFY_STAGES, FitOptions
+
+    parser = build_parser("hmr-flow", "test", [f"hmr_flow.commands.{name}" for name in COMMAND_MODULES])
+    args = parser.parse_args(["fit", "--keypoints", str(tmp_path / "k.json"), "--out", str(tmp_path / "o")])
+    assert _config(args) == FitConfig() == FitOptions().config
+    assert args.hypotheses == FitConfig().num_hypotheses == 4 and args.iterations == DEFAULT_ITERATIONS == 60
+    assert [s.iterations for s in DEFAULT_STAGES] == [12, 24, 24]
+    assert [s.iterations for s in SMPLIFY_STAGES] == [60, 120, 120]
+    assert FitConfig().sample_temperature == 0.5
+    assert FitConfig().learning_rate == 0.02 and FitConfig(optimizer="lbfgs").learning_rate == 1.0
+    lbfgs = parser.parse_args(["fit", "--keypoints", "k.json", "--out", "o", "--optimizer", "lbfgs", "-n", "2"])
+    assert _config(lbfgs) == FitConfig(optimizer="lbfgs", num_hypotheses=2)
