@@ -284,9 +284,8 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
     if checkpoint is not None:
         from hmr_flow.models import conditional_fitting
 
-        initialiser, prior_factory = conditional_fitting(conditional_model(checkpoint, device), num_hypotheses, SEED)
-        options = replace(options, prior=None, prior_name="conditional", prior_factory=prior_factory,
-                          initialiser=initialiser)
+        per_image = conditional_fitting(conditional_model(checkpoint, device), num_hypotheses, SEED)
+        options = replace(options, prior=None, prior_name="conditional", per_image=per_image)
     fit_records([record], options, out, device=device)
     agreement = keypoint_agreement(record, out / f"{record.name}_params.npz")
     return PhotoSummary(record.name, len(record.person_ids), float(agreement.mean()),

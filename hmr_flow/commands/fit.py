@@ -54,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_hypotheses(parser, FitConfig.num_hypotheses, "initial hypotheses per person (the best fit is kept)",
                    deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
-                        help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
-                             "auto = regression with --prior conditional, else prior")
+                        help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples "
+                             "(with --prior conditional: the conditional model's samples); auto = regression with "
+                             "--prior conditional, else prior")
     parser.add_argument("--iterations", type=positive_int, default=DEFAULT_ITERATIONS,
                         help="optimiser steps per fit, shared by the stages in proportion")
     parser.add_argument("--optimizer", choices=tuple(LEARNING_RATES), default=FitConfig.optimizer,
@@ -102,7 +103,7 @@ def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.models import conditional_fitting, conditional_prior_factory, load_model, regression_initialiser
+    from hmr_flow.models import conditional_fitting, load_model
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -122,20 +123,22 @@ def run(args: argparse.Namespace) -> int:
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
                              f"{args.min_keypoints} keypoints in any of the {len(records)} images")
-    model = load_model(args.model_weights, args.device) if conditional or from_regression else None
+    per_image = None
+    if conditional or from_regression:  # the model starts and/or regularises each image's fit
+        model = load_model(args.model_weights, args.device)
+        if from_regression:
+            per_image = conditional_fitting(model, config.num_hypotheses, args.seed, prior=conditional)
+        else:  # --prior conditional --init-from prior: the conditional prior's own samples
+            per_image = conditional_fitting(model, config.num_hypotheses, args.seed, config.sample_temperature,
+                                            start="samples")
     torch.manual_seed(args.seed)
-    initialiser = regression_initialiser(model, args.hypotheses, args.seed) if from_regression else None
-    prior_factory = conditional_prior_factory(model) if conditional else None
-    if conditional and from_regression:  # each image's people encoded once, for both
-        initialiser, prior_factory = conditional_fitting(model, args.hypotheses, args.seed)
     options = FitOptions(
         prior=None if conditional else load_prior(args.prior, args.prior_weights, device=args.device),
         prior_name=args.prior,
         focal=args.focal,
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
-        initialiser=initialiser,
-        prior_factory=prior_factory,
+        per_image=per_image,
         config=config,
         overlays=args.overlays,
         body_model=args.body_model,

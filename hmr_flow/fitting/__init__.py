@@ -27,7 +27,7 @@ from hmr_flow.fitting.keypoint_io import (
     read_openpose,
     write_coco,
 )
-from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records, keypoint_agreement
+from hmr_flow.fitting.pipeline import FitInputError, FitOptions, PerImage, fit_image, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import (
     DEFAULT_HYPOTHESES,
     DEFAULT_ITERATIONS,
@@ -55,6 +55,7 @@ __all__ = [
     "Initialisation",
     "KeypointFileError",
     "KeypointImage",
+    "PerImage",
     "Stage",
     "default_initialisation",
     "detected_records",

@@ -61,20 +61,31 @@ class FitInputError(UserInputError):
 
 
 @dataclass
+class PerImage:
+    """What :attr:`FitOptions.per_image` gives for one image's ``P`` people: their initial hypotheses
+    (:class:`Initialisation` with ``P`` people) and a prior for them (a :class:`~hmr_flow.prior.FittingPrior`
+    over ``P`` people with a ``concatenate`` class method, e.g. :class:`hmr_flow.models.ConditionalPrior`);
+    ``None`` = the run's."""
+
+    init: Initialisation | None = None
+    prior: FittingPrior | None = None
+
+
+@dataclass
 class FitOptions:
     """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, focal length (``None`` =
     ``sqrt(W² + H²)``), image size for keypoints without an image, the fit's settings (:class:`FitConfig`:
-    schedule, optimiser, hypotheses per person, sampling temperature; ``None`` = its defaults), a seed, whether to draw overlays when the image is available, the most
-    people fitted in one batch, the body model file (``None`` = the open model; or an official SMPL
-    ``.pkl``/``.npz``), the mesh file format (:data:`~hmr_flow.fitting.outputs.MESH_FORMATS`), and two
-    optional hooks:
+    schedule, optimiser, hypotheses per person, sampling temperature; ``None`` = its defaults), a seed,
+    whether to draw overlays when the image is available, the most people fitted in one batch, the body
+    model file (``None`` = the open model; or an official SMPL ``.pkl``/``.npz``), the mesh file format
+    (:data:`~hmr_flow.fitting.outputs.MESH_FORMATS`), and one optional hook, called once per image:
 
-    - ``initialiser(record, image, focal, size) -> Initialisation``: the initial hypotheses of an
-      image's people (e.g. :func:`hmr_flow.models.regression_initialiser`); ``image`` is ``None``
-      when only keypoints are given, ``size`` is ``(W, H)``; ``None`` = prior samples;
-    - ``prior_factory(record, image, size) -> prior``: a prior for that image's people, overriding
-      ``prior`` (e.g. :func:`hmr_flow.models.conditional_prior_factory`); images fitted in one batch
-      get ``type(prior).concatenate([...])`` of their priors, people in image order.
+    - ``per_image(record, image, focal, size) -> PerImage``: the initial hypotheses of that image's
+      people and/or a prior for them (e.g. :func:`hmr_flow.models.conditional_fitting`, whose model
+      encodes the people once for both); ``image`` is ``None`` when only keypoints are given, ``size``
+      is ``(W, H)``. What it leaves ``None`` is the run's: the default hypotheses (prior samples), the
+      ``prior``. Images fitted in one batch get ``type(prior).concatenate([...])`` of their priors,
+      people in image order.
     """
 
     prior: object | None = None
@@ -83,8 +94,7 @@ class FitOptions:
     image_size: tuple[int, int] | None = None
     config: FitConfig | None = None
     seed: int = 0
-    initialiser: Callable[[KeypointImage, np.ndarray | None, float, tuple[int, int]], Initialisation] | None = None
-    prior_factory: Callable[[KeypointImage, np.ndarray | None, tuple[int, int]], object] | None = None
+    per_image: Callable[[KeypointImage, np.ndarray | None, float, tuple[int, int]], PerImage] | None = None
     overlays: bool = True
     batch_people: int = 256
     body_model: str | Path | None = None
@@ -162,18 +172,17 @@ def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
     image, size = image_and_size(record, options.image_size)
     check_keypoints(record.where, record.keypoints, record.person_ids, size)
     focal = options.focal if options.focal is not None else default_focal(*size)
-    init = None
-    if options.initialiser is not None:
-        init = options.initialiser(record, image, focal, size)
-    prior = options.prior_factory(record, image, size) if options.prior_factory is not None else None
-    return _Prepared(record, options.overlays and image is not None, size, focal, init, prior)
+    own = options.per_image(record, image, focal, size) if options.per_image is not None else PerImage()
+    return _Prepared(record, options.overlays and image is not None, size, focal, own.init, own.prior)
 
 
 def _chunk_prior(chunk: list[_Prepared], options: FitOptions):
     """The prior of a chunk's people: the run's, or the images' own priors joined in image order."""
-    if options.prior_factory is None:
-        return options.prior
     priors = [p.prior for p in chunk]
+    if all(prior is None for prior in priors):
+        return options.prior
+    if any(prior is None for prior in priors):
+        raise ValueError("per_image: gave a prior for some images and none for others")
     return priors[0] if len(priors) == 1 else type(priors[0]).concatenate(priors)
 
 
@@ -218,7 +227,7 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
 
 
 def _chunk_initialisation(chunk: list[_Prepared], counts: list[int], options: FitOptions) -> Initialisation:
-    """Every image's hypotheses: its initialiser's, or the default ones drawn for the chunk in one go."""
+    """Every image's hypotheses: its ``per_image`` hook's, or the default ones drawn for the chunk in one go."""
     missing = [i for i, p in enumerate(chunk) if p.init is None]
     parts = {i: p.init for i, p in enumerate(chunk) if p.init is not None}
     if missing:

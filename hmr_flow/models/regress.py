@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from hmr_flow.body.keypoint_body import KeypointBody
-from hmr_flow.body.keypoints import to_coco17
 from hmr_flow.body.paths import open_model_name
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
@@ -217,16 +216,3 @@ def regress(
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
     return Hypotheses(samples.axis_angle(), samples.log_prob, samples.betas, transl, samples.camera, focal, principal,
                       torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)
-
-
-def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0):
-    """A fitting initialiser (:attr:`hmr_flow.fitting.FitOptions.initialiser`): for one image's
-    people, the model's ``n`` hypotheses each (mode first, with their betas), boxed by their
-    keypoints (COCO-17, or BODY_25 reordered to COCO-17), at the fit's focal length. A
-    keypoints-only model needs no image (``image`` may be ``None``; ``size`` is ``(W, H)``)."""
-
-    def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> Initialisation:
-        return regress(model, image, None, n, focal, to_coco17(record.keypoints, record.keypoint_format), temperature, seed,
-                       image_size=size).initialisation()
-
-    return initialise

@@ -117,22 +117,22 @@ def test_fit_from_the_models_hypotheses(tmp_path, openpose_input):
         assert residual < 5.0
 
 
-def test_initialiser_hypotheses_are_the_ones_fitted(tmp_path, openpose_input, body, keypoint_body):
-    """``FitOptions.initialiser`` replaces the default hypotheses: its 2 poses are fitted, not
-    ``num_hypotheses`` = 5 prior/facing ones."""
+def test_per_image_hypotheses_are_the_ones_fitted(tmp_path, openpose_input, body, keypoint_body):
+    """``FitOptions.per_image``'s initialisation replaces the default hypotheses: its 2 poses are fitted,
+    not ``num_hypotheses`` = 5 prior/facing ones."""
     import torch
 
-    from hmr_flow.fitting import FitConfig, FitOptions, Initialisation, read_keypoints
+    from hmr_flow.fitting import FitConfig, FitOptions, Initialisation, PerImage, read_keypoints
     from hmr_flow.fitting.pipeline import fit_image
 
     calls = []
 
     def initialise(record, image, focal, size):
         calls.append((record.name, image.shape, focal, size))
-        return Initialisation(torch.zeros(1, 2, 3), torch.zeros(1, 2, 69))
+        return PerImage(Initialisation(torch.zeros(1, 2, 3), torch.zeros(1, 2, 69)))
 
     record = read_keypoints(openpose_input, tmp_path)[0]
-    options = FitOptions(config=FitConfig(num_hypotheses=5), focal=FOCAL, initialiser=initialise)
+    options = FitOptions(config=FitConfig(num_hypotheses=5), focal=FOCAL, per_image=initialise)
     fit_image(record, body, keypoint_body, options, tmp_path)
     assert calls == [("person_keypoints", (1000, 1000, 3), FOCAL, (1000, 1000))]
     with np.load(tmp_path / "person_keypoints_params.npz") as params:
