@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         options = FitOptions(prior=prior, prior_name=args.prior, seed=args.seed, per_image=per_image,
                              config=scaled_config(args.iterations, FitConfig(num_hypotheses=args.hypotheses)))
         with tempfile.TemporaryDirectory() as out:
-            fit_records(records, options, out)
-            fitted = np.concatenate([keypoint_agreement(r, Path(out) / f"{r.name}_params.npz") for r in records])
+            agreements = []
+            fit_records(records, options, out, on_image=lambda r, result: agreements.append(keypoint_agreement(r, result.keypoints_2d)))
+            fitted = np.concatenate(agreements)
         rows.append({"weights": str(weights), "inputs": model.config.inputs, "people": len(mode),
                      "pck_mode": float(np.mean(mode)), f"pck_best{args.n}": float(np.mean(best)),
                      "pck_fit": float(fitted.mean()), "pck_fit_worst": float(fitted.min()),

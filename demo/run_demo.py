@@ -286,8 +286,9 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
 
         per_image = conditional_fitting(conditional_model(checkpoint, device), num_hypotheses, SEED)
         options = replace(options, prior=None, prior_name="conditional", per_image=per_image)
-    fit_records([record], options, out, device=device)
-    agreement = keypoint_agreement(record, out / f"{record.name}_params.npz")
+    fitted = {}
+    fit_records([record], options, out, device=device, on_image=lambda _, result: fitted.update(result=result))
+    agreement = keypoint_agreement(record, fitted["result"].keypoints_2d)
     return PhotoSummary(record.name, len(record.person_ids), float(agreement.mean()),
                         "regression" if checkpoint is not None else "prior samples", time.perf_counter() - start)
 

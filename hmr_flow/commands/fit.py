@@ -144,12 +144,14 @@ def run(args: argparse.Namespace) -> int:
         body_model=args.body_model,
         mesh_format=args.mesh_format,
     )
-    written = fit_records(records, options, args.out, device=args.device)
+    agreement = {}
+    written = fit_records(records, options, args.out, device=args.device,
+                          on_image=lambda record, result: agreement.update({
+                              record.name: keypoint_agreement(record, result.keypoints_2d)}))
     fitted = [record for record in records if record.person_ids]
     for record in fitted:
-        agreement = keypoint_agreement(record, args.out / f"{record.name}_params.npz")
         print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
-              + ", ".join(f"{100 * a:.0f} %" for a in agreement))
+              + ", ".join(f"{100 * a:.0f} %" for a in agreement[record.name]))
     people = sum(len(r.person_ids) for r in fitted)
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"fitted {people} people in {len(fitted)} images{skipped}; wrote {len(written)} files to {args.out}")

@@ -190,10 +190,14 @@ def _slice(result: FitResult, start: int, stop: int) -> FitResult:
     return FitResult(**{f.name: getattr(result, f.name)[start:stop] for f in fields(FitResult)})
 
 
+#: Called by :func:`fit_records` after each image's files are written: ``(record, its FitResult)``.
+ImageCallback = Callable[[KeypointImage, FitResult], None]
+
+
 def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointBody, options: FitOptions,
-               out: Path) -> list[Path]:
+               out: Path, on_image: ImageCallback | None = None) -> list[Path]:
     """Fit the people of ``chunk`` (one keypoint format, same hypothesis count) together; write each
-    image's files. Returns the paths written."""
+    image's files (then ``on_image``). Returns the paths written."""
     counts = [len(p.record.person_ids) for p in chunk]
     keypoints = torch.cat([torch.from_numpy(p.record.keypoints) for p in chunk])
     focal = torch.cat([torch.full((n,), float(p.focal)) for p, n in zip(chunk, counts)])
@@ -222,6 +226,8 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
             overlay = render_overlay(read_rgb(record.image_path), vertices[start:stop], body.faces, prepared.focal, centre_px,
                                      record.keypoints, part.keypoints_2d.cpu().numpy())
             written.append(save_image(out / f"{record.name}_overlay.png", overlay))
+        if on_image is not None:
+            on_image(record, part)
         start = stop
     return written
 
@@ -283,20 +289,21 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
     return _fit_chunk([_prepare(record, options)], body, keypoint_body, options, out)
 
 
-def keypoint_agreement(record: KeypointImage, params_path: str | Path, alpha: float = 0.1) -> np.ndarray:
-    """PCK@``alpha`` ``(P,)`` of the fitted keypoints in a ``<name>_params.npz`` written by
-    :func:`fit_image` against ``record``'s keypoints of positive confidence (threshold: ``alpha`` ×
-    the longer side of each person's keypoint box)."""
-    with np.load(params_path) as params:
-        fitted = torch.from_numpy(params["keypoints_2d"]).float()
+def keypoint_agreement(record: KeypointImage, fitted: torch.Tensor | np.ndarray, alpha: float = 0.1) -> np.ndarray:
+    """PCK@``alpha`` ``(P,)`` of the fitted keypoints ``fitted (P, K, 2)`` px (:attr:`FitResult.keypoints_2d`,
+    the ``keypoints_2d`` of a ``<name>_params.npz``) against ``record``'s keypoints of positive confidence
+    (threshold: ``alpha`` × the longer side of each person's keypoint box)."""
+    fitted = torch.as_tensor(fitted).detach().cpu().float()
     observed = torch.from_numpy(record.keypoints).float()
     return pck(fitted, observed[..., :2], observed[..., 2] > 0, alpha).numpy()
 
 
-def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu") -> list[Path]:
+def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu",
+                on_image: ImageCallback | None = None) -> list[Path]:
     """Fit every record, many images per batch (see the module docstring; progress bar over people),
-    and return all paths written. Records without people are skipped with one warning that counts them
-    (:func:`warn_empty`)."""
+    and return all paths written; ``on_image(record, result)`` is called with each image's
+    :class:`FitResult` once its files are written (what the command reports, without reading them back).
+    Records without people are skipped with one warning that counts them (:func:`warn_empty`)."""
     if options.batch_people < 1:
         raise ValueError(f"batch_people: expected ≥ 1, got {options.batch_people}")
     if options.mesh_format not in MESH_FORMATS:
@@ -309,6 +316,6 @@ def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Pa
     written: list[Path] = []
     with tqdm(total=sum(len(r.person_ids) for r in fitted), desc="fit", unit="person", disable=len(fitted) < 2) as bar:
         for chunk in _chunks((_prepare(r, options) for r in fitted), options.batch_people, options.config.num_hypotheses):
-            written.extend(_fit_chunk(chunk, body, keypoint_body, options, out))
+            written.extend(_fit_chunk(chunk, body, keypoint_body, options, out, on_image))
             bar.update(sum(len(p.record.person_ids) for p in chunk))
     return written

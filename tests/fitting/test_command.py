@@ -165,9 +165,9 @@ def test_fit_options_reach_the_optimisation(tmp_path, openpose_input, monkeypatc
     seen = {}
     real_fit_records, real_body_model = pipeline.fit_records, pipeline.BodyModel
 
-    def spy_fit_records(records, options, out, device="cpu"):
+    def spy_fit_records(records, options, out, device="cpu", **kwargs):
         seen["options"] = options
-        return real_fit_records(records, options, out, device)
+        return real_fit_records(records, options, out, device, **kwargs)
 
     def spy_body_model(path=None, *args, **kwargs):
         seen["body_model"] = path
@@ -193,3 +193,23 @@ def test_missing_body_model_file_is_named(tmp_path, openpose_input, capsys):
     code = _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--body-model",
                  str(tmp_path / "SMPL_NEUTRAL.pkl")])
     assert code == 2 and "--body-model" in capsys.readouterr().err
+
+
+def test_the_command_reports_agreement_without_reading_its_outputs_back(tmp_path, openpose_input, monkeypatch, capsys):
+    """The agreement the command prints comes from the fit in memory (``fit_records(on_image=)``), equal to
+    what the written ``_params.npz`` gives; no output file is opened again."""
+    from hmr_flow.fitting import keypoint_agreement, read_keypoints
+
+    opened = []
+    real_load = np.load
+    monkeypatch.setattr(np, "load", lambda path, *a, **k: opened.append(str(path)) or real_load(path, *a, **k))
+    out = tmp_path / "out"
+    assert _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out), "--prior", "none",
+                 "--iterations", "6", "-n", "2"]) == 0
+    assert not [path for path in opened if str(out) in path]
+    printed = capsys.readouterr().out
+    monkeypatch.undo()
+    [record] = read_keypoints(openpose_input, tmp_path)
+    with np.load(out / "person_keypoints_params.npz") as params:
+        agreement = keypoint_agreement(record, params["keypoints_2d"])
+    assert f"fitted keypoints within 10 % of the box: {100 * agreement[0]:.0f} %" in printed

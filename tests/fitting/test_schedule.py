@@ -19,13 +19,12 @@ def test_scaled_config_spreads_steps_over_the_stages():
         scaled_config(2)
 
 
-def test_keypoint_agreement_hand_computed(tmp_path):
+def test_keypoint_agreement_hand_computed():
     # one person, box of the confident keypoints 100 × 50 px → threshold 0.1 · 100 = 10 px
     observed = np.array([[[0, 0, 1], [100, 0, 1], [100, 50, 1], [50, 25, 0]]], dtype=np.float32)
     fitted = np.array([[[5, 5], [100, 11], [109, 50], [500, 500]]], dtype=np.float32)  # 7.1, 11, 9 px; last ignored
-    np.savez(tmp_path / "p_params.npz", keypoints_2d=fitted)
     record = KeypointImage("p", observed, "coco17", [0])
-    assert keypoint_agreement(record, tmp_path / "p_params.npz").tolist() == pytest.approx([2 / 3])
+    assert keypoint_agreement(record, fitted).tolist() == pytest.approx([2 / 3])
 
 
 def test_the_library_and_the_command_fit_with_the_same_defaults(tmp_path):
