@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 
 #: Modules of :mod:`hmr_flow.commands` that add sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "models", "detect", "body")
+COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "train", "regress", "detect", "body")
 #: Exceptions that are the user's input, not a bug: :class:`hmr_flow.validation.UserInputError` and every
 #: other ``ValueError`` raised by the loaders, and operating-system refusals (permissions, full disk, ...).
 USER_ERRORS = (ValueError, OSError)

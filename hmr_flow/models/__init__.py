@@ -18,6 +18,7 @@ from hmr_flow.models.checkpoint import CheckpointError, export_weights, load_mod
 from hmr_flow.models.evaluate import evaluate
 from hmr_flow.models.losses import HMRLoss, LossWeights
 from hmr_flow.models.model import HMRConfig, HMRFlow, PoseSamples, pose_to_rot6d
+from hmr_flow.models.pipeline import regress_records
 from hmr_flow.models.regress import Hypotheses, regress
 from hmr_flow.models.train import TrainSettings, train
 
@@ -40,6 +41,7 @@ __all__ = [
     "pose_to_rot6d",
     "read_checkpoint",
     "regress",
+    "regress_records",
     "save_checkpoint",
     "train",
     "translation_to_camera",

@@ -260,3 +260,22 @@ def test_fit_command_init_from_prior_samples_the_conditional_prior(keypoint_mode
     with np.load(tmp_path / "out" / "street_params.npz") as params:
         assert str(params["prior"]) == "conditional" and np.isfinite(params["prior_log_prob"]).all()
         assert params["hypothesis_losses"].shape == (1, 3)
+
+
+def test_regress_records_writes_the_images_with_people(keypoint_model, tmp_path):
+    """The library's ``regress`` loop (beside ``fit_records``): one hypotheses file per image with people, in
+    the order of the records, the empty ones skipped; the file holds what ``regress`` gives."""
+    from hmr_flow.fitting import KeypointImage
+    from hmr_flow.models import regress_records
+
+    model, _ = keypoint_model
+    records = [KeypointImage("a", _people(), "coco17", [0, 1], image_size=(640, 480)),
+               KeypointImage.empty("b"),
+               KeypointImage("c", _people()[1:], "coco17", [5], image_size=(640, 480))]
+    regressed = regress_records(records, model, tmp_path, n=3, seed=2)
+    assert [r.name for r in regressed] == ["a", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_hypotheses.npz", "c_hypotheses.npz"]
+    want = regress(model, None, None, 3, None, _people()[1:], 1.0, 2, image_size=(640, 480)).to_numpy()
+    with np.load(tmp_path / "c_hypotheses.npz") as got:
+        for key in ("global_orient", "body_pose", "betas", "transl", "log_prob"):
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6)

@@ -14,7 +14,7 @@ from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.geometry import project_points
 from hmr_flow.models import HMRFlow, regress, save_checkpoint
 from hmr_flow.models.camera import camera_to_translation
-from hmr_flow.commands.models import register
+from hmr_flow.commands.regress import register
 
 
 @pytest.fixture(scope="module")
