@@ -31,6 +31,7 @@ import torch
 
 from data_tools.mocap.dataset import load_poses
 from hmr_flow.files import save_npz
+from hmr_flow.validation import UserInputError
 
 SOURCE = "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu), validation subjects of data/mocap/poses.npz"
 LICENCE = (
@@ -47,17 +48,17 @@ def load_validation(poses_path: str | Path, split_path: str | Path) -> tuple[dic
     """The pose file's arrays and its validation rows ``(M,)``; errors name the file and the problem."""
     arrays = load_poses(poses_path)
     if "betas" not in arrays:
-        raise ValueError(f"{poses_path}: no 'betas' array (rebuild it with 'python -m data_tools mocap build')")
+        raise UserInputError(f"{poses_path}: no 'betas' array (rebuild it with 'python -m data_tools mocap build')")
     split_path = Path(split_path)
     if not split_path.is_file():
         raise FileNotFoundError(f"split file not found: {split_path}")
     with np.load(split_path) as split:
         if "val" not in split.files:
-            raise ValueError(f"{split_path}: no 'val' index array")
+            raise UserInputError(f"{split_path}: no 'val' index array")
         rows = np.asarray(split["val"], dtype=np.int64)
     n = len(arrays["body_pose"])
     if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n:
-        raise ValueError(f"{split_path}: 'val' must be a non-empty list of rows of the {n}-frame pose file")
+        raise UserInputError(f"{split_path}: 'val' must be a non-empty list of rows of the {n}-frame pose file")
     return arrays, rows
 
 

@@ -30,6 +30,7 @@ from data_tools.mocap.retarget import MATCHED_JOINTS, retarget
 from data_tools.mocap.rigs import detect_rig
 from data_tools.mocap.shape import fit_shape
 from data_tools.mocap.skeleton import TargetSkeleton
+from hmr_flow.validation import UserInputError
 
 
 @dataclass
@@ -72,7 +73,7 @@ def infer_subject(path: str | Path) -> int:
     numbers = re.findall(r"(?:^|_)(\d+)(?=_|$)", path.parent.name)
     if len(numbers) == 1:
         return int(numbers[0])
-    raise ValueError(f"{path}: cannot infer the subject from the file or folder name; pass it explicitly")
+    raise UserInputError(f"{path}: cannot infer the subject from the file or folder name; pass it explicitly")
 
 
 #: Suffixes of DeepMimic clips (JSON frame rows, :mod:`data_tools.mocap.deepmimic`); anything else is BVH.

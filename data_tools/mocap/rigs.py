@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hmr_flow.body.skeleton import JOINT_NAMES
+from hmr_flow.validation import UserInputError
 
 Point = str | tuple[str, str, float] | dict[str, float]
 
@@ -245,7 +246,7 @@ DEEPMIMIC = RigSpec(
 RIGS: tuple[RigSpec, ...] = (CMU_MB31, CMU_MB31_2010, CMU_ASF31, CMU_DAZ43, CC_BASE, DEEPMIMIC)
 
 
-class UnknownRigError(ValueError):
+class UnknownRigError(UserInputError):
     """No supported rig matches a file's joint names."""
 
 

@@ -45,6 +45,7 @@ from hmr_flow.body.skeleton import JOINT_NAMES, mirror_pose
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle, project_points
 from hmr_flow.geometry.boxes import BOX_SCALE, keypoint_box, to_crop
+from hmr_flow.validation import UserInputError
 
 #: Groups of COCO-17 keypoints that go missing together (a limb or the face under occlusion).
 LIMBS: tuple[tuple[str, ...], ...] = (
@@ -136,7 +137,7 @@ def load_split_poses(poses: str | Path, split: str, balance: bool = False) -> tu
         orient, body = data["global_orient"][rows], data["body_pose"][rows]
         clips = data["clip"][rows] if balance else None
     if len(rows) == 0:
-        raise ValueError(f"{split_path}: the {split!r} split is empty")
+        raise UserInputError(f"{split_path}: the {split!r} split is empty")
     weights = None
     if balance:
         _, inverse, counts = np.unique(clips, return_inverse=True, return_counts=True)

@@ -48,6 +48,7 @@ from hmr_flow.training import (
     training_state,
     warmup_cosine,
 )
+from hmr_flow.validation import UserInputError
 
 
 @dataclass
@@ -134,13 +135,13 @@ def _synthetic_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     """Training loader, its ``start_epoch(epoch)`` hook and the validation set of synthetic renders."""
     train_set = SynthDataset(settings.data, augment=AugmentConfig())
     if train_set.image_size != config.image_size:
-        raise ValueError(f"{settings.data}: images are {train_set.image_size} px, the model expects {config.image_size} px")
+        raise UserInputError(f"{settings.data}: images are {train_set.image_size} px, the model expects {config.image_size} px")
     train_data = _subset(train_set, settings.train_limit)
     sampler = DistributedSampler(train_data, info.world, info.rank, shuffle=True, seed=settings.seed) if info.enabled else None
     loader = DataLoader(train_data, settings.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
                         num_workers=settings.workers, pin_memory=device.type == "cuda")
     if len(loader) == 0:
-        raise ValueError(f"{settings.data}: {len(train_data)} images are fewer than one batch of {settings.batch_size}")
+        raise UserInputError(f"{settings.data}: {len(train_data)} images are fewer than one batch of {settings.batch_size}")
     val_data = None
     if settings.val is not None:
         val_data = _subset(SynthDataset(settings.val), settings.val_limit)

@@ -103,7 +103,7 @@ class PoseSplit:
         if balance == "none":
             return torch.full((len(self.train),), 1.0 / len(self.train), dtype=torch.float64)
         if balance not in self.train_groups:
-            raise ValueError(f"balance {balance!r}: the pose file has no {balance!r} array")
+            raise UserInputError(f"balance {balance!r}: the pose file has no {balance!r} array")
         _, inverse, counts = torch.unique(self.train_groups[balance], return_inverse=True, return_counts=True)
         weights = counts.double()[inverse].pow(-float(power))
         return weights / weights.sum()
@@ -122,30 +122,30 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     poses = load_pose_file(path)
     data = np.load(path, allow_pickle=False)
     if isinstance(data, np.ndarray):
-        raise ValueError(f"{path}: a .npy pose array has no 'subject' ids; training needs an .npz with body_pose and "
+        raise UserInputError(f"{path}: a .npy pose array has no 'subject' ids; training needs an .npz with body_pose and "
                          f"subject")
     with data:
         if "subject" not in data.files:
-            raise ValueError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
+            raise UserInputError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
         subjects = np.asarray(data["subject"])
         clips = np.asarray(data["clip"]) if "clip" in data.files else None
         partial = np.asarray(data["partial"], dtype=bool) if "partial" in data.files else np.zeros(len(poses), bool)
     for name, ids in (("subject", subjects), ("clip", clips)):
         if ids is not None and ids.dtype.kind not in "iu":
-            raise ValueError(f"{path}: '{name}' must hold integer ids, got dtype {ids.dtype}")
+            raise UserInputError(f"{path}: '{name}' must hold integer ids, got dtype {ids.dtype}")
     subjects = subjects.astype(np.int64)
     clips = clips.astype(np.int64) if clips is not None else None
     if subjects.shape != (len(poses),):
-        raise ValueError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
+        raise UserInputError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
     held_out = np.isin(subjects, np.asarray(val_subjects))
     if held_out.all() or not (held_out & ~partial).any():
-        raise ValueError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
+        raise UserInputError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
                          f"set (subjects in the file: {sorted(set(subjects.tolist()))})")
     axis_angle = canonical_axis_angle(torch.from_numpy(poses)).reshape(-1, NUM_BODY_JOINTS, 3)
     if clips is not None and clips.shape != subjects.shape:
-        raise ValueError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
+        raise UserInputError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
     if partial.shape != subjects.shape:
-        raise ValueError(f"{path}: 'partial' has shape {partial.shape}, expected ({len(poses)},)")
+        raise UserInputError(f"{path}: 'partial' has shape {partial.shape}, expected ({len(poses)},)")
     mask = torch.from_numpy(held_out)
     groups = {"subject": torch.from_numpy(subjects[~held_out])}
     if clips is not None:
