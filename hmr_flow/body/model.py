@@ -8,6 +8,8 @@ Pose is SMPL axis-angle ``(B, 72)`` = global_orient ``(B, 3)`` + body_pose ``(B,
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,23 @@ from hmr_flow.body.paths import default_model_path, open_model_name
 from hmr_flow.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 
 log = logging.getLogger(__name__)
+
+
+def _is_shape_note(line: str) -> bool:
+    """smplx's note that a model has 10 shape components (both the open model and the official files have
+    them), printed on stdout by every ``smplx.SMPL``: no news to the user, once per body model made."""
+    return line.startswith("WARNING: You are using a") and line.endswith("with only 10 shape coefficients.")
+
+
+def _smpl(**kwargs) -> smplx.SMPL:
+    """``smplx.SMPL(**kwargs)`` without its shape-coefficient note; anything else it prints passes through."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        smpl = smplx.SMPL(**kwargs)
+    for line in printed.getvalue().splitlines():
+        if not _is_shape_note(line):
+            print(line)
+    return smpl
 
 
 @dataclass
@@ -86,7 +105,7 @@ class BodyModel(KeypointMatrices, nn.Module):
         if not 1 <= num_betas <= available:
             raise ValueError(f"num_betas={num_betas}: {self.model_path} has {available} shape components")
         self.num_betas = num_betas
-        self.smpl = smplx.SMPL(
+        self.smpl = _smpl(
             model_path=str(self.model_path),
             data_struct=smplx.utils.Struct(**arrays),
             num_betas=num_betas,
