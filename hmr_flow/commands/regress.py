@@ -5,14 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hmr_flow.commands.options import (
-    add_device,
-    add_hypotheses,
-    add_keypoint_inputs,
-    add_model_weights,
-    add_seed,
-    read_keypoint_inputs,
-)
+from hmr_flow.commands.options import add_device, add_hypotheses, add_keypoint_inputs, add_model_weights, add_seed
+from hmr_flow.commands.options import read_keypoint_inputs
 from hmr_flow.validation import UserInputError, check_output_dir, float_in, positive_float, resolve_device
 
 

@@ -183,14 +183,8 @@ def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Pa
                                     f"people[{i}].pose_keypoints_2d"))
     keypoints, ids, skipped = _select_people(arrays, list(range(len(arrays))), min_keypoints, path, path.stem,
                                              num_keypoints(OPENPOSE_FORMAT))
-    return KeypointImage(
-        name=path.stem,
-        keypoints=keypoints,
-        keypoint_format=OPENPOSE_FORMAT,
-        person_ids=ids,
-        image_path=Path(image_path) if image_path is not None else None,
-        skipped=skipped,
-    )
+    return KeypointImage(path.stem, keypoints, OPENPOSE_FORMAT, ids,
+                         image_path=Path(image_path) if image_path is not None else None, skipped=skipped)
 
 
 def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoints: int = 6,
@@ -261,17 +255,8 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         image_path = single or folder / file_name
         if images_dir is None and not image_path.is_file():
             image_path = None
-        records.append(
-            KeypointImage(
-                name=_output_name(file_name),
-                keypoints=keypoints,
-                keypoint_format=COCO_FORMAT,
-                person_ids=kept_ids,
-                image_path=image_path,
-                image_size=size,
-                skipped=skipped,
-            )
-        )
+        records.append(KeypointImage(_output_name(file_name), keypoints, COCO_FORMAT, kept_ids, image_path=image_path,
+                                     image_size=size, skipped=skipped))
     return records
 
 
