@@ -43,13 +43,16 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from hmr_flow.body.keypoints import COCO17_NAMES, num_keypoints
-from hmr_flow.detection.base import ImageDetections
 from hmr_flow.files import write_text
 from hmr_flow.validation import UserInputError
+
+if TYPE_CHECKING:  # the detection package (its networks' runtime) is not imported to read keypoint files
+    from hmr_flow.detection.base import ImageDetections
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,6 @@ from hmr_flow.fitting.outputs import save_image
 from hmr_flow.fitting.pipeline import image_and_size, warn_empty
 from hmr_flow.models.model import HMRFlow
 from hmr_flow.models.regress import Hypotheses, check_boxes, regress
-from hmr_flow.models.visualise import hypothesis_grid
 
 
 def save_hypotheses(out: Path, name: str, result: Hypotheses, image: np.ndarray | None) -> list[Path]:
@@ -29,6 +28,8 @@ def save_hypotheses(out: Path, name: str, result: Hypotheses, image: np.ndarray 
     all); returns the paths written."""
     written = [save_npz(result.to_numpy(), out / f"{name}_hypotheses.npz")]
     if image is not None:
+        from hmr_flow.models.visualise import hypothesis_grid  # here: it imports the renderer (trimesh, ~1 s)
+
         written.append(save_image(out / f"{name}_grid.png", hypothesis_grid(image, result)))
     return written
 
