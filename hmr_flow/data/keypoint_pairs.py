@@ -18,7 +18,9 @@ evaluation apply unchanged), for the square keypoint crop (:mod:`hmr_flow.geomet
   ``joints3d (B, 24, 3)`` metres (camera frame);
 - the same input in the full image, for fitting benchmarks: ``image_keypoints (B, 17, 3)`` ``(u, v,
   confidence)`` pixels, ``image_size (B, 2)`` ``(W, H)`` and its true focal ``image_focal (B,)``
-  (principal point at the image centre).
+  (principal point at the image centre);
+- ``up (B, 3)``: the world's up direction (the mocap's +Y) in the camera frame (whether a body stands or
+  lies, for benchmarks split by pose family).
 
 Pose augmentation (:class:`PoseAugment`, training only) makes poses the mocap does not hold but a body
 can: the left/right mirror image of a frame, and a frame whose arms (collars down) come from another
@@ -244,6 +246,7 @@ class KeypointPairs:
             "image_keypoints": torch.cat([observed, confidence[..., None]], -1),
             "image_size": torch.stack([width, height], 1),
             "image_focal": focal,
+            "up": view[:, :, 1],
         }
 
     def _rows(self, count: int, g: torch.Generator) -> Tensor:
