@@ -41,18 +41,19 @@ def _target(args: argparse.Namespace) -> TargetSkeleton:
 def _jobs(args: argparse.Namespace) -> list[ClipJob]:
     files = find_clips(args.inputs)
     return [ClipJob(f, clip_label(f), args.subject if args.subject is not None else infer_subject(f), args.native_fps,
-                    _skeleton(args, files, f)) for f in files]
+                    skeleton) for f, skeleton in zip(files, _skeletons(args, files))]
 
 
-def _skeleton(args: argparse.Namespace, files: list[Path], clip: Path) -> Path | None:
-    """``--asf`` for an AMC clip (``None``: the skeleton beside it); refused when no input is an AMC clip."""
+def _skeletons(args: argparse.Namespace, files: list[Path]) -> list[Path | None]:
+    """Per input file, ``--asf`` for an AMC clip (``None``: the skeleton beside it); ``--asf`` is refused
+    when no input (``files``: the ones given on the command line) is an AMC clip."""
     if args.asf is None:
-        return None
+        return [None] * len(files)
     if not any(f.suffix.lower() == ".amc" for f in files):
         raise UserInputError(f"--asf {args.asf}: none of the inputs is an .amc clip")
     if not args.asf.is_file():
         raise UserInputError(f"--asf {args.asf}: no such file")
-    return args.asf if clip.suffix.lower() == ".amc" else None
+    return [args.asf if f.suffix.lower() == ".amc" else None for f in files]
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -72,6 +73,8 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
+    if not args.inputs and args.asf is not None:
+        raise UserInputError(f"--asf {args.asf}: applies to .amc inputs, and none are given")
     jobs = _jobs(args) if args.inputs else shared_jobs(args.mocap_root, args.folders)
     clips = convert_many(jobs, _target(args), **_options(args))
     rigs, rows = rig_rows(clips), clip_rows(clips)
@@ -102,7 +105,7 @@ def _run_sheet(args: argparse.Namespace) -> int:
     files = find_clips(args.inputs) if args.inputs else [args.mocap_root / c for c in DEFAULT_SHEET_CLIPS]
     contact_sheet(files, args.out, model=args.model, frames=args.frames, view=args.view,
                   fit_betas=not args.no_betas, refine_positions=not args.no_refine,
-                  skeletons=[_skeleton(args, files, f) for f in files])
+                  skeletons=_skeletons(args, files if args.inputs else []))
     print(f"wrote {args.out}")
     return 0
 

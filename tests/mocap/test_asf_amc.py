@@ -211,7 +211,9 @@ def test_convert_command_refuses_a_bad_clip_naming_file_and_line(tmp_path, capfd
     assert code == 2 and f"error: {path}:11: bone 'shin' has 1 dofs (rx) in two.asf, got 2 values" in err, err
     assert not out.exists()
     code = main(["mocap", "convert", str(tmp_path / "two.asf"), "--asf", str(asf), "--subject", "7", "--out", str(out)])
-    assert code == 2 and "--asf" in capfd.readouterr().err  # no .amc among the inputs
+    assert code == 2 and "none of the inputs is an .amc clip" in capfd.readouterr().err
+    assert main(["mocap", "report", "--asf", str(asf)]) == 2  # the shared folders: no inputs to apply it to
+    assert "--asf" in capfd.readouterr().err
 
 
 def test_hdm05_skeletons_and_a_clip(shared_data):
