@@ -60,7 +60,7 @@ def model_inputs(config: HMRConfig, batch: dict) -> tuple:
     if the model takes them, and the keypoint input if it takes keypoints — the batch's
     ``input_keypoints``/``input_confidence`` (generated pairs) or else the true visible keypoints."""
     images = batch["image"] if config.rgb else None
-    if not config.takes_keypoints:
+    if not config.keypoint_channels:
         return images, None, None
     if "input_keypoints" in batch:
         return images, batch["input_keypoints"], batch["input_confidence"]

@@ -6,10 +6,7 @@ Shapes and conventions:
   config.image_size``); ``"rgb+keypoints"``, the same plus COCO-17 keypoints ``(B, 17, 2)`` crop
   pixels with their confidence ``(B, 17)`` rendered as heatmap channels; ``"keypoints"``, the
   keypoint heatmaps alone (no image needed). ``config.keypoint_vector`` adds the keypoints'
-  normalised coordinates and confidences through an MLP, summed with the CNN feature; a keypoints-only
-  model without heatmap channels (``keypoint_channels=False``) has no CNN at all: its feature is that
-  MLP's output (``keypoint_blocks`` residual blocks of width ``keypoint_hidden``; the lifting networks of
-  Martinez et al. 2017).
+  normalised coordinates and confidences through a small MLP, summed with the CNN feature.
 - Pose = global orientation **in the crop's camera frame** + 23 body joints, each as a 6D rotation
   (first two matrix columns, :mod:`hmr_flow.geometry.rotations`): ``(B, 144)``, joint-major.
 - The flow is a conditional vector Glow. With **additive** coupling (ProHMR's, ``config.flow_coupling``)
@@ -63,41 +60,30 @@ class HMRConfig:
     initial_scale: float = 0.8
     rgb: bool = True
     keypoint_vector: bool = False
-    keypoint_hidden: int = 256
-    keypoint_blocks: int = 0
 
     def __post_init__(self):
-        if not (self.rgb or self.keypoint_channels or self.keypoint_vector):
-            raise ValueError("HMRConfig: the model needs RGB input, keypoint channels, the keypoint vector or some of them")
-        if self.keypoint_vector and self.rgb and not self.keypoint_channels:
-            raise ValueError("HMRConfig: an RGB model takes keypoints as heatmap channels (keypoint_channels) first")
-        if self.keypoint_blocks < 0 or self.keypoint_hidden < 1:
-            raise ValueError(f"HMRConfig: keypoint_blocks ≥ 0 and keypoint_hidden ≥ 1, got {self.keypoint_blocks} and "
-                             f"{self.keypoint_hidden}")
+        if not (self.rgb or self.keypoint_channels):
+            raise ValueError("HMRConfig: the model needs RGB input, keypoint channels or both")
+        if self.keypoint_vector and not self.keypoint_channels:
+            raise ValueError("HMRConfig: keypoint_vector needs keypoint_channels")
         if self.flow_coupling not in FLOW_COUPLINGS:
             raise ValueError(f"HMRConfig: flow_coupling must be one of {', '.join(FLOW_COUPLINGS)}, got {self.flow_coupling!r}")
 
     @property
-    def takes_keypoints(self) -> bool:
-        """Whether the model reads 2D keypoints (as heatmap channels, through the coordinate MLP or both)."""
-        return self.keypoint_channels or self.keypoint_vector
-
-    @property
     def inputs(self) -> str:
         """``"rgb"``, ``"rgb+keypoints"`` or ``"keypoints"``."""
-        return "+".join(name for name, used in (("rgb", self.rgb), ("keypoints", self.takes_keypoints)) if used)
+        return "+".join(name for name, used in (("rgb", self.rgb), ("keypoints", self.keypoint_channels)) if used)
 
     @classmethod
-    def for_inputs(cls, inputs: str, heatmaps: bool = True, **kwargs) -> HMRConfig:
+    def for_inputs(cls, inputs: str, **kwargs) -> HMRConfig:
         """A config for ``inputs`` (``"rgb"``, ``"rgb+keypoints"``, ``"keypoints"``); keypoint inputs
-        get the coordinate MLP (``keypoint_vector``) and, with ``heatmaps`` (always with RGB), heatmap
-        channels into the CNN; the heatmap width scales with the crop (3 px at 128 px) unless given."""
+        also get the coordinate MLP (``keypoint_vector``); the heatmap width scales with the crop
+        (3 px at 128 px) unless given."""
         if inputs not in INPUTS:
             raise ValueError(f"inputs: expected one of {', '.join(INPUTS)}, got {inputs!r}")
         keypoints = inputs != "rgb"
         kwargs.setdefault("heatmap_sigma", 3.0 * kwargs.get("image_size", cls.image_size) / 128)
-        return cls(rgb=inputs != "keypoints", keypoint_channels=keypoints and (heatmaps or inputs != "keypoints"),
-                   keypoint_vector=keypoints, **kwargs)
+        return cls(rgb=inputs != "keypoints", keypoint_channels=keypoints, keypoint_vector=keypoints, **kwargs)
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -148,47 +134,21 @@ def pose_to_rot6d(pose: Tensor) -> Tensor:
     return matrix_to_rot6d(pose).flatten(1)
 
 
-class ResidualBlock(nn.Module):
-    """``x + Linear(ReLU(LayerNorm(Linear(ReLU(LayerNorm(x))))))`` of width ``width``; starts as the identity."""
-
-    def __init__(self, width: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.LayerNorm(width), nn.ReLU(), nn.Linear(width, width),
-                                  nn.LayerNorm(width), nn.ReLU(), nn.Linear(width, width))
-        nn.init.zeros_(self.body[-1].weight)
-        nn.init.zeros_(self.body[-1].bias)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.body(x)
-
-
-def keypoint_encoder(config: HMRConfig) -> nn.Module:
-    """The coordinate MLP: ``(B, 51)`` normalised keypoints and confidences → ``(B, F)``. Without residual
-    blocks, two hidden layers of ``head_hidden`` (the models before ``keypoint_blocks`` existed); with
-    them, ``keypoint_blocks`` :class:`ResidualBlock` of width ``keypoint_hidden``."""
-    if config.keypoint_blocks == 0:
-        return nn.Sequential(
-            nn.Linear(3 * NUM_KEYPOINTS, config.head_hidden), nn.ReLU(inplace=True),
-            nn.Linear(config.head_hidden, config.head_hidden), nn.ReLU(inplace=True),
-            nn.Linear(config.head_hidden, config.feature_dim),
-        )
-    width = config.keypoint_hidden
-    return nn.Sequential(nn.Linear(3 * NUM_KEYPOINTS, width), *(ResidualBlock(width) for _ in range(config.keypoint_blocks)),
-                         nn.LayerNorm(width), nn.ReLU(), nn.Linear(width, config.feature_dim))
-
-
 class HMRFlow(nn.Module):
-    """Encoder (CNN, coordinate MLP or both) + conditional flow over the pose + betas/camera head (see the
-    module docstring)."""
+    """Backbone + conditional flow over the pose + betas/camera head (see the module docstring)."""
 
     def __init__(self, config: HMRConfig = HMRConfig()) -> None:
         super().__init__()
         self.config = config
         channels = (3 if config.rgb else 0) + (NUM_KEYPOINTS if config.keypoint_channels else 0)
-        self.keypoint_mlp = keypoint_encoder(config) if config.keypoint_vector else None
-        self.backbone = None
-        if channels:
-            self.backbone = ResNetBackbone(channels, config.image_size, config.widths, config.blocks, config.feature_dim)
+        self.keypoint_mlp = None
+        if config.keypoint_vector:
+            self.keypoint_mlp = nn.Sequential(
+                nn.Linear(3 * NUM_KEYPOINTS, config.head_hidden), nn.ReLU(inplace=True),
+                nn.Linear(config.head_hidden, config.head_hidden), nn.ReLU(inplace=True),
+                nn.Linear(config.head_hidden, config.feature_dim),
+            )
+        self.backbone = ResNetBackbone(channels, config.image_size, config.widths, config.blocks, config.feature_dim)
         self.flow = vector_glow(
             POSE_DIM, config.flow_steps, config.flow_hidden, context_features=config.feature_dim,
             coupling=config.flow_coupling, blocks=config.flow_blocks,
@@ -220,7 +180,7 @@ class HMRFlow(nn.Module):
                 raise ValueError(f"images: expected (B, 3, {size}, {size}) RGB in [0, 1], got {shape}")
             parts.append((images - 0.5) / 0.25)
         vector = None
-        if config.takes_keypoints:
+        if config.keypoint_channels:
             if keypoints is None:
                 if not config.rgb:
                     raise ValueError("keypoints: this model takes 2D keypoints, none were given")
@@ -233,16 +193,12 @@ class HMRFlow(nn.Module):
                 reference = self.head[-1].bias
                 keypoints = keypoints.to(reference)
                 confidence = keypoints.new_ones(keypoints.shape[:2]) if confidence is None else confidence.to(keypoints)
-                if config.keypoint_channels:
-                    parts.append(keypoint_heatmaps(keypoints, confidence, size, config.heatmap_sigma))
+                parts.append(keypoint_heatmaps(keypoints, confidence, size, config.heatmap_sigma))
             half = size / 2.0
             vector = torch.cat([(keypoints - half) / half * confidence[..., None], confidence[..., None]], -1).flatten(1)
-        features = None
-        if self.backbone is not None:
-            features = self.backbone(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
+        features = self.backbone(torch.cat(parts, dim=1) if len(parts) > 1 else parts[0])
         if self.keypoint_mlp is not None:
-            encoded = self.keypoint_mlp(vector)
-            features = encoded if features is None else features + encoded
+            features = features + self.keypoint_mlp(vector)
         return features
 
     # ------------------------------------------------------------------ flow and head

@@ -200,7 +200,7 @@ def regress(
         width, height = image_size
     if keypoints is not None:
         keypoints = check_coco17(keypoints)
-    elif config.takes_keypoints and not config.rgb:
+    elif config.keypoint_channels and not config.rgb:
         raise ValueError("keypoints: this model takes 2D keypoints, none were given")
     if boxes is None or not config.rgb:
         boxes = keypoint_boxes(keypoints) if keypoints is not None else np.array([[0, 0, width, height]], dtype=float)

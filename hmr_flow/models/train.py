@@ -214,7 +214,7 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
         for batch in bar:
             batch = _to_device(batch, device)
             images, keypoints, confidence = model_inputs(config, batch)
-            if config.takes_keypoints and "input_keypoints" not in batch:
+            if config.keypoint_channels and "input_keypoints" not in batch:
                 keypoints, confidence = keypoint_inputs(batch, settings.keypoint_noise, settings.keypoint_dropout)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 samples, log_prob = net(images, settings.num_samples, jittered_target(batch, weights.jitter),

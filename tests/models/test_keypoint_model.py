@@ -49,36 +49,8 @@ def test_config_inputs(tiny_config):
     assert HMRConfig().inputs == "rgb"
     with pytest.raises(ValueError, match="expected one of"):
         HMRConfig.for_inputs("depth")
-    with pytest.raises(ValueError, match="needs RGB input, keypoint channels, the keypoint vector"):
+    with pytest.raises(ValueError, match="needs RGB input, keypoint channels or both"):
         HMRConfig(rgb=False)
-    with pytest.raises(ValueError, match="heatmap channels"):
-        HMRConfig(keypoint_vector=True)
-    lifter = HMRConfig.for_inputs("keypoints", heatmaps=False, keypoint_blocks=2)
-    assert lifter.inputs == "keypoints" and not lifter.keypoint_channels and lifter.takes_keypoints
-
-
-def test_keypoint_lifter_has_no_cnn_and_reads_only_the_keypoints():
-    """A keypoints-only model without heatmaps is the coordinate MLP alone: no backbone, features that
-    depend on the keypoints (and their confidences) only, residual blocks that start as the identity."""
-    torch.manual_seed(0)
-    model = HMRFlow(HMRConfig.for_inputs("keypoints", heatmaps=False, image_size=64, keypoint_blocks=2,
-                                         keypoint_hidden=32, feature_dim=16, flow_hidden=16, head_hidden=16)).eval()
-    assert model.backbone is None
-    keypoints, confidence = 64 * torch.rand(3, 17, 2), torch.ones(3, 17)
-    features = model.encode(None, keypoints, confidence)
-    assert features.shape == (3, 16)
-    moved = keypoints.clone()
-    moved[0, 4] += 5.0
-    changed = model.encode(None, moved, confidence)
-    assert not torch.allclose(changed[0], features[0]) and torch.equal(changed[1:], features[1:])
-    hidden = confidence.clone()
-    hidden[1, 4] = 0.0
-    assert not torch.allclose(model.encode(None, keypoints, hidden)[1], features[1])
-    block = model.keypoint_mlp[1]
-    x = torch.randn(5, 32)
-    assert torch.equal(block(x), x)
-    samples = model.sample(None, 4, keypoints=keypoints, confidence=confidence)
-    assert samples.pose6d.shape == (3, 4, 144)
 
 
 def test_affine_flow_spreads_with_the_input(tiny_config):
