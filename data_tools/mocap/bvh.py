@@ -39,8 +39,8 @@ _ROT_CHANNELS = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
 _POS_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
 
 
-class BvhError(UserInputError):
-    """A malformed BVH file; the message names the file, the line and what was expected."""
+class MocapFileError(UserInputError):
+    """A malformed mocap file; the message names the file, the line (when known) and what was expected."""
 
     def __init__(self, path: str | Path, line: int | None, problem: str):
         where = f"{path}:{line}" if line is not None else str(path)
@@ -48,6 +48,10 @@ class BvhError(UserInputError):
         self.path = str(path)
         self.line = line
         self.problem = problem
+
+
+class BvhError(MocapFileError):
+    """A malformed BVH file (see :class:`MocapFileError`)."""
 
 
 @dataclass

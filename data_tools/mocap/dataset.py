@@ -5,12 +5,12 @@ Layout (``N`` frames, ``C`` clips, ``S`` sources):
 ========================  ==========  =========================================================
 key                       shape/dtype meaning
 ========================  ==========  =========================================================
-``global_orient``         (N, 3) f4   root rotation, axis-angle (radians), BVH world (Y up)
+``global_orient``         (N, 3) f4   root rotation, axis-angle (radians), the clip's world (Y up)
 ``body_pose``             (N, 69) f4  23 joint rotations relative to their parents, axis-angle
 ``transl``                (N, 3) f4   metres, SMPL convention (joints = FK(rest joints at betas) + transl)
 ``betas``                 (N, B) f4   body shape fitted to the clip's rig (B = 10 on the open model;
                                       files written before this key existed lack it)
-``subject``               (N,) i4     CMU subject number
+``subject``               (N,) i4     subject id: CMU's number, HDM05's actor 1001–1005 (``HDM05_SUBJECTS``)
 ``clip``                  (N,) i4     index into ``clip_names``
 ``source``                (N,) i4     index into ``source_names`` (rig / conversion)
 ``frame``                 (N,) i4     frame index within the clip at ``fps``
@@ -18,7 +18,7 @@ key                       shape/dtype meaning
                                       DeepMimic): training data only, never held out (files written
                                       before this key existed lack it)
 ``fps``                   () f4       output frame rate
-``clip_names``            (C,) str    clip ids, e.g. ``cmu_daz43/misc/07_03``
+``clip_names``            (C,) str    clip ids, e.g. ``cmu_daz43/misc/07_03``, ``hdm05/HDM_bd_kick…_120``
 ``clip_scale``            (C,) f4     rig units → metres used for the clip
 ``source_names``          (S,) str    rig names (see ``data_tools.mocap.rigs``)
 ========================  ==========  =========================================================

@@ -48,7 +48,7 @@ from hmr_flow.validation import DivergedError, UserInputError, first_line, resol
 
 BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
-DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135)
+DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135, 1001)
 CMU_LICENCE = ("CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free for research and for inclusion "
                "in products, not to be resold, even converted. The database was created with funding from NSF "
                "EIA-0196217.")
