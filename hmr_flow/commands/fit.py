@@ -65,10 +65,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=positive_float,
                         help="Adam learning rate / LBFGS step size (default: "
                              + ", ".join(f"{rate:g} for {name}" for name, rate in LEARNING_RATES.items()) + ")")
-    own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in
-                    (ConditionalPrior, *(entry.prior for entry in PRIOR_KINDS.values() if entry.density)))
+    own = ", ".join(f"{entry.prior.kind} {entry.prior.fit_weight:g}" for entry in PRIOR_KINDS.values() if entry.density)
     parser.add_argument("--prior-weight", type=non_negative_float,
-                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")
+                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own}; "
+                             f"{ConditionalPrior.kind}: the one stored with the model's weights)")
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
     parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="ply",
