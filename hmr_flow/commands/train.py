@@ -55,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     hmr.add_argument("--recombine-arms", type=float_in(0.0, 1.0, low_open=False), default=run["recombine_arms"],
                      help="--input keypoints: probability of taking both arms from another frame of the split")
     hmr.add_argument("--bend-sideways", type=float_in(0.0, 1.0, low_open=False), default=run["bend_sideways"],
-                     help="--input keypoints: probability of bending the trunk sideways (up to ±45° over the spine)")
+                     help="--input keypoints: probability of bending the trunk sideways (up to ±60° over the spine)")
     hmr.add_argument("--image-size", type=positive_int, default=arch.image_size, help="crop / heatmap side in pixels (multiple of 32)")
     hmr.add_argument("--batch-size", type=positive_int, default=run["batch_size"], help="per process")
     add_learning_rate(hmr, run["lr"])
