@@ -49,11 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     from hmr_flow.models.conditional_prior import ConditionalPrior
-    from hmr_flow.prior import KINDS, FlowPrior, GMMPrior
+    from hmr_flow.prior import KINDS, CNFPrior, FlowPrior, GMMPrior
 
     parser.add_argument("--prior", choices=(ConditionalPrior.kind, *KINDS), default=ConditionalPrior.kind,
                         help="pose prior: the conditional model's -log p(pose | the person's keypoints) (global "
-                             "orientation included), the unconditional flow, the GMM, or none")
+                             "orientation included), the unconditional flow, the continuous flow (cnf), the GMM, "
+                             "or none")
     add_prior_weights(parser, deprecated=("--prior-path",))
     add_model_weights(parser, deprecated=("--regressor",))
     add_hypotheses(parser, 4, "initial hypotheses per person (the best fit is kept)", deprecated=("--init",))
@@ -69,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=positive_float,
                         help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
                              f"{LBFGS_LEARNING_RATE:g} for lbfgs)")
-    own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in (ConditionalPrior, FlowPrior, GMMPrior))
+    own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in (ConditionalPrior, FlowPrior, CNFPrior, GMMPrior))
     parser.add_argument("--prior-weight", type=non_negative_float,
                         help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")
     parser.add_argument("--body-model", type=Path,

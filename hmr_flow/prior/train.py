@@ -31,6 +31,7 @@ import torch
 from tqdm import tqdm
 
 from hmr_flow.body.skeleton import mirror_pose
+from hmr_flow.prior.cnf import DEFAULT_CNF, DEFAULT_TRAINING, CNFPrior
 from hmr_flow.prior.flow import DEFAULT_FLOW, FlowPrior
 from hmr_flow.prior.gmm import fit_gmm
 from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_pose_file
@@ -79,6 +80,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     flow: dict = field(default_factory=lambda: dict(DEFAULT_FLOW))
+    #: ``kind="cnf"``: model and solver settings (:data:`hmr_flow.prior.cnf.DEFAULT_CNF`) and training
+    #: settings (:data:`hmr_flow.prior.cnf.DEFAULT_TRAINING`)
+    cnf: dict = field(default_factory=lambda: dict(DEFAULT_CNF))
+    cnf_training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
     gmm_components: int = 8
     #: also train on the left/right mirror image of every training frame (the validation frames stay as recorded)
     mirror: bool = False
@@ -160,11 +165,13 @@ GMM_SETTINGS = ("kind", "val_subjects", "balance", "balance_power", "seed", "gmm
 
 
 def _settings(config: TrainConfig) -> dict:
-    """The settings of ``config`` that shaped the prior (GMM: :data:`GMM_SETTINGS`; flow: all but the GMM's)."""
+    """The settings of ``config`` that shaped the prior (GMM: :data:`GMM_SETTINGS`; flow and cnf: all but the
+    GMM's and the other kind's model)."""
     settings = {k: v for k, v in asdict(config).items() if k not in ("data", "out", "device")}
     if config.kind == "gmm":
         return {k: settings[k] for k in GMM_SETTINGS}
-    return {k: v for k, v in settings.items() if k != "gmm_components"}
+    other = ("flow",) if config.kind == "cnf" else ("cnf", "cnf_training")
+    return {k: v for k, v in settings.items() if k not in ("gmm_components", *other)}
 
 
 def training_split(config: TrainConfig) -> PoseSplit:
@@ -240,8 +247,11 @@ class _Run:
         torch.manual_seed(config.seed)
         joints = articulated_joints(split.train)
         means = mean_rotations(split.train[:, joints])
-        self.prior = FlowPrior(joints, config.coords, means, config.flow, config.floor,
-                               info=_provenance(config, split, joints))
+        info = _provenance(config, split, joints)
+        if config.kind == "cnf":
+            self.prior = CNFPrior(joints, config.coords, means, config.cnf, config.floor, info=info)
+        else:
+            self.prior = FlowPrior(joints, config.coords, means, config.flow, config.floor, info=info)
         self.prior.to(self.device)
         with torch.no_grad():
             self.x_train = self.prior.space.encode(split.train.to(self.device))[0]
@@ -298,17 +308,26 @@ class _Run:
         for step in range(self.steps_per_epoch):
             x = self.x_train[order[step * self.config.batch_size:(step + 1) * self.config.batch_size]]
             x = x + self.jitter(self.epoch * self.steps_per_epoch + step) * torch.randn_like(x)
-            loss = -self.prior.flow.log_prob(x).mean()
+            loss, terms = self.loss(x)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.prior.parameters(), self.config.clip_grad)
             self.optimizer.step()
             self.scheduler.step()
             bar.update()
-            if (means := self.meter.add({"nll": loss}, where)) is not None:
-                bar.set_postfix(epoch=self.epoch + 1, nll=f"{means['nll']:.2f}", best_val=f"{self.best_val_nll:.2f}")
+            if (means := self.meter.add(terms, where)) is not None:
+                bar.set_postfix(epoch=self.epoch + 1, best_val=f"{self.best_val_nll:.2f}",
+                                **{name: f"{value:.2f}" for name, value in means.items()})
         self.epoch += 1
         return self.meter.epoch_sums(where)["nll"] / self.steps_per_epoch
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The training loss on a batch of model coordinates and its logged terms (``nll`` first): the flow's
+        NLL, or the CNF's NLL plus its RNODE terms (:meth:`hmr_flow.prior.cnf.CNFPrior.training_loss`)."""
+        if self.config.kind == "cnf":
+            return self.prior.training_loss(x, self.config.cnf_training)
+        loss = -self.prior.flow.log_prob(x).mean()
+        return loss, {"nll": loss}
 
     def jitter(self, step: int) -> float:
         """Training-noise std at ``step``: linear from ``jitter`` to ``jitter_end`` (constant if unset)."""
