@@ -17,6 +17,10 @@ loss (checked every :data:`hmr_flow.training.LOG_EVERY` steps, losses summed on 
 After every epoch the validation NLL is logged to the CSV log ``<out stem>.log.csv``; the best epoch's
 prior (with its held-out percentile table) is written atomically to ``out``; the full training state
 goes to ``<out stem>.state.pt`` for ``resume``. GMM: scikit-learn EM on the training frames, same outputs.
+
+CNF (``kind="cnf"``, :mod:`hmr_flow.prior.cnf`): the flow's loop and outputs; the loss is the NLL solved
+with the training solver plus the RNODE terms (``TrainConfig.cnf_training``), and the validation NLL is the
+scored density's (dopri5, exact divergence).
 """
 
 from __future__ import annotations
@@ -239,7 +243,7 @@ def train_gmm(config: TrainConfig) -> dict:
 
 
 class _Run:
-    """One flow training run: data on the device, model, optimiser, schedule, generator, bookkeeping."""
+    """One flow or CNF training run: data on the device, model, optimiser, schedule, generator, bookkeeping."""
 
     def __init__(self, config: TrainConfig, split: PoseSplit) -> None:
         self.config = config
@@ -344,7 +348,8 @@ class _Run:
 
 
 def train_flow(config: TrainConfig, resume: bool = False) -> dict:
-    """Train the flow prior (see the module docstring). Returns a summary (best epoch, its val NLL, paths)."""
+    """Train the flow prior, or the CNF prior with ``config.kind == "cnf"`` (see the module docstring). Returns a
+    summary (best epoch, its val NLL, paths)."""
     if config.epochs < 1:
         raise UserInputError(f"--epochs: expected at least 1, got {config.epochs}")
     out = Path(config.out)
