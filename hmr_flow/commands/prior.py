@@ -163,7 +163,8 @@ def _cnf_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument("--solver-steps", type=positive_int, default=DEFAULT_TRAINING["steps"],
                        help="training steps of a fixed-step --solver")
     group.add_argument("--adjoint", action="store_true", help="train with the adjoint method (memory constant in "
-                       "the solver steps, ~3x the time) instead of back-propagation through the solver")
+                       "the solver steps; the backward pass solves the ODE again) instead of back-propagation "
+                       "through the solver")
     group.add_argument("--divergence", choices=DIVERGENCES, default=DEFAULT_TRAINING["divergence"],
                        help="divergence estimator of training (scoring is always exact)")
     group.add_argument("--kinetic", type=non_negative_float, default=DEFAULT_TRAINING["kinetic"],
