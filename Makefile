@@ -9,7 +9,7 @@ TORCH_SPEC ?= torch==2.13.0
 DEVICE     ?= auto
 STAMP      := $(VENV)/.hmr-flow-installed
 
-.PHONY: setup test docs demo bench data synth train-prior train-hmr train-hmr-rgb demo-assets clean
+.PHONY: setup test docs demo bench data synth train-prior train-cnf train-hmr train-hmr-rgb demo-assets clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,13 @@ train-prior: setup
 	  --regulariser build/prior/prior_regulariser.pt --out build/prior/prior_flow.pt
 	$(VENV)/bin/hmr-flow prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite --mirror
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
+
+# The continuous-flow prior (`--prior cnf`): 8 epochs, ~45-60 min on one CPU thread.
+train-cnf: setup
+	OMP_NUM_THREADS=1 $(VENV)/bin/hmr-flow prior train --kind cnf --data data/mocap/poses.npz \
+	  --out build/prior/prior_cnf.pt --overwrite --jitter 0.01 --jitter-end 0.001 --epochs 8 --lr 2e-3 \
+	  --divergence exact --floor 0.001 --mirror --device $(DEVICE)
+	cp build/prior/prior_cnf.pt hmr_flow/assets/
 
 # The keypoint-conditioned model (the default of `hmr-flow fit` / `regress`): pairs generated from the
 # mocap of `make data` (17 training subjects; mirrored half the time, both arms from another frame a fifth

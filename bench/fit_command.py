@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poses", type=Path, default=Path("data/mocap/poses.npz"))
     parser.add_argument("--split", type=Path, default=Path("data/mocap/split.npz"))
     parser.add_argument("--persons", type=int, default=96)
-    parser.add_argument("--priors", nargs="+", default=["flow"], choices=["conditional", "flow", "gmm", "none"])
+    parser.add_argument("--priors", nargs="+", default=["flow"], choices=["conditional", "flow", "cnf", "gmm", "none"])
     parser.add_argument("--iterations", type=int, nargs="+", default=[None],
                         help="iteration budgets to compare (default: the command's default)")
     parser.add_argument("--hypotheses", type=int, default=None, help="--hypotheses of the command (default: its default)")

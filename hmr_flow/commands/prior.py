@@ -1,8 +1,8 @@
 """``hmr-flow prior {train,combine,score,sample}``.
 
-- ``train --data poses.npz --out prior.pt [--kind flow|gmm] [--resume] [--device cuda] …``
+- ``train --data poses.npz --out prior.pt [--kind flow|cnf|gmm] [--resume] [--device cuda] …``
 - ``combine --density A.pt --regulariser B.pt --out C.pt``: A's density with B's flow as fitting regulariser.
-- ``score --poses X.npz [--prior flow|gmm] [--prior-weights P] --out scores.csv``: per pose, log-likelihood (nats)
+- ``score --poses X.npz [--prior flow|cnf|gmm] [--prior-weights P] --out scores.csv``: per pose, log-likelihood (nats)
   and percentile among held-out real poses; reads what ``fit`` (``body_pose (P, 69)``), ``regress``
   (``(P, n, 69)``: the CSV then names person and hypothesis), ``prior sample``, mocap and AMASS files hold.
 - ``sample -n/--samples N [--temperature T] --out samples.npz [--render grid.png]``: smplx's ``global_orient
@@ -21,6 +21,8 @@ import torch
 
 from hmr_flow.commands.options import add_device, add_learning_rate, add_prior_weights, add_seed
 from hmr_flow.files import save_npz, write_csv
+from hmr_flow.flows.continuous import ACTIVATIONS, ADAPTIVE_METHODS, DIVERGENCES, FIXED_METHODS
+from hmr_flow.prior.cnf import DEFAULT_CNF, DEFAULT_TRAINING
 from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_batch
 from hmr_flow.prior.loading import load_prior
@@ -67,10 +69,22 @@ def _train_locked(args: argparse.Namespace, device: str, outputs: tuple[Path, ..
                          val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          jitter=args.jitter, jitter_end=args.jitter_end, balance=args.balance,
                          balance_power=args.balance_power, floor=args.floor, seed=args.seed, device=device,
-                         flow=flow, mirror=args.mirror)
+                         flow=flow, mirror=args.mirror, cnf=_cnf_settings(args), cnf_training=_cnf_training(args))
     summary = PRIOR_KINDS[args.kind].train(config, args.resume)
     print(json.dumps(summary, indent=1))
     return 0
+
+
+def _cnf_settings(args: argparse.Namespace) -> dict:
+    """``--kind cnf``: the model and solver settings (:data:`hmr_flow.prior.cnf.DEFAULT_CNF`)."""
+    return {**DEFAULT_CNF, "hidden": args.cnf_hidden, "activation": args.activation, "rtol": args.rtol,
+            "atol": args.atol, "fit_steps": args.fit_steps}
+
+
+def _cnf_training(args: argparse.Namespace) -> dict:
+    """``--kind cnf``: the training settings (:data:`hmr_flow.prior.cnf.DEFAULT_TRAINING`)."""
+    return {"method": args.solver, "steps": args.solver_steps, "adjoint": args.adjoint, "divergence": args.divergence,
+            "kinetic": args.kinetic, "jacobian": args.jacobian_norm}
 
 
 def _run_score(args: argparse.Namespace) -> int:
@@ -133,6 +147,31 @@ def _run_combine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cnf_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--cnf-hidden", type=positive_int, default=DEFAULT_CNF["hidden"], help="vector-field MLP width")
+    group.add_argument("--activation", choices=ACTIVATIONS, default=DEFAULT_CNF["activation"],
+                       help="smooth activation of the vector field")
+    group.add_argument("--rtol", type=positive_float, default=DEFAULT_CNF["rtol"], help="dopri5 relative tolerance "
+                       "of scoring and sampling")
+    group.add_argument("--atol", type=positive_float, default=DEFAULT_CNF["atol"], help="dopri5 absolute tolerance "
+                       "of scoring and sampling")
+    group.add_argument("--fit-steps", type=positive_int, default=DEFAULT_CNF["fit_steps"],
+                       help="RK4 steps of the fitting loss")
+    group.add_argument("--solver", choices=ADAPTIVE_METHODS + FIXED_METHODS, default=DEFAULT_TRAINING["method"],
+                       help="ODE solver of training")
+    group.add_argument("--solver-steps", type=positive_int, default=DEFAULT_TRAINING["steps"],
+                       help="training steps of a fixed-step --solver")
+    group.add_argument("--adjoint", action="store_true", help="train with the adjoint method (memory constant in "
+                       "the solver steps; the backward pass solves the ODE again) instead of back-propagation "
+                       "through the solver")
+    group.add_argument("--divergence", choices=DIVERGENCES, default=DEFAULT_TRAINING["divergence"],
+                       help="divergence estimator of training (scoring is always exact)")
+    group.add_argument("--kinetic", type=non_negative_float, default=DEFAULT_TRAINING["kinetic"],
+                       help="RNODE weight of the kinetic energy")
+    group.add_argument("--jacobian-norm", type=non_negative_float, default=DEFAULT_TRAINING["jacobian"],
+                       help="RNODE weight of the Jacobian Frobenius norm")
+
+
 def _prior_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prior", choices=DENSITY_KINDS, default="flow", help="prior kind")
     add_prior_weights(parser, deprecated=("--path",))
@@ -146,9 +185,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")
     train.add_argument("--data", type=Path, required=True, help=".npz with body_pose (N, 69) and subject (N,)")
-    train.add_argument("--out", type=Path, required=True, help="prior file to write (.pt flow, .npz gmm)")
+    train.add_argument("--out", type=Path, required=True, help="prior file to write (.pt flow and cnf, .npz gmm)")
     train.add_argument("--kind", choices=TRAINABLE_KINDS, default="flow",
-                       help=" or ".join(PRIOR_KINDS[kind].help for kind in TRAINABLE_KINDS))
+                       help=", ".join(PRIOR_KINDS[kind].help for kind in TRAINABLE_KINDS))
     train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
     train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
                        help="comma-separated held-out subjects")
@@ -174,6 +213,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--steps", type=positive_int, default=DEFAULT_FLOW["steps"], help="flow steps")
     train.add_argument("--hidden", type=positive_int, default=DEFAULT_FLOW["hidden"], help="coupling MLP width")
     train.add_argument("--blocks", type=positive_int, default=DEFAULT_FLOW["blocks"], help="residual blocks per coupling MLP")
+    _cnf_options(train.add_argument_group("continuous flow (--kind cnf)"))
     add_seed(train)
     add_device(train)
     resume = train.add_mutually_exclusive_group()

@@ -1,4 +1,5 @@
-"""Normalizing-flow core: Glow-style invertible layers, builders and a flow distribution.
+"""Normalizing-flow core: Glow-style invertible layers, a continuous flow (neural ODE), builders and a flow
+distribution.
 
 Knows nothing about bodies or images beyond tensor shapes. Every layer is a :class:`Transform`
 with ``forward(x, context=None) -> (y, logabsdet (B,))`` (data → latent) and
@@ -8,6 +9,7 @@ with ``forward(x, context=None) -> (y, logabsdet (B,))`` (data → latent) and
 from .actnorm import ActNorm
 from .base import Compose, Transform
 from .builders import image_glow, vector_glow
+from .continuous import ContinuousFlow, ODESolution, ODESolver, TimeMLP, jacobian_divergence
 from .coupling import AdditiveCoupling, AffineCoupling, Coupling, half_mask
 from .distribution import Flow
 from .linear import LUConv1x1, LUCore, LULinear
@@ -22,6 +24,7 @@ __all__ = [
     "AdditiveCoupling",
     "AffineCoupling",
     "Compose",
+    "ContinuousFlow",
     "ConvNet",
     "Coupling",
     "Flatten",
@@ -30,14 +33,18 @@ __all__ = [
     "LUCore",
     "LULinear",
     "LogTails",
+    "ODESolution",
+    "ODESolver",
     "Permutation",
     "ResidualMLP",
     "Split",
     "SplineCoupling",
     "Squeeze",
+    "TimeMLP",
     "Transform",
     "half_mask",
     "image_glow",
+    "jacobian_divergence",
     "rational_quadratic_spline",
     "vector_glow",
 ]

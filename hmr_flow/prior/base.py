@@ -18,6 +18,8 @@ log-likelihood of ``B`` fitted bodies given both as axis-angle body pose and as 
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -26,7 +28,7 @@ from torch import Tensor, nn
 
 from hmr_flow.prior.inputs import body_pose_tensor, canonical_axis_angle
 from hmr_flow.prior.space import PoseSpace
-from hmr_flow.validation import UserInputError
+from hmr_flow.validation import UserInputError, check_state_dict, first_line, require_keys
 
 #: Percentile levels of the held-out table: 0, 0.1, …, 100 %.
 PERCENTILE_LEVELS = np.linspace(0.0, 100.0, 1001)
@@ -167,6 +169,30 @@ class DensityPrior(PosePrior):
         if not 0.0 <= float(temperature) < float("inf"):
             raise ValueError(f"temperature must be a finite number ≥ 0, got {temperature}")
         return self.space.decode(self._sample_model(int(n), float(temperature))).flatten(1)
+
+
+def read_checkpoint(checkpoint: object, source: str, fmt: str, kind: str, model_key: str) -> tuple[dict, Mapping]:
+    """The ``config`` and ``state_dict`` of a density prior's checkpoint dict (``format`` ``fmt``; ``config``
+    with ``joints``, ``coords`` and ``model_key``; a state dict with ``space.mean_rotations``), checked;
+    :class:`UserInputError` naming ``source`` and the prior ``kind`` otherwise."""
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != fmt:
+        found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise UserInputError(f"{source}: not a {kind} prior checkpoint (format {found!r}, expected {fmt!r})")
+    require_keys(checkpoint, ("config", "state_dict"), source, f"{kind} prior checkpoint")
+    config = require_keys(checkpoint["config"], ("joints", "coords", model_key), source, f"{kind} prior configuration")
+    state = check_state_dict(checkpoint["state_dict"], source, "state_dict")
+    require_keys(dict(state), ("space.mean_rotations",), source, f"{kind} prior state_dict")
+    return config, state
+
+
+@contextmanager
+def weights_matching_config(source: str) -> Iterator[None]:
+    """Turns the errors of building a prior from a stored configuration and loading its weights into one
+    :class:`UserInputError` naming ``source``."""
+    try:
+        yield
+    except (RuntimeError, TypeError, ValueError, IndexError) as err:
+        raise UserInputError(f"{source}: weights do not match the stored configuration ({first_line(err)})") from None
 
 
 class NoPrior(PosePrior):

@@ -24,17 +24,16 @@ coords, joints), ``state_dict`` (flow, mean rotations, percentile table), ``info
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from hmr_flow.flows import vector_glow
-from hmr_flow.prior.base import DensityPrior
-from hmr_flow.prior.space import PoseSpace, log_uniform_rotation_density, uniform_rotations
+from hmr_flow.prior.base import DensityPrior, read_checkpoint, weights_matching_config
+from hmr_flow.prior.space import PoseSpace, floored_log_prob, floored_samples
 from hmr_flow.files import save_torch
-from hmr_flow.validation import UserInputError, check_state_dict, first_line, load_tensor_file, require_keys
+from hmr_flow.validation import UserInputError, load_tensor_file
 
 FORMAT = "hmr_flow.prior.flow/1"
 #: Flow sizes of the shipped prior.
@@ -80,10 +79,7 @@ class FlowPrior(DensityPrior):
         self.info = dict(info or {})
 
     def _mixture_log_prob(self, flow, x: Tensor) -> Tensor:
-        if self.floor == 0.0:
-            return flow.log_prob(x)
-        mixed = flow.log_prob(x) + math.log1p(-self.floor)
-        return torch.logaddexp(mixed, log_uniform_rotation_density(x) + math.log(self.floor))
+        return floored_log_prob(flow.log_prob(x), x, self.floor)
 
     def _model_log_prob(self, x: Tensor) -> Tensor:
         return self._mixture_log_prob(self.flow, x)
@@ -109,11 +105,7 @@ class FlowPrior(DensityPrior):
         self.regulariser.to(self.space.joints.device)
 
     def _sample_model(self, n: int, temperature: float) -> Tensor:
-        x = self.flow.sample(n, temperature=temperature)
-        if self.floor == 0.0:
-            return x
-        uniform = torch.rand(n, device=x.device) < self.floor
-        return torch.where(uniform[:, None], uniform_rotations(n, x.shape[1] // 3, x.dtype, x.device), x)
+        return floored_samples(self.flow.sample(n, temperature=temperature), self.floor)
 
     def to_latent(self, body_pose) -> Tensor:
         """Body pose ``(B, 69)`` / ``(B, 23, 3, 3)`` → latent ``z (B, 3J)`` (differentiable)."""
@@ -138,21 +130,12 @@ class FlowPrior(DensityPrior):
     @classmethod
     def from_checkpoint(cls, checkpoint: dict, source: str = "checkpoint") -> FlowPrior:
         """Build from a dict written by :meth:`save` (``source`` names it in errors)."""
-        if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-            found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
-            raise UserInputError(f"{source}: not a flow prior checkpoint (format {found!r}, expected {FORMAT!r})")
-        require_keys(checkpoint, ("config", "state_dict"), source, "flow prior checkpoint")
-        config = require_keys(checkpoint["config"], ("joints", "coords", "flow"), source, "flow prior configuration")
-        state = check_state_dict(checkpoint["state_dict"], source, "state_dict")
-        require_keys(dict(state), ("space.mean_rotations",), source, "flow prior state_dict")
-        try:
+        config, state = read_checkpoint(checkpoint, source, FORMAT, "flow", "flow")
+        with weights_matching_config(source):
             prior = cls(config["joints"], config["coords"], state["space.mean_rotations"],
                         {**LEGACY_FLOW, **config["flow"]}, config.get("floor", 0.0), config.get("regulariser"),
                         info=checkpoint.get("info"))
             prior.load_state_dict(state)
-        except (RuntimeError, TypeError, ValueError, IndexError) as err:
-            raise UserInputError(f"{source}: weights do not match the stored configuration "
-                                 f"({first_line(err)})") from None
         return prior
 
     @classmethod

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hmr_flow.prior.base import DensityPrior, NoPrior, PosePrior
+from hmr_flow.prior.cnf import CNFPrior
 from hmr_flow.prior.flow import FlowPrior
 from hmr_flow.prior.gmm import GMMPrior
 from hmr_flow.prior.train import TrainConfig, train_flow, train_gmm
@@ -54,6 +55,7 @@ class PriorKind:
 #: mocap, see ``hmr_flow/assets/prior_README.md``.
 PRIOR_KINDS: dict[str, PriorKind] = {entry.kind: entry for entry in (
     PriorKind(FlowPrior, ASSETS / "prior_flow.pt", train_flow, resumable=True, help="normalizing flow"),
+    PriorKind(CNFPrior, ASSETS / "prior_cnf.pt", train_flow, resumable=True, help="continuous normalizing flow"),
     PriorKind(GMMPrior, ASSETS / "prior_gmm.npz", train_gmm, help="SMPLify-style GMM"),
     PriorKind(NoPrior, help="no prior"),
 )}

@@ -63,6 +63,25 @@ def uniform_rotations(n: int, joints: int, dtype=torch.float32, device=None) -> 
     return quaternion_to_axis_angle(quaternions).reshape(n, 3 * joints)
 
 
+def floored_log_prob(log_prob: Tensor, x: Tensor, floor: float) -> Tensor:
+    """``log((1 − ε)·p(x) + ε·u(x))`` ``(B,)`` for a model's ``log p(x) (B,)`` at model coordinates ``x (B, 3J)``,
+    ``u`` independent uniform rotations (:func:`log_uniform_rotation_density`) and ``ε = floor`` in
+    ``[0, 1)`` (0: ``log_prob`` unchanged). The floor priors use it (:mod:`hmr_flow.prior.flow`)."""
+    if floor == 0.0:
+        return log_prob
+    mixed = log_prob + math.log1p(-floor)
+    return torch.logaddexp(mixed, log_uniform_rotation_density(x) + math.log(floor))
+
+
+def floored_samples(x: Tensor, floor: float) -> Tensor:
+    """Samples ``x (n, 3J)`` of a model, each replaced by uniform rotations with probability ``floor``: draws
+    of the mixture of :func:`floored_log_prob`."""
+    if floor == 0.0:
+        return x
+    uniform = torch.rand(x.shape[0], device=x.device) < floor
+    return torch.where(uniform[:, None], uniform_rotations(x.shape[0], x.shape[1] // 3, x.dtype, x.device), x)
+
+
 class PoseSpace(nn.Module):
     """Maps canonical axis-angle ``(B, 23, 3)`` to model coordinates ``(B, 3J)`` and back.
 

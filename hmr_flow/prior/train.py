@@ -17,6 +17,10 @@ loss (checked every :data:`hmr_flow.training.LOG_EVERY` steps, losses summed on 
 After every epoch the validation NLL is logged to the CSV log ``<out stem>.log.csv``; the best epoch's
 prior (with its held-out percentile table) is written atomically to ``out``; the full training state
 goes to ``<out stem>.state.pt`` for ``resume``. GMM: scikit-learn EM on the training frames, same outputs.
+
+CNF (``kind="cnf"``, :mod:`hmr_flow.prior.cnf`): the flow's loop and outputs; the loss is the NLL solved
+with the training solver plus the RNODE terms (``TrainConfig.cnf_training``), and the validation NLL is the
+scored density's (dopri5, exact divergence).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import torch
 from tqdm import tqdm
 
 from hmr_flow.body.skeleton import mirror_pose
+from hmr_flow.prior.cnf import DEFAULT_CNF, DEFAULT_TRAINING, CNFPrior
 from hmr_flow.prior.flow import DEFAULT_FLOW, FlowPrior
 from hmr_flow.prior.gmm import fit_gmm
 from hmr_flow.prior.inputs import NUM_BODY_JOINTS, canonical_axis_angle, load_pose_file
@@ -79,6 +84,10 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     flow: dict = field(default_factory=lambda: dict(DEFAULT_FLOW))
+    #: ``kind="cnf"``: model and solver settings (:data:`hmr_flow.prior.cnf.DEFAULT_CNF`) and training
+    #: settings (:data:`hmr_flow.prior.cnf.DEFAULT_TRAINING`)
+    cnf: dict = field(default_factory=lambda: dict(DEFAULT_CNF))
+    cnf_training: dict = field(default_factory=lambda: dict(DEFAULT_TRAINING))
     gmm_components: int = 8
     #: also train on the left/right mirror image of every training frame (the validation frames stay as recorded)
     mirror: bool = False
@@ -160,11 +169,13 @@ GMM_SETTINGS = ("kind", "val_subjects", "balance", "balance_power", "seed", "gmm
 
 
 def _settings(config: TrainConfig) -> dict:
-    """The settings of ``config`` that shaped the prior (GMM: :data:`GMM_SETTINGS`; flow: all but the GMM's)."""
+    """The settings of ``config`` that shaped the prior (GMM: :data:`GMM_SETTINGS`; flow and cnf: all but the
+    GMM's and the other kind's model)."""
     settings = {k: v for k, v in asdict(config).items() if k not in ("data", "out", "device")}
     if config.kind == "gmm":
         return {k: settings[k] for k in GMM_SETTINGS}
-    return {k: v for k, v in settings.items() if k != "gmm_components"}
+    other = ("flow",) if config.kind == "cnf" else ("cnf", "cnf_training")
+    return {k: v for k, v in settings.items() if k not in ("gmm_components", *other)}
 
 
 def training_split(config: TrainConfig) -> PoseSplit:
@@ -235,7 +246,7 @@ def train_gmm(config: TrainConfig, resume: bool = False) -> dict:
 
 
 class _Run:
-    """One flow training run: data on the device, model, optimiser, schedule, generator, bookkeeping."""
+    """One flow or CNF training run: data on the device, model, optimiser, schedule, generator, bookkeeping."""
 
     def __init__(self, config: TrainConfig, split: PoseSplit) -> None:
         self.config = config
@@ -243,8 +254,11 @@ class _Run:
         torch.manual_seed(config.seed)
         joints = articulated_joints(split.train)
         means = mean_rotations(split.train[:, joints])
-        self.prior = FlowPrior(joints, config.coords, means, config.flow, config.floor,
-                               info=_provenance(config, split, joints))
+        info = _provenance(config, split, joints)
+        if config.kind == "cnf":
+            self.prior = CNFPrior(joints, config.coords, means, config.cnf, config.floor, info=info)
+        else:
+            self.prior = FlowPrior(joints, config.coords, means, config.flow, config.floor, info=info)
         self.prior.to(self.device)
         with torch.no_grad():
             self.x_train = self.prior.space.encode(split.train.to(self.device))[0]
@@ -301,17 +315,26 @@ class _Run:
         for step in range(self.steps_per_epoch):
             x = self.x_train[order[step * self.config.batch_size:(step + 1) * self.config.batch_size]]
             x = x + self.jitter(self.epoch * self.steps_per_epoch + step) * torch.randn_like(x)
-            loss = -self.prior.flow.log_prob(x).mean()
+            loss, terms = self.loss(x)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.prior.parameters(), self.config.clip_grad)
             self.optimizer.step()
             self.scheduler.step()
             bar.update()
-            if (means := self.meter.add({"nll": loss}, where)) is not None:
-                bar.set_postfix(epoch=self.epoch + 1, nll=f"{means['nll']:.2f}", best_val=f"{self.best_val_nll:.2f}")
+            if (means := self.meter.add(terms, where)) is not None:
+                bar.set_postfix(epoch=self.epoch + 1, best_val=f"{self.best_val_nll:.2f}",
+                                **{name: f"{value:.2f}" for name, value in means.items()})
         self.epoch += 1
         return self.meter.epoch_sums(where)["nll"] / self.steps_per_epoch
+
+    def loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The training loss on a batch of model coordinates and its logged terms (``nll`` first): the flow's
+        NLL, or the CNF's NLL plus its RNODE terms (:meth:`hmr_flow.prior.cnf.CNFPrior.training_loss`)."""
+        if self.config.kind == "cnf":
+            return self.prior.training_loss(x, self.config.cnf_training)
+        loss = -self.prior.flow.log_prob(x).mean()
+        return loss, {"nll": loss}
 
     def jitter(self, step: int) -> float:
         """Training-noise std at ``step``: linear from ``jitter`` to ``jitter_end`` (constant if unset)."""
@@ -328,7 +351,8 @@ class _Run:
 
 
 def train_flow(config: TrainConfig, resume: bool = False) -> dict:
-    """Train the flow prior (see the module docstring). Returns a summary (best epoch, its val NLL, paths)."""
+    """Train the flow prior, or the CNF prior with ``config.kind == "cnf"`` (see the module docstring). Returns a
+    summary (best epoch, its val NLL, paths)."""
     if config.epochs < 1:
         raise UserInputError(f"--epochs: expected at least 1, got {config.epochs}")
     out = Path(config.out)

@@ -18,6 +18,18 @@ def gmm_prior():
 
 
 @pytest.fixture(scope="session")
+def cnf_prior():
+    """The shipped continuous-flow prior (``hmr_flow/assets/prior_cnf.pt``)."""
+    return load_prior("cnf")
+
+
+@pytest.fixture
+def shipped(flow_prior, cnf_prior, gmm_prior):
+    """The shipped density priors by kind."""
+    return {"flow": flow_prior, "cnf": cnf_prior, "gmm": gmm_prior}
+
+
+@pytest.fixture(scope="session")
 def val_poses(shared_data) -> torch.Tensor:
     """``(N, 69)`` axis-angle body poses of two held-out clips, every 4th frame at 30 fps."""
     from data_tools.mocap.convert import convert_clip

@@ -105,3 +105,26 @@ def test_mirror_doubles_the_training_frames_only(tmp_path, pose_file):
     assert _run("prior", "train", "--kind", "gmm", "--mirror", "--data", str(pose_file), "--out", str(out),
                 "--val-subjects", "3") == 0
     assert load_prior("gmm", out).info["train_frames"] == 800
+
+
+def test_train_cnf_then_resume_score_and_sample(tmp_path, pose_file):
+    """``--kind cnf`` trains with the shared loop (log, best checkpoint, resume) and records its own settings."""
+    out = tmp_path / "cnf.pt"
+    tiny = ["--kind", "cnf", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3", "--cnf-hidden", "16",
+            "--solver-steps", "2", "--batch-size", "128", "--rtol", "1e-4", "--atol", "1e-4"]
+    assert _run("prior", "train", *tiny, "--epochs", "1") == 0
+    prior = load_prior("cnf", out)
+    assert prior.kind == "cnf" and prior.space.features == 66 and prior.percentiles.numel() == 1001
+    settings = prior.info["settings"]
+    assert "flow" not in settings and "gmm_components" not in settings
+    assert settings["cnf"]["hidden"] == 16 and settings["cnf_training"]["steps"] == 2
+    assert prior.cnf_config["rtol"] == 1e-4
+    assert _run("prior", "train", *tiny, "--epochs", "2", "--resume") == 0
+    assert [r["epoch"] for r in _log_rows(tmp_path / "cnf.log.csv")] == ["1", "2"]
+    scores, samples = tmp_path / "scores.csv", tmp_path / "samples.npz"
+    assert _run("prior", "score", "--poses", str(pose_file), "--prior", "cnf", "--prior-weights", str(out),
+                "--out", str(scores)) == 0
+    assert len(_log_rows(scores)) == 600
+    assert _run("prior", "sample", "-n", "3", "--prior", "cnf", "--prior-weights", str(out), "--out", str(samples)) == 0
+    with np.load(samples) as data:
+        assert data["body_pose"].shape == (3, 69) and np.allclose(data["body_pose"][:, 30:33], 0.0)

@@ -15,17 +15,17 @@ def _poses(n: int = 8, seed: int = 0) -> torch.Tensor:
     return 0.3 * torch.randn(n, 69, generator=torch.Generator().manual_seed(seed))
 
 
-def test_shipped_priors_load_by_default(flow_prior, gmm_prior):
-    for prior, kind in ((flow_prior, "flow"), (gmm_prior, "gmm")):
+def test_shipped_priors_load_by_default(shipped):
+    for kind, prior in shipped.items():
         assert prior.kind == kind and prior.percentiles.numel() == 1001
         assert "CMU" in prior.info["licence"] and prior.info["val_subjects"] == [3, 6, 16, 135]
-    assert flow_prior.space.joint_names == gmm_prior.space.joint_names  # same density space
+    assert len({prior.space.joint_names for prior in shipped.values()}) == 1  # same density space
 
 
-@pytest.mark.parametrize("kind", ["flow", "gmm"])
-def test_save_load_round_trip_gives_identical_scores(kind, tmp_path, flow_prior, gmm_prior):
-    prior = flow_prior if kind == "flow" else gmm_prior
-    path = prior.save(tmp_path / ("p.pt" if kind == "flow" else "p.npz"))
+@pytest.mark.parametrize("kind", ["flow", "cnf", "gmm"])
+def test_save_load_round_trip_gives_identical_scores(kind, tmp_path, shipped):
+    prior = shipped[kind]
+    path = prior.save(tmp_path / ("p.npz" if kind == "gmm" else "p.pt"))
     again = load_prior(kind, path)
     poses = _poses()
     for a, b in zip(prior.score(poses), again.score(poses)):
@@ -44,9 +44,9 @@ def test_save_load_round_trip_gives_identical_scores(kind, tmp_path, flow_prior,
         ([0.0] * 69, TypeError, "torch.Tensor"),
     ],
 )
-@pytest.mark.parametrize("kind", ["flow", "gmm", "none"])
-def test_bad_inputs_give_clear_errors(kind, bad, error, match, flow_prior, gmm_prior):
-    prior = {"flow": flow_prior, "gmm": gmm_prior, "none": load_prior("none")}[kind]
+@pytest.mark.parametrize("kind", ["flow", "cnf", "gmm", "none"])
+def test_bad_inputs_give_clear_errors(kind, bad, error, match, shipped):
+    prior = {**shipped, "none": load_prior("none")}[kind]
     with pytest.raises(error, match=match):
         prior.log_prob(bad)
     if "NaN" in match:  # loss() runs in optimisation loops: no check of the values (no wait for the device)
@@ -66,6 +66,11 @@ def test_bad_files_and_kinds(tmp_path):
         load_prior("flow", corrupt)
     with pytest.raises(ValueError, match="corrupt.pt"):
         load_prior("gmm", corrupt)
+    with pytest.raises(ValueError, match="corrupt.pt"):
+        load_prior("cnf", corrupt)
+    flow_file = load_prior("flow").save(tmp_path / "flow.pt")
+    with pytest.raises(ValueError, match="not a CNF prior checkpoint"):
+        load_prior("cnf", flow_file)
     with pytest.raises(ValueError, match="kind must be one of"):
         load_prior("vae")
     other = tmp_path / "other.npz"
@@ -169,7 +174,7 @@ def test_loaded_priors_are_frozen_but_differentiable_in_the_pose():
     them, and the flow reuses its LU matrices), while the pose still gets its gradient."""
     from hmr_flow.prior import load_prior
 
-    for kind in ("flow", "gmm"):
+    for kind in ("flow", "cnf", "gmm"):
         prior = load_prior(kind)
         assert not any(p.requires_grad for p in prior.parameters()), kind
         pose = (0.1 * torch.randn(4, 69, generator=torch.Generator().manual_seed(0))).requires_grad_()

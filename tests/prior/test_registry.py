@@ -8,15 +8,26 @@ import argparse
 import pytest
 import torch
 
-from hmr_flow.prior import DENSITY_KINDS, KINDS, PRIOR_KINDS, TRAINABLE_KINDS, FlowPrior, GMMPrior, NoPrior, load_prior
+from hmr_flow.prior import (
+    DENSITY_KINDS,
+    KINDS,
+    PRIOR_KINDS,
+    TRAINABLE_KINDS,
+    CNFPrior,
+    FlowPrior,
+    GMMPrior,
+    NoPrior,
+    load_prior,
+)
 from hmr_flow.prior.registry import PriorKind
 
 
 def test_the_shipped_kinds_and_their_derived_lists():
-    assert {kind: entry.prior for kind, entry in PRIOR_KINDS.items()} == {"flow": FlowPrior, "gmm": GMMPrior,
-                                                                           "none": NoPrior}
-    assert KINDS == ("flow", "gmm", "none") and DENSITY_KINDS == ("flow", "gmm") and TRAINABLE_KINDS == ("flow", "gmm")
-    assert [kind for kind, entry in PRIOR_KINDS.items() if entry.resumable] == ["flow"]
+    assert {kind: entry.prior for kind, entry in PRIOR_KINDS.items()} == {"flow": FlowPrior, "cnf": CNFPrior,
+                                                                           "gmm": GMMPrior, "none": NoPrior}
+    assert KINDS == ("flow", "cnf", "gmm", "none") and DENSITY_KINDS == ("flow", "cnf", "gmm")
+    assert TRAINABLE_KINDS == ("flow", "cnf", "gmm")
+    assert [kind for kind, entry in PRIOR_KINDS.items() if entry.resumable] == ["flow", "cnf"]
     assert all(entry.weights.is_file() for entry in PRIOR_KINDS.values() if entry.density)
 
 

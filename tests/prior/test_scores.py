@@ -16,9 +16,9 @@ def _noisy(poses: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
     return poses + sigma * torch.randn(poses.shape, generator=generator)
 
 
-@pytest.mark.parametrize("kind", ["flow", "gmm"])
-def test_noise_lowers_the_score_monotonically(kind, val_poses, flow_prior, gmm_prior):
-    prior = flow_prior if kind == "flow" else gmm_prior
+@pytest.mark.parametrize("kind", ["flow", "cnf", "gmm"])
+def test_noise_lowers_the_score_monotonically(kind, val_poses, shipped):
+    prior = shipped[kind]
     medians = [prior.score(_noisy(val_poses, s))[0].median().item() for s in NOISE_LEVELS]
     assert all(a > b for a, b in zip(medians, medians[1:])), medians
     # and per pose: a pose with 0.2 rad noise scores below the clean pose nearly always
@@ -37,13 +37,13 @@ def test_percentiles_separate_real_from_noisy_poses(val_poses, flow_prior):
     assert ((percentile >= 0) & (percentile <= 100)).all()
 
 
-@pytest.mark.parametrize("kind", ["flow", "gmm"])
-def test_samples_score_like_real_poses(kind, flow_prior, gmm_prior):
+@pytest.mark.parametrize("kind", ["flow", "cnf", "gmm"])
+def test_samples_score_like_real_poses(kind, shipped):
     """Band: the median held-out percentile of 512 samples at temperature 1 lies in [30, 97] %.
 
     Samples follow the training subjects, which are more typical than the held-out subjects the
     percentile table comes from, so samples sit above 50 % (shipped: flow ≈ 85 %, GMM ≈ 93 %)."""
-    prior = flow_prior if kind == "flow" else gmm_prior
+    prior = shipped[kind]
     torch.manual_seed(0)
     samples = prior.sample(512)
     assert samples.shape == (512, 69) and torch.isfinite(samples).all()
@@ -57,9 +57,9 @@ def test_lower_temperature_gives_more_likely_samples(flow_prior):
     assert cold > warm
 
 
-@pytest.mark.parametrize("kind", ["flow", "gmm"])
-def test_matrix_and_axis_angle_inputs_agree(kind, val_poses, flow_prior, gmm_prior):
-    prior = flow_prior if kind == "flow" else gmm_prior
+@pytest.mark.parametrize("kind", ["flow", "cnf", "gmm"])
+def test_matrix_and_axis_angle_inputs_agree(kind, val_poses, shipped):
+    prior = shipped[kind]
     matrices = axis_angle_to_matrix(val_poses[:64].reshape(-1, 23, 3))
     from_axis_angle = prior.log_prob(val_poses[:64])
     assert torch.allclose(prior.log_prob(matrices), from_axis_angle, atol=1e-2, rtol=1e-4)
@@ -102,3 +102,15 @@ def test_flow_latent_round_trip(val_poses, flow_prior):
         back = flow_prior.from_latent(z)
     assert z.shape == (16, flow_prior.space.features)
     assert torch.allclose(flow_prior.log_prob(back), flow_prior.log_prob(val_poses[:16]), atol=1e-2)
+
+
+def test_cnf_fitting_loss_approximates_its_density_with_gradients(val_poses, cnf_prior):
+    """The CNF's fitting cost is its NLL solved with a few fixed RK4 steps (4 evaluations each): close to the
+    scored density (dopri5) on real poses, not equal to it, and differentiable."""
+    pose = val_poses[:64].clone().requires_grad_(True)
+    loss = cnf_prior.loss(pose)
+    assert cnf_prior.cnf.last_nfe == 4 * cnf_prior.fit_solver.steps
+    nll = -cnf_prior.log_prob(pose)
+    assert (loss - nll).abs().median() < 1.0 and not torch.equal(loss, nll)
+    loss.sum().backward()
+    assert torch.isfinite(pose.grad).all() and pose.grad.abs().sum() > 0
