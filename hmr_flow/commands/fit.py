@@ -23,6 +23,8 @@ from hmr_flow.commands.options import (
     add_threads,
     read_keypoint_inputs,
 )
+from hmr_flow.commands.fit_video import (DEFAULT_HYPOTHESES, SEQUENCE_ITERATIONS, add_sequence_options, check_per_image,
+                                         is_sequence, run_sequence)
 from hmr_flow.fitting.outputs import MESH_FORMATS
 from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
@@ -33,6 +35,8 @@ from hmr_flow.validation import UserInputError, check_output_dir, non_negative_f
 COMMAND_ITERATIONS = 60
 #: LBFGS's step size: its strong-Wolfe line search scales the step itself.
 LBFGS_LEARNING_RATE = 1.0
+#: Hypotheses per person of a per-image fit (a clip's frames start from DEFAULT_HYPOTHESES each).
+IMAGE_HYPOTHESES = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Writes <name>_params.npz, <name>_<person>.ply (or .obj/.glb: --mesh-format) and, with an image and --overlays, "
         "<name>_overlay.png, and "
         "prints how well the fitted keypoints match the given ones (PCK@0.1 of each person's keypoint box). Without "
-        "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json).",
+        "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json). With --video "
+        "or --sequence, a clip's people are followed across frames and fitted smoothly: <stem>_track<k>.npz per person.",
     )
     add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
@@ -56,12 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "orientation included), the unconditional flow, the GMM, or none")
     add_prior_weights(parser, deprecated=("--prior-path",))
     add_model_weights(parser, deprecated=("--regressor",))
-    add_hypotheses(parser, 4, "initial hypotheses per person (the best fit is kept)", deprecated=("--init",))
+    add_hypotheses(parser, None, f"initial hypotheses per person, the best fit is kept (default: {IMAGE_HYPOTHESES} per "
+                                 f"image, {DEFAULT_HYPOTHESES} per frame of a clip)", deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
                         help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
-                             "auto = regression with --prior conditional, else prior")
-    parser.add_argument("--iterations", type=positive_int, default=COMMAND_ITERATIONS,
-                        help=f"optimiser steps per fit, shared by the stages in proportion (the library's default "
+                             "auto = regression with --prior conditional or for a clip, else prior")
+    parser.add_argument("--iterations", type=positive_int,
+                        help=f"optimiser steps per fit, shared by the stages in proportion (default: "
+                             f"{COMMAND_ITERATIONS} per image, {SEQUENCE_ITERATIONS} for a clip; the library's default "
                              f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default=FitConfig.optimizer,
                         help="adam: per-parameter steps, suits a batch of independent people; lbfgs: strong-Wolfe line "
@@ -74,21 +81,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
-    parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="ply",
+    parser.add_argument("--mesh-format", choices=MESH_FORMATS,
                         help="file format of the <name>_<person> meshes, written by trimesh: binary ply (default) and "
-                             "glb take ~5 ms per mesh, obj text ~85 ms")
+                             "glb take ~5 ms per mesh, obj text ~85 ms; clips write a mesh per frame only when given")
     parser.add_argument("--overlays", action="store_true",
                         help="also draw <name>_overlay.png for every image given (slow: ~0.3 s per image)")
     add_device(parser)
     add_threads(parser)
     add_seed(parser)
+    add_sequence_options(parser)
     parser.set_defaults(run=run)
 
 
 def _config(args: argparse.Namespace) -> FitConfig:
     learning_rate = args.learning_rate or (LBFGS_LEARNING_RATE if args.optimizer == "lbfgs" else FitConfig.learning_rate)
     config = FitConfig(optimizer=args.optimizer, learning_rate=learning_rate, prior_weight=args.prior_weight)
-    return scaled_config(max(args.iterations, len(config.stages)), config)
+    return scaled_config(max(args.iterations or COMMAND_ITERATIONS, len(config.stages)), config)
 
 
 def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
@@ -110,10 +118,18 @@ def run(args: argparse.Namespace) -> int:
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    args.device = str(resolve_device(args.device))
+    clip = is_sequence(args)  # a clip's frames start from the conditional model's hypotheses whatever the prior
+    args.device = str(resolve_device("cpu" if clip and args.device == "auto" else args.device))
     conditional = args.prior == "conditional"
-    from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
+    from_regression = args.init_from == "regression" or (args.init_from == "auto" and (conditional or clip))
     check_weights_used(args, from_regression)
+    if clip:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        args.iterations = args.iterations or SEQUENCE_ITERATIONS
+        return run_sequence(args, _config(args), from_regression)
+    check_per_image(args)
+    args.hypotheses = args.hypotheses or IMAGE_HYPOTHESES
     for option, path in (("--image", args.image), ("--images", args.images), ("--body-model", args.body_model)):
         if path is not None and not path.exists():
             raise UserInputError(f"{option} {path}: not found")
@@ -144,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         overlays=args.overlays,
         body_model=args.body_model,
-        mesh_format=args.mesh_format,
+        mesh_format=args.mesh_format or "ply",
     )
     written = fit_records(records, options, args.out, device=args.device)
     fitted = [record for record in records if record.person_ids]

@@ -11,6 +11,9 @@ Quick use::
     result = fit_people(body, torch.from_numpy(image.keypoints), image.keypoint_format,
                         focal=1000.0, principal_point=(320, 240), prior=load_prior("flow"))
 
+A clip: ``fit_sequence(read_sequence("clip.json"), SequenceOptions(...), "fits/")`` (or :func:`fit_track` for one
+track; see docs/video.md).
+
 Camera: pinhole at the origin of the OpenCV camera frame (x right, y down, z forward); fitted
 ``global_orient`` and ``transl`` are in that frame (see :mod:`hmr_flow.fitting.fitter`).
 """
@@ -20,6 +23,10 @@ from hmr_flow.fitting.initialisation import Initialisation, default_initialisati
 from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, read_coco, read_coco_results, read_keypoints, read_openpose
 from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records, keypoint_agreement
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_config
+# clips: a track's fit (one shape, a temporal term), keypoint files as frames, and the run over a clip's tracks
+from hmr_flow.fitting.sequence import SequenceConfig, TrackFit, TrackStart, fit_track
+from hmr_flow.fitting.sequence_io import KeypointSequence, read_sequence
+from hmr_flow.fitting.sequence_pipeline import SequenceOptions, fit_sequence
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -30,11 +37,18 @@ __all__ = [
     "Initialisation",
     "KeypointFileError",
     "KeypointImage",
+    "KeypointSequence",
+    "SequenceConfig",
+    "SequenceOptions",
     "Stage",
+    "TrackFit",
+    "TrackStart",
     "default_initialisation",
     "estimate_translation",
     "fit_image",
     "fit_people",
+    "fit_sequence",
+    "fit_track",
     "fit_records",
     "keypoint_agreement",
     "keypoint_weights",
@@ -42,6 +56,7 @@ __all__ = [
     "read_coco_results",
     "read_keypoints",
     "read_openpose",
+    "read_sequence",
     "relaxed_pose",
     "scaled_config",
 ]

@@ -1,0 +1,36 @@
+"""The conditional model's start of a track's fit (:data:`hmr_flow.fitting.sequence_pipeline.TrackStartHook`):
+its hypotheses for every detected frame (mode first) and, for ``--prior conditional``, its likelihood given
+each frame's keypoints as the prior of that frame — every frame encoded once, for both."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hmr_flow.models.conditional_prior import ConditionalPrior
+from hmr_flow.models.model import HMRFlow
+from hmr_flow.models.regress import coco17_keypoints, regress
+
+
+def conditional_track_start(model: HMRFlow, n: int = 1, seed: int = 0, prior=None, temperature: float = 1.0):
+    """A track start hook: ``n`` hypotheses per detected frame from ``model`` given its keypoints (COCO-17,
+    or BODY_25 reordered), at the clip's focal length; the prior is the model's likelihood given each
+    frame's keypoints, or ``prior`` (a :class:`~hmr_flow.prior.PosePrior`, e.g. ``--prior flow``) when one
+    is given."""
+
+    def start(keypoints: np.ndarray, keypoint_format: str, focal: float, size: tuple[int, int]):
+        record = _Frames(keypoints, keypoint_format)
+        hypotheses = regress(model, None, None, n, focal, coco17_keypoints(record), temperature, seed, image_size=size)
+        if prior is not None:
+            return hypotheses.initialisation(), lambda rows: prior
+        features = hypotheses.features
+        return hypotheses.initialisation(), lambda rows: ConditionalPrior.from_features(model, features[rows])
+
+    return start
+
+
+class _Frames:
+    """The detected frames of a track as :func:`coco17_keypoints` reads a record: ``keypoints (D, K, 3)``
+    and their format."""
+
+    def __init__(self, keypoints: np.ndarray, keypoint_format: str) -> None:
+        self.keypoints, self.keypoint_format = keypoints, keypoint_format
