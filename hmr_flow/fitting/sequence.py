@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.adam import Adam
@@ -91,8 +90,9 @@ class TrackFit:
         global_orient: ``(T, 3)`` axis-angle. body_pose: ``(T, 69)`` axis-angle. betas: ``(num_betas,)``,
         one shape for the track. transl: ``(T, 3)``. joints: ``(T, 24, 3)``. keypoints_2d: ``(T, K, 2)``
         fitted keypoints, pixels. data_loss, prior_loss: ``(T,)`` per-frame reprojection and (unweighted)
-        prior terms (0 and NaN on missed frames). temporal_loss: ``(T,)`` the temporal term of the
-        acceleration centred on each frame (0 on the first and last frame).
+        prior terms (0 and NaN on missed frames). prior_log_prob: ``(T,)`` log-likelihood of the fitted pose
+        under the prior, nats (NaN on missed frames and for priors without a density). temporal_loss:
+        ``(T,)`` the temporal term of the acceleration centred on each frame (0 on the first and last frame).
     """
 
     global_orient: torch.Tensor
@@ -103,6 +103,7 @@ class TrackFit:
     keypoints_2d: torch.Tensor
     data_loss: torch.Tensor
     prior_loss: torch.Tensor
+    prior_log_prob: torch.Tensor
     temporal_loss: torch.Tensor
 
 
@@ -222,7 +223,33 @@ class _WindowProblem:
                 + self.config.fit.shape_weight * frames * terms["shape"].sum()
                 + stage.depth_weight * terms["depth"].sum() + terms["temporal"].sum())
 
-    def run_stage(self, stage: Stage, bar) -> None:
+    def frame_values(self, stage: Stage) -> dict[str, torch.Tensor]:
+        """Per frame ``(T, …)``, at the current parameters: the pose (axis-angle), translation, joints, fitted
+        keypoints, and the terms under ``stage`` — data (0 where missed), prior and its log-likelihood (NaN
+        where missed or without a density), temporal."""
+        with torch.no_grad():
+            terms, sources = self.terms(stage)
+            rotations = self.rotations()
+            log_prob = self.prior.fitted_log_prob(self.params["body_pose"][self.detected], rotations[self.detected])
+        frames = len(self.detected)
+        prior_loss = torch.full((frames,), float("nan"))
+        prior_log_prob = prior_loss.clone()
+        prior_loss[self.detected] = terms["prior"].float()
+        if log_prob is not None:
+            prior_log_prob[self.detected] = log_prob.float()
+        return {
+            "global_orient": rot6d_to_axis_angle(self.params["global_orient"]),
+            "body_pose": self.params["body_pose"],
+            "transl": self.params["transl"],
+            "joints": sources[:, :24],
+            "keypoints_2d": project_points(torch.einsum("ks,bsc->bkc", self.matrix, sources), self.focal, self.centre),
+            "data_loss": torch.where(self.detected, terms["data"], torch.zeros(())),
+            "prior_loss": prior_loss,
+            "prior_log_prob": prior_log_prob,
+            "temporal_loss": terms["temporal"],
+        }
+
+    def run_stage(self, stage: Stage) -> None:
         names = [n for n in ("transl", "global_orient", "body_pose", "betas") if n in stage.parameters]
         if not self.fit_betas and "betas" in names:
             names.remove("betas")
@@ -245,7 +272,6 @@ class _WindowProblem:
             optimiser.zero_grad()
             loss = self.objective(stage, self.terms(stage)[0])
             loss.backward()
-            bar.update(1)
             return loss
 
         if self.config.fit.optimizer == "lbfgs":
@@ -301,7 +327,7 @@ def fit_track(
     start: TrackStart,
     prior_of: Callable[[np.ndarray], FittingPrior | None] | None = None,
     config: SequenceConfig | None = None,
-    progress: bool = True,
+    progress: Callable[[int], object] | None = None,
 ) -> TrackFit:
     """Fit one track (see the module docstring).
 
@@ -316,7 +342,7 @@ def fit_track(
             track, ascending), a :class:`~hmr_flow.prior.FittingPrior` scoring one body per frame in that
             order (e.g. the conditional model's likelihood given each frame's keypoints); ``None``: no prior.
         config: :class:`SequenceConfig`.
-        progress: a progress bar over the frames fitted.
+        progress: called with the number of frames done after each window (e.g. a tqdm bar's ``update``).
 
     Returns:
         :class:`TrackFit`.
@@ -333,64 +359,32 @@ def fit_track(
     keypoints = torch.where(detected[:, None, None], keypoints, torch.zeros(()))
     transl = _start_translation(body, keypoints, detected, keypoint_format, focal, principal_point, start,
                                 config.fit.hip_weight)
-    out = {name: torch.zeros(frames, *shape) for name, shape in
-           (("global_orient", (3,)), ("body_pose", (69,)), ("transl", (3,)), ("sources", (body.vertex_template.shape[0] + 24, 3)))}
+    kept: dict[str, list[torch.Tensor]] = {}
     betas = start.betas.float().clone()
-    steps = sum(s.iterations for s in config.fit.stages)
-    spans = _windows(frames, config.window, config.overlap)
-    with tqdm(total=frames, desc="fit track", unit="frame", disable=not progress, leave=False) as bar:
-        for begin, stop, fixed_until, keep in spans:
-            part = slice(begin, stop)
-            window_start = TrackStart(start.global_orient[part], start.body_pose[part], betas)
-            window_transl = transl[part].clone()
-            if fixed_until > begin:  # the held frames start (and stay) where the previous window left them
-                held = slice(begin, fixed_until)
-                window_start.global_orient = torch.cat([out["global_orient"][held], window_start.global_orient[fixed_until - begin:]])
-                window_start.body_pose = torch.cat([out["body_pose"][held], window_start.body_pose[fixed_until - begin:]])
-                window_transl[: fixed_until - begin] = out["transl"][held]
-            fixed = torch.arange(begin, stop) < fixed_until
-            seen = detected[part]
-            indices = np.flatnonzero(seen.numpy()) + begin
-            prior = prior_of(indices) if prior_of is not None else None
-            problem = _WindowProblem(body, keypoints[part], seen, keypoint_format, focal, principal_point,
-                                     NoPrior() if prior is None else prior, config, window_start, window_transl, fixed,
-                                     fit_betas=begin == 0)
-            with tqdm(total=steps, disable=True) as steps_bar:
-                for stage in config.fit.stages:
-                    problem.run_stage(stage, steps_bar)
-            with torch.no_grad():
-                rotations = problem.rotations()
-                sources = problem.sources(rotations)
-            kept = slice(fixed_until - begin, keep - begin)
-            target = slice(fixed_until, keep)
-            out["global_orient"][target] = rot6d_to_axis_angle(problem.params["global_orient"])[kept]
-            out["body_pose"][target] = problem.params["body_pose"][kept]
-            out["transl"][target] = problem.params["transl"][kept]
-            out["sources"][target] = sources[kept]
-            betas = problem.params["betas"][0]
-            bar.update(keep - fixed_until)
-    return _result(body, keypoints, detected, keypoint_format, focal, principal_point, out, betas, prior_of, config)
-
-
-def _result(body, keypoints, detected, keypoint_format, focal, centre, out, betas, prior_of, config) -> TrackFit:
-    """The :class:`TrackFit` of the kept frames, with the per-frame terms evaluated once more."""
-    frames = len(keypoints)
-    sources = out["sources"]
-    projected = project_points(torch.einsum("ks,bsc->bkc", body.keypoint_matrix(keypoint_format), sources), focal, centre)
-    weights = keypoint_weights(keypoint_format, config.fit.hip_weight)
-    data = reprojection_loss(projected, keypoints, weights, person_scale(keypoints), config.fit.robust_sigma,
-                             config.fit.noise_sigma)
-    prior_loss = torch.full((frames,), float("nan"))
-    indices = np.flatnonzero(detected.numpy())
-    prior = prior_of(indices) if prior_of is not None else None
-    if prior is not None:
-        rotations = torch.cat([axis_angle_to_matrix(out["global_orient"])[:, None],
-                               axis_angle_to_matrix(out["body_pose"].view(frames, 23, 3))], dim=1)
-        with torch.no_grad():
-            prior_loss[detected] = prior.fitting_loss(out["body_pose"][detected], rotations[detected]).float()
-    temporal = temporal_loss(sources, config.acceleration_sigma)
-    return TrackFit(out["global_orient"], out["body_pose"], betas, out["transl"], sources[:, :24], projected,
-                    torch.where(detected, data, torch.zeros(())), prior_loss, temporal)
+    for begin, stop, fixed_until, keep in _windows(frames, config.window, config.overlap):
+        part, held = slice(begin, stop), fixed_until - begin
+        window_start = TrackStart(start.global_orient[part].clone(), start.body_pose[part].clone(), betas)
+        window_transl = transl[part].clone()
+        if held:  # the held frames start (and stay) where the previous window left them
+            for name, values in (("global_orient", window_start.global_orient), ("body_pose", window_start.body_pose),
+                                 ("transl", window_transl)):
+                values[:held] = torch.cat(kept[name])[begin:fixed_until]
+        seen = detected[part]
+        rows = np.flatnonzero(seen.numpy())
+        prior = prior_of(rows + begin) if prior_of is not None and len(rows) else None
+        problem = _WindowProblem(body, keypoints[part], seen, keypoint_format, focal, principal_point,
+                                 NoPrior() if prior is None else prior, config, window_start, window_transl,
+                                 torch.arange(begin, stop) < fixed_until, fit_betas=begin == 0)
+        for stage in config.fit.stages:
+            problem.run_stage(stage)
+        for name, values in problem.frame_values(config.fit.stages[-1]).items():
+            kept.setdefault(name, []).append(values[held : keep - begin])
+        betas = problem.params["betas"][0]
+        if progress is not None:
+            progress(keep - fixed_until)
+    out = {name: torch.cat(parts) for name, parts in kept.items()}
+    return TrackFit(out["global_orient"], out["body_pose"], betas, out["transl"], out["joints"], out["keypoints_2d"],
+                    out["data_loss"], out["prior_loss"], out["prior_log_prob"], out["temporal_loss"])
 
 
 __all__ = ["ACCELERATION_SIGMA", "SequenceConfig", "TrackFit", "TrackStart", "acceleration", "fill_missed",

@@ -48,7 +48,7 @@ from hmr_flow.fitting.outputs import MESH_FORMATS, save_mesh
 from hmr_flow.fitting.sequence import SequenceConfig, TrackFit, TrackStart, fill_missed, fit_track
 from hmr_flow.fitting.sequence_io import KeypointSequence
 from hmr_flow.fitting.sequence_outputs import render_clip
-from hmr_flow.geometry import axis_angle_to_matrix, default_focal
+from hmr_flow.geometry import default_focal
 from hmr_flow.prior import FittingPrior
 from hmr_flow.validation import DivergedError, UserInputError
 from hmr_flow.video import Track, TrackerSettings, track_people
@@ -135,11 +135,11 @@ def _check_track(sequence: KeypointSequence, track: Track, fit: TrackFit) -> Non
                             f"frame {int(frame_numbers[behind[0]])}; check focal/keypoints")
 
 
-def _arrays(sequence: KeypointSequence, track: Track, fit: TrackFit, log_prob: torch.Tensor, options: SequenceOptions,
-            focal: float, size: tuple[int, int], body_name: str) -> dict[str, np.ndarray]:
+def _arrays(sequence: KeypointSequence, track: Track, fit: TrackFit, options: SequenceOptions, focal: float,
+            size: tuple[int, int], body_name: str) -> dict[str, np.ndarray]:
     arrays = {name: getattr(fit, name).detach().cpu().numpy().astype(np.float32)
               for name in ("global_orient", "body_pose", "betas", "transl", "joints", "keypoints_2d", "data_loss",
-                           "prior_loss", "temporal_loss")}
+                           "prior_loss", "prior_log_prob", "temporal_loss")}
     labels = np.full(len(track.detected), -1, np.int64)
     for i, (frame, person) in enumerate(zip(track.frames, track.person_ids)):
         if person >= 0:
@@ -149,7 +149,6 @@ def _arrays(sequence: KeypointSequence, track: Track, fit: TrackFit, log_prob: t
         "keypoints_observed": track.keypoints.astype(np.float32),
         "detected": track.detected.copy(),
         "person_ids": labels,
-        "prior_log_prob": log_prob.cpu().numpy().astype(np.float32),
         "track_id": np.int64(track.track_id),
         "focal": np.float32(focal),
         "principal_point": np.asarray([size[0] / 2.0, size[1] / 2.0], np.float32),
@@ -160,22 +159,6 @@ def _arrays(sequence: KeypointSequence, track: Track, fit: TrackFit, log_prob: t
         "body_model": np.asarray(body_name),
     })
     return arrays
-
-
-def _log_prob(fit: TrackFit, detected: np.ndarray, prior_of) -> torch.Tensor:
-    """``(T,)`` log-likelihood of the fitted poses under the prior (NaN on missed frames or without a density)."""
-    values = torch.full((len(detected),), float("nan"))
-    frames = np.flatnonzero(detected)
-    prior = prior_of(frames)
-    if prior is None:
-        return values
-    rotations = torch.cat([axis_angle_to_matrix(fit.global_orient[frames])[:, None],
-                           axis_angle_to_matrix(fit.body_pose[frames].reshape(-1, 23, 3))], dim=1)
-    with torch.no_grad():
-        log_prob = prior.fitted_log_prob(fit.body_pose[frames], rotations)
-    if log_prob is not None:
-        values[frames] = log_prob.float().cpu()
-    return values
 
 
 def sequence_tracks(sequence: KeypointSequence, size: tuple[int, int], tracker: TrackerSettings,
@@ -222,12 +205,11 @@ def fit_sequence(sequence: KeypointSequence, options: SequenceOptions, out: str 
         for track in tracks:
             start, prior_of = _track_start(track, keypoint_body, sequence.keypoint_format, focal, size, options)
             fit = fit_track(keypoint_body, torch.from_numpy(track.keypoints), torch.from_numpy(track.detected),
-                            sequence.keypoint_format, focal, centre, start, prior_of, options.config, progress=False)
+                            sequence.keypoint_format, focal, centre, start, prior_of, options.config, bar.update)
             _check_track(sequence, track, fit)
-            arrays = _arrays(sequence, track, fit, _log_prob(fit, track.detected, prior_of), options, focal, size, body.name)
+            arrays = _arrays(sequence, track, fit, options, focal, size, body.name)
             written.append(save_npz(arrays, out / f"{sequence.name}_track{track.track_id}.npz"))
             fits.append(fit)
-            bar.update(len(track.detected))
     if options.mesh_format is not None:
         written += _write_meshes(sequence, tracks, fits, body, out, options.mesh_format)
     if options.render:

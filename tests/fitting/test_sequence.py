@@ -68,13 +68,17 @@ def test_track_fit_lands_the_keypoints_and_fills_missed_frames(keypoint_body):
     detected = torch.ones(FRAMES, dtype=torch.bool)
     detected[8:11] = False
     config = SequenceConfig(fit=scaled_config(90))
+    done = []
     fit = fit_track(keypoint_body, keypoints, detected, "coco17", FOCAL, CENTRE, _start(FRAMES), config=config,
-                    progress=False)
+                    progress=done.append)
+    assert done == [FRAMES]  # one window
     assert fit.betas.shape == (10,) and fit.joints.shape == (FRAMES, 24, 3) and fit.keypoints_2d.shape == (FRAMES, 17, 2)
     error = (fit.keypoints_2d - keypoints[..., :2]).norm(dim=-1).mean(-1)
     assert error[detected].max() < 4.0  # px, on a ~400 px tall person
     assert error[~detected].max() < 8.0  # the filled frames follow the motion the neighbours show
-    assert (fit.data_loss[~detected] == 0).all() and torch.isnan(fit.prior_loss).all()  # no prior given
+    assert (fit.data_loss[~detected] == 0).all() and (fit.data_loss[detected] > 0).all()
+    assert torch.isnan(fit.prior_log_prob).all() and (fit.prior_loss[detected] == 0).all()  # no prior given
+    assert torch.isnan(fit.prior_loss[~detected]).all()
     relative = (fit.joints - fit.joints[:, :1]) - (joints - joints[:, :1])
     assert relative[~detected].norm(dim=-1).mean() < 0.06  # m
 
@@ -85,20 +89,21 @@ def test_temporal_term_smooths_noisy_keypoints_and_windows_join(keypoint_body):
     noisy[..., :2] += 4.0 * torch.randn(24, 17, 2, generator=torch.Generator().manual_seed(0))
     detected = torch.ones(24, dtype=torch.bool)
     config = SequenceConfig(fit=scaled_config(60))
-    fits = {}
+    fits, done = {}, []
     for name, sigma, window in (("free", 1e3, 150), ("smooth", 0.005, 150), ("windows", 0.005, 16)):
-        fits[name] = fit_track(keypoint_body, noisy, detected, "coco17", FOCAL, CENTRE, _start(24), progress=False,
+        fits[name] = fit_track(keypoint_body, noisy, detected, "coco17", FOCAL, CENTRE, _start(24), progress=done.append,
                                config=SequenceConfig(fit=config.fit, acceleration_sigma=sigma, window=window, overlap=4))
+    assert done[2:] == [14, 10]  # the windows: frames 0–13 kept, then 14–23 (12–13 held)
     accel = {name: float(acceleration_error(fit.joints, joints).mean()) for name, fit in fits.items()}
     assert accel["smooth"] < 0.5 * accel["free"]
     assert accel["windows"] < 0.6 * accel["free"]  # the seam at frames 14–16 does not jump
-    assert torch.equal(fits["windows"].betas, fits["windows"].betas)  # one shape, fitted in the first window
+    assert fits["windows"].joints.shape == (24, 24, 3) and torch.isfinite(fits["windows"].temporal_loss).all()
 
 
 def test_track_fit_refuses_tracks_that_do_not_start_on_a_detection(keypoint_body):
     keypoints, _, _ = _clip(keypoint_body, 4)
     with pytest.raises(ValueError, match="starts and ends on a detected frame"):
         fit_track(keypoint_body, keypoints, torch.tensor([False, True, True, True]), "coco17", FOCAL, CENTRE,
-                  _start(4), progress=False)
+                  _start(4))
     with pytest.raises(ValueError, match="overlap"):
         SequenceConfig(window=10, overlap=8)
