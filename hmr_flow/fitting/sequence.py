@@ -132,8 +132,9 @@ def temporal_loss(sources: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def interpolate_rotations(rot6d: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     """Fill the unknown rows of ``rot6d (T, J, 6)`` (6D rotations) from the nearest known rows before and
-    after, interpolated linearly in time in the 6D representation and re-orthonormalised (any known row
-    first and last: tracks start and end on a detection). ``known (T,)`` bool."""
+    after, interpolated linearly in time in the 6D representation (a rotation again once Gram–Schmidt
+    turns it into a matrix, :func:`~hmr_flow.geometry.rot6d_to_matrix`); before the first and after the last
+    known row, that row's value. ``known (T,)`` bool."""
     return torch.from_numpy(_interpolate(rot6d.numpy(), known.numpy())).to(rot6d)
 
 

@@ -73,6 +73,18 @@ def test_each_track_gets_a_file_with_every_frame(fitted):
         assert x[4] > x[5] > x[6] > x[7] > x[8] or x[4] < x[5] < x[6] < x[7] < x[8]
 
 
+@pytest.mark.parametrize("options", [["--prior", "flow", "--hypotheses", "2"], ["--prior", "none", "--init-from", "prior"]],
+                         ids=["flow-prior-best-of-2", "no-prior-no-model"])
+def test_other_priors_and_starts(clip, tmp_path, options):
+    out = tmp_path / "out"
+    assert main(["fit", "--keypoints", str(clip), "--sequence", "--out", str(out), *options, *QUICK]) == 0
+    with np.load(out / "walk_track1.npz") as track:
+        assert str(track["prior"]) == options[1] and np.isfinite(track["joints"]).all()
+        assert np.isfinite(track["prior_log_prob"][track["detected"]]).all() == (options[1] == "flow")
+        residual = np.linalg.norm(track["keypoints_2d"] - track["keypoints_observed"][..., :2], axis=-1)
+        assert np.median(residual[track["detected"]]) < 6.0  # px, on a ~100 px person
+
+
 def test_meshes_and_overlay_video_on_request(fitted):
     assert len(list(fitted.glob("walk_track1_*.obj"))) == FRAMES and (fitted / "walk_track2_000005.obj").is_file()
     video = cv2.VideoCapture(str(fitted / "walk_overlay.mp4"))
