@@ -31,26 +31,26 @@ def add_sequence_options(parser: argparse.ArgumentParser) -> None:
     from hmr_flow.video import TrackerSettings
 
     group = parser.add_argument_group("video (people followed across frames, one file per track)")
-    group.add_argument("--video", type=Path,
+    group.add_argument("--video", type=Path, metavar="CLIP",
                        help="a video (.mp4, .avi, .mov, …) or an image sequence pattern (frames/%%05d.png): people are "
                             "detected in every frame (as --image does) unless --keypoints gives them, then linked into "
                             "tracks and fitted smoothly; writes <stem>_track<k>.npz per person")
     group.add_argument("--sequence", action="store_true",
                        help="the --keypoints file is one clip's frames: a COCO file (images in id order), a COCO results "
                             "list (image_id = frame number) or a folder of OpenPose JSON files (name order)")
-    group.add_argument("--every", type=positive_int,
+    group.add_argument("--every", type=positive_int, metavar="N",
                        help="use every N-th frame only (default: every frame)")
     group.add_argument("--render", action="store_true",
                        help="also write <stem>_overlay.mp4: the meshes over each frame (grey without --video) and "
                             "from the side")
-    group.add_argument("--acceleration-sigma", type=positive_float, default=1000 * ACCELERATION_SIGMA,
+    group.add_argument("--acceleration-sigma", type=positive_float, metavar="MM", default=1000 * ACCELERATION_SIGMA,
                        help="spread of the joints' acceleration in mm per frame², the temporal term's scale (smaller: "
                             "smoother; see docs/video.md)")
-    group.add_argument("--min-track-frames", type=positive_int, default=DEFAULT_MIN_TRACK_FRAMES,
+    group.add_argument("--min-track-frames", type=positive_int, metavar="N", default=DEFAULT_MIN_TRACK_FRAMES,
                        help="drop tracks of people detected in fewer frames")
-    group.add_argument("--max-gap", type=int, default=TrackerSettings.max_gap,
+    group.add_argument("--max-gap", type=int, metavar="N", default=TrackerSettings.max_gap,
                        help="frames a person may go undetected and keep their track (the frames between are filled)")
-    group.add_argument("--window", type=positive_int, default=SequenceConfig.window,
+    group.add_argument("--window", type=positive_int, metavar="N", default=SequenceConfig.window,
                        help="frames fitted at once (longer tracks in overlapping windows; memory grows with it)")
 
 
@@ -128,12 +128,12 @@ def run_sequence(args: argparse.Namespace, config, from_regression: bool) -> int
                              f"W H, or the clip with --video")
     tracker = TrackerSettings(max_gap=args.max_gap, min_detections=args.min_track_frames)
     tracks = sequence_tracks(sequence, sequence.size, tracker, args.min_keypoints)
-    if detections is not None:
+    hypotheses = args.hypotheses or DEFAULT_HYPOTHESES
+    start, prior = _start_hook(args, hypotheses, from_regression)
+    if detections is not None:  # only now: every check has passed
         from hmr_flow.detection.video import write_frames_coco
 
         write_frames_coco(args.out / "detected_keypoints.json", args.video, detections)
-    hypotheses = args.hypotheses or DEFAULT_HYPOTHESES
-    start, prior = _start_hook(args, hypotheses, from_regression)
     sequence_config = SequenceConfig(fit=config, acceleration_sigma=args.acceleration_sigma / 1000.0,
                                      window=args.window, overlap=min(SequenceConfig.overlap, args.window // 2 - 1))
     options = SequenceOptions(prior=prior, prior_name=args.prior, num_hypotheses=hypotheses, focal=args.focal,
@@ -158,12 +158,12 @@ def run_sequence(args: argparse.Namespace, config, from_regression: bool) -> int
 
 
 def _start_hook(args: argparse.Namespace, hypotheses: int, from_regression: bool):
-    """The track start hook and the run's own prior (``None`` for the conditional prior)."""
+    """The track start hook and the run's own prior (``None`` for the conditional prior, which the hook gives)."""
     from hmr_flow.prior import load_prior
 
     conditional = args.prior == "conditional"
     prior = None if conditional else load_prior(args.prior, args.prior_weights)
-    if not from_regression:
+    if not (from_regression or conditional):
         return None, prior
     from hmr_flow.models import load_model
     from hmr_flow.models.sequence_start import conditional_track_start
@@ -172,4 +172,4 @@ def _start_hook(args: argparse.Namespace, hypotheses: int, from_regression: bool
     if model.config.rgb:
         raise UserInputError(f"--model-weights {args.model_weights}: a model with {model.config.inputs} input needs each "
                              f"frame's image; clips are fitted with a keypoint model (the shipped one)")
-    return conditional_track_start(model, hypotheses, args.seed, prior), prior
+    return conditional_track_start(model, hypotheses, args.seed, prior, from_model=from_regression), prior

@@ -150,7 +150,8 @@ def _interpolate(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return filled.reshape(values.shape).astype(values.dtype)
 
 
-def fill_missed(global_orient: torch.Tensor, body_pose: torch.Tensor, detected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def fill_missed(global_orient: torch.Tensor, body_pose: torch.Tensor,
+                detected: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Poses of the missed frames of a track, interpolated: ``global_orient (T, 3)`` and ``body_pose
     (T, 69)`` axis-angle, whose rows where ``detected (T,)`` is False are replaced by their neighbours'
     rotations interpolated in time (:func:`interpolate_rotations`)."""

@@ -5,25 +5,31 @@ each frame's keypoints as the prior of that frame — every frame encoded once, 
 from __future__ import annotations
 
 import numpy as np
+import torch
 
+from hmr_flow.fitting.initialisation import default_initialisation
 from hmr_flow.models.conditional_prior import ConditionalPrior
 from hmr_flow.models.model import HMRFlow
 from hmr_flow.models.regress import coco17_keypoints, regress
 
 
-def conditional_track_start(model: HMRFlow, n: int = 1, seed: int = 0, prior=None, temperature: float = 1.0):
+def conditional_track_start(model: HMRFlow, n: int = 1, seed: int = 0, prior=None, temperature: float = 1.0,
+                            from_model: bool = True):
     """A track start hook: ``n`` hypotheses per detected frame from ``model`` given its keypoints (COCO-17,
-    or BODY_25 reordered), at the clip's focal length; the prior is the model's likelihood given each
-    frame's keypoints, or ``prior`` (a :class:`~hmr_flow.prior.PosePrior`, e.g. ``--prior flow``) when one
-    is given."""
+    or BODY_25 reordered), at the clip's focal length (``from_model=False``: the default ones instead, facing
+    towards / away from the camera, :func:`~hmr_flow.fitting.default_initialisation`); the prior is the
+    model's likelihood given each frame's keypoints, or ``prior`` (a :class:`~hmr_flow.prior.PosePrior`, e.g.
+    ``--prior flow``) when one is given."""
 
     def start(keypoints: np.ndarray, keypoint_format: str, focal: float, size: tuple[int, int]):
-        record = _Frames(keypoints, keypoint_format)
-        hypotheses = regress(model, None, None, n, focal, coco17_keypoints(record), temperature, seed, image_size=size)
+        frames = coco17_keypoints(_Frames(keypoints, keypoint_format))
+        hypotheses = regress(model, None, None, n, focal, frames, temperature, seed, image_size=size)
+        init = hypotheses.initialisation() if from_model else default_initialisation(
+            len(keypoints), n, generator=torch.Generator().manual_seed(seed))
         if prior is not None:
-            return hypotheses.initialisation(), lambda rows: prior
+            return init, lambda rows: prior
         features = hypotheses.features
-        return hypotheses.initialisation(), lambda rows: ConditionalPrior.from_features(model, features[rows])
+        return init, lambda rows: ConditionalPrior.from_features(model, features[rows])
 
     return start
 

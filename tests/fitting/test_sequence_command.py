@@ -73,14 +73,15 @@ def test_each_track_gets_a_file_with_every_frame(fitted):
         assert x[4] > x[5] > x[6] > x[7] > x[8] or x[4] < x[5] < x[6] < x[7] < x[8]
 
 
-@pytest.mark.parametrize("options", [["--prior", "flow", "--hypotheses", "2"], ["--prior", "none", "--init-from", "prior"]],
-                         ids=["flow-prior-best-of-2", "no-prior-no-model"])
+@pytest.mark.parametrize("options", [["--prior", "flow", "--hypotheses", "2"], ["--prior", "none", "--init-from", "prior"],
+                                     ["--prior", "conditional", "--init-from", "prior", "--hypotheses", "2"]],
+                         ids=["flow-prior-best-of-2", "no-prior-no-model", "conditional-prior-default-starts"])
 def test_other_priors_and_starts(clip, tmp_path, options):
     out = tmp_path / "out"
     assert main(["fit", "--keypoints", str(clip), "--sequence", "--out", str(out), *options, *QUICK]) == 0
     with np.load(out / "walk_track1.npz") as track:
         assert str(track["prior"]) == options[1] and np.isfinite(track["joints"]).all()
-        assert np.isfinite(track["prior_log_prob"][track["detected"]]).all() == (options[1] == "flow")
+        assert np.isfinite(track["prior_log_prob"][track["detected"]]).all() == (options[1] != "none")
         residual = np.linalg.norm(track["keypoints_2d"] - track["keypoints_observed"][..., :2], axis=-1)
         assert np.median(residual[track["detected"]]) < 6.0  # px, on a ~100 px person
 
