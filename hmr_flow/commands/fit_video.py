@@ -18,10 +18,12 @@ from hmr_flow.validation import UserInputError, check_output_dir, positive_float
 
 #: Defaults of a clip's fit: tracks of people seen in at least 3 frames; one hypothesis per frame (the
 #: conditional model's mode: the neighbouring frames settle what one frame leaves open); optimiser steps
-#: (the temporal term couples the frames: more steps than a photo's 60; see docs/video.md).
+#: (the temporal term couples the frames: more steps than a photo's 60; chosen with the temporal scale,
+#: ``bench/video.py --seeds 777 … --iterations 60 90 120``: PA-MPJPE 72.5 / 69.2 / 67.2 mm, 28 / 24 / 20
+#: frames per CPU-second; docs/video.md).
 DEFAULT_MIN_TRACK_FRAMES = 3
 DEFAULT_HYPOTHESES = 1
-SEQUENCE_ITERATIONS = 90
+SEQUENCE_ITERATIONS = 120
 
 
 def add_sequence_options(parser: argparse.ArgumentParser) -> None:
