@@ -106,11 +106,16 @@ def _track_start(track: Track, keypoint_body: KeypointBody, keypoint_format: str
     init, prior_rows = hook(track.keypoints[detected], keypoint_format, focal, size)
     orient, pose = init.global_orient[:, 0], init.body_pose[:, 0]
     betas = init.betas[:, 0] if init.betas is not None else torch.zeros(len(detected), keypoint_body.num_betas)
-    if init.num_hypotheses > 1:  # the best of each frame's hypotheses after a per-frame fit
-        result = fit_people(keypoint_body, torch.from_numpy(track.keypoints[detected]), keypoint_format, focal,
-                            (size[0] / 2.0, size[1] / 2.0), prior=prior_rows(np.arange(len(detected))), init=init,
-                            config=options.config.fit, progress=False)
-        orient, pose, betas = result.global_orient, result.body_pose, result.betas
+    if init.num_hypotheses > 1:  # the best of each frame's hypotheses after a per-frame fit, a window at a time
+        results = []
+        for begin in range(0, len(detected), options.config.window):
+            rows = np.arange(begin, min(begin + options.config.window, len(detected)))
+            part = Initialisation(init.global_orient[rows], init.body_pose[rows],
+                                  None if init.betas is None else init.betas[rows])
+            results.append(fit_people(keypoint_body, torch.from_numpy(track.keypoints[detected[rows]]), keypoint_format,
+                                      focal, (size[0] / 2.0, size[1] / 2.0), prior=prior_rows(rows), init=part,
+                                      config=options.config.fit, progress=False))
+        orient, pose, betas = (torch.cat([getattr(r, k) for r in results]) for k in ("global_orient", "body_pose", "betas"))
     frames = len(track.detected)
     full_orient = torch.zeros(frames, 3)
     full_pose = torch.zeros(frames, 69)

@@ -7,10 +7,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from hmr_flow.fitting.initialisation import default_initialisation
+from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.models.conditional_prior import ConditionalPrior
 from hmr_flow.models.model import HMRFlow
 from hmr_flow.models.regress import coco17_keypoints, regress
+
+
+#: Frames encoded at once (the keypoint heatmaps of a frame take ~160 kB).
+CHUNK = 128
 
 
 def conditional_track_start(model: HMRFlow, n: int = 1, seed: int = 0, prior=None, temperature: float = 1.0,
@@ -23,12 +27,16 @@ def conditional_track_start(model: HMRFlow, n: int = 1, seed: int = 0, prior=Non
 
     def start(keypoints: np.ndarray, keypoint_format: str, focal: float, size: tuple[int, int]):
         frames = coco17_keypoints(_Frames(keypoints, keypoint_format))
-        hypotheses = regress(model, None, None, n, focal, frames, temperature, seed, image_size=size)
-        init = hypotheses.initialisation() if from_model else default_initialisation(
-            len(keypoints), n, generator=torch.Generator().manual_seed(seed))
+        parts = [regress(model, None, None, n, focal, frames[i : i + CHUNK], temperature, seed, image_size=size)
+                 for i in range(0, len(frames), CHUNK)]  # in chunks: memory does not grow with the clip
+        if from_model:
+            init = Initialisation(*(torch.cat([getattr(p.initialisation(), k) for p in parts])
+                                    for k in ("global_orient", "body_pose", "betas")))
+        else:
+            init = default_initialisation(len(keypoints), n, generator=torch.Generator().manual_seed(seed))
         if prior is not None:
             return init, lambda rows: prior
-        features = hypotheses.features
+        features = torch.cat([p.features for p in parts])
         return init, lambda rows: ConditionalPrior.from_features(model, features[rows])
 
     return start
