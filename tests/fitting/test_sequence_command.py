@@ -74,8 +74,9 @@ def test_each_track_gets_a_file_with_every_frame(fitted):
 
 
 @pytest.mark.parametrize("options", [["--prior", "flow", "--hypotheses", "2"], ["--prior", "none", "--init-from", "prior"],
-                                     ["--prior", "conditional", "--init-from", "prior", "--hypotheses", "2"]],
-                         ids=["flow-prior-best-of-2", "no-prior-no-model", "conditional-prior-default-starts"])
+                                     ["--prior", "conditional", "--init-from", "prior", "--hypotheses", "2"],
+                                     ["--prior", "gmm", "--optimizer", "lbfgs"]],
+                         ids=["flow-prior-best-of-2", "no-prior-no-model", "conditional-prior-default-starts", "lbfgs"])
 def test_other_priors_and_starts(clip, tmp_path, options):
     out = tmp_path / "out"
     assert main(["fit", "--keypoints", str(clip), "--sequence", "--out", str(out), *options, *QUICK]) == 0
