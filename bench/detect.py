@@ -38,10 +38,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.detection import BlazePose, ImageDetections, write_coco
+from hmr_flow.detection import BlazePose, ImageDetections
 from hmr_flow.detection.nms import box_iou, match_boxes
 from hmr_flow.detection.pipeline import DEFAULT_RECALL, RECALL, Search
-from hmr_flow.fitting import FitOptions, KeypointImage, fit_records, read_keypoints, scaled_config
+from hmr_flow.fitting import FitConfig, FitOptions, KeypointImage, fit_records, read_keypoints, scaled_config
+from hmr_flow.fitting.keypoint_io import write_coco
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
 
@@ -231,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             args.json.write_text(json.dumps({"detection": summary}, indent=1))
         return 0
     prior = load_prior("flow")
-    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=args.hypotheses,
-                         config=scaled_config(args.iterations), seed=0)
+    options = FitOptions(prior=prior, prior_name="flow", seed=0,
+                         config=scaled_config(args.iterations, FitConfig(num_hypotheses=args.hypotheses)))
     with tempfile.TemporaryDirectory() as tmp:
         detected_images = [ImageDetections(r.image_path, images[r.name].shape[1::-1], results[default["setting"]][r.name])
                            for r in records if results[default["setting"]][r.name]]

@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses
 from hmr_flow.body import BodyModel, KeypointBody
-from hmr_flow.fitting import default_initialisation, fit_people
+from hmr_flow.fitting import SMPLIFY_STAGES, FitConfig, default_initialisation, fit_people
 from hmr_flow.fitting.initialisation import FACING_CAMERA
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal, matrix_to_axis_angle, project_points
 from hmr_flow.metrics import mpjpe, pa_mpjpe
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         start = time.perf_counter()
         result = fit_people(body, scenes["keypoints"].to(args.device), "coco17", scenes["focal"], (IMAGE / 2, IMAGE / 2),
-                            prior=prior, init=init)
+                            prior=prior, init=init, config=FitConfig(stages=SMPLIFY_STAGES))
         seconds = time.perf_counter() - start
         joints = result.joints.cpu()
         err = 1000 * mpjpe(joints, scenes["joints"])

@@ -32,7 +32,7 @@ import torch
 
 from hmr_flow.body import BodyModel, KeypointBody
 from hmr_flow.data import SynthDataset
-from hmr_flow.fitting import FitConfig, fit_people
+from hmr_flow.fitting import SMPLIFY_STAGES, FitConfig, fit_people
 from hmr_flow.fitting.initialisation import Initialisation
 from hmr_flow.metrics import mpjpe, pa_mpjpe, rotation_error_deg
 from hmr_flow.models import load_model, regress
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     keypoints = torch.from_numpy(people["keypoints"])
     centre = (size / 2.0, size / 2.0)
     fit_inputs = dict(body=body, keypoints=keypoints, keypoint_format="coco17", focal=torch.from_numpy(people["focal"]),
-                      principal_point=centre, prior=prior, config=FitConfig(), progress=False)
+                      principal_point=centre, prior=prior, config=FitConfig(stages=SMPLIFY_STAGES), progress=False)
 
     started = time.perf_counter()
     hypotheses = [regress(model, image, None, args.hypotheses, float(focal), kp[None], args.temperature, args.seed)

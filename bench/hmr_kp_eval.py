@@ -21,6 +21,12 @@ noise and 30 % of each person's keypoints hidden.
    and ``flow+regression`` (flow prior started from the model's hypotheses). Persons/s of the whole fit
    (hypotheses included), ``--threads`` torch threads.
 
+3. Which way the body faces (``--family-persons`` people per pose family): the error of the global
+   orientation of the keypoint model's mode and of the default fit (conditional prior, as ``hmr-flow fit``)
+   — the angle between the true and estimated forward axes of the body (:func:`hmr_flow.metrics.facing_error_deg`),
+   median and share over 30° — and the fit's mean 2D keypoint error (px, seen keypoints), for validation
+   poses of each family (:func:`pose_families`): upright, bent sideways, bent forward, lying.
+
 ``--fit-weights W ...`` instead sweeps the conditional prior's fitting weight (choose it with another
 ``--seed`` than the one you report).
 """
@@ -39,9 +45,11 @@ import torch
 
 from hmr_flow.body import BodyModel, KeypointBody
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, load_split_poses
-from hmr_flow.fitting import FitConfig, fit_people, scaled_config
+from hmr_flow.fitting import SMPLIFY_STAGES, FitConfig, fit_people, scaled_config
 from hmr_flow.fitting.initialisation import Initialisation
-from hmr_flow.metrics import mpjpe, pa_mpjpe
+from hmr_flow.body.skeleton import JOINT_NAMES
+from hmr_flow.geometry import axis_angle_to_matrix
+from hmr_flow.metrics import facing_error_deg, mpjpe, pa_mpjpe
 from hmr_flow.models import ConditionalPrior, evaluate, load_model, regress
 from hmr_flow.models.checkpoint import DEFAULT_KEYPOINT_WEIGHTS
 
@@ -72,7 +80,10 @@ HYPOTHESIS_ROWS = (
     ("mode error, seen keypoints mm", "error_visible_mm", ".1f"),
     ("mode error, hidden keypoints mm", "error_hidden_mm", ".1f"),
     ("mode error hidden / seen (calibrated spread ratio)", "error_ratio", ".2f"),
+    ("spread ratio ÷ error ratio (1 = calibrated)", "calibration_ratio", ".2f"),
     ("3D coverage at the 90 % radius", "coverage90", ".3f"),
+    ("coverage of seen keypoints at the 90 % radius", "coverage90_visible", ".3f"),
+    ("coverage of hidden keypoints at the 90 % radius", "coverage90_hidden", ".3f"),
     ("NLL of the true pose, nats", "nll", ".1f"), ("mode 2D reprojection px", "reprojection_px", ".2f"),
 )
 
@@ -96,6 +107,7 @@ def hypothesis_table(model, body: KeypointBody, pairs: KeypointPairs, args, titl
             h["best25_ratio"] = h["pa_mpjpe_best25"] / h["pa_mpjpe_mode"]
             h["spread_ratio"] = h["diversity_hidden_mm"] / h["diversity_visible_mm"]
             h["error_ratio"] = h["error_hidden_mm"] / h["error_visible_mm"]
+            h["calibration_ratio"] = h["spread_ratio"] / h["error_ratio"]
             results[str(temperature)][str(seed)] = h
     seeds = ", ".join(map(str, args.seeds))
     print(f"\n{args.count} validation-subject poses per seed, {title} ({args.weights.name}); median "
@@ -111,17 +123,83 @@ def hypothesis_table(model, body: KeypointBody, pairs: KeypointPairs, args, titl
     return results
 
 
+def fit(body: KeypointBody, data: dict, prior, init: Initialisation | None, hypotheses: int, config: FitConfig,
+        seed: int):
+    """:func:`hmr_flow.fitting.fit_people` of the pairs ``data`` in their full images with their true focal."""
+    return fit_people(body, data["image_keypoints"], "coco17", data["image_focal"], data["image_size"] / 2, prior=prior,
+                      init=init, num_hypotheses=hypotheses, config=config, progress=False,
+                      generator=torch.Generator().manual_seed(seed))
+
+
 def fit_errors(body: KeypointBody, data: dict, prior, init: Initialisation | None, hypotheses: int,
                config: FitConfig, seed: int) -> dict[str, float]:
     """MPJPE / PA-MPJPE (mm, mean and median) of the fitted joints against the truth."""
-    result = fit_people(body, data["image_keypoints"], "coco17", data["image_focal"], data["image_size"] / 2, prior=prior,
-                        init=init, num_hypotheses=hypotheses, config=config, progress=False,
-                        generator=torch.Generator().manual_seed(seed))
+    result = fit(body, data, prior, init, hypotheses, config, seed)
     truth = data["joints3d"]
     errors = 1000 * mpjpe(result.joints, truth)
     pa = 1000 * pa_mpjpe(result.joints - result.joints[:, :1], truth - truth[:, :1])
     return {"mpjpe": errors.mean().item(), "mpjpe_median": errors.median().item(), "pa_mpjpe": pa.mean().item(),
             "pa_mpjpe_median": pa.median().item()}
+
+
+#: Pose families of :func:`pose_families`, in the order they are tested.
+FAMILIES = ("lying", "bent sideways", "bent forward", "upright")
+
+
+def pose_families(body: KeypointBody, global_orient: torch.Tensor, body_pose: torch.Tensor) -> np.ndarray:
+    """Family ``(N,)`` (index into :data:`FAMILIES`) of world-frame mocap poses (Y up): the trunk
+    (pelvis → neck) more than 60° from the vertical = lying; else leaning more than 15° towards the pelvis's
+    left or right (its x axis) = bent sideways; else more than 30° from the vertical = bent forward (or
+    back); else upright."""
+    families = []
+    for start in range(0, len(body_pose), 4096):
+        orient = axis_angle_to_matrix(global_orient[start : start + 4096])
+        count = len(orient)
+        rotmats = torch.cat([orient[:, None], axis_angle_to_matrix(body_pose[start : start + 4096].reshape(count, 23, 3))], 1)
+        joints = body(rotmats, torch.zeros(count, body.num_betas), torch.zeros(count, 3))
+        trunk = joints[:, JOINT_NAMES.index("neck")] - joints[:, 0]
+        trunk = trunk / trunk.norm(dim=-1, keepdim=True)
+        tilt = torch.rad2deg(torch.arccos(trunk[:, 1].clamp(-1, 1)))
+        sideways = torch.rad2deg(torch.arcsin((trunk * orient[:, :, 0]).sum(-1).clamp(-1, 1))).abs()
+        family = torch.full((count,), FAMILIES.index("upright"))
+        family[tilt > 30] = FAMILIES.index("bent forward")
+        family[sideways > 15] = FAMILIES.index("bent sideways")
+        family[tilt > 60] = FAMILIES.index("lying")
+        families.append(family)
+    return torch.cat(families).numpy()
+
+
+def orientation_table(model, body: KeypointBody, orient: torch.Tensor, body_pose: torch.Tensor, args) -> dict:
+    """Facing errors of the mode and of the default fit, and the fit's 2D keypoint error, for
+    ``args.family_persons`` validation people of each pose family (module docstring, item 3)."""
+    families = pose_families(body, orient, body_pose)
+    config = scaled_config(args.iterations) if args.iterations else FitConfig(stages=SMPLIFY_STAGES)
+    results = {}
+    print(f"\nwhich way the body faces: {args.family_persons} validation people per pose family (seed {args.seed}), "
+          f"fit with the conditional prior, {args.hypotheses} starts:")
+    print("| family | poses in the split | mode: median error ° | mode: share > 30° | fit: median error ° "
+          "| fit: share > 30° | fit: mean 2D error px |\n|---|---|---|---|---|---|---|")
+    for index, name in enumerate(FAMILIES):
+        rows = torch.from_numpy(np.flatnonzero(families == index))
+        if len(rows) == 0:
+            print(f"| {name} | 0 | | | | | |")
+            continue
+        pairs = KeypointPairs(body, orient[rows], body_pose[rows], model.config.image_size, BENCHMARK_CORRUPTION)
+        data = PairSet(pairs, args.family_persons, seed=args.seed).data
+        init = model_hypotheses(model, data, args.hypotheses, args.seed)
+        result = fit(body, data, ConditionalPrior(model, data["image_keypoints"].numpy()), init, args.hypotheses,
+                     config, args.seed)
+        mode_error = facing_error_deg(init.global_orient[:, 0], data["global_orient"])
+        fit_error = facing_error_deg(result.global_orient, data["global_orient"])
+        seen = data["image_keypoints"][..., 2] > 0
+        pixels = (result.keypoints_2d - data["image_keypoints"][..., :2]).norm(dim=-1)
+        row = {"poses": len(rows), "mode_median_deg": mode_error.median().item(),
+               "mode_over30": (mode_error > 30).float().mean().item(), "fit_median_deg": fit_error.median().item(),
+               "fit_over30": (fit_error > 30).float().mean().item(), "fit_2d_px": (pixels[seen].mean()).item()}
+        results[name] = row
+        print(f"| {name} | {row['poses']} | {row['mode_median_deg']:.1f} | {row['mode_over30']:.3f} | "
+              f"{row['fit_median_deg']:.1f} | {row['fit_over30']:.3f} | {row['fit_2d_px']:.2f} |")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, help="optimiser steps per fit (default: the library's 300; "
                         "hmr-flow fit runs 60)")
     parser.add_argument("--fit-weights", type=float, nargs="+", help="sweep the conditional prior's weight instead")
+    parser.add_argument("--family-persons", type=int, default=100,
+                        help="people per pose family for the facing figures (0: none)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=12345, help="seed of the fitted people's poses and views")
     parser.add_argument("--seeds", type=int, nargs="+", default=[12345, 12346, 12347],
@@ -159,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["one_limb_hidden"] = hypothesis_table(model, body, one_limb, args, "σ = 5 px, one whole limb hidden")
     if args.fit_persons:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
-        config = scaled_config(args.iterations) if args.iterations else FitConfig()
+        config = scaled_config(args.iterations) if args.iterations else FitConfig(stages=SMPLIFY_STAGES)
         runs = [("conditional", w) for w in args.fit_weights] if args.fit_weights else [(p, None) for p in args.priors]
         figures["fits"] = []
         steps = sum(stage.iterations for stage in config.stages)
@@ -181,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             figures["fits"].append(row)
             print(f"| {name.split('+')[0]} | {'model' if from_model else 'prior samples'} | {used:g} | {errors['mpjpe']:.1f} "
                   f"({errors['mpjpe_median']:.1f}) | {errors['pa_mpjpe']:.1f} ({errors['pa_mpjpe_median']:.1f}) | {rate:.2f} |")
+    if args.family_persons:
+        figures["facing"] = orientation_table(model, body, orient, body_pose, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     return 0

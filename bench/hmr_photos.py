@@ -25,11 +25,11 @@ import numpy as np
 import torch
 
 from hmr_flow.body import BodyModel, KeypointBody
-from hmr_flow.fitting import FitOptions, fit_records, keypoint_agreement, read_keypoints, scaled_config
+from hmr_flow.fitting import FitConfig, FitOptions, fit_records, keypoint_agreement, read_keypoints, scaled_config
 from hmr_flow.geometry import project_points
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import pck
-from hmr_flow.models import conditional_prior_factory, load_model, regress, regression_initialiser
+from hmr_flow.models import conditional_fitting, load_model, regress
 from hmr_flow.models.checkpoint import DEFAULT_KEYPOINT_WEIGHTS
 
 
@@ -73,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
         model = load_model(weights, "cpu")
         started = time.perf_counter()
         mode, best = hypothesis_pck(model, records, body, args.n, args.seed)
-        factory = conditional_prior_factory(model) if args.prior == "conditional" else None
-        options = FitOptions(prior=prior, prior_name=args.prior, num_hypotheses=args.hypotheses,
-                             config=scaled_config(args.iterations), seed=args.seed, prior_factory=factory,
-                             initialiser=regression_initialiser(model, args.hypotheses, args.seed))
+        per_image = conditional_fitting(model, args.hypotheses, args.seed, prior=args.prior == "conditional")
+        options = FitOptions(prior=prior, prior_name=args.prior, seed=args.seed, per_image=per_image,
+                             config=scaled_config(args.iterations, FitConfig(num_hypotheses=args.hypotheses)))
         with tempfile.TemporaryDirectory() as out:
-            fit_records(records, options, out)
-            fitted = np.concatenate([keypoint_agreement(r, Path(out) / f"{r.name}_params.npz") for r in records])
+            agreements = []
+            fit_records(records, options, out, on_image=lambda r, result: agreements.append(keypoint_agreement(r, result.keypoints_2d)))
+            fitted = np.concatenate(agreements)
         rows.append({"weights": str(weights), "inputs": model.config.inputs, "people": len(mode),
                      "pck_mode": float(np.mean(mode)), f"pck_best{args.n}": float(np.mean(best)),
                      "pck_fit": float(fitted.mean()), "pck_fit_worst": float(fitted.min()),

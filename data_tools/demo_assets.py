@@ -3,8 +3,9 @@
     python -m data_tools.demo_assets --out hmr_flow/assets/demo_poses.npz
 
 Source: the mocap pose file built from the shared CMU data (``python -m data_tools mocap build`` →
-``data/mocap/poses.npz`` and ``split.npz``). Only frames of the **validation subjects** (``split.npz``
-``val``) are used, so the shipped priors and regressor never trained on them. Licence: CMU Graphics Lab
+``data/mocap/poses.npz`` and ``split.npz``). Only CMU frames of the **validation subjects** (``split.npz``
+``val``) are used, so the shipped priors and regressor never trained on them, and the poses ship under CMU's
+terms alone (HDM05's validation actor is left out: its frames are CC BY-SA 3.0). Licence: CMU Graphics Lab
 Motion Capture Database (mocap.cs.cmu.edu) — free for research and for inclusion in products, not to be
 resold, even in converted form. "The data used in this project was obtained from mocap.cs.cmu.edu. The
 database was created with funding from NSF EIA-0196217."
@@ -29,8 +30,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from data_tools.mocap.convert import HDM05_SUBJECTS
 from data_tools.mocap.dataset import load_poses
 from hmr_flow.files import save_npz
+from hmr_flow.validation import UserInputError
 
 SOURCE = "CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu), validation subjects of data/mocap/poses.npz"
 LICENCE = (
@@ -44,20 +47,24 @@ _ANKLES, _FEET, _WRISTS = (7, 8), (10, 11), (20, 21)
 
 
 def load_validation(poses_path: str | Path, split_path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The pose file's arrays and its validation rows ``(M,)``; errors name the file and the problem."""
+    """The pose file's arrays and its CMU validation rows ``(M,)`` (HDM05 frames left out, see the module
+    docstring); errors name the file and the problem."""
     arrays = load_poses(poses_path)
     if "betas" not in arrays:
-        raise ValueError(f"{poses_path}: no 'betas' array (rebuild it with 'python -m data_tools mocap build')")
+        raise UserInputError(f"{poses_path}: no 'betas' array (rebuild it with 'python -m data_tools mocap build')")
     split_path = Path(split_path)
     if not split_path.is_file():
         raise FileNotFoundError(f"split file not found: {split_path}")
     with np.load(split_path) as split:
         if "val" not in split.files:
-            raise ValueError(f"{split_path}: no 'val' index array")
+            raise UserInputError(f"{split_path}: no 'val' index array")
         rows = np.asarray(split["val"], dtype=np.int64)
     n = len(arrays["body_pose"])
     if rows.ndim != 1 or rows.size == 0 or rows.min() < 0 or rows.max() >= n:
-        raise ValueError(f"{split_path}: 'val' must be a non-empty list of rows of the {n}-frame pose file")
+        raise UserInputError(f"{split_path}: 'val' must be a non-empty list of rows of the {n}-frame pose file")
+    rows = rows[~np.isin(arrays["subject"][rows], list(HDM05_SUBJECTS.values()))]
+    if rows.size == 0:
+        raise UserInputError(f"{split_path}: no CMU frames among the validation rows")
     return arrays, rows
 
 

@@ -1,5 +1,4 @@
-"""Video clips from mocap: a clip placed in front of a camera, its detector-like keypoint sequence, and the
-demo's small clip asset.
+"""Video clips from mocap: a clip before a camera, detector-like keypoints, the demo's clip asset.
 
     python -m data_tools.video_clips --out hmr_flow/assets/demo_clip.npz
 

@@ -290,21 +290,22 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
     hypotheses and regularise with its likelihood given each person's keypoints (``--prior conditional``,
     the command's default), else start from prior samples and regularise with ``prior``; write overlay,
     .obj, .npz."""
-    from hmr_flow.detection import detect_into
-    from hmr_flow.fitting import FitOptions, fit_records, keypoint_agreement
+    from hmr_flow.detection import detect_images
+    from hmr_flow.fitting import FitOptions, detected_records, fit_records, keypoint_agreement
+    from hmr_flow.fitting.keypoint_io import DETECTED_NAME
 
     start = time.perf_counter()
-    [record] = read_keypoints(detect_into(out, image=photo))
-    options = FitOptions(prior=prior, prior_name="flow", num_hypotheses=num_hypotheses, config=config, seed=SEED,
-                         mesh_format="obj")
+    [record] = detected_records(detect_images([photo]), out / DETECTED_NAME)
+    options = FitOptions(prior=prior, prior_name="flow", config=replace(config or FitConfig(), num_hypotheses=num_hypotheses),
+                         seed=SEED, mesh_format="obj")
     if checkpoint is not None:
         from hmr_flow.models import conditional_fitting
 
-        initialiser, prior_factory = conditional_fitting(conditional_model(checkpoint, device), num_hypotheses, SEED)
-        options = replace(options, prior=None, prior_name="conditional", prior_factory=prior_factory,
-                          initialiser=initialiser)
-    fit_records([record], options, out, device=device)
-    agreement = keypoint_agreement(record, out / f"{record.name}_params.npz")
+        per_image = conditional_fitting(conditional_model(checkpoint, device), num_hypotheses, SEED)
+        options = replace(options, prior=None, prior_name="conditional", per_image=per_image)
+    fitted = {}
+    fit_records([record], options, out, device=device, on_image=lambda _, result: fitted.update(result=result))
+    agreement = keypoint_agreement(record, fitted["result"].keypoints_2d)
     return PhotoSummary(record.name, len(record.person_ids), float(agreement.mean()),
                         "regression" if checkpoint is not None else "prior samples", time.perf_counter() - start)
 
@@ -388,10 +389,8 @@ def fit_demo_clip(out: Path, truth: np.ndarray, checkpoint: Path, num_hypotheses
     ``hmr-flow fit --keypoints clip.json --sequence --video clip.mp4 --render``), both with the conditional
     model, on the CPU (clips are fitted there); errors against the true joints ``truth (T, 24, 3)``."""
     from data_tools.video_clips import per_frame_joints
-    from hmr_flow.commands.fit import COMMAND_ITERATIONS
-    from hmr_flow.commands.fit_video import SEQUENCE_ITERATIONS
-    from hmr_flow.fitting import FitOptions, fit_records, scaled_config
-    from hmr_flow.fitting.sequence import SequenceConfig
+    from hmr_flow.fitting import FitOptions, fit_records
+    from hmr_flow.fitting.sequence import SEQUENCE_HYPOTHESES, SequenceConfig
     from hmr_flow.fitting.sequence_io import read_sequence
     from hmr_flow.fitting.sequence_pipeline import SequenceOptions, fit_sequence
     from hmr_flow.metrics import acceleration_error
@@ -401,15 +400,14 @@ def fit_demo_clip(out: Path, truth: np.ndarray, checkpoint: Path, num_hypotheses
     model = conditional_model(checkpoint, "cpu")
     start = time.perf_counter()
     records = [r for r in read_keypoints(out / "clip.json") if r.person_ids]
-    initialiser, prior_factory = conditional_fitting(model, num_hypotheses, SEED)
-    options = FitOptions(prior_name="conditional", num_hypotheses=num_hypotheses, seed=SEED, initialiser=initialiser,
-                         prior_factory=prior_factory, config=config or scaled_config(COMMAND_ITERATIONS))
+    options = FitOptions(prior_name="conditional", seed=SEED, per_image=conditional_fitting(model, num_hypotheses, SEED),
+                         config=replace(config or FitConfig(), num_hypotheses=num_hypotheses))
     fit_records(records, options, out / "clip_per_frame")
     per_frame_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    sequence_options = SequenceOptions(prior_name="conditional", start=conditional_track_start(model, 1, SEED),
-                                       config=SequenceConfig(fit=config or scaled_config(SEQUENCE_ITERATIONS)),
-                                       render=True, video=out / "clip.mp4", fps=30.0)
+    clip_config = SequenceConfig() if config is None else SequenceConfig(replace(config, num_hypotheses=SEQUENCE_HYPOTHESES))
+    sequence_options = SequenceOptions(prior_name="conditional", config=clip_config, render=True, video=out / "clip.mp4",
+                                       start=conditional_track_start(model, SEQUENCE_HYPOTHESES, SEED), fps=30.0)
     fit_sequence(read_sequence(out / "clip.json"), sequence_options, out)
     sequence_seconds = time.perf_counter() - start
     target = torch.from_numpy(truth).float()

@@ -6,9 +6,11 @@ wires them up. ``python -m data_tools`` and the demo scripts use the same error 
 (:class:`ArgumentParser`, :func:`run_guarded`).
 
 Bad input (a bad option, a missing or corrupt file, wrong shapes, NaN, an output that would overwrite
-an input, ...) ends the command with one line ``<prog>: error: <file or option>: <problem>`` and exit
-status 2. Anything else is an internal error: one line naming it and exit status 1; ``--debug`` (or
-``HMR_FLOW_DEBUG=1``) shows the traceback instead.
+an input, ...) is a :class:`hmr_flow.validation.UserInputError` (the loaders turn what they find wrong
+in a file into one) or an operating system's refusal (``OSError``: a missing file, permissions, a full
+disk): it ends the command with one line ``<prog>: error: <file or option>: <problem>`` and exit status
+2. Anything else — a plain ``ValueError`` too — is an internal error, a bug: one line naming it, asking
+to report it, and exit status 1; ``--debug`` (or ``HMR_FLOW_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import sys
 from collections.abc import Callable
 
 #: Modules of :mod:`hmr_flow.commands` that add sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "models", "detect", "body")
-#: Exceptions that are the user's input, not a bug: :class:`hmr_flow.validation.UserInputError` and every
-#: other ``ValueError`` raised by the loaders, and operating-system refusals (permissions, full disk, ...).
-USER_ERRORS = (ValueError, OSError)
+COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "train", "regress", "detect", "body")
+def user_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that are the user's input, not a bug: :class:`hmr_flow.validation.UserInputError` and
+    operating-system refusals (missing files, permissions, full disk, ...)."""
+    from hmr_flow.validation import UserInputError  # here, not at the top: it imports torch
+
+    return (UserInputError, OSError)
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -65,16 +70,16 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False) -> int:
-    """Run ``action``; user errors → one line and exit 2, other exceptions → one line and exit 1 (the
-    traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``)."""
+    """Run ``action``; user errors (:func:`user_errors`) → one line and exit 2, other exceptions → one line
+    asking to report the bug and exit 1 (the traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``)."""
+    from hmr_flow.validation import first_line
+
     debug = debug or bool(os.environ.get("HMR_FLOW_DEBUG"))
     try:
         return int(action() or 0)
-    except USER_ERRORS as err:
+    except user_errors() as err:
         if debug:
             raise
-        from hmr_flow.validation import first_line  # only on the error path: it imports torch
-
         print(f"{prog}: error: {first_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -83,10 +88,8 @@ def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False
     except Exception as err:  # noqa: BLE001 - the last resort: a bug, reported in one line plus the hint
         if debug:
             raise
-        from hmr_flow.validation import first_line
-
-        print(f"{prog}: internal error: {type(err).__name__}: {first_line(err)} (re-run with --debug for the "
-              f"traceback)", file=sys.stderr)
+        print(f"{prog}: internal error: {type(err).__name__}: {first_line(err)} (a bug: please report it with the "
+              f"traceback that --debug shows)", file=sys.stderr)
         return 1
 
 

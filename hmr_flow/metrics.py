@@ -137,3 +137,31 @@ def rotation_error_deg(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor
     relative = axis_angle_to_matrix(pred.double()).transpose(1, 2) @ axis_angle_to_matrix(target.double())
     cosine = ((relative.diagonal(dim1=1, dim2=2).sum(-1) - 1) / 2).clamp(-1, 1)
     return torch.rad2deg(torch.arccos(cosine)).to(pred.dtype)
+
+
+def _forward_axes(global_orient: torch.Tensor, name: str) -> torch.Tensor:
+    """``(N, 3)`` unit forward axes (the body's +Z, SMPL's facing direction) of ``(N, 3)`` axis-angle
+    orientations, in the frame the orientations are given in."""
+    if global_orient.dim() != 2 or global_orient.shape[-1] != 3:
+        raise ValueError(f"{name}: expected (N, 3) axis-angle, got {tuple(global_orient.shape)}")
+    if not torch.isfinite(global_orient).all():
+        raise ValueError(f"{name}: contains NaN or infinite values")
+    return axis_angle_to_matrix(global_orient.double())[..., 2]
+
+
+def facing_error_deg(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Angle ``(N,)`` in degrees between the body's forward axes (+Z of the root) of two ``(N, 3)``
+    axis-angle global orientations: which way the body faces, whatever its twist about that axis."""
+    if pred.shape != target.shape:
+        raise ValueError(f"pred/target: expected equal shapes, got {tuple(pred.shape)} and {tuple(target.shape)}")
+    cosine = (_forward_axes(pred, "pred") * _forward_axes(target, "target")).sum(-1).clamp(-1, 1)
+    return torch.rad2deg(torch.arccos(cosine)).to(pred.dtype)
+
+
+def yaw_from_frontal_deg(global_orient: torch.Tensor) -> torch.Tensor:
+    """Signed yaw ``(N,)`` in degrees of the body's forward axis from facing the camera, for ``(N, 3)``
+    axis-angle orientations in the OpenCV camera frame (x right, y down, z away from the camera): the
+    angle about the camera's vertical axis between the forward axis (projected on the x–z plane) and
+    −z. 0 = facing the camera, +90 = facing the image's right, ±180 = facing away."""
+    forward = _forward_axes(global_orient, "global_orient")
+    return torch.rad2deg(torch.atan2(forward[:, 0], -forward[:, 2])).to(global_orient.dtype)

@@ -14,7 +14,7 @@ from hmr_flow.validation import UserInputError, resolve_device
 
 REPO = Path(__file__).resolve().parents[1]
 #: Modules that may ask torch about CUDA for another reason than choosing a device.
-OTHER_CUDA_USES = {"hmr_flow/validation.py": "the device choice itself", "hmr_flow/rng.py": "saves CUDA generator states"}
+OTHER_CUDA_USES = {"hmr_flow/validation/devices.py": "the device choice itself", "hmr_flow/rng.py": "saves CUDA generator states"}
 
 
 def test_auto_is_cuda_when_torch_sees_a_gpu_else_cpu(monkeypatch):

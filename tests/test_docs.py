@@ -85,3 +85,21 @@ def test_docs_build_strict(tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "site" / "cli" / "index.html").is_file() and (tmp_path / "site" / "api" / "index.html").is_file()
+
+
+def test_design_house_map_matches_the_tree():
+    """docs/design.md's map names every package and module at the top of ``hmr_flow/`` and no file that is
+    not there (the ``*.py`` it names in ``hmr_flow/`` exist)."""
+    text = (ROOT / "docs" / "design.md").read_text(encoding="utf-8")
+    block = text.split("```", 2)[1]
+    library = block.split("\ndata_tools/", 1)[0]
+    top = re.findall(r"^  (\S+)", library, re.M)
+    package = ROOT / "hmr_flow"
+    parts = {p.name + "/" for p in package.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    parts |= {p.name for p in package.glob("*.py")} - {"__main__.py"}  # named beside __init__.py
+    parts.add("assets/")
+    assert sorted(parts - set(top)) == [], "missing from the design map"
+    assert sorted(set(top) - parts) == [], "in the design map but not in hmr_flow/"
+    modules = {p.name for p in package.rglob("*.py")}
+    named = set(re.findall(r"\b(\w+\.py)\b", library))
+    assert sorted(named - modules) == [], "modules named in the design map that do not exist"

@@ -51,3 +51,33 @@ def test_rotation_error_hand_computed():
     assert rotation_error_deg(pred, target).tolist() == pytest.approx([90.0, 180.0, 0.0, 57.29578], abs=1e-3)
     with pytest.raises(ValueError, match="axis-angle"):
         rotation_error_deg(torch.zeros(2, 4), torch.zeros(2, 4))
+
+
+def test_facing_error_ignores_twist_about_the_forward_axis():
+    from hmr_flow.metrics import facing_error_deg
+
+    quarter = torch.pi / 2
+    # a twist about the forward axis z keeps the facing; 90° about y turns +z to +x; 60° about x tilts it by 60°
+    pred = torch.tensor([[0.0, 0.0, 1.2], [0.0, quarter, 0.0], [torch.pi / 3, 0.0, 0.0], [0.0, torch.pi, 0.0]])
+    target = torch.zeros(4, 3)
+    assert facing_error_deg(pred, target).tolist() == pytest.approx([0.0, 90.0, 60.0, 180.0], abs=1e-3)
+    with pytest.raises(ValueError, match="NaN"):
+        facing_error_deg(torch.full((1, 3), float("nan")), torch.zeros(1, 3))
+
+
+def test_yaw_from_frontal_hand_computed():
+    from hmr_flow.metrics import yaw_from_frontal_deg
+
+    # facing the camera (OpenCV frame): the body's +Z maps to −z, e.g. 180° about x (y up → y down, z → −z);
+    # then a further 30° turn about the camera's vertical axis y turns −z towards −x or +x
+    facing = torch.tensor([torch.pi, 0.0, 0.0])
+    turn = lambda deg: torch.tensor([0.0, torch.deg2rad(torch.tensor(deg)).item(), 0.0])  # noqa: E731
+    from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_axis_angle
+
+    def compose(a, b):
+        return matrix_to_axis_angle(axis_angle_to_matrix(a[None]) @ axis_angle_to_matrix(b[None]))[0]
+
+    orientations = torch.stack([facing, compose(turn(30.0), facing), compose(turn(-30.0), facing),
+                                torch.zeros(3)])
+    # R_y(+30°)·(−z) = (−sin 30°, 0, −cos 30°): facing the image's left (−x) → −30°; the identity faces away
+    assert yaw_from_frontal_deg(orientations).tolist() == pytest.approx([0.0, -30.0, 30.0, 180.0], abs=1e-3)

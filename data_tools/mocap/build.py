@@ -1,5 +1,5 @@
-"""Convert many BVH clips in parallel, and build the training pose file + subject split from the
-shared CMU mocap (``../shared/data/mocap``).
+"""Convert many mocap clips in parallel, and build the training pose file + subject split from the
+shared mocap (``../shared/data/mocap``: CMU in four conversions, HDM05).
 
 Known facts about the shared data (from its README and checked against the files):
 
@@ -8,6 +8,8 @@ Known facts about the shared data (from its README and checked against the files
 * ``cmu_deepmimic`` (JSON frame rows, ``*.txt``) is read with the humanoid's offsets from
   ``humanoid3d_skeleton.json`` (:mod:`data_tools.mocap.deepmimic`); its subjects 11, 43, 49, 85, 88, 90,
   127, 139 and 140 are in no other folder (the others repeat motion of subjects 2–16).
+* ``hdm05`` (Acclaim ASF/AMC, :mod:`data_tools.mocap.asf_amc`, 120 fps): four actors, subject ids
+  :data:`~data_tools.mocap.convert.HDM05_SUBJECTS` (above 1000: CMU's subjects are 1–144).
 """
 
 from __future__ import annotations
@@ -29,32 +31,45 @@ from data_tools.mocap.quality import clip_rows, format_table, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
 from hmr_flow.files import save_npz, write_text
 
-#: Folders of the shared mocap root that are converted, and the pattern of their clip files.
-SHARED_FOLDERS = {"cmu_mb31": "*.bvh", "cmu_daz43": "*.bvh", "cmu_iclone": "*.bvh", "cmu_deepmimic": "[0-9]*.txt"}
-#: Validation subjects: martial arts (135), basketball/dance in two rigs (6), jumps/runs (16) and
-#: walks/climbing (3) — varied motion, 7,940 frames at 30 fps (13.8 % of 57,384; their 507 DeepMimic
-#: frames are excluded, see :func:`split_by_subject`); everyone else (17 subjects) trains. The salsa
-#: dancers (60, 61: 24 % each) are too big for validation.
-VALIDATION_SUBJECTS = (3, 6, 16, 135)
+#: Folders of the shared mocap root that are converted (all by default), and the pattern of their clip files.
+SHARED_FOLDERS = {"cmu_mb31": "*.bvh", "cmu_daz43": "*.bvh", "cmu_iclone": "*.bvh", "cmu_deepmimic": "[0-9]*.txt",
+                  "hdm05": "*.amc"}
+#: Validation subjects. CMU: martial arts (135), basketball/dance in two rigs (6), jumps/runs (16) and
+#: walks/climbing (3) — varied motion, 7,940 frames at 30 fps (their 507 DeepMimic frames are excluded,
+#: see :func:`split_by_subject`); the salsa dancers (60, 61: 24 % of CMU each) are too big for validation.
+#: HDM05: actor ``bd`` (1001), whose mix of the 11 motion classes is the closest to the other three
+#: actors' (half the summed class-share difference: 0.08, vs 0.13–0.20 for dg, bk, mm), with every class
+#: and 23 % of HDM05's frames (bk, the largest, has 32 %). Everyone else trains. The split is by subject
+#: only, so a pose file built from fewer folders (``mocap build --folders``) has the same validation
+#: frames of the folders it keeps.
+VALIDATION_SUBJECTS = (3, 6, 16, 135, 1001)
 
 
 @dataclass(frozen=True)
 class ClipJob:
-    """One clip to convert: file, clip id, subject, true native fps (``None`` = header)."""
+    """One clip to convert: file, clip id, subject, true native fps (``None`` = header), skeleton file
+    (ASF or DeepMimic JSON; ``None`` = found beside the clip)."""
 
     path: Path
     clip: str
     subject: int
     native_fps: float | None = None
+    skeleton: Path | None = None
 
 
-def shared_jobs(root: str | Path) -> list[ClipJob]:
-    """Every clip of the shared mocap root with its id, subject and fps fix (module docstring)."""
+def shared_jobs(root: str | Path, folders: tuple[str, ...] | None = None) -> list[ClipJob]:
+    """Every clip of the shared mocap root's ``folders`` (default: all of :data:`SHARED_FOLDERS`, in its
+    order) with its id, subject and fps fix (module docstring)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"mocap root not found: {root} (expected ../shared/data/mocap)")
+    unknown = sorted(set(folders or ()) - set(SHARED_FOLDERS))
+    if unknown:
+        raise ValueError(f"unknown shared mocap folders {unknown} (known: {', '.join(SHARED_FOLDERS)})")
     jobs = []
     for folder, pattern in SHARED_FOLDERS.items():
+        if folders is not None and folder not in folders:
+            continue
         files = sorted((root / folder).rglob(pattern))
         if not files:
             raise FileNotFoundError(f"{root / folder}: no {pattern} files (is the mocap root right?)")
@@ -76,7 +91,8 @@ def _worker_init(target: TargetSkeleton, options: dict) -> None:
 
 def _convert_job(job: ClipJob) -> ConvertedClip:
     target, options = _STATE
-    clip = convert_clip(job.path, target, native_fps=job.native_fps, subject=job.subject, **options)
+    clip = convert_clip(job.path, target, native_fps=job.native_fps, subject=job.subject, skeleton=job.skeleton,
+                        **options)
     clip.clip = job.clip
     return clip
 
@@ -122,14 +138,16 @@ def split_by_subject(subjects: np.ndarray, validation: tuple[int, ...] = VALIDAT
 
 def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float = 30.0,
           dedupe_deg: float = 0.0, workers: int | None = None, fit_betas: bool = True,
-          refine_positions: bool = True) -> dict:
-    """Convert the shared mocap into ``out/poses.npz``, ``out/split.npz`` and ``out/report.json``.
+          refine_positions: bool = True, folders: tuple[str, ...] | None = None) -> dict:
+    """Convert the shared mocap (its ``folders``, default all) into ``out/poses.npz``, ``out/split.npz``
+    and ``out/report.json``.
 
-    Returns the summary written to ``report.json`` (per-rig and per-clip error rows, counts, seconds).
+    Returns the summary written to ``report.json`` (per-rig and per-clip error rows, counts per subject
+    and per folder, seconds).
     """
     started = time.perf_counter()
     out = Path(out)
-    jobs = shared_jobs(root)
+    jobs = shared_jobs(root, folders)
     clips = convert_many(jobs, target, fps=fps, dedupe_deg=dedupe_deg, workers=workers, fit_betas=fit_betas,
                          refine_positions=refine_positions)
     arrays = pack_clips(clips)
@@ -139,17 +157,29 @@ def build(root: str | Path, out: str | Path, target: TargetSkeleton, fps: float 
     subjects = arrays["subject"]
     summary = {
         "target": target.source, "fps": fps, "dedupe_deg": dedupe_deg, "fit_betas": fit_betas,
-        "refine_positions": refine_positions,
-        "frames": int(len(subjects)), "val_frames": int(len(split["val"])),
+        "refine_positions": refine_positions, "folders": sorted({job.clip.split("/")[0] for job in jobs}),
+        "frames": int(len(subjects)), "train_frames": int(len(split["train"])), "val_frames": int(len(split["val"])),
         "val_fraction": float(len(split["val"]) / len(subjects)),
         "excluded_val_frames": int(len(split["excluded"])),
         "val_subjects": list(VALIDATION_SUBJECTS),
         "frames_per_subject": {int(s): int((subjects == s).sum()) for s in np.unique(subjects)},
+        "frames_per_folder": folder_counts(arrays, split),
         "rigs": rig_rows(clips), "clips": clip_rows(clips),
         "seconds": round(time.perf_counter() - started, 1),
     }
     write_text(out / "report.json", json.dumps(summary, indent=1))
     return summary
+
+
+def folder_counts(arrays: dict[str, np.ndarray], split: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """Frames of each shared folder (the first part of the clip ids) in all, in training and in validation."""
+    folder = np.array([name.split("/")[0] for name in arrays["clip_names"]])[arrays["clip"]]
+    counts = {}
+    for name in np.unique(folder):
+        mine = folder == name
+        counts[str(name)] = {"frames": int(mine.sum()), "train": int(mine[split["train"]].sum()),
+                             "val": int(mine[split["val"]].sum())}
+    return counts
 
 
 def summary_text(rigs: list[dict], clips: list[dict], worst: int = 5) -> str:

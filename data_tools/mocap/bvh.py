@@ -24,6 +24,8 @@ import numpy as np
 import roma
 import torch
 
+from hmr_flow.validation import UserInputError
+
 #: Limits of a plausible BVH: joint nesting depth, seconds per frame, frame count, and the largest
 #: channel values: rotations in degrees (a hundred turns: unwrapped angles of a long clip stay far below),
 #: positions in file units (a kilometre in millimetres). Larger values are typos or corrupt files; their
@@ -37,8 +39,8 @@ _ROT_CHANNELS = {"Xrotation": "X", "Yrotation": "Y", "Zrotation": "Z"}
 _POS_CHANNELS = {"Xposition": 0, "Yposition": 1, "Zposition": 2}
 
 
-class BvhError(ValueError):
-    """A malformed BVH file; the message names the file, the line and what was expected."""
+class MocapFileError(UserInputError):
+    """A malformed mocap file; the message names the file, the line (when known) and what was expected."""
 
     def __init__(self, path: str | Path, line: int | None, problem: str):
         where = f"{path}:{line}" if line is not None else str(path)
@@ -46,6 +48,10 @@ class BvhError(ValueError):
         self.path = str(path)
         self.line = line
         self.problem = problem
+
+
+class BvhError(MocapFileError):
+    """A malformed BVH file (see :class:`MocapFileError`)."""
 
 
 @dataclass

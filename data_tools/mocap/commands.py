@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from data_tools.mocap.build import (
+    SHARED_FOLDERS,
     ClipJob,
     build,
     clip_label,
@@ -15,12 +16,19 @@ from data_tools.mocap.build import (
     shared_jobs,
     summary_text,
 )
-from data_tools.mocap.convert import find_bvh, infer_subject
+from data_tools.mocap.convert import find_clips, infer_subject
 from data_tools.mocap.dataset import pack_clips
 from data_tools.mocap.quality import clip_rows, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
 from hmr_flow.files import save_npz
-from hmr_flow.validation import check_output_dir, check_output_path, non_negative_float, positive_float, positive_int
+from hmr_flow.validation import (
+    UserInputError,
+    check_output_dir,
+    check_output_path,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MOCAP = REPO_ROOT.parent / "shared" / "data" / "mocap"
@@ -31,9 +39,21 @@ def _target(args: argparse.Namespace) -> TargetSkeleton:
 
 
 def _jobs(args: argparse.Namespace) -> list[ClipJob]:
-    files = find_bvh(args.inputs)
-    return [ClipJob(f, clip_label(f), args.subject if args.subject is not None else infer_subject(f), args.native_fps)
-            for f in files]
+    files = find_clips(args.inputs)
+    return [ClipJob(f, clip_label(f), args.subject if args.subject is not None else infer_subject(f), args.native_fps,
+                    skeleton) for f, skeleton in zip(files, _skeletons(args, files))]
+
+
+def _skeletons(args: argparse.Namespace, files: list[Path]) -> list[Path | None]:
+    """Per input file, ``--asf`` for an AMC clip (``None``: the skeleton beside it); ``--asf`` is refused
+    when no input (``files``: the ones given on the command line) is an AMC clip."""
+    if args.asf is None:
+        return [None] * len(files)
+    if not any(f.suffix.lower() == ".amc" for f in files):
+        raise UserInputError(f"--asf {args.asf}: none of the inputs is an .amc clip")
+    if not args.asf.is_file():
+        raise UserInputError(f"--asf {args.asf}: no such file")
+    return [args.asf if f.suffix.lower() == ".amc" else None for f in files]
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -53,7 +73,9 @@ def _run_convert(args: argparse.Namespace) -> int:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    jobs = _jobs(args) if args.inputs else shared_jobs(args.mocap_root)
+    if not args.inputs and args.asf is not None:
+        raise UserInputError(f"--asf {args.asf}: applies to .amc inputs, and none are given")
+    jobs = _jobs(args) if args.inputs else shared_jobs(args.mocap_root, args.folders)
     clips = convert_many(jobs, _target(args), **_options(args))
     rigs, rows = rig_rows(clips), clip_rows(clips)
     print(summary_text(rigs, rows, worst=args.worst))
@@ -65,32 +87,37 @@ def _run_report(args: argparse.Namespace) -> int:
 
 def _run_build(args: argparse.Namespace) -> int:
     check_output_dir(args.out)
-    summary = build(args.mocap_root, args.out, _target(args), dedupe_deg=args.dedupe_deg, **_options(args))
+    summary = build(args.mocap_root, args.out, _target(args), dedupe_deg=args.dedupe_deg, folders=args.folders,
+                    **_options(args))
     print(summary_text(summary["rigs"], summary["clips"]))
-    print(f"\n{summary['frames']} frames, validation subjects {summary['val_subjects']}: {summary['val_frames']} "
-          f"frames ({100 * summary['val_fraction']:.1f} %); {summary['seconds']} s. Wrote {args.out}/poses.npz, "
-          f"split.npz, report.json")
+    print("\nFrames per folder (training / validation):")
+    for folder, counts in summary["frames_per_folder"].items():
+        print(f"  {folder:14s} {counts['frames']:7,d}  ({counts['train']:,d} / {counts['val']:,d})")
+    print(f"\n{summary['frames']:,d} frames, {summary['train_frames']:,d} training; validation subjects "
+          f"{summary['val_subjects']}: {summary['val_frames']:,d} frames ({100 * summary['val_fraction']:.1f} %); "
+          f"{summary['seconds']} s. Wrote {args.out}/poses.npz, split.npz, report.json")
     return 0
 
 
 def _run_sheet(args: argparse.Namespace) -> int:
     from data_tools.mocap.sheet import contact_sheet
 
-    files = find_bvh(args.inputs) if args.inputs else [args.mocap_root / c for c in DEFAULT_SHEET_CLIPS]
+    files = find_clips(args.inputs) if args.inputs else [args.mocap_root / c for c in DEFAULT_SHEET_CLIPS]
     contact_sheet(files, args.out, model=args.model, frames=args.frames, view=args.view,
-                  fit_betas=not args.no_betas, refine_positions=not args.no_refine)
+                  fit_betas=not args.no_betas, refine_positions=not args.no_refine,
+                  skeletons=_skeletons(args, files if args.inputs else []))
     print(f"wrote {args.out}")
     return 0
 
 
 #: One clip per rig for the README sheet (relative to the mocap root).
 DEFAULT_SHEET_CLIPS = ("cmu_mb31/16_01.bvh", "cmu_daz43/martial_135/03.bvh", "cmu_iclone/006/006_01.bvh",
-                       "cmu_deepmimic/11/11_01.txt")
+                       "cmu_deepmimic/11/11_01.txt", "hdm05/HDM_bd_lieDownFloor_001_120.amc")
 
 
 def register(groups: argparse._SubParsersAction) -> None:
     """Add the ``mocap`` command group."""
-    group = groups.add_parser("mocap", help="CMU mocap (BVH) → SMPL pose datasets")
+    group = groups.add_parser("mocap", help="mocap (BVH, ASF/AMC, DeepMimic) → SMPL pose datasets")
     commands = group.add_subparsers(dest="command", required=True)
 
     def method(p: argparse.ArgumentParser) -> None:
@@ -106,12 +133,24 @@ def register(groups: argparse._SubParsersAction) -> None:
         p.add_argument("--workers", type=positive_int, default=None, help="processes (default: CPU count)")
         method(p)
 
-    def inputs(p: argparse.ArgumentParser, required: bool) -> None:
-        p.add_argument("inputs", nargs="+" if required else "*", type=Path, help="BVH files or folders")
-        p.add_argument("--subject", type=int, default=None, help="subject id (default: from the file name)")
-        p.add_argument("--native-fps", type=positive_float, default=None, help="true input fps when the header is wrong")
+    def asf(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--asf", type=Path, default=None,
+                       help="ASF skeleton of the .amc inputs (default: beside each clip, HDM_<actor>.asf for HDM05's "
+                            "HDM_<actor>_..., <subject>.asf for CMU's <subject>_<take>.amc, or <clip>.asf)")
 
-    p = commands.add_parser("convert", help="convert BVH files/folders into one SMPL pose .npz")
+    def inputs(p: argparse.ArgumentParser, required: bool) -> None:
+        p.add_argument("inputs", nargs="+" if required else "*", type=Path,
+                       help="clip files (.bvh, .amc, DeepMimic .txt) or folders (searched for .bvh and .amc)")
+        p.add_argument("--subject", type=int, default=None, help="subject id (default: from the file name)")
+        p.add_argument("--native-fps", type=positive_float, default=None,
+                       help="true input fps when the header is wrong (.amc files state none: 120 is assumed)")
+        asf(p)
+
+    def folders(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--folders", nargs="+", choices=list(SHARED_FOLDERS), default=None,
+                       help="shared mocap folders to convert (default: all); the split stays by subject")
+
+    p = commands.add_parser("convert", help="convert clip files/folders into one SMPL pose .npz")
     inputs(p, required=True)
     p.add_argument("--out", type=Path, required=True, help="output .npz (e.g. poses.npz)")
     p.add_argument("--dedupe-deg", type=non_negative_float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
@@ -121,20 +160,23 @@ def register(groups: argparse._SubParsersAction) -> None:
     p = commands.add_parser("report", help="retargeting error per clip and per rig")
     inputs(p, required=False)
     p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP, help="used when no inputs are given")
+    folders(p)
     p.add_argument("--json", type=Path, default=None, help="also write the tables as JSON")
     p.add_argument("--worst", type=positive_int, default=10, help="how many worst clips to list")
     common(p)
     p.set_defaults(run=_run_report)
 
-    p = commands.add_parser("build", help="build data/mocap/{poses,split}.npz from the shared CMU mocap")
+    p = commands.add_parser("build", help="build data/mocap/{poses,split}.npz from the shared mocap (CMU, HDM05)")
     p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP)
     p.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "mocap")
+    folders(p)
     p.add_argument("--dedupe-deg", type=non_negative_float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
     common(p)
     p.set_defaults(run=_run_build)
 
-    p = commands.add_parser("sheet", help="PNG contact sheet: our mesh beside the BVH skeleton")
-    p.add_argument("inputs", nargs="*", type=Path, help="BVH files (default: one clip per rig)")
+    p = commands.add_parser("sheet", help="PNG contact sheet: our mesh beside the rig's skeleton")
+    p.add_argument("inputs", nargs="*", type=Path, help="clip files or folders (default: one clip per rig)")
+    asf(p)
     p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--frames", type=positive_int, default=4, help="evenly spaced frames per clip")

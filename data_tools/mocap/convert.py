@@ -1,4 +1,4 @@
-"""Mocap clip (BVH, or DeepMimic JSON) → SMPL pose frames: shape fit, retargeting, resampling, position refinement,
+"""Mocap clip (BVH, Acclaim ASF/AMC or DeepMimic JSON) → SMPL pose frames: shape fit, retargeting, resampling, position refinement,
 near-duplicate removal, error measure.
 
 Pipeline per clip: the rig's scale and the target's ``betas`` are fitted to the rig's bone lengths
@@ -8,7 +8,7 @@ position refinement (:mod:`~data_tools.mocap.refine`) corrects the rotations sli
 
 Output frames follow SMPL: ``global_orient (3)`` and ``body_pose (69 = 23 × 3)`` axis-angle (radians),
 ``transl (3)`` metres (see :class:`~data_tools.mocap.retarget.Retargeted`), ``betas (B)`` (constant per
-clip), world frame of the BVH (Y up). The per-frame quality measure is the distance between the shaped
+clip), world frame of the clip (Y up). The per-frame quality measure is the distance between the shaped
 target's posed joints and the rig's points times the fitted scale, over
 :data:`~data_tools.mocap.retarget.MATCHED_NAMES` (the same points that drive the retargeting).
 """
@@ -23,6 +23,7 @@ import numpy as np
 import roma
 import torch
 
+from data_tools.mocap.asf_amc import AmcMotion, read_amc
 from data_tools.mocap.bvh import BvhMotion, read_bvh
 from data_tools.mocap.deepmimic import DeepMimicMotion, read_deepmimic
 from data_tools.mocap.refine import refine
@@ -30,6 +31,7 @@ from data_tools.mocap.retarget import MATCHED_JOINTS, retarget
 from data_tools.mocap.rigs import detect_rig
 from data_tools.mocap.shape import fit_shape
 from data_tools.mocap.skeleton import TargetSkeleton
+from hmr_flow.validation import UserInputError
 
 
 @dataclass
@@ -60,29 +62,51 @@ class ConvertedClip:
     scale: float
 
 
-def infer_subject(path: str | Path) -> int:
-    """CMU subject number from a file name ``07_03.bvh`` / ``007_03.bvh`` or a folder ``martial_135``.
+#: Subject ids of HDM05's actors (``HDM_<actor>_...``). CMU numbers its subjects 1–144, so ids above 1000
+#: can never clash with a CMU subject; ``tr`` is the fifth actor of the full HDM05 database.
+HDM05_SUBJECTS = {"bd": 1001, "bk": 1002, "dg": 1003, "mm": 1004, "tr": 1005}
 
-    Raises ``ValueError`` (naming the file) when neither gives exactly one number.
+
+def infer_subject(path: str | Path) -> int:
+    """Subject id from a file name: CMU's ``07_03.bvh`` / ``007_03.bvh`` (7) or folder ``martial_135``
+    (135), HDM05's ``HDM_<actor>_...`` (:data:`HDM05_SUBJECTS`).
+
+    Raises ``ValueError`` (naming the file) when none of these gives exactly one subject.
     """
     path = Path(path)
     match = re.fullmatch(r"(\d+)_\d+", path.stem)
     if match:
         return int(match.group(1))
+    hdm05 = re.match(r"HDM_([A-Za-z]+)_", path.stem)
+    if hdm05:
+        if hdm05.group(1) not in HDM05_SUBJECTS:
+            raise ValueError(f"{path}: unknown HDM05 actor {hdm05.group(1)!r} (known: {', '.join(HDM05_SUBJECTS)}); "
+                             f"pass the subject explicitly")
+        return HDM05_SUBJECTS[hdm05.group(1)]
     numbers = re.findall(r"(?:^|_)(\d+)(?=_|$)", path.parent.name)
     if len(numbers) == 1:
         return int(numbers[0])
-    raise ValueError(f"{path}: cannot infer the subject from the file or folder name; pass it explicitly")
+    raise UserInputError(f"{path}: cannot infer the subject from the file or folder name; pass it explicitly")
 
 
-#: Suffixes of DeepMimic clips (JSON frame rows, :mod:`data_tools.mocap.deepmimic`); anything else is BVH.
+#: Suffixes of DeepMimic clips (JSON frame rows, :mod:`data_tools.mocap.deepmimic`); ``.amc`` is Acclaim
+#: (:mod:`data_tools.mocap.asf_amc`); anything else is BVH.
 DEEPMIMIC_SUFFIXES = (".txt", ".json")
+#: Files a folder given to ``mocap convert`` / ``report`` / ``sheet`` is searched for.
+CLIP_PATTERNS = ("*.bvh", "*.amc")
 
 
-def read_motion(path: str | Path) -> BvhMotion | DeepMimicMotion:
-    """A mocap clip by its suffix: DeepMimic JSON (``.txt``/``.json``, the humanoid skeleton found
-    beside it) or BVH (anything else)."""
-    return read_deepmimic(path) if Path(path).suffix.lower() in DEEPMIMIC_SUFFIXES else read_bvh(path)
+def read_motion(path: str | Path, skeleton: str | Path | None = None) -> BvhMotion | AmcMotion | DeepMimicMotion:
+    """A mocap clip by its suffix: DeepMimic JSON (``.txt``/``.json``), Acclaim AMC (``.amc``) — each with
+    its skeleton file, ``skeleton`` or found beside the clip — or BVH (anything else, no skeleton file)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in DEEPMIMIC_SUFFIXES:
+        return read_deepmimic(path, skeleton)
+    if suffix == ".amc":
+        return read_amc(path, skeleton)
+    if skeleton is not None:
+        raise ValueError(f"{path}: a skeleton file ({skeleton}) applies to .amc and DeepMimic clips only")
+    return read_bvh(path)
 
 
 def _slerp_rotmats(r0: np.ndarray, r1: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -115,11 +139,12 @@ def _dedupe(local_rot: np.ndarray, min_deg: float) -> np.ndarray:
 def convert_clip(
     path: str | Path, target: TargetSkeleton, fps: float = 30.0, native_fps: float | None = None,
     subject: int | None = None, dedupe_deg: float = 0.0, fit_betas: bool = True, refine_positions: bool = True,
+    skeleton: str | Path | None = None,
 ) -> ConvertedClip:
     """Convert one clip.
 
     Args:
-        path: BVH file or DeepMimic clip (:func:`read_motion`; rig detected from its joint names).
+        path: BVH file, AMC clip or DeepMimic clip (:func:`read_motion`; rig detected from its joint names).
         target: skeleton to retarget onto.
         fps: output frame rate (frames are interpolated: slerp for rotations, linear otherwise).
         native_fps: the file's true frame rate when its ``Frame Time`` is wrong; ``None`` = header.
@@ -128,10 +153,11 @@ def convert_clip(
             degrees at every joint (0 = keep all).
         fit_betas: fit the target's shape to the rig (else scale only, ``betas = 0``).
         refine_positions: run the position refinement (else pure direction matching).
+        skeleton: the clip's skeleton file (ASF, DeepMimic JSON); ``None`` = found beside the clip.
     """
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
-    motion = read_motion(path)
+    motion = read_motion(path, skeleton)
     rig = detect_rig(motion.names, str(path))
     native = float(native_fps or motion.fps)
     subject = infer_subject(path) if subject is None else int(subject)
@@ -166,14 +192,15 @@ def convert_clip(
     )
 
 
-def find_bvh(inputs: list[str | Path]) -> list[Path]:
-    """BVH files among ``inputs`` (files, or folders searched recursively), sorted; errors name the path."""
+def find_clips(inputs: list[str | Path]) -> list[Path]:
+    """Clip files among ``inputs`` (files, or folders searched recursively for :data:`CLIP_PATTERNS`),
+    sorted per folder; errors name the path."""
     files: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(item.rglob("*.bvh"))
+            found = sorted(f for pattern in CLIP_PATTERNS for f in item.rglob(pattern))
             if not found:
-                raise FileNotFoundError(f"{item}: folder contains no .bvh files")
+                raise FileNotFoundError(f"{item}: folder contains no {' or '.join(CLIP_PATTERNS)} files")
             files.extend(found)
         elif item.is_file():
             files.append(item)

@@ -5,12 +5,12 @@ Layout (``N`` frames, ``C`` clips, ``S`` sources):
 ========================  ==========  =========================================================
 key                       shape/dtype meaning
 ========================  ==========  =========================================================
-``global_orient``         (N, 3) f4   root rotation, axis-angle (radians), BVH world (Y up)
+``global_orient``         (N, 3) f4   root rotation, axis-angle (radians), the clip's world (Y up)
 ``body_pose``             (N, 69) f4  23 joint rotations relative to their parents, axis-angle
 ``transl``                (N, 3) f4   metres, SMPL convention (joints = FK(rest joints at betas) + transl)
 ``betas``                 (N, B) f4   body shape fitted to the clip's rig (B = 10 on the open model;
                                       files written before this key existed lack it)
-``subject``               (N,) i4     CMU subject number
+``subject``               (N,) i4     subject id: CMU's number, HDM05's actor 1001–1005 (``HDM05_SUBJECTS``)
 ``clip``                  (N,) i4     index into ``clip_names``
 ``source``                (N,) i4     index into ``source_names`` (rig / conversion)
 ``frame``                 (N,) i4     frame index within the clip at ``fps``
@@ -18,7 +18,7 @@ key                       shape/dtype meaning
                                       DeepMimic): training data only, never held out (files written
                                       before this key existed lack it)
 ``fps``                   () f4       output frame rate
-``clip_names``            (C,) str    clip ids, e.g. ``cmu_daz43/misc/07_03``
+``clip_names``            (C,) str    clip ids, e.g. ``cmu_daz43/misc/07_03``, ``hdm05/HDM_bd_kick…_120``
 ``clip_scale``            (C,) f4     rig units → metres used for the clip
 ``source_names``          (S,) str    rig names (see ``data_tools.mocap.rigs``)
 ========================  ==========  =========================================================
@@ -32,6 +32,7 @@ import numpy as np
 
 from data_tools.mocap.convert import ConvertedClip
 from data_tools.mocap.rigs import RIGS
+from hmr_flow.validation import UserInputError
 
 _PARTIAL_RIGS = {rig.name for rig in RIGS if rig.undriven}
 POSE_KEYS = ("global_orient", "body_pose", "transl", "subject", "clip", "source", "frame")
@@ -75,20 +76,20 @@ def load_poses(path: str | Path) -> dict[str, np.ndarray]:
         with np.load(path) as data:
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError) as err:
-        raise ValueError(f"{path}: not a readable .npz pose file ({err})") from None
+        raise UserInputError(f"{path}: not a readable .npz pose file ({err})") from None
     missing = [k for k in POSE_KEYS + ("fps", "clip_names", "source_names") if k not in arrays]
     if missing:
-        raise ValueError(f"{path}: missing keys {missing}")
+        raise UserInputError(f"{path}: missing keys {missing}")
     n = arrays["body_pose"].shape[0]
     for key, width in (("global_orient", 3), ("body_pose", 69), ("transl", 3)):
         if arrays[key].shape != (n, width):
-            raise ValueError(f"{path}: {key} has shape {arrays[key].shape}, expected ({n}, {width})")
+            raise UserInputError(f"{path}: {key} has shape {arrays[key].shape}, expected ({n}, {width})")
         if not np.isfinite(arrays[key]).all():
-            raise ValueError(f"{path}: {key} contains NaN or infinite values")
+            raise UserInputError(f"{path}: {key} contains NaN or infinite values")
     if "betas" in arrays:
         betas = arrays["betas"]
         if betas.ndim != 2 or betas.shape[0] != n:
-            raise ValueError(f"{path}: betas has shape {betas.shape}, expected ({n}, B)")
+            raise UserInputError(f"{path}: betas has shape {betas.shape}, expected ({n}, B)")
         if not np.isfinite(betas).all():
-            raise ValueError(f"{path}: betas contains NaN or infinite values")
+            raise UserInputError(f"{path}: betas contains NaN or infinite values")
     return arrays

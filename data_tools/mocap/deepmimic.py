@@ -31,6 +31,7 @@ import torch
 from hmr_flow.geometry import axis_angle_to_matrix
 from hmr_flow.geometry.kinematics import forward_kinematics
 from hmr_flow.geometry.rotations import quaternion_to_axis_angle
+from hmr_flow.validation import UserInputError
 
 #: The skeleton file's name, looked up in a clip's folder and the folder above it.
 SKELETON_NAME = "humanoid3d_skeleton.json"
@@ -51,7 +52,7 @@ def _wxyz_to_matrix(quaternion: torch.Tensor) -> torch.Tensor:
     return axis_angle_to_matrix(quaternion_to_axis_angle(xyzw))
 
 
-class DeepMimicError(ValueError):
+class DeepMimicError(UserInputError):
     """A DeepMimic clip or skeleton file that cannot be read (the message names the file)."""
 
 

@@ -1,4 +1,4 @@
-"""Contact sheet: our posed mesh beside the BVH skeleton, evenly spaced frames of a few clips, seen from
+"""Contact sheet: our posed mesh beside the rig's skeleton (BVH, ASF/AMC, DeepMimic), evenly spaced frames of a few clips, seen from
 the front (``+Z``, x right) or the body's left side (``+X``, z right: forward/backward lean shows)."""
 
 from __future__ import annotations
@@ -33,14 +33,16 @@ def _draw(ax, bones: list[tuple[np.ndarray, np.ndarray]], cloud: np.ndarray | No
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(title, fontsize=7)
+    ax.set_title(title, fontsize=6)
 
 
 def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None = None, frames: int = 4,
-                  view: str = "front", fit_betas: bool = True, refine_positions: bool = True) -> Path:
-    """Write a PNG: per clip, ``frames`` evenly spaced frames; each shows the rig skeleton (BVH or DeepMimic, times the
-    fitted scale, blue) and our posed, shaped body (mesh points grey, skeleton red), seen from ``view``
-    (:data:`VIEWS`). ``fit_betas``/``refine_positions`` as in :func:`convert_clip`."""
+                  view: str = "front", fit_betas: bool = True, refine_positions: bool = True,
+                  skeletons: list[Path | None] | None = None) -> Path:
+    """Write a PNG: per clip, ``frames`` evenly spaced frames; each shows the rig skeleton (times the fitted
+    scale, blue) and our posed, shaped body (mesh points grey, skeleton red), seen from ``view``
+    (:data:`VIEWS`). ``fit_betas``/``refine_positions`` as in :func:`convert_clip`; ``skeletons`` one
+    skeleton file per clip (``None``: found beside it, see :func:`read_motion`)."""
     from hmr_flow.body import BodyModel
 
     if view not in VIEWS:
@@ -49,8 +51,9 @@ def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None =
     target = TargetSkeleton.from_body_model(body.model_path)
     fig, axes = plt.subplots(len(files), 2 * frames, figsize=(2 * frames * 1.6, len(files) * 2.2), squeeze=False)
     for row, path in enumerate(files):
-        clip = convert_clip(path, target, fit_betas=fit_betas, refine_positions=refine_positions)
-        motion = read_motion(path)
+        skeleton = skeletons[row] if skeletons else None
+        clip = convert_clip(path, target, fit_betas=fit_betas, refine_positions=refine_positions, skeleton=skeleton)
+        motion = read_motion(path, skeleton)
         picks = np.linspace(0, len(clip.frame) - 1, frames).round().astype(int)
         pose = np.concatenate([clip.global_orient[picks], clip.body_pose[picks]], axis=1)
         with torch.no_grad():
@@ -67,7 +70,7 @@ def contact_sheet(files: list[Path], out: str | Path, model: str | Path | None =
             rig_bones = [(rig_pos[k, p], rig_pos[k, j]) for j, p in enumerate(motion.parents)
                          if p >= 0 and not motion.names[j].endswith("_end")]
             smpl_bones = [(joints[k, p], joints[k, j]) for j, p in enumerate(target.parents) if p >= 0]
-            label = f"{clip.clip} f{clip.frame[picks[k]]}"
+            label = f"f{clip.frame[picks[k]]}\n{clip.clip}"  # long clip names (HDM05's) on a line of their own
             _draw(axes[row, 2 * k], rig_bones, None, centre, "tab:blue", f"rig {label}", VIEWS[view])
             _draw(axes[row, 2 * k + 1], smpl_bones, verts[k, sub], centre, "tab:red", f"SMPL {label}", VIEWS[view])
     fig.tight_layout()

@@ -16,6 +16,7 @@ import torch
 
 from hmr_flow.body.skeleton import JOINT_NAMES, PARENTS
 from hmr_flow.geometry.kinematics import forward_kinematics
+from hmr_flow.validation import UserInputError
 
 _PARENTS = np.asarray(PARENTS)
 
@@ -83,7 +84,7 @@ class TargetSkeleton:
 
         body = BodyModel(model_path)
         if tuple(body.parents) != tuple(PARENTS):
-            raise ValueError(f"{body.model_path}: body model parents {body.parents} are not SMPL's {PARENTS}")
+            raise UserInputError(f"{body.model_path}: body model parents {body.parents} are not SMPL's {PARENTS}")
         regressor = body.smpl.J_regressor.detach().double().numpy()
         shapedirs = body.smpl.shapedirs.detach().double().numpy()
         joint_shapedirs = np.einsum("jv,vcb->jcb", regressor, shapedirs)
@@ -97,9 +98,9 @@ class TargetSkeleton:
             raise FileNotFoundError(f"skeleton file not found: {path}")
         with np.load(path) as data:
             if "joints" not in data:
-                raise ValueError(f"{path}: no 'joints' array (expected joints (24, 3) in metres)")
+                raise UserInputError(f"{path}: no 'joints' array (expected joints (24, 3) in metres)")
             if "parents" in data and tuple(int(p) for p in data["parents"]) != tuple(PARENTS):
-                raise ValueError(f"{path}: parents {data['parents'].tolist()} are not SMPL's {list(PARENTS)}")
+                raise UserInputError(f"{path}: parents {data['parents'].tolist()} are not SMPL's {list(PARENTS)}")
             return cls(data["joints"], str(path))
 
     @classmethod

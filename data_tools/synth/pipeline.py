@@ -22,6 +22,7 @@ from data_tools.mocap.dataset import load_poses
 from data_tools.synth.backgrounds import PHOTO_LICENCES
 from data_tools.synth.sampling import PoseItem, SceneConfig
 from data_tools.synth.shards import ShardWriter, prepare_output
+from hmr_flow.validation import UserInputError
 
 SPLITS = ("train", "val", "all")
 
@@ -59,10 +60,10 @@ def split_frames(poses: Path, split: str, split_file: Path | None = None) -> np.
         raise FileNotFoundError(f"split file not found: {path} (build it with 'python -m data_tools mocap build')")
     with np.load(path) as data:
         if split not in data.files:
-            raise ValueError(f"{path}: no {split!r} array (has {data.files})")
+            raise UserInputError(f"{path}: no {split!r} array (has {data.files})")
         rows = np.asarray(data[split], dtype=np.int64)
     if rows.size == 0 or rows.min() < 0 or rows.max() >= total:
-        raise ValueError(f"{path}: {split!r} indices are empty or outside the {total} frames of {poses}")
+        raise UserInputError(f"{path}: {split!r} indices are empty or outside the {total} frames of {poses}")
     return rows
 
 

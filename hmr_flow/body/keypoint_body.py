@@ -4,8 +4,9 @@ Running the full model (≈13k vertices, pose blend shapes on all of them) for e
 batched fit is wasteful: the reprojection loss only sees the 24 joints and the 11 surface vertices
 that define face/foot keypoints. This module precomputes the joint regressor applied to the template
 and shape directions, and keeps only those vertices' template, shape/pose blend shapes and skinning
-weights, so that one forward pass costs a few hundred floats per body. Outputs equal
-:class:`hmr_flow.body.BodyModel` (tested).
+weights, so that one forward pass costs a few hundred floats per body; the skinning itself is
+:func:`hmr_flow.geometry.skinning.linear_blend_skinning`. Outputs equal :class:`hmr_flow.body.BodyModel`
+(tested).
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hmr_flow.body.keypoints import KeypointMatrices
 from hmr_flow.body.model import BodyModel
 from hmr_flow.body.skeleton import NUM_JOINTS
-from hmr_flow.geometry.kinematics import forward_kinematics
+from hmr_flow.geometry.skinning import linear_blend_skinning
 
 
-class KeypointBody(nn.Module):
+class KeypointBody(KeypointMatrices, nn.Module):
     """Joints and detector keypoints of ``body`` without the full mesh.
 
     Args:
@@ -39,16 +41,7 @@ class KeypointBody(nn.Module):
         self.register_buffer("vertex_posedirs", posedirs.reshape(posedirs.shape[0], -1))
         self.register_buffer("vertex_weights", smpl.lbs_weights[vertex_ids])  # (S, 24)
         self.parents = tuple(int(p) for p in smpl.parents.tolist())
-        self.register_buffer("coco17_matrix", body.coco17_matrix.clone())
-        self.register_buffer("body25_matrix", body.body25_matrix.clone())
-
-    def keypoint_matrix(self, keypoint_format: str) -> torch.Tensor:
-        """``(K, 35)`` matrix mapping source points to ``'coco17'`` or ``'body25'`` keypoints."""
-        if keypoint_format == "coco17":
-            return self.coco17_matrix
-        if keypoint_format == "body25":
-            return self.body25_matrix
-        raise ValueError(f"keypoint_format: expected 'coco17' or 'body25', got {keypoint_format!r}")
+        self._add_keypoint_matrices()
 
     def forward(self, rotmats: torch.Tensor, betas: torch.Tensor, transl: torch.Tensor) -> torch.Tensor:
         """Posed source points.
@@ -62,18 +55,9 @@ class KeypointBody(nn.Module):
             ``(B, 35, 3)``: the 24 joints then the 11 keypoint vertices, in the frame of ``rotmats``
             plus ``transl`` (multiply by :meth:`keypoint_matrix` to get keypoints).
         """
-        batch = rotmats.shape[0]
         if tuple(rotmats.shape[1:]) != (NUM_JOINTS, 3, 3):
             raise ValueError(f"rotmats: expected (B, {NUM_JOINTS}, 3, 3), got {tuple(rotmats.shape)}")
-        joints = self.joint_template + torch.einsum("jcb,nb->njc", self.joint_shapedirs, betas)
-        verts = self.vertex_template + torch.einsum("scb,nb->nsc", self.vertex_shapedirs, betas)
-        eye = torch.eye(3, dtype=rotmats.dtype, device=rotmats.device)
-        pose_feature = (rotmats[:, 1:] - eye).reshape(batch, -1)
-        verts = verts + (pose_feature @ self.vertex_posedirs).view(batch, -1, 3)
-        posed_joints, world_rot = forward_kinematics(rotmats, joints, self.parents)
-        # Skinning transform of joint j maps a rest point x to R_j (x - J_j) + P_j.
-        offsets = posed_joints - torch.einsum("njab,njb->nja", world_rot, joints)
-        skin_rot = torch.einsum("sj,njab->nsab", self.vertex_weights, world_rot)
-        skin_offset = torch.einsum("sj,nja->nsa", self.vertex_weights, offsets)
-        posed_verts = torch.einsum("nsab,nsb->nsa", skin_rot, verts) + skin_offset
+        posed_joints, posed_verts = linear_blend_skinning(
+            betas, rotmats, self.vertex_template, self.vertex_shapedirs, self.vertex_posedirs, self.joint_template,
+            self.joint_shapedirs, self.vertex_weights, self.parents)
         return torch.cat([posed_joints, posed_verts], dim=1) + transl[:, None, :]

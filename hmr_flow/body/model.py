@@ -8,6 +8,8 @@ Pose is SMPL axis-angle ``(B, 72)`` = global_orient ``(B, 3)`` + body_pose ``(B,
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ import torch
 from smplx.lbs import blend_shapes, vertices2joints
 from torch import nn
 
-from hmr_flow.body.keypoints import BODY25_NAMES, COCO17_NAMES, keypoint_matrix
+from hmr_flow.body.keypoints import KEYPOINT_NAMES, KeypointMatrices
 from hmr_flow.body.model_file import load_model_file
 from hmr_flow.body.paths import default_model_path, open_model_name
 from hmr_flow.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
@@ -26,15 +28,38 @@ from hmr_flow.body.skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
 log = logging.getLogger(__name__)
 
 
+def _is_shape_note(line: str) -> bool:
+    """smplx's note that a model has 10 shape components (both the open model and the official files have
+    them), printed on stdout by every ``smplx.SMPL``: no news to the user, once per body model made."""
+    return line.startswith("WARNING: You are using a") and line.endswith("with only 10 shape coefficients.")
+
+
+def _smpl(**kwargs) -> smplx.SMPL:
+    """``smplx.SMPL(**kwargs)`` without its shape-coefficient note; anything else it prints passes through."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        smpl = smplx.SMPL(**kwargs)
+    for line in printed.getvalue().splitlines():
+        if not _is_shape_note(line):
+            print(line)
+    return smpl
+
+
 @dataclass
 class BodyOutput:
-    """Posed body: ``vertices (B, V, 3)``, ``joints (B, 24, 3)``, ``coco17 (B, 17, 3)``,
-    ``body25 (B, 25, 3)``; metres, model frame + transl."""
+    """Posed body: ``vertices (B, V, 3)``, ``joints (B, 24, 3)`` and ``keypoints``: ``{format: (B, K, 3)}``
+    for every format of :data:`hmr_flow.body.KEYPOINT_NAMES`, each also an attribute (``out.coco17 (B, 17,
+    3)``, ``out.body25 (B, 25, 3)``); metres, model frame + transl."""
 
     vertices: torch.Tensor
     joints: torch.Tensor
-    coco17: torch.Tensor
-    body25: torch.Tensor
+    keypoints: dict[str, torch.Tensor]
+
+    def __getattr__(self, name: str) -> torch.Tensor:
+        keypoints = self.__dict__.get("keypoints", {})
+        if name in keypoints:
+            return keypoints[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
 
 def _check(value: Any, name: str, trailing: tuple[int, ...]) -> torch.Tensor:
@@ -48,7 +73,7 @@ def _check(value: Any, name: str, trailing: tuple[int, ...]) -> torch.Tensor:
     return value
 
 
-class BodyModel(nn.Module):
+class BodyModel(KeypointMatrices, nn.Module):
     """SMPL-format body model (open MakeHuman-derived model by default, or an official SMPL file).
 
     Args:
@@ -80,7 +105,7 @@ class BodyModel(nn.Module):
         if not 1 <= num_betas <= available:
             raise ValueError(f"num_betas={num_betas}: {self.model_path} has {available} shape components")
         self.num_betas = num_betas
-        self.smpl = smplx.SMPL(
+        self.smpl = _smpl(
             model_path=str(self.model_path),
             data_struct=smplx.utils.Struct(**arrays),
             num_betas=num_betas,
@@ -94,8 +119,7 @@ class BodyModel(nn.Module):
         )
         self.faces = arrays["f"]
         self.register_buffer("faces_tensor", torch.as_tensor(self.faces), persistent=False)
-        self.register_buffer("coco17_matrix", keypoint_matrix(COCO17_NAMES), persistent=False)
-        self.register_buffer("body25_matrix", keypoint_matrix(BODY25_NAMES), persistent=False)
+        self._add_keypoint_matrices(persistent=False)
 
     @property
     def name(self) -> str:
@@ -193,9 +217,6 @@ class BodyModel(nn.Module):
         else:
             out = self.smpl(betas=betas, global_orient=axis_angle[:, :3], body_pose=axis_angle[:, 3:], transl=transl)
         sources = out.joints
-        return BodyOutput(
-            vertices=out.vertices,
-            joints=sources[:, :NUM_JOINTS],
-            coco17=torch.einsum("ks,bsc->bkc", self.coco17_matrix.to(dtype), sources),
-            body25=torch.einsum("ks,bsc->bkc", self.body25_matrix.to(dtype), sources),
-        )
+        keypoints = {name: torch.einsum("ks,bsc->bkc", self.keypoint_matrix(name).to(dtype), sources)
+                     for name in KEYPOINT_NAMES}
+        return BodyOutput(vertices=out.vertices, joints=sources[:, :NUM_JOINTS], keypoints=keypoints)

@@ -19,11 +19,12 @@ import numpy as np
 from hmr_flow.body.keypoints import VERTEX_KEYPOINTS
 from hmr_flow.body.skeleton import NUM_JOINTS, PARENTS
 from hmr_flow.body.smpl_pickle import load_smpl_pickle
+from hmr_flow.validation import UserInputError
 
 SMPL_NUM_VERTICES = 6890
 
 
-class BodyModelFileError(ValueError):
+class BodyModelFileError(UserInputError):
     """A model file is missing, corrupt or has arrays of the wrong shape/content."""
 
 

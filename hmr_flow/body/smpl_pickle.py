@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from hmr_flow.validation import UserInputError
 
-class SmplPickleError(ValueError):
+
+class SmplPickleError(UserInputError):
     """The file is not a readable SMPL pickle (or contains something that is not allowed)."""
 
 

@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from hmr_flow.commands.options import add_image_inputs, add_recall, add_threads, make_detector
+from hmr_flow.commands.options import add_image_inputs, add_recall, add_threads
 from hmr_flow.validation import check_output_path
 
 
@@ -26,11 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.detection.run import detect_to_file, image_paths
+    from hmr_flow.detection import detect_images, image_paths, make_detector
+    from hmr_flow.fitting.keypoint_io import write_coco
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     paths = image_paths(args.image, args.images)
     check_output_path(args.out, paths)
-    path, people = detect_to_file(paths, args.out, make_detector(args.recall, args.threads))
-    print(f"found {people} people in {len(paths)} images; wrote {path}")
+    detections = detect_images(paths, make_detector(args.recall, args.threads))
+    path = write_coco(args.out, detections)
+    print(f"found {sum(len(d.people) for d in detections)} people in {len(paths)} images; wrote {path}")
     return 0

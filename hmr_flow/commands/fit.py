@@ -23,20 +23,12 @@ from hmr_flow.commands.options import (
     add_threads,
     read_keypoint_inputs,
 )
-from hmr_flow.commands.fit_video import (DEFAULT_HYPOTHESES, SEQUENCE_ITERATIONS, add_sequence_options, check_per_image,
-                                         is_sequence, run_sequence)
+from hmr_flow.commands.fit_video import add_sequence_options, check_per_image, is_sequence, run_sequence
 from hmr_flow.fitting.outputs import MESH_FORMATS
-from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
-from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, scaled_config
+from hmr_flow.fitting.sequence import SEQUENCE_HYPOTHESES, SEQUENCE_ITERATIONS
+from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement, keypoint_error_px
+from hmr_flow.fitting.schedule import DEFAULT_ITERATIONS, LEARNING_RATES, FitConfig, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
-
-#: Optimiser steps of the command's fits. With 4 hypotheses per person, 60 steps fit as well as 300
-#: (bench/fit_command.py, 96 validation persons: PA-MPJPE 100.4 vs 100.7 mm) at twice the speed.
-COMMAND_ITERATIONS = 60
-#: LBFGS's step size: its strong-Wolfe line search scales the step itself.
-LBFGS_LEARNING_RATE = 1.0
-#: Hypotheses per person of a per-image fit (a clip's frames start from DEFAULT_HYPOTHESES each).
-IMAGE_HYPOTHESES = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,31 +46,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
     from hmr_flow.models.conditional_prior import ConditionalPrior
-    from hmr_flow.prior import KINDS, FlowPrior, GMMPrior
+    from hmr_flow.prior import PRIOR_KINDS
 
-    parser.add_argument("--prior", choices=(ConditionalPrior.kind, *KINDS), default=ConditionalPrior.kind,
+    parser.add_argument("--prior", choices=(ConditionalPrior.kind, *PRIOR_KINDS), default=ConditionalPrior.kind,
                         help="pose prior: the conditional model's -log p(pose | the person's keypoints) (global "
-                             "orientation included), the unconditional flow, the GMM, or none")
+                             "orientation included), or the unconditional " + ", ".join(
+                                 f"{kind} ({entry.help})" for kind, entry in PRIOR_KINDS.items()))
     add_prior_weights(parser, deprecated=("--prior-path",))
     add_model_weights(parser, deprecated=("--regressor",))
-    add_hypotheses(parser, None, f"initial hypotheses per person, the best fit is kept (default: {IMAGE_HYPOTHESES} per "
-                                 f"image, {DEFAULT_HYPOTHESES} per frame of a clip)", deprecated=("--init",))
+    add_hypotheses(parser, None, f"initial hypotheses per person, the best fit is kept (default: "
+                                 f"{FitConfig.num_hypotheses} per image, {SEQUENCE_HYPOTHESES} per frame of a clip)",
+                   deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
-                        help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples; "
-                             "auto = regression with --prior conditional or for a clip, else prior")
+                        help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples "
+                             "(with --prior conditional: the conditional model's samples); auto = regression with "
+                             "--prior conditional or for a clip, else prior")
     parser.add_argument("--iterations", type=positive_int,
                         help=f"optimiser steps per fit, shared by the stages in proportion (default: "
-                             f"{COMMAND_ITERATIONS} per image, {SEQUENCE_ITERATIONS} for a clip; the library's default "
-                             f"schedule has {sum(s.iterations for s in DEFAULT_STAGES)})")
-    parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default=FitConfig.optimizer,
+                             f"{DEFAULT_ITERATIONS} per image, {SEQUENCE_ITERATIONS} for a clip)")
+    parser.add_argument("--optimizer", choices=tuple(LEARNING_RATES), default=FitConfig.optimizer,
                         help="adam: per-parameter steps, suits a batch of independent people; lbfgs: strong-Wolfe line "
                              "search on the summed objective")
     parser.add_argument("--learning-rate", type=positive_float,
-                        help=f"Adam learning rate / LBFGS step size (default: {FitConfig.learning_rate:g} for adam, "
-                             f"{LBFGS_LEARNING_RATE:g} for lbfgs)")
-    own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in (ConditionalPrior, FlowPrior, GMMPrior))
+                        help="Adam learning rate / LBFGS step size (default: "
+                             + ", ".join(f"{rate:g} for {name}" for name, rate in LEARNING_RATES.items()) + ")")
+    own = ", ".join(f"{entry.prior.kind} {entry.prior.fit_weight:g}" for entry in PRIOR_KINDS.values() if entry.density)
     parser.add_argument("--prior-weight", type=non_negative_float,
-                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")
+                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own}; "
+                             f"{ConditionalPrior.kind}: the one stored with the model's weights)")
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
     parser.add_argument("--mesh-format", choices=MESH_FORMATS,
@@ -93,10 +88,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _config(args: argparse.Namespace) -> FitConfig:
-    learning_rate = args.learning_rate or (LBFGS_LEARNING_RATE if args.optimizer == "lbfgs" else FitConfig.learning_rate)
-    config = FitConfig(optimizer=args.optimizer, learning_rate=learning_rate, prior_weight=args.prior_weight)
-    return scaled_config(max(args.iterations or COMMAND_ITERATIONS, len(config.stages)), config)
+def _config(args: argparse.Namespace, iterations: int = DEFAULT_ITERATIONS,
+            hypotheses: int = FitConfig.num_hypotheses) -> FitConfig:
+    """The fit's settings from the options; ``iterations`` and ``hypotheses`` where they are not given."""
+    config = FitConfig(optimizer=args.optimizer, learning_rate=args.learning_rate, prior_weight=args.prior_weight,
+                       num_hypotheses=args.hypotheses or hypotheses)
+    return scaled_config(max(args.iterations or iterations, len(config.stages)), config)
 
 
 def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
@@ -114,7 +111,7 @@ def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.models import conditional_fitting, conditional_prior_factory, load_model, regression_initialiser
+    from hmr_flow.models import conditional_fitting, load_model
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -126,10 +123,8 @@ def run(args: argparse.Namespace) -> int:
     if clip:
         if args.threads:
             torch.set_num_threads(args.threads)
-        args.iterations = args.iterations or SEQUENCE_ITERATIONS
-        return run_sequence(args, _config(args), from_regression)
+        return run_sequence(args, _config(args, SEQUENCE_ITERATIONS, SEQUENCE_HYPOTHESES), from_regression)
     check_per_image(args)
-    args.hypotheses = args.hypotheses or IMAGE_HYPOTHESES
     for option, path in (("--image", args.image), ("--images", args.images), ("--body-model", args.body_model)):
         if path is not None and not path.exists():
             raise UserInputError(f"{option} {path}: not found")
@@ -142,32 +137,38 @@ def run(args: argparse.Namespace) -> int:
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
                              f"{args.min_keypoints} keypoints in any of the {len(records)} images")
-    model = load_model(args.model_weights, args.device) if conditional or from_regression else None
+    per_image = None
+    if conditional or from_regression:  # the model starts and/or regularises each image's fit
+        model = load_model(args.model_weights, args.device)
+        if from_regression:
+            per_image = conditional_fitting(model, config.num_hypotheses, args.seed, prior=conditional)
+        else:  # --prior conditional --init-from prior: the conditional prior's own samples
+            per_image = conditional_fitting(model, config.num_hypotheses, args.seed, config.sample_temperature,
+                                            start="samples")
     torch.manual_seed(args.seed)
-    initialiser = regression_initialiser(model, args.hypotheses, args.seed) if from_regression else None
-    prior_factory = conditional_prior_factory(model) if conditional else None
-    if conditional and from_regression:  # each image's people encoded once, for both
-        initialiser, prior_factory = conditional_fitting(model, args.hypotheses, args.seed)
     options = FitOptions(
         prior=None if conditional else load_prior(args.prior, args.prior_weights, device=args.device),
         prior_name=args.prior,
-        num_hypotheses=args.hypotheses,
         focal=args.focal,
         image_size=tuple(args.image_size) if args.image_size else None,
         seed=args.seed,
-        initialiser=initialiser,
-        prior_factory=prior_factory,
+        per_image=per_image,
         config=config,
         overlays=args.overlays,
         body_model=args.body_model,
         mesh_format=args.mesh_format or "ply",
     )
-    written = fit_records(records, options, args.out, device=args.device)
+    agreement = {}
+    written = fit_records(records, options, args.out, device=args.device,
+                          on_image=lambda record, result: agreement.update({record.name: zip(
+                              keypoint_agreement(record, result.keypoints_2d),
+                              keypoint_agreement(record, result.keypoints_2d, alpha=0.05),
+                              keypoint_error_px(record, result.keypoints_2d))}))
     fitted = [record for record in records if record.person_ids]
     for record in fitted:
-        agreement = keypoint_agreement(record, args.out / f"{record.name}_params.npz")
-        print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
-              + ", ".join(f"{100 * a:.0f} %" for a in agreement))
+        print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % / 5 % of the box, "
+              "mean distance: " + "; ".join(f"{100 * coarse:.0f} % / {100 * fine:.0f} %, {pixels:.1f} px"
+                                            for coarse, fine, pixels in agreement[record.name]))
     people = sum(len(r.person_ids) for r in fitted)
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"fitted {people} people in {len(fitted)} images{skipped}; wrote {len(written)} files to {args.out}")

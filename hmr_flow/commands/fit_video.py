@@ -16,14 +16,8 @@ import torch
 
 from hmr_flow.validation import UserInputError, check_output_dir, positive_float, positive_int
 
-#: Defaults of a clip's fit: tracks of people seen in at least 3 frames; one hypothesis per frame (the
-#: conditional model's mode: the neighbouring frames settle what one frame leaves open); optimiser steps
-#: (the temporal term couples the frames: more steps than a photo's 60; chosen with the temporal scale,
-#: ``bench/video.py --seeds 777 … --iterations 60 90 120``: PA-MPJPE 72.5 / 69.2 / 67.2 mm, 28 / 24 / 20
-#: frames per CPU-second; docs/video.md).
+#: Tracks of people seen in fewer frames are dropped (detector flicker).
 DEFAULT_MIN_TRACK_FRAMES = 3
-DEFAULT_HYPOTHESES = 1
-SEQUENCE_ITERATIONS = 120
 
 
 def add_sequence_options(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +94,7 @@ def _read_clip(args: argparse.Namespace):
                                  f"{size[0]}×{size[1]}")
         sequence.size = size
         return sequence.every(args.every or 1), fps, None
-    from hmr_flow.commands.options import make_detector
+    from hmr_flow.detection import make_detector
     from hmr_flow.detection.video import detect_video
 
     detections = detect_video(args.video, make_detector(args.recall), args.every or 1)
@@ -114,6 +108,7 @@ def _read_clip(args: argparse.Namespace):
 def run_sequence(args: argparse.Namespace, config, from_regression: bool) -> int:
     """``fit`` on a clip; ``config`` the per-frame :class:`~hmr_flow.fitting.FitConfig` of the command's options,
     ``from_regression`` whether the hypotheses come from the conditional model."""
+    from hmr_flow.fitting.keypoint_io import DETECTED_NAME
     from hmr_flow.fitting.sequence import SequenceConfig
     from hmr_flow.fitting.sequence_pipeline import SequenceOptions, fit_sequence, sequence_tracks
     from hmr_flow.metrics import pck
@@ -130,15 +125,14 @@ def run_sequence(args: argparse.Namespace, config, from_regression: bool) -> int
                              f"W H, or the clip with --video")
     tracker = TrackerSettings(max_gap=args.max_gap, min_detections=args.min_track_frames)
     tracks = sequence_tracks(sequence, sequence.size, tracker, args.min_keypoints)
-    hypotheses = args.hypotheses or DEFAULT_HYPOTHESES
-    start, prior = _start_hook(args, hypotheses, from_regression)
+    start, prior = _start_hook(args, config.num_hypotheses, from_regression)
     if detections is not None:  # only now: every check has passed
-        from hmr_flow.detection.video import write_frames_coco
+        from hmr_flow.fitting.sequence_io import write_frames_coco
 
-        write_frames_coco(args.out / "detected_keypoints.json", args.video, detections)
+        write_frames_coco(args.out / DETECTED_NAME, args.video, detections)
     sequence_config = SequenceConfig(fit=config, acceleration_sigma=args.acceleration_sigma / 1000.0,
                                      window=args.window, overlap=min(SequenceConfig.overlap, args.window // 2 - 1))
-    options = SequenceOptions(prior=prior, prior_name=args.prior, num_hypotheses=hypotheses, focal=args.focal,
+    options = SequenceOptions(prior=prior, prior_name=args.prior, focal=args.focal,
                               config=sequence_config, seed=args.seed, start=start, tracker=tracker,
                               body_model=args.body_model, mesh_format=args.mesh_format, render=args.render,
                               video=args.video, fps=fps)

@@ -7,10 +7,13 @@ prints one warning line (``hmr-flow: warning: --init is deprecated; use --hypoth
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from hmr_flow.validation import UserInputError, float_in, positive_float, positive_int, seed_int
+
+log = logging.getLogger(__name__)
 
 
 class _DeprecatedAlias(argparse.Action):
@@ -59,9 +62,12 @@ def add_seed(parser: argparse.ArgumentParser, default: int | None = 0) -> None:
 
 
 def add_prior_weights(parser: argparse.ArgumentParser, deprecated: tuple[str, ...] = ()) -> None:
-    """``--prior-weights PATH``: a flow (.pt) or GMM (.npz) prior file instead of the shipped one."""
+    """``--prior-weights PATH``: a prior file of the chosen kind instead of its shipped one."""
+    from hmr_flow.prior import DEFAULT_PATHS
+
+    shipped = ", ".join(f"{kind}: {path.name}" for kind, path in DEFAULT_PATHS.items())
     add_option(parser, "--prior-weights", type=Path, deprecated=deprecated,
-               help="prior file (.pt flow, .npz GMM) to use instead of the shipped weights")
+               help=f"prior file of the chosen kind to use instead of its shipped weights (in hmr_flow/assets: {shipped})")
 
 
 def add_model_weights(parser: argparse.ArgumentParser, deprecated: tuple[str, ...] = ()) -> None:
@@ -103,34 +109,33 @@ def add_keypoint_inputs(parser: argparse.ArgumentParser, min_keypoints: int) -> 
 
 def add_recall(parser: argparse.ArgumentParser) -> None:
     """``--recall fast|high``: which person proposals the detector searches
-    (:data:`hmr_flow.detection.pipeline.RECALL`)."""
-    parser.add_argument("--recall", choices=("fast", "high"), default="fast",
-                        help="person search when detecting: 'fast' (default: whole image + faces, ~0.2 s per photo) "
+    (:data:`hmr_flow.detection.pipeline.RECALL`, default :data:`~hmr_flow.detection.pipeline.DEFAULT_RECALL`)."""
+    from hmr_flow.detection.pipeline import DEFAULT_RECALL, RECALL
+
+    parser.add_argument("--recall", choices=tuple(RECALL), default=DEFAULT_RECALL,
+                        help="person search when detecting: 'fast' (whole image + faces, ~0.2 s per photo) "
                              "or 'high' (also 2× and 4× tiles and small faces, for small or cut-off people; seconds "
                              "per crowded photo)")
-
-
-def make_detector(recall: str = "fast", threads: int = 1):
-    """The BlazePose detector searching as ``--recall`` says, its networks on ``threads`` CPU threads."""
-    from hmr_flow.detection.pipeline import RECALL, BlazePose
-
-    return BlazePose(threads=threads, search=RECALL[recall])
 
 
 def read_keypoint_inputs(args: argparse.Namespace) -> list:
     """The :class:`~hmr_flow.fitting.KeypointImage` records of ``--keypoints`` (with ``--image``/``--images``
     for the photos), or, without a keypoint file, of the people detected in ``--image``/``--images`` first
-    (written to ``<--out>/detected_keypoints.json``, which names its images)."""
-    from hmr_flow.fitting.keypoint_io import read_keypoints
+    (also written to ``<--out>/detected_keypoints.json``, which names its images; not read back)."""
+    from hmr_flow.fitting.keypoint_io import DETECTED_NAME, detected_records, read_keypoints
 
     if args.keypoints is not None:
         return read_keypoints(args.keypoints, args.image or args.images, args.min_keypoints)
     if args.image is None and args.images is None:
         raise UserInputError("give --keypoints, or --image/--images to detect the people first")
-    from hmr_flow.detection import detect_into
+    from hmr_flow.detection import detect_images, image_paths, make_detector
 
-    detected = detect_into(args.out, args.image, args.images, make_detector(args.recall))
-    return read_keypoints(detected, None, args.min_keypoints)
+    paths = image_paths(args.image, args.images)
+    detections = detect_images(paths, make_detector(args.recall))
+    path = args.out / DETECTED_NAME
+    records = detected_records(detections, path, args.min_keypoints)
+    log.info("detected %d people in %d images: %s", sum(len(d.people) for d in detections), len(paths), path)
+    return records
 
 
 def add_threads(parser: argparse.ArgumentParser, help: str = "torch CPU threads (default: torch's choice; 1 is often "

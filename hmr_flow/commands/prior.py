@@ -23,9 +23,10 @@ from hmr_flow.commands.options import add_device, add_learning_rate, add_prior_w
 from hmr_flow.files import save_npz, write_csv
 from hmr_flow.prior.flow import DEFAULT_FLOW
 from hmr_flow.prior.inputs import load_pose_batch
-from hmr_flow.prior.loading import DENSITY_KINDS, load_prior
+from hmr_flow.prior.loading import load_prior
+from hmr_flow.prior.registry import DENSITY_KINDS, PRIOR_KINDS, TRAINABLE_KINDS
 from hmr_flow.prior.space import COORDS
-from hmr_flow.prior.train import BALANCES, DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths, train_flow, train_gmm
+from hmr_flow.prior.train import BALANCES, DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths
 from hmr_flow.validation import (
     UserInputError,
     check_output_path,
@@ -48,8 +49,9 @@ def _subjects(text: str) -> tuple[int, ...]:
 
 def _run_train(args: argparse.Namespace) -> int:
     device = str(resolve_device(args.device))
-    if args.kind == "gmm" and args.resume:
-        raise UserInputError("--resume applies to the flow only (the GMM fits in one go)")
+    if args.resume and not PRIOR_KINDS[args.kind].resumable:
+        resumable = ", ".join(kind for kind, entry in PRIOR_KINDS.items() if entry.resumable)
+        raise UserInputError(f"--resume applies to {resumable} only (the {args.kind} prior fits in one go)")
     outputs = output_paths(args.out)
     for path in outputs:
         check_output_path(path, [args.data])
@@ -66,10 +68,7 @@ def _train_locked(args: argparse.Namespace, device: str, outputs: tuple[Path, ..
                          jitter=args.jitter, jitter_end=args.jitter_end, balance=args.balance,
                          balance_power=args.balance_power, floor=args.floor, seed=args.seed, device=device,
                          flow=flow, mirror=args.mirror)
-    if args.kind == "gmm":
-        summary = train_gmm(config)
-    else:
-        summary = train_flow(config, resume=args.resume)
+    summary = PRIOR_KINDS[args.kind].train(config, args.resume)
     print(json.dumps(summary, indent=1))
     return 0
 
@@ -148,7 +147,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")
     train.add_argument("--data", type=Path, required=True, help=".npz with body_pose (N, 69) and subject (N,)")
     train.add_argument("--out", type=Path, required=True, help="prior file to write (.pt flow, .npz gmm)")
-    train.add_argument("--kind", choices=DENSITY_KINDS, default="flow", help="normalizing flow or SMPLify-style GMM")
+    train.add_argument("--kind", choices=TRAINABLE_KINDS, default="flow",
+                       help=" or ".join(PRIOR_KINDS[kind].help for kind in TRAINABLE_KINDS))
     train.add_argument("--coords", choices=COORDS, default="axis_angle_mean", help="flow model coordinates")
     train.add_argument("--val-subjects", type=_subjects, default=DEFAULT_VAL_SUBJECTS,
                        help="comma-separated held-out subjects")

@@ -53,6 +53,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from hmr_flow.validation import UserInputError
+
 FORMAT_NAME = "hmr-flow-synth"
 FORMAT_VERSION = 1
 MANIFEST_NAME = "manifest.json"
@@ -79,7 +81,7 @@ FLOAT_KEYS = tuple(k for k, (_, dtype) in SAMPLE_ARRAYS.items() if dtype.startsw
 SHARD_KEYS = ("jpeg", "jpeg_offsets", *SAMPLE_ARRAYS)
 
 
-class SynthDataError(ValueError):
+class SynthDataError(UserInputError):
     """A synthetic set (manifest or shard) is missing, corrupt or inconsistent; the message names the file."""
 
 

@@ -8,17 +8,20 @@ LiteRT.
 - :mod:`~hmr_flow.detection.detector`, :mod:`~hmr_flow.detection.faces`: person proposals (the person
   detector; faces, each proposing the person below it);
 - :mod:`~hmr_flow.detection.landmarks`: the landmark network on one proposal;
-- :mod:`~hmr_flow.detection.pipeline`: image → people with COCO-17 keypoints (:class:`BlazePose`; the
-  searches of ``--recall``);
-- :mod:`~hmr_flow.detection.coco`, :mod:`~hmr_flow.detection.run`: COCO files and the ``detect`` command's work.
+- :mod:`~hmr_flow.detection.base`: the :class:`Detector` protocol (image, optional boxes → people with
+  keypoints and boxes) and what it returns;
+- :mod:`~hmr_flow.detection.pipeline`: image → people with COCO-17 keypoints (:class:`BlazePose`, the
+  searches of ``--recall``, :func:`make_detector`);
+- :mod:`~hmr_flow.detection.run`: the images of ``--image``/``--images`` through a detector (the COCO
+  file is written by :func:`hmr_flow.fitting.keypoint_io.write_coco`).
 """
 
-from hmr_flow.detection.coco import ImageDetections, write_coco
+from hmr_flow.detection.base import DetectedPerson, Detector, ImageDetections
 from hmr_flow.detection.models import blazepose_files
-from hmr_flow.detection.pipeline import BlazePose, DetectedPerson
-from hmr_flow.detection.run import NoPersonError, detect_images, detect_into, detect_to_file, image_paths
+from hmr_flow.detection.pipeline import DEFAULT_RECALL, RECALL, BlazePose, make_detector
+from hmr_flow.detection.run import NoPersonError, detect_images, image_paths
 
 __all__ = [
-    "BlazePose", "DetectedPerson", "ImageDetections", "NoPersonError", "blazepose_files", "detect_images",
-    "detect_into", "detect_to_file", "image_paths", "write_coco",
+    "DEFAULT_RECALL", "RECALL", "BlazePose", "DetectedPerson", "Detector", "ImageDetections", "NoPersonError",
+    "blazepose_files", "detect_images", "image_paths", "make_detector",
 ]

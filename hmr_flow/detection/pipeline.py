@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hmr_flow.detection.base import DetectedPerson
 from hmr_flow.detection.detector import PersonDetector
 from hmr_flow.detection.faces import FaceDetector
 from hmr_flow.detection.landmarks import LandmarkNetwork, Landmarks
@@ -68,25 +69,13 @@ class Search:
     face_levels: int | None = None
 
 
-#: The ``--recall`` settings, chosen on the bench photos (``docs/detection.md``). ``fast`` (the default):
+#: The ``--recall`` settings, chosen on the bench photos (``docs/detection.md``). ``fast`` (the default,
+#: :data:`DEFAULT_RECALL`):
 #: the whole image and faces down to tiles of 1/4 of the image (7 of 16 people found instead of 5, no
 #: false positive, ~0.3 s per photo on 2 shared cores); ``high`` adds detector tiles at 2× and 4× and
 #: faces down to 1/8 tiles (9 of 16, but 4 false positives and ~2.3 s per photo).
 RECALL = {"fast": Search(face_levels=2), "high": Search(tile_levels=2, face_levels=3)}
 DEFAULT_RECALL = "fast"
-
-
-@dataclass
-class DetectedPerson:
-    """One person: ``keypoints (17, 3)`` COCO-17 ``(u, v, confidence)`` px, ``box (4,)`` ``(x0, y0, x1,
-    y1)`` px of the 33 landmarks clipped to the image, ``score`` in [0, 1] (the landmark network's pose
-    presence × the proposal's score), and ``source``: the search that proposed it (``'whole'``,
-    ``'faces'``, ``'tiles'`` or ``'box'``)."""
-
-    keypoints: np.ndarray
-    box: np.ndarray
-    score: float
-    source: str = "whole"
 
 
 def tile_regions(width: int, height: int, levels: int, pad: float = 0.0,
@@ -113,8 +102,17 @@ def _inside(point: np.ndarray, boxes: list[np.ndarray]) -> bool:
     return any(b[0] <= point[0] <= b[2] and b[1] <= point[1] <= b[3] for b in boxes)
 
 
+def make_detector(recall: str = DEFAULT_RECALL, threads: int = 1) -> BlazePose:
+    """The BlazePose detector searching as ``--recall`` says (a key of :data:`RECALL`), its networks on
+    ``threads`` CPU threads."""
+    if recall not in RECALL:
+        raise ValueError(f"recall: expected one of {', '.join(RECALL)}, got {recall!r}")
+    return BlazePose(threads=threads, search=RECALL[recall])
+
+
 class BlazePose:
-    """``detector(image, boxes=None) -> list[DetectedPerson]`` (best first).
+    """``detector(image, boxes=None) -> list[DetectedPerson]`` (best first): a
+    :class:`~hmr_flow.detection.base.Detector`.
 
     Args:
         detector_path, landmark_path, face_path: the ``.tflite`` files (default: :func:`blazepose_files`).

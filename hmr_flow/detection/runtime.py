@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hmr_flow.validation import UserInputError
+
 log = logging.getLogger(__name__)
 
 
@@ -28,7 +30,7 @@ class TFLiteNetwork:
             self._interpreter = Interpreter(model_path=str(self.path), num_threads=threads)
             self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
-            raise ValueError(f"{self.path}: not a loadable TFLite network ({err})") from None
+            raise UserInputError(f"{self.path}: not a loadable TFLite network ({err})") from None
         [self._input] = self._interpreter.get_input_details()
         self._outputs = sorted(self._interpreter.get_output_details(), key=lambda d: (len(d["name"]), d["name"]))
         self.input_shape = tuple(int(n) for n in self._input["shape"])

@@ -20,16 +20,49 @@ Camera: pinhole at the origin of the OpenCV camera frame (x right, y down, z for
 
 from hmr_flow.fitting.fitter import FitResult, fit_people, keypoint_weights
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation, relaxed_pose
-from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, read_coco, read_coco_results, read_keypoints, read_openpose
-from hmr_flow.fitting.pipeline import FitInputError, FitOptions, fit_image, fit_records, keypoint_agreement
-from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_config
+from hmr_flow.fitting.keypoint_io import (
+    KeypointFileError,
+    KeypointImage,
+    detected_records,
+    read_coco,
+    read_coco_results,
+    read_keypoints,
+    read_openpose,
+    write_coco,
+)
+from hmr_flow.fitting.pipeline import (
+    FitInputError,
+    FitOptions,
+    PerImage,
+    fit_image,
+    fit_records,
+    keypoint_agreement,
+    keypoint_error_px,
+)
+from hmr_flow.fitting.schedule import (
+    DEFAULT_HYPOTHESES,
+    DEFAULT_ITERATIONS,
+    DEFAULT_STAGES,
+    LEARNING_RATES,
+    SAMPLE_TEMPERATURE,
+    SMPLIFY_STAGES,
+    FitConfig,
+    Stage,
+    scaled_config,
+    scaled_stages,
+)
 # clips: a track's fit (one shape, a temporal term), keypoint files as frames, and the run over a clip's tracks
 from hmr_flow.fitting.sequence import SequenceConfig, TrackFit, TrackStart, fit_track
 from hmr_flow.fitting.sequence_io import KeypointSequence, read_sequence
 from hmr_flow.fitting.sequence_pipeline import SequenceOptions, fit_sequence
 
 __all__ = [
+    "DEFAULT_HYPOTHESES",
+    "DEFAULT_ITERATIONS",
     "DEFAULT_STAGES",
+    "LEARNING_RATES",
+    "SAMPLE_TEMPERATURE",
+    "SMPLIFY_STAGES",
     "FitConfig",
     "FitInputError",
     "FitOptions",
@@ -38,12 +71,14 @@ __all__ = [
     "KeypointFileError",
     "KeypointImage",
     "KeypointSequence",
+    "PerImage",
     "SequenceConfig",
     "SequenceOptions",
     "Stage",
     "TrackFit",
     "TrackStart",
     "default_initialisation",
+    "detected_records",
     "estimate_translation",
     "fit_image",
     "fit_people",
@@ -51,6 +86,7 @@ __all__ = [
     "fit_track",
     "fit_records",
     "keypoint_agreement",
+    "keypoint_error_px",
     "keypoint_weights",
     "read_coco",
     "read_coco_results",
@@ -59,4 +95,6 @@ __all__ = [
     "read_sequence",
     "relaxed_pose",
     "scaled_config",
+    "scaled_stages",
+    "write_coco",
 ]

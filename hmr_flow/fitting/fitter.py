@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from hmr_flow.body.keypoints import KEYPOINT_NAMES
+from hmr_flow.body.keypoints import KEYPOINT_NAMES, check_format, num_keypoints
 from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
-from hmr_flow.fitting.schedule import FitConfig, Stage
+from hmr_flow.fitting.schedule import SAMPLE_TEMPERATURE, FitConfig, Stage
 from hmr_flow.prior import FittingPrior, NoPrior, PosePrior
 from hmr_flow.geometry import (
     axis_angle_to_matrix,
@@ -73,7 +73,7 @@ class FitResult:
 
 def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool = False) -> torch.Tensor:
     """``(K,)`` per-keypoint weights: hips at ``hip_weight``; non-torso keypoints 0 if ``torso_only``."""
-    names = KEYPOINT_NAMES[keypoint_format]
+    names = KEYPOINT_NAMES[check_format(keypoint_format)]
     weights = torch.tensor([hip_weight if n in _HIPS else 1.0 for n in names])
     if torso_only:
         weights = weights * torch.tensor([float(n in _TORSO) for n in names])
@@ -81,9 +81,7 @@ def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool =
 
 
 def _check_keypoints(keypoints: torch.Tensor, keypoint_format: str) -> None:
-    if keypoint_format not in KEYPOINT_NAMES:
-        raise ValueError(f"keypoint_format: expected 'coco17' or 'body25', got {keypoint_format!r}")
-    k = len(KEYPOINT_NAMES[keypoint_format])
+    k = num_keypoints(keypoint_format)
     if keypoints.dim() != 3 or tuple(keypoints.shape[1:]) != (k, 3):
         raise ValueError(f"keypoints: expected (P, {k}, 3) for {keypoint_format}, got {tuple(keypoints.shape)}")
     if not torch.isfinite(keypoints).all():
@@ -229,7 +227,7 @@ def fit_people(
     principal_point: torch.Tensor | tuple[float, float],
     prior=None,
     init: Initialisation | None = None,
-    num_hypotheses: int = 2,
+    num_hypotheses: int | None = None,
     config: FitConfig | None = None,
     progress: bool = True,
     generator: torch.Generator | None = None,
@@ -239,14 +237,15 @@ def fit_people(
     Args:
         body: the reduced body model (on the device to use).
         keypoints: ``(P, K, 3)`` ``(u, v, confidence)`` pixels, ``K`` matching ``keypoint_format``.
-        keypoint_format: ``'coco17'`` or ``'body25'``.
+        keypoint_format: a key of :data:`hmr_flow.body.KEYPOINT_NAMES` (``'coco17'``, ``'body25'``).
         focal: pixels, scalar or ``(P,)``; principal_point: ``(2,)`` or ``(P, 2)`` pixels.
         prior: a :class:`hmr_flow.prior.FittingPrior` (a ``PosePrior``, or the conditional model's
             :class:`hmr_flow.models.ConditionalPrior`, whose ``B`` bodies are people × hypotheses,
             people-major), or ``None`` for no prior.
         init: hypotheses per person; default :func:`default_initialisation` with ``num_hypotheses``
-            (prior samples at temperature 0.5 when ``prior`` can sample).
-        config: weights and schedule (:class:`FitConfig`).
+            (default ``config.num_hypotheses``; prior samples at ``config.sample_temperature`` when
+            ``prior`` can sample).
+        config: weights, schedule and hypotheses (:class:`FitConfig`; its defaults are the command's).
         generator: seeds the default initialisation (its noise and prior samples): same seed → same fit.
 
     Returns:
@@ -261,8 +260,8 @@ def fit_people(
     focal = _per_body(focal, people, (), "focal", dtype, device)
     centre = _per_body(principal_point, people, (2,), "principal_point", dtype, device)
     if init is None:
-        sampler = prior_sampler(prior, generator)
-        init = default_initialisation(people, num_hypotheses, sampler, generator)
+        sampler = prior_sampler(prior, generator, config.sample_temperature)
+        init = default_initialisation(people, num_hypotheses or config.num_hypotheses, sampler, generator)
     if init.num_people != people:
         raise ValueError(f"init: has {init.num_people} people, keypoints have {people}")
     n = init.num_hypotheses
@@ -304,8 +303,8 @@ def fit_people(
         )
 
 
-def prior_sampler(prior, generator: torch.Generator | None = None):
-    """``n -> (n, 69)`` pose samples at temperature 0.5 from ``prior``, or ``None`` if it cannot sample.
+def prior_sampler(prior, generator: torch.Generator | None = None, temperature: float = SAMPLE_TEMPERATURE):
+    """``n -> (n, 69)`` pose samples at ``temperature`` from ``prior``, or ``None`` if it cannot sample.
     With a ``generator`` the samples are drawn under a seed taken from it (the global RNG is left as it
     was), so a seeded fit starts from the same hypotheses every time."""
     if not isinstance(prior, PosePrior) or prior.kind == "none":
@@ -314,10 +313,10 @@ def prior_sampler(prior, generator: torch.Generator | None = None):
     def sample(count: int) -> torch.Tensor:
         if generator is None:
             with torch.no_grad():
-                return prior.sample(count, temperature=0.5)
+                return prior.sample(count, temperature=temperature)
         seed = int(torch.randint(0, 2**62, (1,), generator=generator))
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
-            return prior.sample(count, temperature=0.5)
+            return prior.sample(count, temperature=temperature)
 
     return sample

@@ -1,9 +1,11 @@
-"""Reading 2D keypoint files: OpenPose BODY_25 JSON, COCO-17 annotation JSON and COCO results lists.
+"""Reading and writing 2D keypoint files (the one module that does): OpenPose BODY_25 JSON, COCO-17
+annotation JSON and COCO results lists are read; detected people are written as COCO annotation JSON
+(:func:`write_coco`, what ``hmr-flow detect`` writes) that the reader reads back.
 
 Every reader returns :class:`KeypointImage` records: one image, its people's keypoints as a
 ``(P, K, 3)`` float32 array of ``(u, v, confidence)`` in pixels (u right, v down, origin the
-top-left corner of the image), and the keypoint format (``'coco17'`` with K = 17 or ``'body25'``
-with K = 25, orders of :data:`hmr_flow.body.COCO17_NAMES` / :data:`hmr_flow.body.BODY25_NAMES`).
+top-left corner of the image), and the keypoint format (a key of :data:`hmr_flow.body.KEYPOINT_NAMES`,
+which gives K and the order: OpenPose files carry :data:`OPENPOSE_FORMAT`, COCO files :data:`COCO_FORMAT`).
 
 - OpenPose: one JSON file per image, ``{"people": [{"pose_keypoints_2d": [x, y, c] * 25}, ...]}``;
   the confidence is the detector's score in [0, 1] (0 = not detected).
@@ -11,7 +13,7 @@ with K = 25, orders of :data:`hmr_flow.body.COCO17_NAMES` / :data:`hmr_flow.body
   and ``annotations[]`` (``image_id``, ``keypoints`` ``[x, y, v] * 17``, ``iscrowd``); the visibility
   flag becomes the confidence: v = 0 (unlabelled) → 0, v = 1 (labelled but occluded: the annotator's
   guess) → :data:`COCO_OCCLUDED_CONFIDENCE` (0.5), v = 2 (visible) → 1. Files whose
-  ``info.keypoint_values`` is ``"confidence"`` (``hmr-flow detect``) carry confidences in [0, 1] instead.
+  ``info.keypoint_values`` is ``"confidence"`` (:func:`write_coco`) carry confidences in [0, 1] instead.
   Crowd annotations are ignored. Width and height give the camera, so no image file is needed.
 - COCO results list (what mmpose, rtmlib and detectron2 write): ``[{image_id, category_id, keypoints:
   [x, y, score] * 17, score, keypoint_scores?}, ...]``. The per-keypoint confidence is
@@ -26,24 +28,44 @@ An image without people (OpenPose ``people: []``, a COCO image without annotatio
 (:func:`hmr_flow.fitting.pipeline.warn_empty`). People with fewer than
 ``min_keypoints`` keypoints of positive confidence are dropped with a warning that names the file and
 the person; :class:`KeypointFileError` is raised for unreadable or malformed files.
+
+Written files (:func:`write_coco`): ``images[]`` (``id``, ``file_name`` relative to the file's folder or
+absolute, ``width``, ``height``), ``annotations[]`` (``id``, ``image_id``, ``category_id`` 1, ``iscrowd``
+0, ``keypoints`` ``[u, v, confidence] × 17`` in COCO-17 order, ``num_keypoints`` (confidence ≥ 0.5),
+``bbox`` ``[x, y, w, h]`` px, ``score``), ``categories`` (person with the keypoint names), and
+``info.keypoint_values = "confidence"``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hmr_flow.body.keypoints import COCO17_NAMES, num_keypoints
+from hmr_flow.files import write_text
 from hmr_flow.validation import UserInputError
+
+if TYPE_CHECKING:  # the detection package (its networks' runtime) is not imported to read keypoint files
+    from hmr_flow.detection.base import ImageDetections
 
 log = logging.getLogger(__name__)
 
 #: Confidence of a COCO keypoint with visibility flag v = 1 (labelled, occluded): half the weight of a
 #: visible one (v = 2 → 1.0) in the fit, since its position is the annotator's guess; v = 0 → 0.
 COCO_OCCLUDED_CONFIDENCE = 0.5
+#: The keypoint formats of OpenPose files and of COCO files (annotations and results lists).
+OPENPOSE_FORMAT = "body25"
+COCO_FORMAT = "coco17"
+#: ``info.keypoint_values`` of files whose third keypoint value is a confidence (what :func:`write_coco` writes).
+CONFIDENCE_VALUES = "confidence"
+#: File name of the keypoints that ``fit`` / ``regress`` detect themselves (in their output folder).
+DETECTED_NAME = "detected_keypoints.json"
 
 
 class KeypointFileError(UserInputError):
@@ -59,7 +81,7 @@ class KeypointImage:
             a results list: the image found, else the ``image_id``); where images of one read share a
             stem, their relative paths (``/`` → ``_``), then ``_2``, ``_3``…
         keypoints: ``(P, K, 3)`` float32 ``(u, v, confidence)``, pixels; ``P = 0`` for an image without people.
-        keypoint_format: ``'coco17'`` or ``'body25'``.
+        keypoint_format: a key of :data:`hmr_flow.body.KEYPOINT_NAMES` (``'coco17'``, ``'body25'``).
         person_ids: ``P`` labels (index in the file's people list, or the COCO annotation id).
         image_path: the image, when known (``None`` otherwise).
         image_size: ``(W, H)`` pixels when known from the file (COCO), else ``None``.
@@ -77,6 +99,11 @@ class KeypointImage:
     skipped: list[str] = field(default_factory=list)
     source: Path | None = None
     image_id: int | str | None = None
+
+    @classmethod
+    def empty(cls, name: str, image_path: Path | None = None, keypoint_format: str = COCO_FORMAT) -> KeypointImage:
+        """A record of an image without people (``P = 0``)."""
+        return cls(name, np.zeros((0, num_keypoints(keypoint_format), 3), np.float32), keypoint_format, [], image_path)
 
     @property
     def where(self) -> str:
@@ -157,16 +184,12 @@ def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Pa
     for i, person in enumerate(data["people"]):
         if not isinstance(person, dict) or "pose_keypoints_2d" not in person:
             raise KeypointFileError(f"{path}: people[{i}] has no 'pose_keypoints_2d'")
-        arrays.append(_person_array(person["pose_keypoints_2d"], 25, path, f"people[{i}].pose_keypoints_2d"))
-    keypoints, ids, skipped = _select_people(arrays, list(range(len(arrays))), min_keypoints, path, path.stem, 25)
-    return KeypointImage(
-        name=path.stem,
-        keypoints=keypoints,
-        keypoint_format="body25",
-        person_ids=ids,
-        image_path=Path(image_path) if image_path is not None else None,
-        skipped=skipped,
-    )
+        arrays.append(_person_array(person["pose_keypoints_2d"], num_keypoints(OPENPOSE_FORMAT), path,
+                                    f"people[{i}].pose_keypoints_2d"))
+    keypoints, ids, skipped = _select_people(arrays, list(range(len(arrays))), min_keypoints, path, path.stem,
+                                             num_keypoints(OPENPOSE_FORMAT))
+    return KeypointImage(path.stem, keypoints, OPENPOSE_FORMAT, ids,
+                         image_path=Path(image_path) if image_path is not None else None, skipped=skipped)
 
 
 def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoints: int = 6,
@@ -192,7 +215,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     single = Path(images_dir) if images_dir is not None and Path(images_dir).is_file() else None
     folder = Path(images_dir) if images_dir is not None and single is None else path.parent
     info = data.get("info")
-    confidences = isinstance(info, dict) and info.get("keypoint_values") == "confidence"
+    confidences = isinstance(info, dict) and info.get("keypoint_values") == CONFIDENCE_VALUES
     images = {}
     for i, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
@@ -212,7 +235,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
                                     f"{type(ann['image_id']).__name__}")
         if ann["image_id"] not in images:
             raise KeypointFileError(f"{path}: annotations[{i}] refers to unknown image_id {ann['image_id']!r}")
-        array = _person_array(ann["keypoints"], 17, path, f"annotations[{i}].keypoints")
+        array = _person_array(ann["keypoints"], num_keypoints(COCO_FORMAT), path, f"annotations[{i}].keypoints")
         if not confidences:
             array[:, 2] = visibility_confidence(array[:, 2])
         elif (array[:, 2] > 1).any():
@@ -228,29 +251,19 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             raise KeypointFileError(f"{path}: {len(people)} images annotated, but one image file given ({single}); "
                                     f"give the folder")
         if not people:
-            return [KeypointImage(single.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], single)]
+            return [KeypointImage.empty(single.stem, single)]
     records = []
     for image_id in people if single is not None else images:
         image = images[image_id]
         file_name = str(image["file_name"])
         arrays, ids = people.get(image_id, ([], []))
-        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, file_name, 17)
+        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, file_name, num_keypoints(COCO_FORMAT))
         size = (image["width"], image["height"]) if "width" in image and "height" in image else None
         image_path = single or folder / file_name
         if images_dir is None and not image_path.is_file():
             image_path = None
-        records.append(
-            KeypointImage(
-                name=_output_name(file_name),
-                keypoints=keypoints,
-                keypoint_format="coco17",
-                person_ids=kept_ids,
-                image_path=image_path,
-                image_size=size,
-                skipped=skipped,
-                image_id=image_id,
-            )
-        )
+        records.append(KeypointImage(_output_name(file_name), keypoints, COCO_FORMAT, kept_ids, image_path=image_path,
+                                     image_size=size, skipped=skipped, image_id=image_id))
     return records
 
 
@@ -290,7 +303,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
                                     f"{type(item['image_id']).__name__}")
         if item.get("category_id", 1) != 1:
             continue
-        array = _person_array(item["keypoints"], 17, path, f"[{i}].keypoints", clip=True)
+        array = _person_array(item["keypoints"], num_keypoints(COCO_FORMAT), path, f"[{i}].keypoints", clip=True)
         if "keypoint_scores" in item:
             array[:, 2] = _scores(item["keypoint_scores"], path, f"[{i}].keypoint_scores")
         arrays, ids = people.setdefault(item["image_id"], ([], []))
@@ -305,8 +318,8 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
     for image_id, (arrays, ids) in people.items():
         image_path = single or _results_image(folder, image_id)
         name = image_path.stem if image_path is not None else str(image_id)
-        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, name, 17)
-        records.append(KeypointImage(name, keypoints, "coco17", kept_ids, image_path=image_path, skipped=skipped,
+        keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, name, num_keypoints(COCO_FORMAT))
+        records.append(KeypointImage(name, keypoints, COCO_FORMAT, kept_ids, image_path=image_path, skipped=skipped,
                                      image_id=image_id))
     if not records:
         raise KeypointFileError(f"{path}: no person (category_id 1) in the results list")
@@ -314,13 +327,14 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
 
 
 def _scores(values, path: Path, where: str) -> np.ndarray:
-    """17 per-keypoint detector scores → ``(17,)`` float32 clipped to [0, 1]."""
+    """COCO-17 per-keypoint detector scores → ``(17,)`` float32 clipped to [0, 1]."""
     try:
         scores = np.asarray(values, dtype=np.float32)
     except (TypeError, ValueError):
         raise KeypointFileError(f"{path}: {where} contains non-numeric values") from None
-    if scores.shape != (17,) or not np.isfinite(scores).all():
-        raise KeypointFileError(f"{path}: {where} must be a list of 17 finite numbers")
+    count = num_keypoints(COCO_FORMAT)
+    if scores.shape != (count,) or not np.isfinite(scores).all():
+        raise KeypointFileError(f"{path}: {where} must be a list of {count} finite numbers")
     return scores.clip(0.0, 1.0)
 
 
@@ -410,6 +424,11 @@ def read_keypoints(
             stems = (path.stem, path.stem.removesuffix("_keypoints"))
             image_path = images if images.is_file() else _find_image(images, stems)
         records = [read_openpose(path, min_keypoints, image_path, data)]
+    return _from_file(records, path)
+
+
+def _from_file(records: list[KeypointImage], path: Path) -> list[KeypointImage]:
+    """``records`` marked as read from ``path`` (how their errors name them)."""
     for record in records:
         record.source = path
     return records
@@ -422,3 +441,51 @@ def _find_image(folder: Path, stems: tuple[str, ...]) -> Path | None:
             if (folder / (candidate + ext)).is_file():
                 return folder / (candidate + ext)
     return None
+
+
+# ---------------------------------------------------------------------------------------- writing
+def _file_name(image: Path, folder: Path) -> str:
+    try:
+        return os.path.relpath(image.resolve(), folder.resolve())
+    except ValueError:  # another drive (Windows)
+        return str(image.resolve())
+
+
+def coco_document(detections: list[ImageDetections], folder: Path) -> dict:
+    """The COCO dictionary for ``detections`` (module docstring); ``file_name`` relative to ``folder``."""
+    images, annotations = [], []
+    for image_id, item in enumerate(detections, start=1):
+        images.append({"id": image_id, "file_name": _file_name(item.path, folder),
+                       "width": int(item.size[0]), "height": int(item.size[1])})
+        for person in item.people:
+            x0, y0, x1, y1 = (float(v) for v in person.box)
+            annotations.append({
+                "id": len(annotations) + 1, "image_id": image_id, "category_id": 1, "iscrowd": 0,
+                "keypoints": [round(float(v), 4) if i % 3 == 2 else round(float(v), 2)
+                              for i, v in enumerate(np.asarray(person.keypoints).reshape(-1))],
+                "num_keypoints": int((person.keypoints[:, 2] >= 0.5).sum()),
+                "bbox": [round(x0, 2), round(y0, 2), round(x1 - x0, 2), round(y1 - y0, 2)],
+                "score": round(float(person.score), 4),
+            })
+    return {
+        "info": {"description": "people detected by hmr-flow (BlazePose)", "keypoint_values": CONFIDENCE_VALUES},
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": 1, "name": "person", "keypoints": list(COCO17_NAMES)}],
+    }
+
+
+def write_coco(path: str | Path, detections: list[ImageDetections]) -> Path:
+    """Write ``detections`` to ``path`` (a temporary file renamed into place: never half-written)."""
+    path = Path(path)
+    return write_text(path, json.dumps(coco_document(detections, path.parent), indent=1))
+
+
+def detected_records(detections: list[ImageDetections], path: str | Path, min_keypoints: int = 6) -> list[KeypointImage]:
+    """Write ``detections`` to the COCO file ``path`` (:func:`write_coco`) and return the records
+    :func:`read_keypoints` would read from it, made from the written document in memory (the values as
+    written, rounded; the file is not read back)."""
+    path = Path(path)
+    document = coco_document(detections, path.parent)
+    write_text(path, json.dumps(document, indent=1))
+    return _from_file(_unique_names(read_coco(path, None, min_keypoints, document)), path)

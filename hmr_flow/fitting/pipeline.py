@@ -61,35 +61,48 @@ class FitInputError(UserInputError):
 
 
 @dataclass
-class FitOptions:
-    """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, hypotheses per
-    person, focal length (``None`` = ``sqrt(W² + H²)``), image size for keypoints without an image,
-    the optimisation config, a seed, whether to draw overlays when the image is available, the most
-    people fitted in one batch, the body model file (``None`` = the open model; or an official SMPL
-    ``.pkl``/``.npz``), the mesh file format (:data:`~hmr_flow.fitting.outputs.MESH_FORMATS`), and two
-    optional hooks:
+class PerImage:
+    """What :attr:`FitOptions.per_image` gives for one image's ``P`` people: their initial hypotheses
+    (:class:`Initialisation` with ``P`` people) and a prior for them (a :class:`~hmr_flow.prior.FittingPrior`
+    over ``P`` people with a ``concatenate`` class method, e.g. :class:`hmr_flow.models.ConditionalPrior`);
+    ``None`` = the run's."""
 
-    - ``initialiser(record, image, focal, size) -> Initialisation``: the initial hypotheses of an
-      image's people (e.g. :func:`hmr_flow.models.regression_initialiser`); ``image`` is ``None``
-      when only keypoints are given, ``size`` is ``(W, H)``; ``None`` = prior samples;
-    - ``prior_factory(record, image, size) -> prior``: a prior for that image's people, overriding
-      ``prior`` (e.g. :func:`hmr_flow.models.conditional_prior_factory`); images fitted in one batch
-      get ``type(prior).concatenate([...])`` of their priors, people in image order.
+    init: Initialisation | None = None
+    prior: FittingPrior | None = None
+
+
+@dataclass
+class FitOptions:
+    """Settings of a fitting run: prior (``PosePrior`` or ``None``) and its name, focal length (``None`` =
+    ``sqrt(W² + H²)``), image size for keypoints without an image, the fit's settings (:class:`FitConfig`:
+    schedule, optimiser, hypotheses per person, sampling temperature; ``None`` = its defaults), a seed,
+    whether to draw overlays when the image is available, the most people fitted in one batch, the body
+    model file (``None`` = the open model; or an official SMPL ``.pkl``/``.npz``), the mesh file format
+    (:data:`~hmr_flow.fitting.outputs.MESH_FORMATS`), and one optional hook, called once per image:
+
+    - ``per_image(record, image, focal, size) -> PerImage``: the initial hypotheses of that image's
+      people and/or a prior for them (e.g. :func:`hmr_flow.models.conditional_fitting`, whose model
+      encodes the people once for both); ``image`` is ``None`` when only keypoints are given, ``size``
+      is ``(W, H)``. What it leaves ``None`` is the run's: the default hypotheses (prior samples), the
+      ``prior``. Images fitted in one batch get ``type(prior).concatenate([...])`` of their priors,
+      people in image order.
     """
 
     prior: object | None = None
     prior_name: str = "none"
-    num_hypotheses: int = 4
     focal: float | None = None
     image_size: tuple[int, int] | None = None
     config: FitConfig | None = None
     seed: int = 0
-    initialiser: Callable[[KeypointImage, np.ndarray | None, float, tuple[int, int]], Initialisation] | None = None
-    prior_factory: Callable[[KeypointImage, np.ndarray | None, tuple[int, int]], object] | None = None
+    per_image: Callable[[KeypointImage, np.ndarray | None, float, tuple[int, int]], PerImage] | None = None
     overlays: bool = True
     batch_people: int = 256
     body_model: str | Path | None = None
     mesh_format: str = "ply"
+
+    def __post_init__(self) -> None:
+        if self.config is None:
+            self.config = FitConfig()
 
 
 def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = None) -> tuple[np.ndarray | None, tuple[int, int]]:
@@ -159,18 +172,17 @@ def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
     image, size = image_and_size(record, options.image_size)
     check_keypoints(record.where, record.keypoints, record.person_ids, size)
     focal = options.focal if options.focal is not None else default_focal(*size)
-    init = None
-    if options.initialiser is not None:
-        init = options.initialiser(record, image, focal, size)
-    prior = options.prior_factory(record, image, size) if options.prior_factory is not None else None
-    return _Prepared(record, options.overlays and image is not None, size, focal, init, prior)
+    own = options.per_image(record, image, focal, size) if options.per_image is not None else PerImage()
+    return _Prepared(record, options.overlays and image is not None, size, focal, own.init, own.prior)
 
 
 def _chunk_prior(chunk: list[_Prepared], options: FitOptions):
     """The prior of a chunk's people: the run's, or the images' own priors joined in image order."""
-    if options.prior_factory is None:
-        return options.prior
     priors = [p.prior for p in chunk]
+    if all(prior is None for prior in priors):
+        return options.prior
+    if any(prior is None for prior in priors):
+        raise ValueError("per_image: gave a prior for some images and none for others")
     return priors[0] if len(priors) == 1 else type(priors[0]).concatenate(priors)
 
 
@@ -178,10 +190,14 @@ def _slice(result: FitResult, start: int, stop: int) -> FitResult:
     return FitResult(**{f.name: getattr(result, f.name)[start:stop] for f in fields(FitResult)})
 
 
+#: Called by :func:`fit_records` after each image's files are written: ``(record, its FitResult)``.
+ImageCallback = Callable[[KeypointImage, FitResult], None]
+
+
 def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointBody, options: FitOptions,
-               out: Path) -> list[Path]:
+               out: Path, on_image: ImageCallback | None = None) -> list[Path]:
     """Fit the people of ``chunk`` (one keypoint format, same hypothesis count) together; write each
-    image's files. Returns the paths written."""
+    image's files (then ``on_image``). Returns the paths written."""
     counts = [len(p.record.person_ids) for p in chunk]
     keypoints = torch.cat([torch.from_numpy(p.record.keypoints) for p in chunk])
     focal = torch.cat([torch.full((n,), float(p.focal)) for p, n in zip(chunk, counts)])
@@ -210,18 +226,21 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
             overlay = render_overlay(read_rgb(record.image_path), vertices[start:stop], body.faces, prepared.focal, centre_px,
                                      record.keypoints, part.keypoints_2d.cpu().numpy())
             written.append(save_image(out / f"{record.name}_overlay.png", overlay))
+        if on_image is not None:
+            on_image(record, part)
         start = stop
     return written
 
 
 def _chunk_initialisation(chunk: list[_Prepared], counts: list[int], options: FitOptions) -> Initialisation:
-    """Every image's hypotheses: its initialiser's, or the default ones drawn for the chunk in one go."""
+    """Every image's hypotheses: its ``per_image`` hook's, or the default ones drawn for the chunk in one go."""
     missing = [i for i, p in enumerate(chunk) if p.init is None]
     parts = {i: p.init for i, p in enumerate(chunk) if p.init is not None}
     if missing:
         generator = torch.Generator().manual_seed(options.seed)
-        drawn = default_initialisation(sum(counts[i] for i in missing), options.num_hypotheses,
-                                       prior_sampler(options.prior, generator), generator)
+        config = options.config
+        drawn = default_initialisation(sum(counts[i] for i in missing), config.num_hypotheses,
+                                       prior_sampler(options.prior, generator, config.sample_temperature), generator)
         start = 0
         for i in missing:
             stop = start + counts[i]
@@ -270,20 +289,31 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
     return _fit_chunk([_prepare(record, options)], body, keypoint_body, options, out)
 
 
-def keypoint_agreement(record: KeypointImage, params_path: str | Path, alpha: float = 0.1) -> np.ndarray:
-    """PCK@``alpha`` ``(P,)`` of the fitted keypoints in a ``<name>_params.npz`` written by
-    :func:`fit_image` against ``record``'s keypoints of positive confidence (threshold: ``alpha`` ×
-    the longer side of each person's keypoint box)."""
-    with np.load(params_path) as params:
-        fitted = torch.from_numpy(params["keypoints_2d"]).float()
+def keypoint_agreement(record: KeypointImage, fitted: torch.Tensor | np.ndarray, alpha: float = 0.1) -> np.ndarray:
+    """PCK@``alpha`` ``(P,)`` of the fitted keypoints ``fitted (P, K, 2)`` px (:attr:`FitResult.keypoints_2d`,
+    the ``keypoints_2d`` of a ``<name>_params.npz``) against ``record``'s keypoints of positive confidence
+    (threshold: ``alpha`` × the longer side of each person's keypoint box)."""
+    fitted = torch.as_tensor(fitted).detach().cpu().float()
     observed = torch.from_numpy(record.keypoints).float()
     return pck(fitted, observed[..., :2], observed[..., 2] > 0, alpha).numpy()
 
 
-def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu") -> list[Path]:
+def keypoint_error_px(record: KeypointImage, fitted: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Mean distance ``(P,)`` in pixels between the fitted keypoints ``fitted (P, K, 2)`` and ``record``'s
+    keypoints of positive confidence (what PCK@0.1 hides: on a 500 px person it accepts 50 px)."""
+    fitted = torch.as_tensor(fitted).detach().cpu().float()
+    observed = torch.from_numpy(record.keypoints).float()
+    seen = (observed[..., 2] > 0).float()
+    distance = (fitted - observed[..., :2]).norm(dim=-1)
+    return ((distance * seen).sum(1) / seen.sum(1).clamp_min(1)).numpy()
+
+
+def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Path, device: str = "cpu",
+                on_image: ImageCallback | None = None) -> list[Path]:
     """Fit every record, many images per batch (see the module docstring; progress bar over people),
-    and return all paths written. Records without people are skipped with one warning that counts them
-    (:func:`warn_empty`)."""
+    and return all paths written; ``on_image(record, result)`` is called with each image's
+    :class:`FitResult` once its files are written (what the command reports, without reading them back).
+    Records without people are skipped with one warning that counts them (:func:`warn_empty`)."""
     if options.batch_people < 1:
         raise ValueError(f"batch_people: expected ≥ 1, got {options.batch_people}")
     if options.mesh_format not in MESH_FORMATS:
@@ -295,7 +325,7 @@ def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Pa
     fitted = [r for r in records if len(r.person_ids)]
     written: list[Path] = []
     with tqdm(total=sum(len(r.person_ids) for r in fitted), desc="fit", unit="person", disable=len(fitted) < 2) as bar:
-        for chunk in _chunks((_prepare(r, options) for r in fitted), options.batch_people, options.num_hypotheses):
-            written.extend(_fit_chunk(chunk, body, keypoint_body, options, out))
+        for chunk in _chunks((_prepare(r, options) for r in fitted), options.batch_people, options.config.num_hypotheses):
+            written.extend(_fit_chunk(chunk, body, keypoint_body, options, out, on_image))
             bar.update(sum(len(p.record.person_ids) for p in chunk))
     return written

@@ -42,7 +42,7 @@ from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.fitter import keypoint_weights
 from hmr_flow.fitting.initialisation import estimate_translation
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
-from hmr_flow.fitting.schedule import FitConfig, Stage
+from hmr_flow.fitting.schedule import SMPLIFY_STAGES, FitConfig, Stage, scaled_stages
 from hmr_flow.geometry import (
     axis_angle_to_matrix,
     axis_angle_to_rot6d,
@@ -58,6 +58,13 @@ from hmr_flow.prior import FittingPrior, NoPrior
 #: 100 mm/frame² gave PA-MPJPE 67.2 mm and acceleration error 16.6 mm/frame² (50: 70.1 / 11.7; 200: 65.3 / 27.5;
 #: every frame alone: 72.2 / 109.5).
 ACCELERATION_SIGMA = 0.1
+#: Optimiser steps of a clip's fit: the temporal term couples the frames, so more than a photo's 60 (chosen
+#: with the temporal scale, ``bench/video.py --seeds 777 … --iterations 60 90 120``: PA-MPJPE 72.5 / 69.2 /
+#: 67.2 mm, 28 / 24 / 20 frames per CPU-second; docs/video.md).
+SEQUENCE_ITERATIONS = 120
+#: Initial hypotheses per frame: the conditional model's mode (the neighbouring frames settle what one
+#: frame leaves open); more are fitted frame by frame first and the best kept.
+SEQUENCE_HYPOTHESES = 1
 
 
 @dataclass(frozen=True)
@@ -65,14 +72,16 @@ class SequenceConfig:
     """Settings of a track's fit.
 
     Attributes:
-        fit: the stages and weights of the per-frame terms (:class:`FitConfig`).
+        fit: the stages and weights of the per-frame terms and the hypotheses per frame (:class:`FitConfig`;
+            default :data:`SEQUENCE_ITERATIONS` steps, :data:`SEQUENCE_HYPOTHESES` hypothesis).
         acceleration_sigma: ``σ_a``, metres per frame² (see the module docstring); ``inf`` turns the
             temporal term off.
         window: most frames fitted at once (memory and time per step scale with it).
         overlap: frames shared by consecutive windows (at least 4, less than ``window / 2``).
     """
 
-    fit: FitConfig = field(default_factory=FitConfig)
+    fit: FitConfig = field(default_factory=lambda: FitConfig(stages=scaled_stages(SMPLIFY_STAGES, SEQUENCE_ITERATIONS),
+                                                            num_hypotheses=SEQUENCE_HYPOTHESES))
     acceleration_sigma: float = ACCELERATION_SIGMA
     window: int = 150
     overlap: int = 16
@@ -391,5 +400,5 @@ def fit_track(
                     out["data_loss"], out["prior_loss"], out["prior_log_prob"], out["temporal_loss"])
 
 
-__all__ = ["ACCELERATION_SIGMA", "SequenceConfig", "TrackFit", "TrackStart", "acceleration", "fill_missed",
+__all__ = ["ACCELERATION_SIGMA", "SEQUENCE_HYPOTHESES", "SEQUENCE_ITERATIONS", "SequenceConfig", "TrackFit", "TrackStart", "acceleration", "fill_missed",
            "fit_track", "interpolate_rotations", "temporal_loss"]

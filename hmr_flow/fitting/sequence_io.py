@@ -18,10 +18,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, read_keypoints
+from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, coco_document, read_keypoints
+from hmr_flow.files import write_text
+
+if TYPE_CHECKING:
+    from hmr_flow.detection.video import FrameDetections
 
 
 @dataclass
@@ -124,6 +129,25 @@ def sequence_of_frames(name: str, source: Path, frames: list[int], people: list[
         kept.append(points[enough])
         ids.append([int(i) for i in np.flatnonzero(enough)])
     return KeypointSequence(name, np.asarray(frames, np.int64), kept, ids, "coco17", tuple(size), Path(source))
+
+
+def write_frames_coco(path: str | Path, video: str | Path, detections: list[FrameDetections]) -> Path:
+    """Write the people detected in a video's frames (:func:`hmr_flow.detection.video.detect_video`) as a COCO
+    file: one image per frame, ``id`` the frame number, ``file_name`` ``<video stem>_<frame>.jpg`` (no such
+    file: width and height give the camera). ``hmr-flow fit --keypoints FILE --sequence`` reads it back (its
+    frames then numbered 0, 1, … in id order)."""
+    from hmr_flow.detection import ImageDetections
+
+    path, stem = Path(path), Path(video).stem.replace("%", "")
+    images = [ImageDetections(path.parent / f"{stem}_{d.index:06d}.jpg", d.size, d.people) for d in detections]
+    document = coco_document(images, path.parent)
+    numbers = {image["id"]: d.index for image, d in zip(document["images"], detections)}
+    for image in document["images"]:
+        image["id"] = numbers[image["id"]]
+    for annotation in document["annotations"]:
+        annotation["image_id"] = numbers[annotation["image_id"]]
+    document["info"]["description"] = f"people detected by hmr-flow (BlazePose) in the frames of {Path(video).name}"
+    return write_text(path, json.dumps(document, indent=1))
 
 
 def _is_results_list(path: Path) -> bool:

@@ -65,8 +65,9 @@ TrackStartHook = Callable[[np.ndarray, str, float, tuple[int, int]],
 
 @dataclass
 class SequenceOptions:
-    """Settings of a clip's fit: the prior (``PosePrior`` or ``None``) and its name, hypotheses per frame,
-    focal length (``None`` = ``sqrt(W² + H²)``), the track fit's :class:`SequenceConfig`, a seed, the
+    """Settings of a clip's fit: the prior (``PosePrior`` or ``None``) and its name, focal length (``None`` =
+    ``sqrt(W² + H²)``), the track fit's :class:`SequenceConfig` (its ``fit`` gives the hypotheses per frame
+    and the sampling temperature), a seed, the
     ``start`` hook (:data:`TrackStartHook`; ``None`` = facing / away hypotheses and prior samples with
     ``prior``), how tracks are linked, the body model file (``None`` = the open model), the mesh format
     (``None`` = no meshes), whether to write the overlay video, and the video its frames come from
@@ -74,7 +75,6 @@ class SequenceOptions:
 
     prior: object | None = None
     prior_name: str = "none"
-    num_hypotheses: int = 1
     focal: float | None = None
     config: SequenceConfig = field(default_factory=SequenceConfig)
     seed: int = 0
@@ -90,8 +90,9 @@ class SequenceOptions:
 def _default_start(options: SequenceOptions) -> TrackStartHook:
     def start(keypoints: np.ndarray, keypoint_format: str, focal: float, size: tuple[int, int]):
         generator = torch.Generator().manual_seed(options.seed)
-        init = default_initialisation(len(keypoints), options.num_hypotheses, prior_sampler(options.prior, generator),
-                                      generator)
+        fit = options.config.fit
+        init = default_initialisation(len(keypoints), fit.num_hypotheses,
+                                      prior_sampler(options.prior, generator, fit.sample_temperature), generator)
         return init, lambda rows: options.prior
 
     return start

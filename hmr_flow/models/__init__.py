@@ -13,12 +13,13 @@ Lower level: :class:`HMRFlow` (``sample(images, n)`` mode first, ``log_prob(pose
 """
 
 from hmr_flow.models.camera import camera_to_translation, crop_to_full_translation, translation_to_camera
-from hmr_flow.models.conditional_prior import ConditionalPrior, conditional_fitting, conditional_prior_factory
+from hmr_flow.models.conditional_prior import ConditionalPrior, conditional_fitting
 from hmr_flow.models.checkpoint import CheckpointError, export_weights, load_model, read_checkpoint, save_checkpoint
 from hmr_flow.models.evaluate import evaluate
 from hmr_flow.models.losses import HMRLoss, LossWeights
 from hmr_flow.models.model import HMRConfig, HMRFlow, PoseSamples, pose_to_rot6d
-from hmr_flow.models.regress import Hypotheses, regress, regression_initialiser
+from hmr_flow.models.pipeline import regress_records
+from hmr_flow.models.regress import Hypotheses, regress
 from hmr_flow.models.train import TrainSettings, train
 
 __all__ = [
@@ -33,7 +34,6 @@ __all__ = [
     "TrainSettings",
     "camera_to_translation",
     "conditional_fitting",
-    "conditional_prior_factory",
     "crop_to_full_translation",
     "evaluate",
     "export_weights",
@@ -41,7 +41,7 @@ __all__ = [
     "pose_to_rot6d",
     "read_checkpoint",
     "regress",
-    "regression_initialiser",
+    "regress_records",
     "save_checkpoint",
     "train",
     "translation_to_camera",

@@ -17,9 +17,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from hmr_flow.body.keypoints import to_coco17
+from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
+from hmr_flow.fitting.pipeline import PerImage
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_rot6d
 from hmr_flow.models.model import HMRFlow
-from hmr_flow.models.regress import check_coco17, coco17_keypoints, encode_people, keypoint_boxes, regress
+from hmr_flow.models.regress import check_coco17, encode_people, keypoint_boxes, regress
 
 
 class ConditionalPrior(nn.Module):
@@ -37,10 +40,9 @@ class ConditionalPrior(nn.Module):
     """
 
     kind = "conditional"
-    #: Weight of :meth:`loss` in fitting (nats of a 144-D density); chosen for the shipped keypoint model on
-    #: validation-subject fits at the command's 60 steps (``bench/hmr_kp_eval.py --seed 777 --iterations 60
-    #: --fit-weights 0.1 0.3 1``: PA-MPJPE 73.2 / 72.0 / 73.7 mm).
-    fit_weight: float = 0.3
+    #: Weight of :meth:`loss` in fitting when no model is at hand (the default of :attr:`HMRFlow.fit_weight`);
+    #: an instance uses its model's own, stored with the model's weights.
+    fit_weight: float = HMRFlow.fit_weight
 
     def __init__(self, model: HMRFlow, keypoints: np.ndarray, image: np.ndarray | None = None) -> None:
         keypoints = check_coco17(keypoints)
@@ -52,6 +54,7 @@ class ConditionalPrior(nn.Module):
     def _set(self, model: HMRFlow, features: Tensor) -> None:
         nn.Module.__init__(self)
         self.model = model
+        self.fit_weight = model.fit_weight
         self.register_buffer("features", features)
         self._repeated: tuple | None = None
 
@@ -115,33 +118,47 @@ class ConditionalPrior(nn.Module):
         return self._rotations_log_prob(rotations)
 
 
-def conditional_prior_factory(model: HMRFlow):
-    """A fitting ``prior_factory`` (:class:`hmr_flow.fitting.FitOptions`): for each image, the
-    :class:`ConditionalPrior` of its people's keypoints (COCO-17, or BODY_25 reordered) — and of the
-    image, for models with RGB input."""
-
-    def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
-        return ConditionalPrior(model, coco17_keypoints(record), image)
-
-    return make
+#: How :func:`conditional_fitting` starts a fit: the model's hypotheses (``fit --init-from regression``),
+#: the fitter's relaxed pose facing / away then the model's samples (``--init-from prior`` with the
+#: conditional prior: its samples are the prior samples), or not at all (``None``: the fit's default).
+STARTS = ("regression", "samples", None)
 
 
-def conditional_fitting(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0):
-    """``(initialiser, prior_factory)`` of a fit that the conditional model both starts and regularises
-    (``hmr-flow fit`` by default): :func:`~hmr_flow.models.regression_initialiser`'s hypotheses and
-    :func:`conditional_prior_factory`'s prior, with each image's people encoded once — the prior reuses
-    the features of the hypotheses just drawn for the same record (the fitting pipeline asks for the
-    initialisation first, then the prior, of each image)."""
-    last: dict = {}
+def conditional_fitting(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0, *,
+                        start: str | None = "regression", prior: bool = True):
+    """A fitting ``per_image`` hook (:class:`hmr_flow.fitting.FitOptions`) that the conditional model starts
+    and/or regularises, each image's people (COCO-17 keypoints, BODY_25 reordered; and the image, for
+    models with RGB input) encoded once for both: a :class:`~hmr_flow.fitting.PerImage` with
 
-    def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]):
-        hypotheses = regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed, image_size=size)
-        last["record"], last["features"] = record, hypotheses.features
-        return hypotheses.initialisation()
+    - ``init`` by ``start`` (:data:`STARTS`): ``"regression"``, the model's ``n`` hypotheses per person
+      (mode first, with their betas; :func:`~hmr_flow.models.regress` at ``temperature``, ``hmr-flow fit``'s
+      default); ``"samples"``, the relaxed pose facing the camera and facing away (as the fitter's default)
+      followed by ``n - 2`` random samples of the model at ``temperature`` (their orientation and body
+      pose; ``fit --prior conditional --init-from prior`` passes the fit's sampling temperature);
+      ``None``, none (the fit's default hypotheses);
+    - ``prior``: the :class:`ConditionalPrior` of the same encoding if ``prior``, else ``None`` (the run's).
+    """
+    if start not in STARTS:
+        raise ValueError(f"start: expected one of {STARTS}, got {start!r}")
+    if start is None and not prior:
+        raise ValueError("conditional_fitting: neither a start nor a prior asked for")
 
-    def make(record, image: np.ndarray | None, size: tuple[int, int]) -> ConditionalPrior:
-        if last.get("record") is record:
-            return ConditionalPrior.from_features(model, last.pop("features"))
-        return ConditionalPrior(model, coco17_keypoints(record), image)
+    def per_image(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> PerImage:
+        keypoints = to_coco17(record.keypoints, record.keypoint_format)
+        if start is None:
+            return PerImage(None, ConditionalPrior(model, keypoints, image))
+        count = n if start == "regression" else max(1, n - 1)  # "samples": the mode is drawn and dropped
+        hypotheses = regress(model, image, None, count, focal, keypoints, temperature, seed, image_size=size)
+        init = hypotheses.initialisation() if start == "regression" else _relaxed_then_samples(hypotheses, n)
+        return PerImage(init, ConditionalPrior.from_features(model, hypotheses.features) if prior else None)
 
-    return initialise, make
+    return per_image
+
+
+def _relaxed_then_samples(hypotheses, n: int) -> Initialisation:
+    """``n`` hypotheses per person: the fitter's relaxed pose facing the camera and facing away, then the
+    random samples of ``hypotheses`` (index 1 on; index 0 is the mode)."""
+    relaxed = default_initialisation(len(hypotheses.pose), min(n, 2))
+    samples = hypotheses.pose[:, 1:].to(relaxed.body_pose)
+    return Initialisation(torch.cat([relaxed.global_orient, samples[..., :3]], 1),
+                          torch.cat([relaxed.body_pose, samples[..., 3:]], 1))

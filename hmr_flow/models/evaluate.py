@@ -26,6 +26,9 @@ otherwise (dropped, occluded or outside the crop):
 - ``coverage90``: share of the true pelvis-centred joints (the 23 besides the pelvis) that lie within
   the hypotheses' per-joint 90 % radius (the 90th percentile of their distances from their mean) of
   that mean; a calibrated posterior gives ≈ 0.9.
+- ``coverage90_visible`` / ``coverage90_hidden``: the same test on the pelvis-centred COCO-17
+  keypoints, over the seen / hidden ones (a calibrated posterior covers ≈ 0.9 of each group: tight
+  where the input tells, wide where it does not).
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ BEST_OF = (5, 25)
 #: Figures averaged over keypoints rather than crops, and the count they are divided by.
 _PER_KEYPOINT = {"reprojection_px": "reprojection_count", "diversity_visible_mm": "diversity_visible_count",
                  "diversity_hidden_mm": "diversity_hidden_count", "sample_pck_seen": "sample_pck_count",
-                 "error_visible_mm": "diversity_visible_count", "error_hidden_mm": "diversity_hidden_count"}
+                 "error_visible_mm": "diversity_visible_count", "error_hidden_mm": "diversity_hidden_count",
+                 "coverage90_visible": "diversity_visible_count", "coverage90_hidden": "diversity_hidden_count"}
 #: Radius quantile of :data:`coverage90`'s per-joint sample spread.
 COVERAGE_QUANTILE = 0.9
 
@@ -91,36 +95,51 @@ def _batch_figures(model: HMRFlow, body: KeypointBody, batch: dict, n: int, gene
     if n > 2:
         # seen: the keypoints the model was given, or for inputs without keypoints those labelled visible
         seen = confidence > 0 if keypoints is not None else batch["visibility"] == 2
-        sums.update(_calibration_sums(seen, keypoints, joints[:, 1:], coco[:, 1:], normalised[:, 1:], truth, size))
-        sums.update(_mode_error_sums(body, batch, seen, joints[:, 0], coco[:, 0]))
+        true_coco = _true_keypoints(body, batch, joints)
+        sums.update(_calibration_sums(seen, keypoints, joints[:, 1:], coco[:, 1:], normalised[:, 1:], truth, size,
+                                      true_coco))
+        sums.update(_mode_error_sums(seen, joints[:, 0], coco[:, 0], true_coco))
     return sums
 
 
-def _mode_error_sums(body: KeypointBody, batch: dict, seen, joints, coco) -> dict:
+def _true_keypoints(body: KeypointBody, batch: dict, like: torch.Tensor) -> torch.Tensor:
+    """``(B, 17, 3)`` true COCO-17 keypoints, pelvis-centred (camera frame, metres), posed from the batch's
+    pose, betas and translation."""
+    rotmats = axis_angle_to_matrix(target_pose(batch).reshape(-1, NUM_JOINTS, 3)).to(like)
+    true_joints, true_coco = posed_keypoints(body, rotmats, batch["betas"].to(like), batch["transl"].to(like))
+    return true_coco - true_joints[:, :1]
+
+
+def _mode_error_sums(seen, joints, coco, true_coco) -> dict:
     """Sums of ``error_visible_mm`` / ``error_hidden_mm`` (module docstring) for the mode's ``joints (B, 24,
-    3)`` and ``coco (B, 17, 3)``, camera frame, over the ``seen (B, 17)`` keypoints and the others; the true
-    keypoints are posed here from the batch's pose."""
-    rotmats = axis_angle_to_matrix(target_pose(batch).reshape(-1, NUM_JOINTS, 3)).to(joints)
-    true_joints, true_coco = posed_keypoints(body, rotmats, batch["betas"].to(joints), batch["transl"].to(joints))
-    error = 1000.0 * ((coco - joints[:, :1]) - (true_coco - true_joints[:, :1])).norm(dim=-1)  # (B, 17)
+    3)`` and ``coco (B, 17, 3)``, camera frame, over the ``seen (B, 17)`` keypoints and the others, against
+    the pelvis-centred ``true_coco (B, 17, 3)``."""
+    error = 1000.0 * ((coco - joints[:, :1]) - true_coco).norm(dim=-1)  # (B, 17)
     return {"error_visible_mm": (error * seen).sum(), "error_hidden_mm": (error * ~seen).sum()}
 
 
-def _calibration_sums(seen, keypoints, joints, coco, normalised, truth, size: int) -> dict:
+def _covered(samples: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+    """``(B, P)`` whether each true point ``truth (B, P, 3)`` lies within the 90 % radius (the
+    :data:`COVERAGE_QUANTILE` of the distances of ``samples (B, m, P, 3)`` from their mean) of that mean."""
+    mean = samples.mean(1)
+    radius = torch.quantile((samples - mean[:, None]).norm(dim=-1), COVERAGE_QUANTILE, dim=1)
+    return ((truth - mean).norm(dim=-1) <= radius).float()
+
+
+def _calibration_sums(seen, keypoints, joints, coco, normalised, truth, size: int, true_coco) -> dict:
     """Sums of the calibration figures (module docstring) for the random hypotheses: ``joints (B, m, 24,
     3)`` and ``coco (B, m, 17, 3)`` camera frame, ``normalised (B, m, 17, 2)`` crop coordinates, ``truth
-    (B, 24, 3)``, over the ``seen (B, 17)`` keypoints and the others; ``keypoints (B, 17, 2)`` the model's
-    input (``None`` without keypoint input: no sample PCK)."""
+    (B, 24, 3)`` joints and ``true_coco (B, 17, 3)`` pelvis-centred keypoints, over the ``seen (B, 17)``
+    keypoints and the others; ``keypoints (B, 17, 2)`` the model's input (``None`` without keypoint input:
+    no sample PCK)."""
     pelvis = joints[..., :1, :]
     random = coco - pelvis
     spread = 1000.0 * (random - random.mean(1, keepdim=True)).norm(dim=-1).mean(1)  # (B, 17)
     sums = {"diversity_visible_mm": (spread * seen).sum(), "diversity_visible_count": seen.sum().float(),
             "diversity_hidden_mm": (spread * ~seen).sum(), "diversity_hidden_count": (~seen).sum().float()}
-    centred = (joints - pelvis)[..., 1:, :]  # (B, m, 23, 3)
-    mean = centred.mean(1)
-    radius = torch.quantile((centred - mean[:, None]).norm(dim=-1), COVERAGE_QUANTILE, dim=1)  # (B, 23)
-    error = ((truth - truth[:, :1])[:, 1:] - mean).norm(dim=-1)
-    sums["coverage90"] = (error <= radius).float().mean(1).sum()
+    sums["coverage90"] = _covered((joints - pelvis)[..., 1:, :], (truth - truth[:, :1])[:, 1:]).mean(1).sum()
+    covered = _covered(random, true_coco)  # (B, 17)
+    sums["coverage90_visible"], sums["coverage90_hidden"] = (covered * seen).sum(), (covered * ~seen).sum()
     has_seen = seen.any(1)
     if keypoints is not None and has_seen.any():
         m = normalised.shape[1]

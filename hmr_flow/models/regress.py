@@ -216,25 +216,3 @@ def regress(
     transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
     return Hypotheses(samples.axis_angle(), samples.log_prob, samples.betas, transl, samples.camera, focal, principal,
                       torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)
-
-
-def coco17_keypoints(record) -> np.ndarray:
-    """``(P, 17, 3)`` COCO-17 keypoints of a :class:`~hmr_flow.fitting.KeypointImage` (BODY_25 is reordered)."""
-    from hmr_flow.body import BODY25_NAMES, COCO17_NAMES
-
-    if record.keypoint_format == "coco17":
-        return record.keypoints
-    return record.keypoints[:, [BODY25_NAMES.index(name) for name in COCO17_NAMES]]
-
-
-def regression_initialiser(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0):
-    """A fitting initialiser (:attr:`hmr_flow.fitting.FitOptions.initialiser`): for one image's
-    people, the model's ``n`` hypotheses each (mode first, with their betas), boxed by their
-    keypoints (COCO-17, or BODY_25 reordered to COCO-17), at the fit's focal length. A
-    keypoints-only model needs no image (``image`` may be ``None``; ``size`` is ``(W, H)``)."""
-
-    def initialise(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> Initialisation:
-        return regress(model, image, None, n, focal, coco17_keypoints(record), temperature, seed,
-                       image_size=size).initialisation()
-
-    return initialise

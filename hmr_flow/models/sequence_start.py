@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from hmr_flow.body.keypoints import to_coco17
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.models.conditional_prior import ConditionalPrior
 from hmr_flow.models.model import HMRFlow
-from hmr_flow.models.regress import coco17_keypoints, regress
+from hmr_flow.models.regress import regress
 
 
 #: Frames encoded at once (the keypoint heatmaps of a frame take ~160 kB).
@@ -26,7 +27,7 @@ def conditional_track_start(model: HMRFlow, n: int = 1, seed: int = 0, prior=Non
     ``--prior flow``) when one is given."""
 
     def start(keypoints: np.ndarray, keypoint_format: str, focal: float, size: tuple[int, int]):
-        frames = coco17_keypoints(_Frames(keypoints, keypoint_format))
+        frames = to_coco17(keypoints, keypoint_format)
         parts = [regress(model, None, None, n, focal, frames[i : i + CHUNK], temperature, seed, image_size=size)
                  for i in range(0, len(frames), CHUNK)]  # in chunks: memory does not grow with the clip
         if from_model:
@@ -40,11 +41,3 @@ def conditional_track_start(model: HMRFlow, n: int = 1, seed: int = 0, prior=Non
         return init, lambda rows: ConditionalPrior.from_features(model, features[rows])
 
     return start
-
-
-class _Frames:
-    """The detected frames of a track as :func:`coco17_keypoints` reads a record: ``keypoints (D, K, 3)``
-    and their format."""
-
-    def __init__(self, keypoints: np.ndarray, keypoint_format: str) -> None:
-        self.keypoints, self.keypoint_format = keypoints, keypoint_format

@@ -48,6 +48,7 @@ from hmr_flow.training import (
     training_state,
     warmup_cosine,
 )
+from hmr_flow.validation import UserInputError
 
 
 @dataclass
@@ -59,7 +60,7 @@ class TrainSettings:
     ``val`` unused); ``out``: checkpoint path (the CSV log goes beside it, ``<out stem>.csv``);
     ``steps_per_epoch``: batches per epoch of generated pairs; ``val_count``: validation pairs;
     ``balance``: draw generated pairs' poses clip-balanced (every mocap clip equally likely);
-    ``mirror``/``recombine_arms``: pose augmentation of generated pairs
+    ``mirror``/``recombine_arms``/``bend_sideways``: pose augmentation of generated pairs
     (:class:`hmr_flow.data.keypoint_pairs.PoseAugment`, probabilities per pair);
     ``num_samples``: hypotheses per crop in the forward pass (mode + random);
     ``train_limit``/``val_limit``: use only the first images of a set (quick runs);
@@ -91,6 +92,7 @@ class TrainSettings:
     balance: bool = False
     mirror: float = 0.0
     recombine_arms: float = 0.0
+    bend_sideways: float = 0.0
     resume: bool = False
     progress: bool = True
 
@@ -134,13 +136,13 @@ def _synthetic_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     """Training loader, its ``start_epoch(epoch)`` hook and the validation set of synthetic renders."""
     train_set = SynthDataset(settings.data, augment=AugmentConfig())
     if train_set.image_size != config.image_size:
-        raise ValueError(f"{settings.data}: images are {train_set.image_size} px, the model expects {config.image_size} px")
+        raise UserInputError(f"{settings.data}: images are {train_set.image_size} px, the model expects {config.image_size} px")
     train_data = _subset(train_set, settings.train_limit)
     sampler = DistributedSampler(train_data, info.world, info.rank, shuffle=True, seed=settings.seed) if info.enabled else None
     loader = DataLoader(train_data, settings.batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True,
                         num_workers=settings.workers, pin_memory=device.type == "cuda")
     if len(loader) == 0:
-        raise ValueError(f"{settings.data}: {len(train_data)} images are fewer than one batch of {settings.batch_size}")
+        raise UserInputError(f"{settings.data}: {len(train_data)} images are fewer than one batch of {settings.batch_size}")
     val_data = None
     if settings.val is not None:
         val_data = _subset(SynthDataset(settings.val), settings.val_limit)
@@ -160,7 +162,8 @@ def _generated_data(settings: TrainSettings, config: HMRConfig, info: DistInfo, 
     ``set_epoch``) and a fixed validation set from the validation subjects."""
     cpu_body = KeypointBody(body_model)
     orient, body_pose, weights = load_split_poses(settings.data, "train", settings.balance)
-    augment = PoseAugment(mirror=settings.mirror, recombine_arms=settings.recombine_arms)
+    augment = PoseAugment(mirror=settings.mirror, recombine_arms=settings.recombine_arms,
+                          bend_sideways=settings.bend_sideways)
     stream = PairStream(KeypointPairs(cpu_body, orient, body_pose, config.image_size, weights=weights, augment=augment),
                         settings.batch_size, settings.steps_per_epoch, settings.seed + info.rank)
     orient, body_pose, _ = load_split_poses(settings.data, "val")

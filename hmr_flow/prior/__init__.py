@@ -1,6 +1,7 @@
 """Pose priors over SMPL body pose (23 joints, global orientation excluded).
 
-``load_prior("flow" | "gmm" | "none", path=None, device="cpu") -> PosePrior`` with, for a body pose given
+``load_prior(kind, path=None, device="cpu") -> PosePrior`` for a kind of :data:`PRIOR_KINDS` (``"flow"``,
+``"gmm"``, ``"none"``; :mod:`hmr_flow.prior.registry`: a new kind is one module and one entry) with, for a body pose given
 as axis-angle ``(B, 69)`` or rotation matrices ``(B, 23, 3, 3)``:
 
 - ``log_prob(body_pose) -> (B,)`` nats per pose over canonical axis-angle of the modelled joints
@@ -15,19 +16,23 @@ from hmr_flow.prior.base import DensityPrior, FittingPrior, NoPrior, PosePrior
 from hmr_flow.prior.flow import FlowPrior
 from hmr_flow.prior.gmm import GMMPrior, fit_gmm
 from hmr_flow.prior.inputs import canonical_axis_angle, load_pose_batch, load_pose_file
-from hmr_flow.prior.loading import DEFAULT_PATHS, DENSITY_KINDS, KINDS, load_prior
+from hmr_flow.prior.loading import load_prior
+from hmr_flow.prior.registry import DEFAULT_PATHS, DENSITY_KINDS, KINDS, PRIOR_KINDS, TRAINABLE_KINDS, PriorKind
 from hmr_flow.prior.space import PoseSpace
 
 __all__ = [
     "DEFAULT_PATHS",
     "DENSITY_KINDS",
     "KINDS",
+    "PRIOR_KINDS",
+    "TRAINABLE_KINDS",
     "DensityPrior",
     "FittingPrior",
     "FlowPrior",
     "GMMPrior",
     "NoPrior",
     "PosePrior",
+    "PriorKind",
     "PoseSpace",
     "canonical_axis_angle",
     "fit_gmm",

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from hmr_flow.prior.inputs import body_pose_tensor, canonical_axis_angle
 from hmr_flow.prior.space import PoseSpace
+from hmr_flow.validation import UserInputError
 
 #: Percentile levels of the held-out table: 0, 0.1, …, 100 %.
 PERCENTILE_LEVELS = np.linspace(0.0, 100.0, 1001)
@@ -148,7 +149,7 @@ class DensityPrior(PosePrior):
     def percentile(self, log_prob: Tensor) -> Tensor:
         """Share (%) of held-out real poses with a lower log-likelihood, ``(B,)`` in ``[0, 100]``."""
         if self.percentiles.numel() == 0:
-            raise ValueError(f"this {self.kind} prior has no held-out percentile table (train it with 'prior train')")
+            raise UserInputError(f"this {self.kind} prior has no held-out percentile table (train it with 'prior train')")
         values = np.interp(log_prob.detach().cpu().double().numpy(), self.percentiles.cpu().double().numpy(),
                            PERCENTILE_LEVELS)
         return torch.as_tensor(values, dtype=torch.float32)

@@ -23,6 +23,7 @@ from torch import Tensor
 from hmr_flow.prior.base import DensityPrior
 from hmr_flow.prior.space import PoseSpace
 from hmr_flow.files import save_npz
+from hmr_flow.validation import UserInputError
 
 FORMAT = "hmr_flow.prior.gmm/1"
 
@@ -99,18 +100,18 @@ class GMMPrior(DensityPrior):
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}
         except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-            raise ValueError(f"{path}: not a readable GMM prior .npz ({err})") from None
+            raise UserInputError(f"{path}: not a readable GMM prior .npz ({err})") from None
         for key in ("weights", "means", "covariances"):
             if key in arrays and not (arrays[key].dtype.kind == "f" and np.isfinite(arrays[key]).all()):
-                raise ValueError(f"{path}: GMM prior {key!r} must be finite floating-point numbers")
+                raise UserInputError(f"{path}: GMM prior {key!r} must be finite floating-point numbers")
         if str(arrays.get("format", "")) != FORMAT:
-            raise ValueError(f"{path}: not a GMM prior file (format {arrays.get('format')!r}, expected {FORMAT!r})")
+            raise UserInputError(f"{path}: not a GMM prior file (format {arrays.get('format')!r}, expected {FORMAT!r})")
         try:
             percentiles = arrays["percentiles"] if arrays["percentiles"].size else None
             return cls(arrays["weights"], arrays["means"], arrays["covariances"], arrays["joints"].tolist(),
                        percentiles, json.loads(str(arrays["info"])))
         except (KeyError, ValueError) as err:
-            raise ValueError(f"{path}: invalid GMM prior ({err})") from None
+            raise UserInputError(f"{path}: invalid GMM prior ({err})") from None
 
 
 def fit_gmm(x: np.ndarray, joints: list[int], components: int = 8, seed: int = 0, info: dict | None = None) -> GMMPrior:

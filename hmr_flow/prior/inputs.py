@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from hmr_flow.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from hmr_flow.validation import first_line
+from hmr_flow.validation import UserInputError, first_line
 
 NUM_BODY_JOINTS = 23
 
@@ -72,7 +72,7 @@ def _read_pose_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
         with data:
             return {key: np.asarray(data[key]) for key in data.files if key in ("body_pose", "poses")}, sorted(data.files)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable .npz/.npy pose file ({first_line(err)})") from None
+        raise UserInputError(f"{path}: not a readable .npz/.npy pose file ({first_line(err)})") from None
 
 
 def load_pose_file(path: str | Path) -> np.ndarray:
@@ -106,18 +106,18 @@ def load_pose_batch(path: str | Path) -> tuple[np.ndarray, tuple[int, ...]]:
     elif "poses" in arrays:
         full = arrays["poses"]
         if full.ndim != 2 or full.shape[1] < 72:
-            raise ValueError(f"{path}: 'poses' must be (N, ≥72) SMPL parameters, got shape {full.shape}")
+            raise UserInputError(f"{path}: 'poses' must be (N, ≥72) SMPL parameters, got shape {full.shape}")
         poses = full[:, 3:72]
     else:
-        raise ValueError(f"{path}: no 'body_pose' or 'poses' array (keys: {keys})")
+        raise UserInputError(f"{path}: no 'body_pose' or 'poses' array (keys: {keys})")
     if poses.dtype.kind not in "fiu":
-        raise ValueError(f"{path}: poses must be real numbers, got dtype {poses.dtype}")
+        raise UserInputError(f"{path}: poses must be real numbers, got dtype {poses.dtype}")
     if poses.dtype.kind == "f" and poses.size and np.isfinite(poses).all() and np.abs(poses).max() > np.finfo(np.float32).max:
-        raise ValueError(f"{path}: pose values exceed the float32 range")
+        raise UserInputError(f"{path}: pose values exceed the float32 range")
     try:
         tensor = body_pose_tensor(poses, name=str(path))
     except (TypeError, ValueError) as err:
-        raise ValueError(str(err)) from None
+        raise UserInputError(str(err)) from None
     if tensor.dim() == 4:
         tensor = matrix_to_axis_angle(tensor).reshape(-1, NUM_BODY_JOINTS * 3)
     return tensor.numpy().astype(np.float32), batch or (len(tensor),)

@@ -1,4 +1,5 @@
-"""``load_prior``: one entry point for every prior kind, with the shipped weights as defaults."""
+"""``load_prior``: one entry point for every prior kind (:data:`~hmr_flow.prior.registry.PRIOR_KINDS`),
+with the shipped weights as defaults."""
 
 from __future__ import annotations
 
@@ -6,30 +7,23 @@ from pathlib import Path
 
 import torch
 
-from hmr_flow.prior.base import NoPrior, PosePrior
-from hmr_flow.prior.flow import FlowPrior
-from hmr_flow.prior.gmm import GMMPrior
-
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-#: Shipped weights (trained on the shared CMU mocap, see ``hmr_flow/assets/prior_README.md``).
-DEFAULT_PATHS = {"flow": ASSETS / "prior_flow.pt", "gmm": ASSETS / "prior_gmm.npz"}
-#: The priors with a density (trained, scored and sampled): the keys of :data:`DEFAULT_PATHS`.
-DENSITY_KINDS: tuple[str, ...] = tuple(DEFAULT_PATHS)
-#: Every kind :func:`load_prior` makes: the densities and the flat ``"none"``.
-KINDS = (*DENSITY_KINDS, "none")
+from hmr_flow.prior.base import PosePrior
+from hmr_flow.prior.registry import prior_kind
+from hmr_flow.validation import UserInputError
 
 
 def load_prior(kind: str = "flow", path: str | Path | None = None, device: str | torch.device = "cpu") -> PosePrior:
-    """The pose prior ``kind`` (``"flow"``, ``"gmm"`` or ``"none"``) from ``path`` (default: shipped
-    weights), in eval mode on ``device`` and frozen (its parameters need no gradient: fitting only
-    differentiates through it; ``requires_grad_(True)`` to train it further). ``"none"`` takes no path."""
-    if kind not in KINDS:
-        raise ValueError(f"prior kind must be one of {KINDS}, got {kind!r}")
-    if kind == "none":
+    """The pose prior ``kind`` (a key of :data:`~hmr_flow.prior.registry.PRIOR_KINDS`) from ``path`` (default: its shipped weights), in eval mode
+    on ``device`` and frozen (its parameters need no gradient: fitting only differentiates through it;
+    ``requires_grad_(True)`` to train it further). A prior without a density (``"none"``) takes no path."""
+    entry = prior_kind(kind)
+    if not entry.density:
         if path is not None:
-            raise ValueError("the 'none' prior takes no file, got path=" + str(path))
-        prior: PosePrior = NoPrior()
+            raise UserInputError(f"the '{kind}' prior takes no file, got path={path}")
+        prior = entry.prior()
     else:
-        path = Path(path) if path is not None else DEFAULT_PATHS[kind]
-        prior = FlowPrior.load(path) if kind == "flow" else GMMPrior.load(path)
+        path = path if path is not None else entry.weights
+        if path is None:
+            raise UserInputError(f"the {kind} prior ships no weights: give its file (--prior-weights)")
+        prior = entry.prior.load(Path(path))
     return prior.to(device).eval().requires_grad_(False)

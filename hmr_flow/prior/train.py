@@ -48,7 +48,7 @@ from hmr_flow.validation import DivergedError, UserInputError, first_line, resol
 
 BALANCES = ("none", "subject", "clip")
 #: Validation subjects of the shared mocap build (``data_tools.mocap.build.VALIDATION_SUBJECTS``).
-DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135)
+DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135, 1001)
 CMU_LICENCE = ("CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free for research and for inclusion "
                "in products, not to be resold, even converted. The database was created with funding from NSF "
                "EIA-0196217.")
@@ -103,7 +103,7 @@ class PoseSplit:
         if balance == "none":
             return torch.full((len(self.train),), 1.0 / len(self.train), dtype=torch.float64)
         if balance not in self.train_groups:
-            raise ValueError(f"balance {balance!r}: the pose file has no {balance!r} array")
+            raise UserInputError(f"balance {balance!r}: the pose file has no {balance!r} array")
         _, inverse, counts = torch.unique(self.train_groups[balance], return_inverse=True, return_counts=True)
         weights = counts.double()[inverse].pow(-float(power))
         return weights / weights.sum()
@@ -122,30 +122,30 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
     poses = load_pose_file(path)
     data = np.load(path, allow_pickle=False)
     if isinstance(data, np.ndarray):
-        raise ValueError(f"{path}: a .npy pose array has no 'subject' ids; training needs an .npz with body_pose and "
+        raise UserInputError(f"{path}: a .npy pose array has no 'subject' ids; training needs an .npz with body_pose and "
                          f"subject")
     with data:
         if "subject" not in data.files:
-            raise ValueError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
+            raise UserInputError(f"{path}: no 'subject' array: training needs subject ids to hold out whole subjects")
         subjects = np.asarray(data["subject"])
         clips = np.asarray(data["clip"]) if "clip" in data.files else None
         partial = np.asarray(data["partial"], dtype=bool) if "partial" in data.files else np.zeros(len(poses), bool)
     for name, ids in (("subject", subjects), ("clip", clips)):
         if ids is not None and ids.dtype.kind not in "iu":
-            raise ValueError(f"{path}: '{name}' must hold integer ids, got dtype {ids.dtype}")
+            raise UserInputError(f"{path}: '{name}' must hold integer ids, got dtype {ids.dtype}")
     subjects = subjects.astype(np.int64)
     clips = clips.astype(np.int64) if clips is not None else None
     if subjects.shape != (len(poses),):
-        raise ValueError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
+        raise UserInputError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
     held_out = np.isin(subjects, np.asarray(val_subjects))
     if held_out.all() or not (held_out & ~partial).any():
-        raise ValueError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
+        raise UserInputError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
                          f"set (subjects in the file: {sorted(set(subjects.tolist()))})")
     axis_angle = canonical_axis_angle(torch.from_numpy(poses)).reshape(-1, NUM_BODY_JOINTS, 3)
     if clips is not None and clips.shape != subjects.shape:
-        raise ValueError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
+        raise UserInputError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
     if partial.shape != subjects.shape:
-        raise ValueError(f"{path}: 'partial' has shape {partial.shape}, expected ({len(poses)},)")
+        raise UserInputError(f"{path}: 'partial' has shape {partial.shape}, expected ({len(poses)},)")
     mask = torch.from_numpy(held_out)
     groups = {"subject": torch.from_numpy(subjects[~held_out])}
     if clips is not None:
@@ -211,8 +211,11 @@ def _resume_settings(config: dict) -> dict:
     return settings
 
 
-def train_gmm(config: TrainConfig) -> dict:
-    """Fit the GMM baseline on the training subjects; writes ``out`` (.npz). Returns a summary."""
+def train_gmm(config: TrainConfig, resume: bool = False) -> dict:
+    """Fit the GMM baseline on the training subjects; writes ``out`` (.npz). Returns a summary. It fits in
+    one go: there is nothing to ``resume`` (refused)."""
+    if resume:
+        raise UserInputError("--resume: the GMM fits in one go; only the flow's training resumes")
     split = training_split(config)
     joints = articulated_joints(split.train)
     space = PoseSpace(joints, "axis_angle")

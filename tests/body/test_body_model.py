@@ -127,3 +127,15 @@ def test_differentiable_in_pose_betas_and_transl(body_model):
 def test_bad_inputs_raise_naming_the_argument(body_model, kwargs, message):
     with pytest.raises(ValueError, match=message):
         body_model(**kwargs)
+
+
+def test_smplx_shape_coefficient_note_is_silenced_where_the_model_is_made(capfd):
+    """smplx prints "You are using a SMPL model, with only 10 shape coefficients." for every model it makes;
+    the project's BodyModel keeps it off the user's screen (and leaves smplx itself alone)."""
+    from hmr_flow.body import BodyModel, load_model_file
+
+    body = BodyModel()
+    assert "shape coefficients" not in capfd.readouterr().out
+    arrays = load_model_file(body.model_path)[0]
+    smplx.SMPL(model_path=str(body.model_path), data_struct=smplx.utils.Struct(**arrays), num_betas=10)
+    assert "with only 10 shape coefficients" in capfd.readouterr().out

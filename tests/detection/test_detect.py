@@ -6,8 +6,9 @@ import pytest
 
 from hmr_flow.body import COCO17_NAMES
 from hmr_flow.cli import main
-from hmr_flow.detection import NoPersonError, detect_images, write_coco
+from hmr_flow.detection import NoPersonError, detect_images
 from hmr_flow.fitting import read_keypoints
+from hmr_flow.fitting.keypoint_io import write_coco
 from hmr_flow.images import ImageReadError, read_rgb
 
 #: Hand-read from ``t_pose.jpg``: where each part of the man is (x0, y0, x1, y1) px, generous margins.

@@ -42,11 +42,11 @@ def test_fit_and_regress_detect_with_the_searches_of_recall(command, recall, t_p
 
     used = []
 
-    def detect_into(out_dir, image=None, images=None, detector=None):
+    def detect_images(paths, detector=None, boxes=None):
         used.append(detector.search)
-        raise NoPersonError(f"{image}: no person found")
+        raise NoPersonError(f"{paths[0]}: no person found")
 
-    monkeypatch.setattr(detection, "detect_into", detect_into)
+    monkeypatch.setattr(detection, "detect_images", detect_images)
     argv = [command, "--image", str(t_pose_photo), "--out", str(tmp_path / "out")]
     assert main(argv + ([] if recall == "fast" else ["--recall", recall])) == 2
     assert used == [RECALL[recall]]

@@ -47,7 +47,7 @@ def test_fit_command_writes_reloadable_outputs(tmp_path, openpose_input, body):
 def test_images_across_a_batch_fit_as_they_do_alone(tmp_path, body, keypoint_body):
     """fit_records batches the people of several images (each with its own camera) into one problem;
     every image's result is the one it gets fitted alone, and no overlay is drawn unless asked."""
-    from hmr_flow.fitting import FitOptions, KeypointImage, fit_records, scaled_config
+    from hmr_flow.fitting import FitConfig, FitOptions, KeypointImage, fit_records, scaled_config
     from hmr_flow.fitting.pipeline import fit_image
     from hmr_flow.prior import load_prior
 
@@ -61,8 +61,8 @@ def test_images_across_a_batch_fit_as_they_do_alone(tmp_path, body, keypoint_bod
         KeypointImage("b", (keypoints[2:] * [[[0.5, 0.5, 1.0]]]).astype(np.float32), "coco17", [7], image_size=(500, 500)),
     ]
     # 2 hypotheses (facing / facing away): prior-sample hypotheses are drawn per chunk, not per image
-    options = FitOptions(prior=load_prior("flow"), prior_name="flow", num_hypotheses=2,
-                         config=scaled_config(30), overlays=False)
+    options = FitOptions(prior=load_prior("flow"), prior_name="flow",
+                         config=scaled_config(30, FitConfig(num_hypotheses=2)), overlays=False)
     batched = fit_records(records, options, tmp_path / "batched")
     assert sorted(p.name for p in batched) == ["a_0.ply", "a_1.ply", "a_params.npz", "b_7.ply", "b_params.npz"]
     for record in records:
@@ -117,22 +117,22 @@ def test_fit_from_the_models_hypotheses(tmp_path, openpose_input):
         assert residual < 5.0
 
 
-def test_initialiser_hypotheses_are_the_ones_fitted(tmp_path, openpose_input, body, keypoint_body):
-    """``FitOptions.initialiser`` replaces the default hypotheses: its 2 poses are fitted, not
-    ``num_hypotheses`` = 5 prior/facing ones."""
+def test_per_image_hypotheses_are_the_ones_fitted(tmp_path, openpose_input, body, keypoint_body):
+    """``FitOptions.per_image``'s initialisation replaces the default hypotheses: its 2 poses are fitted,
+    not ``num_hypotheses`` = 5 prior/facing ones."""
     import torch
 
-    from hmr_flow.fitting import FitOptions, Initialisation, read_keypoints
+    from hmr_flow.fitting import FitConfig, FitOptions, Initialisation, PerImage, read_keypoints
     from hmr_flow.fitting.pipeline import fit_image
 
     calls = []
 
     def initialise(record, image, focal, size):
         calls.append((record.name, image.shape, focal, size))
-        return Initialisation(torch.zeros(1, 2, 3), torch.zeros(1, 2, 69))
+        return PerImage(Initialisation(torch.zeros(1, 2, 3), torch.zeros(1, 2, 69)))
 
     record = read_keypoints(openpose_input, tmp_path)[0]
-    options = FitOptions(num_hypotheses=5, focal=FOCAL, initialiser=initialise)
+    options = FitOptions(config=FitConfig(num_hypotheses=5), focal=FOCAL, per_image=initialise)
     fit_image(record, body, keypoint_body, options, tmp_path)
     assert calls == [("person_keypoints", (1000, 1000, 3), FOCAL, (1000, 1000))]
     with np.load(tmp_path / "person_keypoints_params.npz") as params:
@@ -160,13 +160,14 @@ def test_fit_options_reach_the_optimisation(tmp_path, openpose_input, monkeypatc
     :class:`FitOptions`; LBFGS gets its own step size unless one is given."""
     from hmr_flow.commands import fit as fit_command
     from hmr_flow.fitting import pipeline
+    from hmr_flow.fitting.schedule import LEARNING_RATES
 
     seen = {}
     real_fit_records, real_body_model = pipeline.fit_records, pipeline.BodyModel
 
-    def spy_fit_records(records, options, out, device="cpu"):
+    def spy_fit_records(records, options, out, device="cpu", **kwargs):
         seen["options"] = options
-        return real_fit_records(records, options, out, device)
+        return real_fit_records(records, options, out, device, **kwargs)
 
     def spy_body_model(path=None, *args, **kwargs):
         seen["body_model"] = path
@@ -179,7 +180,7 @@ def test_fit_options_reach_the_optimisation(tmp_path, openpose_input, monkeypatc
     assert _run([*base, "--out", str(tmp_path / "a"), "--optimizer", "lbfgs", "--iterations", "10",
                  "--prior-weight", "0.5", "--body-model", str(model_path)]) == 0
     config = seen["options"].config
-    assert config.optimizer == "lbfgs" and config.learning_rate == fit_command.LBFGS_LEARNING_RATE
+    assert config.optimizer == "lbfgs" and config.learning_rate == LEARNING_RATES["lbfgs"] == 1.0
     assert config.prior_weight == 0.5 and sum(stage.iterations for stage in config.stages) == 10
     assert seen["body_model"] == model_path
     assert _run([*base, "--out", str(tmp_path / "b"), "--iterations", "3", "--learning-rate", "0.01"]) == 0
@@ -192,3 +193,26 @@ def test_missing_body_model_file_is_named(tmp_path, openpose_input, capsys):
     code = _run(["--keypoints", str(openpose_input), "--out", str(tmp_path / "o"), "--body-model",
                  str(tmp_path / "SMPL_NEUTRAL.pkl")])
     assert code == 2 and "--body-model" in capsys.readouterr().err
+
+
+def test_the_command_reports_agreement_without_reading_its_outputs_back(tmp_path, openpose_input, monkeypatch, capsys):
+    """The agreement the command prints comes from the fit in memory (``fit_records(on_image=)``), equal to
+    what the written ``_params.npz`` gives; no output file is opened again."""
+    from hmr_flow.fitting import keypoint_agreement, keypoint_error_px, read_keypoints
+
+    opened = []
+    real_load = np.load
+    monkeypatch.setattr(np, "load", lambda path, *a, **k: opened.append(str(path)) or real_load(path, *a, **k))
+    out = tmp_path / "out"
+    assert _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(out), "--prior", "none",
+                 "--iterations", "6", "-n", "2"]) == 0
+    assert not [path for path in opened if str(out) in path]
+    printed = capsys.readouterr().out
+    monkeypatch.undo()
+    [record] = read_keypoints(openpose_input, tmp_path)
+    with np.load(out / "person_keypoints_params.npz") as params:
+        fitted = params["keypoints_2d"]
+    coarse, fine = keypoint_agreement(record, fitted)[0], keypoint_agreement(record, fitted, alpha=0.05)[0]
+    pixels = keypoint_error_px(record, fitted)[0]
+    assert (f"fitted keypoints within 10 % / 5 % of the box, mean distance: {100 * coarse:.0f} % / {100 * fine:.0f} %, "
+            f"{pixels:.1f} px") in printed

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from hmr_flow.models.evaluate import _calibration_sums, _mode_error_sums
+from hmr_flow.models.evaluate import _calibration_sums, _mode_error_sums, _true_keypoints
 from hmr_flow.models.losses import HMRLoss, LossWeights
 from hmr_flow.models.model import PoseSamples
 
@@ -15,8 +15,9 @@ class _StubBody:
     """Projection stand-in: the losses only need ``project_samples``'s three outputs."""
 
 
-def _calibration(joints, coco, normalised, truth, keypoints, confidence, size=100):
-    return _calibration_sums(confidence > 0, keypoints, joints, coco, normalised, truth, size)
+def _calibration(joints, coco, normalised, truth, keypoints, confidence, size=100, true_coco=None):
+    true_coco = torch.zeros(truth.shape[0], 17, 3) if true_coco is None else true_coco
+    return _calibration_sums(confidence > 0, keypoints, joints, coco, normalised, truth, size, true_coco)
 
 
 def test_spread_seen_vs_hidden_and_coverage_by_hand():
@@ -64,9 +65,30 @@ def test_mode_error_seen_vs_hidden_by_hand():
     confidence[:, :5] = 0.8
     batch = {"global_orient": torch.zeros(1, 3), "body_pose": torch.zeros(1, 69), "betas": torch.zeros(1, 10),
              "transl": torch.tensor([[0.1, -0.2, 4.0]])}
-    sums = _mode_error_sums(_RestBody(), batch, confidence > 0, joints, coco)
+    true_coco = _true_keypoints(_RestBody(), batch, joints)
+    assert true_coco.abs().max() == 0  # every true point at the pelvis
+    sums = _mode_error_sums(confidence > 0, joints, coco, true_coco)
     assert sums["error_visible_mm"] / 5 == pytest.approx(1000 * d)
     assert sums["error_hidden_mm"] / 12 == pytest.approx(3000 * d)
+
+
+def test_coverage_of_seen_and_hidden_keypoints_by_hand():
+    """Ten random hypotheses of every keypoint at x = ±r (half each): mean 0, every distance r, 90 % radius r. The
+    truth of the 5 seen keypoints sits at 0.5 r (covered), of 12 hidden ones: 4 at 0.9 r (covered) and 8 at
+    1.5 r (not): coverage 1.0 on seen and 4/12 on hidden keypoints."""
+    r = 0.1
+    coco = torch.zeros(1, 10, 17, 3)
+    coco[:, ::2, :, 0], coco[:, 1::2, :, 0] = r, -r
+    truth = torch.zeros(1, 17, 3)
+    truth[:, :5, 1] = 0.5 * r
+    truth[:, 5:9, 2] = 0.9 * r
+    truth[:, 9:, 0] = 1.5 * r
+    confidence = torch.zeros(1, 17)
+    confidence[:, :5] = 1.0
+    sums = _calibration(torch.zeros(1, 10, 24, 3), coco, torch.zeros(1, 10, 17, 2), torch.zeros(1, 24, 3),
+                        torch.full((1, 17, 2), 50.0), confidence, true_coco=truth)
+    assert sums["coverage90_visible"] / sums["diversity_visible_count"] == pytest.approx(1.0)
+    assert sums["coverage90_hidden"] / sums["diversity_hidden_count"] == pytest.approx(4 / 12)
 
 
 def test_sample_pck_counts_only_seen_keypoints():

@@ -189,8 +189,8 @@ def test_fit_command_with_the_conditional_prior(keypoint_model, tmp_path):
 
 
 def test_conditional_fitting_encodes_each_image_once(keypoint_model, monkeypatch):
-    """The default fit's initialiser and prior share one encoding per image, and the prior built from it
-    is the one the keypoints give."""
+    """The default fit's hook gives each image's hypotheses and prior from one encoding, and the prior
+    built from it is the one the keypoints give."""
     import sys
 
     model, _ = keypoint_model
@@ -204,8 +204,78 @@ def test_conditional_fitting_encodes_each_image_once(keypoint_model, monkeypatch
     encode = regress_module.encode_people
     monkeypatch.setattr(regress_module, "encode_people", lambda *a: calls.append(1) or encode(*a))
     monkeypatch.setattr(conditional, "encode_people", lambda *a: calls.append(1) or encode(*a))
-    initialiser, prior_factory = conditional_fitting(model, n=3, seed=0)
-    init = initialiser(record, None, 800.0, (640, 480))
-    prior = prior_factory(record, None, (640, 480))
+    per_image = conditional_fitting(model, n=3, seed=0)
+    own = per_image(record, None, 800.0, (640, 480))
+    init, prior = own.init, own.prior
     assert init.num_hypotheses == 3 and len(calls) == 1
     torch.testing.assert_close(prior.features, ConditionalPrior(model, keypoints).features)
+
+
+def test_conditional_samples_start_the_fit_of_init_from_prior(keypoint_model, monkeypatch):
+    """``start="samples"`` (``fit --prior conditional --init-from prior``): the relaxed pose facing the
+    camera and facing away, then the conditional model's own random samples at the given temperature
+    (not the mode), and its prior, all from one encoding of the image's people."""
+    import sys
+
+    from hmr_flow.fitting import KeypointImage, default_initialisation
+    from hmr_flow.models import conditional_fitting
+
+    model, _ = keypoint_model
+    regress_module = sys.modules["hmr_flow.models.regress"]
+    record = KeypointImage("x", _people(), "coco17", [0, 1], image_size=(640, 480))
+    calls = []
+    encode = regress_module.encode_people
+    monkeypatch.setattr(regress_module, "encode_people", lambda *a: calls.append(1) or encode(*a))
+    own = conditional_fitting(model, n=4, seed=3, temperature=0.5, start="samples")(record, None, 800.0, (640, 480))
+    assert len(calls) == 1 and own.init.num_people == 2 and own.init.num_hypotheses == 4
+    relaxed = default_initialisation(2, 2)
+    torch.testing.assert_close(own.init.global_orient[:, :2], relaxed.global_orient)
+    torch.testing.assert_close(own.init.body_pose[:, :2], relaxed.body_pose)
+    drawn = regress(model, None, None, 3, 800.0, _people(), 0.5, 3, image_size=(640, 480))
+    torch.testing.assert_close(own.init.global_orient[:, 2:], drawn.pose[:, 1:, :3])
+    torch.testing.assert_close(own.init.body_pose[:, 2:], drawn.pose[:, 1:, 3:])
+    assert not torch.allclose(own.init.body_pose[:, 2], drawn.pose[:, 0, 3:])  # samples, not the mode
+    torch.testing.assert_close(own.prior.features, ConditionalPrior(model, _people()).features)
+    with pytest.raises(ValueError, match="start"):
+        conditional_fitting(model, start="mode")
+
+
+def test_fit_command_init_from_prior_samples_the_conditional_prior(keypoint_model, tmp_path, monkeypatch):
+    """``fit --prior conditional --init-from prior`` starts from the conditional model's samples at the fit's
+    sampling temperature (it used to start from the relaxed pose plus noise) and fits with its prior."""
+    import hmr_flow.models as models
+    from hmr_flow.fitting import FitConfig
+
+    _, weights = keypoint_model
+    people = _people()[:1]
+    people[..., 2] = np.where(people[..., 2] > 0, 2.0, 0.0)
+    _coco_file(tmp_path / "kp.json", people)
+    asked = []
+    real = models.conditional_fitting
+    monkeypatch.setattr(models, "conditional_fitting", lambda *a, **k: asked.append((a[1:], k)) or real(*a, **k))
+    code = main(["fit", "--keypoints", str(tmp_path / "kp.json"), "--out", str(tmp_path / "out"), "--hypotheses", "3",
+                 "--prior", "conditional", "--init-from", "prior", "--iterations", "6", "--model-weights", str(weights)])
+    assert code == 0
+    assert asked == [((3, 0, FitConfig().sample_temperature), {"start": "samples"})]
+    with np.load(tmp_path / "out" / "street_params.npz") as params:
+        assert str(params["prior"]) == "conditional" and np.isfinite(params["prior_log_prob"]).all()
+        assert params["hypothesis_losses"].shape == (1, 3)
+
+
+def test_regress_records_writes_the_images_with_people(keypoint_model, tmp_path):
+    """The library's ``regress`` loop (beside ``fit_records``): one hypotheses file per image with people, in
+    the order of the records, the empty ones skipped; the file holds what ``regress`` gives."""
+    from hmr_flow.fitting import KeypointImage
+    from hmr_flow.models import regress_records
+
+    model, _ = keypoint_model
+    records = [KeypointImage("a", _people(), "coco17", [0, 1], image_size=(640, 480)),
+               KeypointImage.empty("b"),
+               KeypointImage("c", _people()[1:], "coco17", [5], image_size=(640, 480))]
+    regressed = regress_records(records, model, tmp_path, n=3, seed=2)
+    assert [r.name for r in regressed] == ["a", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_hypotheses.npz", "c_hypotheses.npz"]
+    want = regress(model, None, None, 3, None, _people()[1:], 1.0, 2, image_size=(640, 480)).to_numpy()
+    with np.load(tmp_path / "c_hypotheses.npz") as got:
+        for key in ("global_orient", "body_pose", "betas", "transl", "log_prob"):
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6)

@@ -131,3 +131,33 @@ def test_pose_augment_mirror_and_arm_recombination(keypoint_body, bank):
     assert not torch.equal(recombined[:, list(ARM_JOINTS)], original[:, list(ARM_JOINTS)])
     with pytest.raises(ValueError, match="mirror: a probability"):
         PoseAugment(mirror=1.5)
+
+
+def test_pose_augment_bends_the_trunk_sideways(keypoint_body):
+    """``bend_sideways = 1`` on rest poses: each trunk joint turns by the same θ/3 about the forward axis z
+    (|θ| ≤ ``bend_degrees``, both directions drawn), nothing else moves, and the neck leans sideways from
+    the pelvis the same way by about 0.7 θ (the pelvis → spine1 segment stays upright)."""
+    from hmr_flow.body.skeleton import JOINT_NAMES
+    from hmr_flow.data.keypoint_pairs import TRUNK_JOINTS, PoseAugment
+
+    count = 64
+    rest = torch.zeros(count, 69)
+    bending = KeypointPairs(keypoint_body, torch.zeros(count, 3), rest, size=48, corruption=CLEAN,
+                            augment=PoseAugment(bend_sideways=1.0, bend_degrees=40.0))
+    world, bent = bending._augmented(torch.arange(count), torch.Generator().manual_seed(6))
+    bent = bent.reshape(count, 23, 3)
+    trunk = bent[:, list(TRUNK_JOINTS)]
+    torch.testing.assert_close(trunk[..., :2], torch.zeros(count, 3, 2), rtol=0, atol=1e-6)
+    torch.testing.assert_close(trunk[..., 2], trunk[:, :1, 2].expand(-1, 3))  # θ/3 each
+    theta = torch.rad2deg(3 * trunk[:, 0, 2])
+    assert theta.abs().max() <= 40.0 + 1e-4 and theta.min() < -20 and theta.max() > 20
+    others = [j for j in range(23) if j not in TRUNK_JOINTS]
+    assert torch.equal(bent[:, others], torch.zeros(count, len(others), 3))
+    rotmats = torch.cat([world[:, None], axis_angle_to_matrix(bent)], 1)
+    joints = keypoint_body(rotmats, torch.zeros(count, 10), torch.zeros(count, 3))
+    trunk_vector = joints[:, JOINT_NAMES.index("neck")] - joints[:, 0]
+    lean = torch.rad2deg(torch.atan2(-trunk_vector[:, 0], trunk_vector[:, 1]))
+    ratio = lean[theta.abs() > 5] / theta[theta.abs() > 5]
+    assert ratio.min() > 0.6 and ratio.max() < 0.85
+    with pytest.raises(ValueError, match="bend_degrees"):
+        PoseAugment(bend_sideways=0.5, bend_degrees=120.0)

@@ -97,7 +97,7 @@ def test_ddp_path_world_size_one_and_resume(tiny_set, tiny_config, tmp_path, mon
 
 def test_loss_weight_overrides(tmp_path, capsys):
     from hmr_flow.cli import main
-    from hmr_flow.commands.models import parse_loss_weights
+    from hmr_flow.commands.train import parse_loss_weights
 
     weights = parse_loss_weights(["keypoints3d=0.2", "jitter=0.01"])
     assert (weights.keypoints3d, weights.jitter, weights.nll) == (0.2, 0.01, LossWeights().nll)

@@ -15,7 +15,7 @@ import torch
 from hmr_flow.cli import main as hmr_flow_main
 from hmr_flow.cli import run_guarded
 from hmr_flow.fitting.checks import check_fit
-from hmr_flow.validation import DivergedError
+from hmr_flow.validation import DivergedError, UserInputError
 
 
 class _Stop(Exception):
@@ -134,13 +134,35 @@ def test_internal_errors_are_one_line_with_a_debug_hint(capsys, monkeypatch):
 
     assert run_guarded("hmr-flow", bug) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["hmr-flow: internal error: ZeroDivisionError: division by zero (re-run with --debug for the "
-                   "traceback)"]
+    assert err == ["hmr-flow: internal error: ZeroDivisionError: division by zero (a bug: please report it with the "
+                   "traceback that --debug shows)"]
     with pytest.raises(ZeroDivisionError):
         run_guarded("hmr-flow", bug, debug=True)
     monkeypatch.setenv("HMR_FLOW_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         run_guarded("hmr-flow", bug)
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "line"),
+    [
+        (UserInputError("--out x: is also an input"), 2, "hmr-flow: error: --out x: is also an input"),
+        (FileNotFoundError("k.json: keypoint file not found"), 2, "hmr-flow: error: k.json: keypoint file not found"),
+        (PermissionError(13, "Permission denied"), 2, "hmr-flow: error: [Errno 13] Permission denied"),
+        # a plain ValueError is a bug of the library (a shape check inside it), not the user's input
+        (ValueError("rotmats: expected (B, 24, 3, 3), got (2, 3)"), 1,
+         "hmr-flow: internal error: ValueError: rotmats: expected (B, 24, 3, 3), got (2, 3) (a bug: please report it "
+         "with the traceback that --debug shows)"),
+    ],
+)
+def test_the_error_net_tells_user_input_from_bugs(error, code, line, capsys, monkeypatch):
+    monkeypatch.delenv("HMR_FLOW_DEBUG", raising=False)
+
+    def fail():
+        raise error
+
+    assert run_guarded("hmr-flow", fail) == code
+    assert capsys.readouterr().err.strip().splitlines() == [line]
 
 
 def test_debug_flag_is_accepted_before_and_after_the_command(tmp_path, capsys):

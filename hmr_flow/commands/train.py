@@ -1,4 +1,4 @@
-"""``hmr-flow train hmr`` (train the image → pose-flow regressor) and ``hmr-flow regress`` (run it on a photo)."""
+"""``hmr-flow train hmr``: train the image → pose-flow regressor (the conditional model)."""
 
 from __future__ import annotations
 
@@ -6,39 +6,26 @@ import argparse
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-import numpy as np
-
-from hmr_flow.files import save_npz
-from hmr_flow.commands.options import (
-    add_device,
-    add_hypotheses,
-    add_keypoint_inputs,
-    add_learning_rate,
-    add_model_weights,
-    add_seed,
-    read_keypoint_inputs,
-)
+from hmr_flow.commands.options import add_device, add_learning_rate, add_seed
 from hmr_flow.models.losses import LossWeights
 from hmr_flow.models.model import FLOW_COUPLINGS, INPUTS
 from hmr_flow.validation import (
     UserInputError,
-    check_output_dir,
     check_output_path,
     check_overwrite,
     float_in,
     non_negative_float,
     non_negative_int,
-    positive_float,
     positive_int,
     resolve_device,
 )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``train`` (with its ``hmr`` sub-command) and ``regress``; every parser sets ``run=``. The
+    """Add ``train`` with its ``hmr`` sub-command (its parser sets ``run=``). The
     defaults of ``train hmr`` are those of :class:`~hmr_flow.models.train.TrainSettings` (the run) and
     :class:`~hmr_flow.models.model.HMRConfig` (the architecture)."""
-    from hmr_flow.models.model import HMRConfig
+    from hmr_flow.models.model import HMRConfig, HMRFlow
     from hmr_flow.models.train import TrainSettings
 
     run = {f.name: f.default for f in fields(TrainSettings) if f.default is not MISSING}
@@ -67,6 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="--input keypoints: probability of training on a frame's left/right mirror image")
     hmr.add_argument("--recombine-arms", type=float_in(0.0, 1.0, low_open=False), default=run["recombine_arms"],
                      help="--input keypoints: probability of taking both arms from another frame of the split")
+    hmr.add_argument("--bend-sideways", type=float_in(0.0, 1.0, low_open=False), default=run["bend_sideways"],
+                     help="--input keypoints: probability of bending the trunk sideways (up to ±60° over the spine)")
     hmr.add_argument("--image-size", type=positive_int, default=arch.image_size, help="crop / heatmap side in pixels (multiple of 32)")
     hmr.add_argument("--batch-size", type=positive_int, default=run["batch_size"], help="per process")
     add_learning_rate(hmr, run["lr"])
@@ -90,42 +79,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
                      "terms and defaults: " + ", ".join(f"{k}={v:g}" for k, v in LossWeights().to_dict().items()))
     hmr.add_argument("--export", type=Path, help="also write inference-only float16 weights here at the end")
+    hmr.add_argument("--fit-weight", type=non_negative_float, default=HMRFlow.fit_weight,
+                     help="the model's weight as a fitting prior, stored in --export (choose it on validation fits: "
+                     "python bench/hmr_kp_eval.py --fit-weights ...)")
     add_seed(hmr)
     hmr.set_defaults(run=run_train)
 
-    regress = subparsers.add_parser(
-        "regress", help="pose hypotheses for the people in a keypoint file or photo",
-        description="Run the conditional model: for every image of a keypoint file (no image file needed: COCO "
-        "width/height or --image-size give the camera), or for a photo with the RGB model, write "
-        "<name>_hypotheses.npz (global_orient (P, N, 3) camera frame, body_pose (P, N, 69), betas (P, N, 10), "
-        "transl (P, N, 3), log_prob (P, N), body_model; the mode at index 0) and, when the image is there, "
-        "<name>_grid.png. "
-        "Without --keypoints or --bbox, people are detected in --image/--images first (detected_keypoints.json).")
-    add_keypoint_inputs(regress, min_keypoints=4)
-    regress.add_argument("--bbox", type=float_in(), nargs=4, metavar=("X0", "Y0", "X1", "Y1"),
-                         help="person box in pixels (RGB model with --image and no keypoints)")
-    add_hypotheses(regress, 16, "hypotheses per person, the mode first", deprecated=("--n",))
-    regress.add_argument("--out", required=True, type=Path, help="output folder")
-    add_model_weights(regress, deprecated=("--weights",))
-    regress.add_argument("--temperature", type=positive_float, default=1.0, help="latent scale of the random hypotheses")
-    add_device(regress)
-    add_seed(regress)
-    regress.set_defaults(run=run_regress)
-
 
 def parse_loss_weights(overrides: list[str]) -> LossWeights:
-    """:class:`LossWeights` with ``TERM=VALUE`` overrides applied (unknown terms and bad numbers → ValueError)."""
+    """:class:`LossWeights` with ``TERM=VALUE`` overrides applied (unknown terms and bad numbers →
+    :class:`~hmr_flow.validation.UserInputError`)."""
     values = LossWeights().to_dict()
     for item in overrides:
         name, sep, text = item.partition("=")
         if not sep or name not in values:
-            raise ValueError(f"--loss-weight {item!r}: expected TERM=VALUE with TERM one of {', '.join(values)}")
+            raise UserInputError(f"--loss-weight {item!r}: expected TERM=VALUE with TERM one of {', '.join(values)}")
         try:
             values[name] = float(text)
         except ValueError:
-            raise ValueError(f"--loss-weight {item!r}: {text!r} is not a number") from None
+            raise UserInputError(f"--loss-weight {item!r}: {text!r} is not a number") from None
         if not values[name] >= 0.0:
-            raise ValueError(f"--loss-weight {item!r}: weights must be ≥ 0")
+            raise UserInputError(f"--loss-weight {item!r}: weights must be ≥ 0")
     return LossWeights(**values)
 
 
@@ -159,7 +133,7 @@ def run_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,
         amp=not args.no_amp, seed=args.seed, train_limit=args.train_limit, val_limit=args.val_limit,
         val_samples=args.val_samples, resume=args.resume, steps_per_epoch=args.steps_per_epoch, balance=args.balance,
-        mirror=args.mirror, recombine_arms=args.recombine_arms,
+        mirror=args.mirror, recombine_arms=args.recombine_arms, bend_sideways=args.bend_sideways,
     )
     inputs = "rgb+keypoints" if args.keypoint_channels and args.input == "rgb" else args.input
     config = HMRConfig.for_inputs(inputs, image_size=args.image_size, widths=tuple(args.widths),
@@ -169,57 +143,7 @@ def run_train(args: argparse.Namespace) -> int:
     row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
         source = "keypoints generated from mocap" if inputs == "keypoints" else "synthetic renders only"
-        export_weights(args.out, args.export, note=f"HMRFlow ({inputs} input) trained on {source} ({args.data})")
+        export_weights(args.out, args.export, note=f"HMRFlow ({inputs} input) trained on {source} ({args.data})",
+                       fit_weight=args.fit_weight)
         print(f"exported inference weights to {args.export}")
     return 0
-
-
-def run_regress(args: argparse.Namespace) -> int:
-    from hmr_flow.fitting.checks import check_keypoints
-    from hmr_flow.fitting.keypoint_io import KeypointImage
-    from hmr_flow.fitting.pipeline import image_and_size, warn_empty
-    from hmr_flow.models.checkpoint import load_model
-    from hmr_flow.models.regress import check_boxes, coco17_keypoints, regress
-
-    device = resolve_device(args.device)
-    check_output_dir(args.out, [args.image, args.images, args.keypoints, args.model_weights])
-    if args.bbox is not None and (args.keypoints is not None or args.image is None):
-        raise UserInputError("--bbox: only with --image and without --keypoints (keypoints give their own boxes)")
-    from_box = args.bbox is not None
-    if from_box:
-        records = [KeypointImage(args.image.stem, np.zeros((0, 17, 3), np.float32), "coco17", [], args.image)]
-    else:
-        records = read_keypoint_inputs(args)
-    model = load_model(args.model_weights, device)
-    empty = 0 if from_box else len(warn_empty(records))
-    written = 0
-    for record in records:
-        if not from_box and len(record.person_ids) == 0:
-            continue
-        image, size = image_and_size(record, args.image_size)
-        if not from_box:
-            check_keypoints(record.where, record.keypoints, record.person_ids, size)
-        keypoints = None if from_box else coco17_keypoints(record)
-        boxes = check_boxes([args.bbox], *size, source="--bbox") if args.bbox is not None else None
-        result = regress(model, image, boxes, args.hypotheses, args.focal, keypoints, args.temperature, args.seed, image_size=size)
-        _save_hypotheses(args.out, record.name, result, image)
-        written += 1
-    if written == 0:
-        raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
-                             f"{args.min_keypoints} keypoints in any image")
-    skipped = f" ({empty} images without people skipped)" if empty else ""
-    print(f"wrote hypotheses for {written} images{skipped} to {args.out}")
-    return 0
-
-
-def _save_hypotheses(out: Path, name: str, result, image: np.ndarray | None) -> None:
-    """``<name>_hypotheses.npz`` and, with the image, ``<name>_grid.png`` (each written whole or not at all)."""
-    from hmr_flow.fitting.outputs import save_image
-
-    save_npz(result.to_numpy(), out / f"{name}_hypotheses.npz")
-    if image is not None:
-        from hmr_flow.models.visualise import hypothesis_grid
-
-        save_image(out / f"{name}_grid.png", hypothesis_grid(image, result))
-
-
