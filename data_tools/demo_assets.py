@@ -157,11 +157,17 @@ def make_demo_poses(poses_path: str | Path, split_path: str | Path, count: int =
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m data_tools.demo_assets", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="file to write, e.g. hmr_flow/assets/demo_poses.npz")
+def asset_parser(prog: str, description: str, example: str) -> argparse.ArgumentParser:
+    """The options of the demo-asset makers: ``--out`` (e.g. ``example``), ``--poses``, ``--split``."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--out", type=Path, required=True, help=f"file to write, e.g. {example}")
     parser.add_argument("--poses", type=Path, default=Path("data/mocap/poses.npz"), help="mocap pose file")
     parser.add_argument("--split", type=Path, default=Path("data/mocap/split.npz"), help="its subject split")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = asset_parser("python -m data_tools.demo_assets", __doc__.splitlines()[0], "hmr_flow/assets/demo_poses.npz")
     parser.add_argument("--count", type=int, default=8, help="number of poses (default 8)")
     parser.add_argument("--seed", type=int, default=0, help="k-means seed (default 0)")
     args = parser.parse_args(argv)

@@ -19,6 +19,11 @@ pose priors and held-out real poses in ``hmr_flow/assets/``. Writes into ``--out
   otherwise the fit starts from prior samples and the summary says so;
 - ``example_hypotheses_hidden_arm.png``: the same with the right elbow and wrist hidden (confidence 0),
   as when an arm is occluded: the samples should agree on what is seen and differ on the hidden arm;
+- ``clip.mp4`` + ``clip.json``: two seconds of held-out mocap (``demo_clip.npz``) rendered with the open body
+  model, and their keypoints as a detector gives them (noise, dropped keypoints, a hidden limb, missed
+  frames); ``clip_overlay.mp4`` + ``clip_track1.npz``: the clip fitted as a sequence (``hmr-flow fit
+  --keypoints clip.json --sequence --video clip.mp4 --render``); ``clip_per_frame/``: every frame fitted
+  alone; ``clip_side_by_side.gif``: both side by side (needs the shipped keypoint model);
 - ``prior_samples.png``: poses sampled from the unconditional flow prior (labels: held-out percentile);
 - ``scores.csv``: log-likelihood and percentile of real held-out poses, the same with broken joint
   limits, and uniformly random rotations.
@@ -52,7 +57,7 @@ from hmr_flow.body import COCO17_NAMES, JOINT_NAMES, KeypointBody  # noqa: E402
 from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.commands.options import add_device, add_hypotheses
 from hmr_flow.fitting import FitConfig, Initialisation, fit_people, read_keypoints
-from hmr_flow.files import save_npz
+from hmr_flow.files import atomic_path, save_npz
 from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck
 from hmr_flow.validation import UserInputError, check_output_dir, resolve_device
@@ -66,6 +71,12 @@ SEED = 0
 DEFAULT_LABEL = "arms raised"
 #: COCO-17 keypoints hidden in the second hypotheses example (an occluded arm).
 HIDDEN_ARM = ("right_elbow", "right_wrist")
+#: The video clip (held-out mocap, ``python -m data_tools.video_clips``), its frame size and camera yaw (radians).
+DEMO_CLIP = ASSETS / "demo_clip.npz"
+CLIP_SIZE = (320, 240)
+CLIP_YAW = 0.6
+#: Frames ``[start, stop)`` of the clip where the (simulated) detector misses the person.
+CLIP_MISSED = (24, 28)
 #: The real photo fitted end to end (CC0, see demo/photos/README.md).
 PHOTO = Path(__file__).resolve().parent / "photos" / "side_bend.jpg"
 
@@ -83,18 +94,24 @@ class DemoPoses:
     clip_names: list[str]
 
 
+def read_asset(path: Path, keys: tuple[str, ...], maker: str) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of the shipped ``.npz`` ``path`` (made by ``python -m <maker>``); errors name the file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: demo asset not found (make it with 'python -m {maker}')")
+    with np.load(path, allow_pickle=False) as data:
+        missing = [k for k in keys if k not in data.files]
+        if missing:
+            raise ValueError(f"{path}: missing arrays {missing}")
+        return {k: data[k] for k in keys}
+
+
 def load_demo_poses(path: str | Path = DEMO_POSES) -> DemoPoses:
     """Read ``demo_poses.npz`` (made by ``python -m data_tools.demo_assets``); errors name the file."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: demo poses not found (make them with 'python -m data_tools.demo_assets')")
-    with np.load(path, allow_pickle=False) as data:
-        missing = [k for k in ("body_pose", "global_orient", "betas", "labels", "clip_names") if k not in data.files]
-        if missing:
-            raise ValueError(f"{path}: missing arrays {missing}")
-        poses = DemoPoses(data["body_pose"].astype(np.float32), data["global_orient"].astype(np.float32),
-                          data["betas"].astype(np.float32), [str(s) for s in data["labels"]],
-                          [str(s) for s in data["clip_names"]])
+    data = read_asset(path, ("body_pose", "global_orient", "betas", "labels", "clip_names"), "data_tools.demo_assets")
+    poses = DemoPoses(data["body_pose"].astype(np.float32), data["global_orient"].astype(np.float32),
+                      data["betas"].astype(np.float32), [str(s) for s in data["labels"]],
+                      [str(s) for s in data["clip_names"]])
     n = len(poses.body_pose)
     if poses.body_pose.shape != (n, 69) or poses.global_orient.shape != (n, 3) or len(poses.labels) != n:
         raise ValueError(f"{path}: expected body_pose (N, 69), global_orient (N, 3) and N labels, "
@@ -293,6 +310,160 @@ def fit_photo(photo: Path, out: Path, prior, device: str = "cpu", num_hypotheses
                         "regression" if checkpoint is not None else "prior samples", time.perf_counter() - start)
 
 
+# ------------------------------------------------------------------------------------ video clip
+def load_demo_clip(path: str | Path = DEMO_CLIP) -> dict[str, np.ndarray]:
+    """Read ``demo_clip.npz`` (made by ``python -m data_tools.video_clips``): ``global_orient (T, 3)`` (mocap
+    world, Y up), ``body_pose (T, 69)``, ``transl (T, 3)``, ``betas (10,)``, ``fps``; errors name the file."""
+    path = Path(path)
+    keys = ("global_orient", "body_pose", "transl", "betas", "fps")
+    clip = {k: v.astype(np.float32) for k, v in read_asset(path, keys, "data_tools.video_clips").items()}
+    frames = len(clip["body_pose"])
+    shapes = (clip["global_orient"].shape, clip["body_pose"].shape, clip["transl"].shape, clip["betas"].shape)
+    if frames < 3 or shapes != ((frames, 3), (frames, 69), (frames, 3), (10,)):
+        raise ValueError(f"{path}: expected global_orient (T, 3), body_pose (T, 69), transl (T, 3), betas (10,), "
+                         f"T ≥ 3; got {shapes}")
+    return clip
+
+
+def _backdrop(size: tuple[int, int]) -> np.ndarray:
+    """``(H, W, 3)`` uint8: a blue-grey wall over a darker floor (a plain stage for the rendered clip)."""
+    width, height = size
+    rows = np.linspace(0.0, 1.0, height)[:, None, None]
+    wall = (170 + 40 * rows) * np.array([0.85, 0.9, 1.0])
+    floor = (120 - 30 * (rows - 0.62)) * np.array([0.95, 0.9, 0.85])
+    image = np.where(rows < 0.62, wall, floor)
+    return np.broadcast_to(image, (height, width, 3)).round().astype(np.uint8)
+
+
+def render_demo_clip(clip: dict[str, np.ndarray], out: Path, size: tuple[int, int] = CLIP_SIZE,
+                     frames: int | None = None):
+    """Render the clip seen by a camera turned :data:`CLIP_YAW` (``out/clip.mp4``) and write its keypoints as a
+    detector would give them (``out/clip.json``, COCO, one image per frame: noise, dropped keypoints, a hidden
+    limb, missed frames; :func:`data_tools.video_clips.detector_keypoints`, and the frames :data:`CLIP_MISSED`
+    missed). Returns the placed clip (truth)."""
+    from data_tools.video_clips import detector_keypoints, place_clip, write_sequence_coco
+    from hmr_flow.body import BodyModel
+    from hmr_flow.render import MeshSpec, render_meshes
+    from hmr_flow.video import write_video
+
+    count = frames or len(clip["body_pose"])
+    body = BodyModel()
+    placed = place_clip(KeypointBody(body), clip["global_orient"][:count], clip["body_pose"][:count],
+                        clip["transl"][:count], clip["betas"], yaw=CLIP_YAW, size=size)
+    with torch.no_grad():
+        vertices = body(global_orient=torch.from_numpy(placed.global_orient), body_pose=torch.from_numpy(placed.body_pose),
+                        betas=torch.from_numpy(placed.betas)[None].expand(count, -1),
+                        transl=torch.from_numpy(placed.transl)).vertices.numpy()
+    backdrop = _backdrop(size)
+    with write_video(out / "clip.mp4", size, float(clip["fps"])) as writer:
+        for verts in vertices:
+            frame, _ = render_meshes([MeshSpec(verts, body.faces, (0.8, 0.55, 0.45))], placed.focal, size,
+                                     background=backdrop)
+            writer.write(frame)
+    keypoints = detector_keypoints(placed.keypoints, np.random.default_rng(SEED))
+    keypoints[CLIP_MISSED[0] : CLIP_MISSED[1], :, 2] = 0.0  # and the detector misses the person for a few frames
+    write_sequence_coco(out / "clip.json", keypoints, size)
+    return placed
+
+
+@dataclass
+class ClipSummary:
+    """The clip fitted frame by frame and as a sequence: ``frames``, ``per_frame_bodies`` (frames the per-frame
+    fit has a body for), PA-MPJPE (mm, on those frames) and acceleration error (mm/frame², root-relative, on
+    their triplets) of each, and the seconds each fit took."""
+
+    frames: int
+    per_frame_bodies: int
+    per_frame_pa_mpjpe_mm: float
+    sequence_pa_mpjpe_mm: float
+    per_frame_accel_mm: float
+    sequence_accel_mm: float
+    per_frame_seconds: float
+    sequence_seconds: float
+
+
+def fit_demo_clip(out: Path, truth: np.ndarray, checkpoint: Path, num_hypotheses: int = 4,
+                  config: FitConfig | None = None) -> ClipSummary:
+    """Fit ``out/clip.json`` frame by frame (into ``out/clip_per_frame/``, as ``hmr-flow fit --keypoints
+    clip.json``) and as one clip (``out/clip_track1.npz`` and the overlay video ``out/clip_overlay.mp4``, as
+    ``hmr-flow fit --keypoints clip.json --sequence --video clip.mp4 --render``), both with the conditional
+    model, on the CPU (clips are fitted there); errors against the true joints ``truth (T, 24, 3)``."""
+    from data_tools.video_clips import per_frame_joints
+    from hmr_flow.fitting import FitOptions, fit_records
+    from hmr_flow.fitting.sequence import SEQUENCE_HYPOTHESES, SequenceConfig
+    from hmr_flow.fitting.sequence_io import read_sequence
+    from hmr_flow.fitting.sequence_pipeline import SequenceOptions, fit_sequence
+    from hmr_flow.metrics import acceleration_error
+    from hmr_flow.models import conditional_fitting
+    from hmr_flow.models.sequence_start import conditional_track_start
+
+    model = conditional_model(checkpoint, "cpu")
+    start = time.perf_counter()
+    records = [r for r in read_keypoints(out / "clip.json") if r.person_ids]
+    options = FitOptions(prior_name="conditional", seed=SEED, per_image=conditional_fitting(model, num_hypotheses, SEED),
+                         config=replace(config or FitConfig(), num_hypotheses=num_hypotheses))
+    fit_records(records, options, out / "clip_per_frame")
+    per_frame_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    clip_config = SequenceConfig() if config is None else SequenceConfig(replace(config, num_hypotheses=SEQUENCE_HYPOTHESES))
+    sequence_options = SequenceOptions(prior_name="conditional", config=clip_config, render=True, video=out / "clip.mp4",
+                                       start=conditional_track_start(model, SEQUENCE_HYPOTHESES, SEED), fps=30.0)
+    fit_sequence(read_sequence(out / "clip.json"), sequence_options, out)
+    sequence_seconds = time.perf_counter() - start
+    target = torch.from_numpy(truth).float()
+    per_frame, found = per_frame_joints(out / "clip_per_frame", "clip", len(truth))
+    with np.load(out / "clip_track1.npz") as track:
+        sequence = target.clone()
+        sequence[track["frame"]] = torch.from_numpy(track["joints"])
+    seen = torch.from_numpy(found)
+    triplets = seen[2:] & seen[1:-1] & seen[:-2]
+    return ClipSummary(
+        frames=len(truth), per_frame_bodies=int(found.sum()),
+        per_frame_pa_mpjpe_mm=1000 * float(pa_mpjpe(per_frame[seen], target[seen]).mean()),
+        sequence_pa_mpjpe_mm=1000 * float(pa_mpjpe(sequence[seen], target[seen]).mean()),
+        per_frame_accel_mm=1000 * float(acceleration_error(per_frame, target)[triplets].mean()),
+        sequence_accel_mm=1000 * float(acceleration_error(sequence, target)[triplets].mean()),
+        per_frame_seconds=per_frame_seconds, sequence_seconds=sequence_seconds)
+
+
+def side_by_side_gif(out: Path, scale: float = 0.6) -> Path:
+    """``out/clip_side_by_side.gif``: per frame, the per-frame fit (top) over the sequence fit (bottom), each as
+    mesh over the frame | the same from the side (the fixed side camera of ``clip_overlay.mp4``)."""
+    from PIL import Image
+
+    from hmr_flow.body import BodyModel
+    from hmr_flow.fitting.sequence_outputs import SideView
+    from hmr_flow.render import MeshSpec, render_meshes
+    from hmr_flow.video import read_frames
+
+    body = BodyModel()
+    with np.load(out / "clip_track1.npz") as track:
+        focal, size = float(track["focal"]), tuple(int(v) for v in track["image_size"])
+        side = SideView.framing(track["joints"], focal, size)
+    overlay = read_frames(out / "clip_overlay.mp4")
+    pictures = []
+    for index, image in read_frames(out / "clip.mp4"):
+        meshes = []
+        path = out / "clip_per_frame" / f"clip_{index:06d}_params.npz"
+        if path.is_file():
+            with np.load(path) as params, torch.no_grad():
+                vertices = body(**{k: torch.from_numpy(params[k]) for k in ("global_orient", "body_pose", "betas",
+                                                                           "transl")}).vertices[0].numpy()
+            meshes.append(MeshSpec(vertices, body.faces))
+        front, _ = render_meshes(meshes, focal, size, background=image)
+        back, _ = render_meshes([MeshSpec(side(m.vertices), m.faces, m.color) for m in meshes], focal, size)
+        rows = [np.concatenate([front, back], axis=1), next(overlay)[1]]
+        for row, label in zip(rows, ("per frame" if meshes else "per frame: no body", "sequence")):
+            cv2.putText(row, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+        grid = np.concatenate(rows, axis=0)
+        small = cv2.resize(grid, (round(grid.shape[1] * scale), round(grid.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+        pictures.append(Image.fromarray(small).quantize(colors=128, method=Image.Quantize.MEDIANCUT))
+    path = out / "clip_side_by_side.gif"
+    with atomic_path(path) as tmp:
+        pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:], duration=1000 // 30, loop=0)
+    return path
+
+
 # -------------------------------------------------------------------------------------- sampling
 def sample_grid(prior, out: Path, count: int = 12, temperature: float = 1.0, columns: int = 6) -> Path:
     """``count`` poses from ``prior`` rendered as ``out/prior_samples.png`` (labels: held-out percentile)."""
@@ -397,14 +568,20 @@ def _run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--pose: expected 0..{len(poses.labels) - 1}, got {index}")
     checkpoint = shipped_regressor()
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"1/4 fitting: rendering held-out pose {index} ({poses.labels[index]}, {poses.clip_names[index]})")
+    print(f"1/5 fitting: rendering held-out pose {index} ({poses.labels[index]}, {poses.clip_names[index]})")
     example = render_example(poses, index)
     fit = fit_example(example, args.out, prior, args.device, args.hypotheses, checkpoint=checkpoint)
-    print(f"2/4 a real photo, no keypoint file: detecting and fitting {PHOTO.name}")
+    print(f"2/5 a real photo, no keypoint file: detecting and fitting {PHOTO.name}")
     photo = fit_photo(PHOTO, args.out, prior, args.device, args.hypotheses, checkpoint)
-    print("3/4 sampling the flow prior")
+    print("3/5 a video clip: rendering held-out mocap, fitting it frame by frame and as a sequence")
+    clip = None
+    if checkpoint is not None and checkpoint.name == "hmr_keypoints.pt":
+        placed = render_demo_clip(load_demo_clip(), args.out)
+        clip = fit_demo_clip(args.out, placed.joints, checkpoint, args.hypotheses)
+        gif = side_by_side_gif(args.out)
+    print("4/5 sampling the flow prior")
     grid = sample_grid(prior, args.out)
-    print("4/4 scoring poses")
+    print("5/5 scoring poses")
     rows = score_table(prior, poses, args.out)
 
     print(f"\nhmr-flow demo: wrote {args.out}/ in {time.perf_counter() - started:.0f} s")
@@ -424,6 +601,16 @@ def _run(args: argparse.Namespace) -> int:
           f"({photo.people} person detected, detected_keypoints.json; {photo.initialisation} initialisation; "
           f"{photo.seconds:.0f} s)")
     print(f"    fitted keypoints within 10 % of the detected ones (PCK@0.1): {100 * photo.pck:.0f} %")
+    if clip is not None:
+        print(f"- clip.mp4 + clip.json: {clip.frames} frames of held-out mocap rendered, and their keypoints as a "
+              f"detector gives them (noise, dropped keypoints, a hidden limb, missed frames)")
+        print(f"- clip_overlay.mp4, clip_track1.npz: the clip fitted as a sequence ({clip.sequence_seconds:.0f} s); "
+              f"clip_per_frame/: every frame alone ({clip.per_frame_seconds:.0f} s, {clip.per_frame_bodies} of "
+              f"{clip.frames} frames with a body); {gif.name}: both side by side")
+        print(f"    acceleration error {clip.per_frame_accel_mm:.0f} → {clip.sequence_accel_mm:.0f} mm/frame², PA-MPJPE "
+              f"{clip.per_frame_pa_mpjpe_mm:.0f} → {clip.sequence_pa_mpjpe_mm:.0f} mm (per frame → sequence)")
+    else:
+        print("- video clip skipped: it needs the shipped keypoint model (hmr_flow/assets/hmr_keypoints.pt)")
     print(f"- {grid.name}: 12 poses sampled from the flow prior (labels: held-out percentile)")
     print("- scores.csv: plausibility under the flow prior (percentile = share of held-out real poses scoring lower)")
     print(format_scores(rows))

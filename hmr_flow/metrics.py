@@ -86,6 +86,24 @@ def pa_mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return mpjpe(procrustes_align(pred, target), target, root_index=None)
 
 
+def acceleration_error(pred: torch.Tensor, target: torch.Tensor, root_index: int | None = 0) -> torch.Tensor:
+    """Acceleration error ``(T − 2,)`` of a sequence of ``T ≥ 3`` frames ``pred``/``target (T, J, 3)``: per
+    middle frame ``t``, the mean over joints of ‖``a_pred − a_target``‖ with ``a = x[t+1] − 2 x[t] + x[t−1]``,
+    after subtracting each frame's joint ``root_index`` (0 = SMPL pelvis; ``None`` = no alignment), as the
+    video literature reports it (input units per frame²: ×1000 → mm/frame² at the clip's frame rate)."""
+    _check_pair(pred, target)
+    if pred.shape[0] < 3:
+        raise ValueError(f"pred/target: acceleration needs at least 3 frames, got {pred.shape[0]}")
+    if root_index is not None:
+        pred = pred - pred[:, root_index : root_index + 1]
+        target = target - target[:, root_index : root_index + 1]
+
+    def second_difference(x: torch.Tensor) -> torch.Tensor:
+        return x[2:] - 2.0 * x[1:-1] + x[:-2]
+
+    return mean_joint_distance(second_difference(pred), second_difference(target))
+
+
 def pck(pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor, alpha: float = 0.1) -> torch.Tensor:
     """2D PCK@α ``(N,)``: share of visible keypoints within ``α · max(w, h)`` of the target, where
     ``w × h`` is the bounding box of that person's visible target keypoints.

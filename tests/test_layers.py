@@ -1,6 +1,6 @@
 """Imports only point down the layers (docs/design.md, "Layers"), and ``hmr_flow`` never imports ``data_tools``.
 
-Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels), then images, flows, geometry and the training toolkit, then
+Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels), then images, video, flows, geometry and the training toolkit, then
 body, render and metrics, then prior and detection, then fitting, then the training data, then models,
 then the commands and the CLI, then ``python -m hmr_flow``. A module may import its own package and anything in a lower layer, nothing beside or
 above it.
@@ -19,7 +19,7 @@ LIBRARY = Path(hmr_flow.__file__).resolve().parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("files",),
     ("validation", "rng", "wheels"),
-    ("images", "flows", "geometry", "training"),
+    ("images", "video", "flows", "geometry", "training"),
     ("body", "render", "metrics"),
     ("prior", "detection"),
     ("fitting",),

@@ -1,11 +1,11 @@
-"""Fitting metrics (MPJPE, PA-MPJPE, PCK) against hand-computed cases."""
+"""Fitting metrics (MPJPE, PA-MPJPE, PCK, acceleration error) against hand-computed cases."""
 
 import math
 
 import pytest
 import torch
 
-from hmr_flow.metrics import mpjpe, pa_mpjpe, pck, procrustes_align
+from hmr_flow.metrics import acceleration_error, mpjpe, pa_mpjpe, pck, procrustes_align
 
 
 def test_mpjpe_root_aligned_hand_case():
@@ -42,6 +42,25 @@ def test_pck_hand_case():
     # α = 0.1 → threshold 20 px: hits are point 0 (5 px); point 1 (25) and 2 (30) miss; point 3 hidden.
     assert pck(pred, target, visible, alpha=0.1).item() == pytest.approx(1 / 3)
     assert pck(pred, target, visible, alpha=0.13).item() == pytest.approx(2 / 3)  # 26 px
+
+
+def test_acceleration_error_hand_case():
+    # Two joints over four frames: the root (joint 0) moves at constant speed, joint 1 jumps in frame 2.
+    target = torch.zeros(4, 2, 3)
+    target[:, 0, 0] = torch.arange(4.0)  # constant velocity: no acceleration
+    target[:, 1, 0] = torch.arange(4.0)  # joint 1 moves with the root
+    pred = target.clone()
+    pred[2, 1, 1] += 0.3  # jump of joint 1 at frame 2 (y)
+    # root-relative: a of joint 1 at frame 1 = x2 - 2 x1 + x0 = (0, 0.3, 0); at frame 2 = x3 - 2 x2 + x1 = (0, -0.6, 0)
+    # per frame, mean over the 2 joints (the root's is 0): 0.15 and 0.3
+    assert acceleration_error(pred, target).tolist() == pytest.approx([0.15, 0.3])
+    # a moving root does not count after alignment; without it, a root jump does
+    moved = pred.clone()
+    moved[2] += torch.tensor([0.0, 0.0, 1.0])
+    assert acceleration_error(moved, target).tolist() == pytest.approx([0.15, 0.3])
+    assert acceleration_error(moved, target, root_index=None)[0].item() == pytest.approx((1.0 + math.hypot(0.3, 1.0)) / 2)
+    with pytest.raises(ValueError, match="at least 3 frames"):
+        acceleration_error(pred[:2], target[:2])
 
 
 def test_metric_errors():

@@ -23,7 +23,9 @@ from hmr_flow.commands.options import (
     add_threads,
     read_keypoint_inputs,
 )
+from hmr_flow.commands.fit_video import add_sequence_options, check_per_image, is_sequence, run_sequence
 from hmr_flow.fitting.outputs import MESH_FORMATS
+from hmr_flow.fitting.sequence import SEQUENCE_HYPOTHESES, SEQUENCE_ITERATIONS
 from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement, keypoint_error_px
 from hmr_flow.fitting.schedule import DEFAULT_ITERATIONS, LEARNING_RATES, FitConfig, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
@@ -38,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Writes <name>_params.npz, <name>_<person>.ply (or .obj/.glb: --mesh-format) and, with an image and --overlays, "
         "<name>_overlay.png, and "
         "prints how well the fitted keypoints match the given ones (PCK@0.1 of each person's keypoint box). Without "
-        "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json).",
+        "--keypoints, people are detected in --image/--images first (written to detected_keypoints.json). With --video "
+        "or --sequence, a clip's people are followed across frames and fitted smoothly: <stem>_track<k>.npz per person.",
     )
     add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
@@ -51,14 +54,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  f"{kind} ({entry.help})" for kind, entry in PRIOR_KINDS.items()))
     add_prior_weights(parser, deprecated=("--prior-path",))
     add_model_weights(parser, deprecated=("--regressor",))
-    add_hypotheses(parser, FitConfig.num_hypotheses, "initial hypotheses per person (the best fit is kept)",
+    add_hypotheses(parser, None, f"initial hypotheses per person, the best fit is kept (default: "
+                                 f"{FitConfig.num_hypotheses} per image, {SEQUENCE_HYPOTHESES} per frame of a clip)",
                    deprecated=("--init",))
     parser.add_argument("--init-from", choices=("auto", "prior", "regression"), default="auto",
                         help="initial hypotheses: the conditional model's (mode first) or facing/away + prior samples "
                              "(with --prior conditional: the conditional model's samples); auto = regression with "
-                             "--prior conditional, else prior")
-    parser.add_argument("--iterations", type=positive_int, default=DEFAULT_ITERATIONS,
-                        help="optimiser steps per fit, shared by the stages in proportion")
+                             "--prior conditional or for a clip, else prior")
+    parser.add_argument("--iterations", type=positive_int,
+                        help=f"optimiser steps per fit, shared by the stages in proportion (default: "
+                             f"{DEFAULT_ITERATIONS} per image, {SEQUENCE_ITERATIONS} for a clip)")
     parser.add_argument("--optimizer", choices=tuple(LEARNING_RATES), default=FitConfig.optimizer,
                         help="adam: per-parameter steps, suits a batch of independent people; lbfgs: strong-Wolfe line "
                              "search on the summed objective")
@@ -71,21 +76,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              f"{ConditionalPrior.kind}: the one stored with the model's weights)")
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
-    parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="ply",
+    parser.add_argument("--mesh-format", choices=MESH_FORMATS,
                         help="file format of the <name>_<person> meshes, written by trimesh: binary ply (default) and "
-                             "glb take ~5 ms per mesh, obj text ~85 ms")
+                             "glb take ~5 ms per mesh, obj text ~85 ms; clips write a mesh per frame only when given")
     parser.add_argument("--overlays", action="store_true",
                         help="also draw <name>_overlay.png for every image given (slow: ~0.3 s per image)")
     add_device(parser)
     add_threads(parser)
     add_seed(parser)
+    add_sequence_options(parser)
     parser.set_defaults(run=run)
 
 
-def _config(args: argparse.Namespace) -> FitConfig:
+def _config(args: argparse.Namespace, iterations: int = DEFAULT_ITERATIONS,
+            hypotheses: int = FitConfig.num_hypotheses) -> FitConfig:
+    """The fit's settings from the options; ``iterations`` and ``hypotheses`` where they are not given."""
     config = FitConfig(optimizer=args.optimizer, learning_rate=args.learning_rate, prior_weight=args.prior_weight,
-                       num_hypotheses=args.hypotheses)
-    return scaled_config(max(args.iterations, len(config.stages)), config)
+                       num_hypotheses=args.hypotheses or hypotheses)
+    return scaled_config(max(args.iterations or iterations, len(config.stages)), config)
 
 
 def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
@@ -107,10 +115,16 @@ def run(args: argparse.Namespace) -> int:
     from hmr_flow.prior import load_prior
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    args.device = str(resolve_device(args.device))
+    clip = is_sequence(args)  # a clip's frames start from the conditional model's hypotheses whatever the prior
+    args.device = str(resolve_device("cpu" if clip and args.device == "auto" else args.device))
     conditional = args.prior == "conditional"
-    from_regression = args.init_from == "regression" or (args.init_from == "auto" and conditional)
+    from_regression = args.init_from == "regression" or (args.init_from == "auto" and (conditional or clip))
     check_weights_used(args, from_regression)
+    if clip:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return run_sequence(args, _config(args, SEQUENCE_ITERATIONS, SEQUENCE_HYPOTHESES), from_regression)
+    check_per_image(args)
     for option, path in (("--image", args.image), ("--images", args.images), ("--body-model", args.body_model)):
         if path is not None and not path.exists():
             raise UserInputError(f"{option} {path}: not found")
@@ -142,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         config=config,
         overlays=args.overlays,
         body_model=args.body_model,
-        mesh_format=args.mesh_format,
+        mesh_format=args.mesh_format or "ply",
     )
     agreement = {}
     written = fit_records(records, options, args.out, device=args.device,

@@ -11,6 +11,9 @@ Quick use::
     result = fit_people(body, torch.from_numpy(image.keypoints), image.keypoint_format,
                         focal=1000.0, principal_point=(320, 240), prior=load_prior("flow"))
 
+A clip: ``fit_sequence(read_sequence("clip.json"), SequenceOptions(...), "fits/")`` (or :func:`fit_track` for one
+track; see docs/video.md).
+
 Camera: pinhole at the origin of the OpenCV camera frame (x right, y down, z forward); fitted
 ``global_orient`` and ``transl`` are in that frame (see :mod:`hmr_flow.fitting.fitter`).
 """
@@ -48,6 +51,10 @@ from hmr_flow.fitting.schedule import (
     scaled_config,
     scaled_stages,
 )
+# clips: a track's fit (one shape, a temporal term), keypoint files as frames, and the run over a clip's tracks
+from hmr_flow.fitting.sequence import SequenceConfig, TrackFit, TrackStart, fit_track
+from hmr_flow.fitting.sequence_io import KeypointSequence, read_sequence
+from hmr_flow.fitting.sequence_pipeline import SequenceOptions, fit_sequence
 
 __all__ = [
     "DEFAULT_HYPOTHESES",
@@ -63,13 +70,20 @@ __all__ = [
     "Initialisation",
     "KeypointFileError",
     "KeypointImage",
+    "KeypointSequence",
     "PerImage",
+    "SequenceConfig",
+    "SequenceOptions",
     "Stage",
+    "TrackFit",
+    "TrackStart",
     "default_initialisation",
     "detected_records",
     "estimate_translation",
     "fit_image",
     "fit_people",
+    "fit_sequence",
+    "fit_track",
     "fit_records",
     "keypoint_agreement",
     "keypoint_error_px",
@@ -78,6 +92,7 @@ __all__ = [
     "read_coco_results",
     "read_keypoints",
     "read_openpose",
+    "read_sequence",
     "relaxed_pose",
     "scaled_config",
     "scaled_stages",

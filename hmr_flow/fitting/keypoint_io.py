@@ -87,6 +87,7 @@ class KeypointImage:
         image_size: ``(W, H)`` pixels when known from the file (COCO), else ``None``.
         skipped: messages about people dropped for too few keypoints.
         source: the keypoint file the record was read from (``None``: not from a file).
+        image_id: the image's ``id`` (COCO file) or ``image_id`` (results list); ``None`` for OpenPose.
     """
 
     name: str
@@ -97,6 +98,7 @@ class KeypointImage:
     image_size: tuple[int, int] | None = None
     skipped: list[str] = field(default_factory=list)
     source: Path | None = None
+    image_id: int | str | None = None
 
     @classmethod
     def empty(cls, name: str, image_path: Path | None = None, keypoint_format: str = COCO_FORMAT) -> KeypointImage:
@@ -202,8 +204,8 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         data: the file's parsed JSON when the caller has it already (not read again).
 
     Raises:
-        KeypointFileError: missing/unreadable file, missing ``images``/``annotations``, an annotation
-            of an unknown image, a keypoint list that is not 17 × ``[x, y, v]``, or one image file
+        KeypointFileError: missing/unreadable file, missing ``images``/``annotations``, an image id that
+            repeats, an annotation of an unknown image, a keypoint list that is not 17 × ``[x, y, v]``, or one image file
             given for a file with several annotated images.
     """
     path = Path(path)
@@ -219,6 +221,8 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise KeypointFileError(f"{path}: images[{i}] needs 'id' and 'file_name'")
         _check_coco_image(image, path, f"images[{i}]")
+        if image["id"] in images:
+            raise KeypointFileError(f"{path}: images[{i}].id {image['id']!r} repeats an earlier image's id")
         images[image["id"]] = image
     people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
     for i, ann in enumerate(data["annotations"]):
@@ -259,7 +263,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         if images_dir is None and not image_path.is_file():
             image_path = None
         records.append(KeypointImage(_output_name(file_name), keypoints, COCO_FORMAT, kept_ids, image_path=image_path,
-                                     image_size=size, skipped=skipped))
+                                     image_size=size, skipped=skipped, image_id=image_id))
     return records
 
 
@@ -315,7 +319,8 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
         image_path = single or _results_image(folder, image_id)
         name = image_path.stem if image_path is not None else str(image_id)
         keypoints, kept_ids, skipped = _select_people(arrays, ids, min_keypoints, path, name, num_keypoints(COCO_FORMAT))
-        records.append(KeypointImage(name, keypoints, COCO_FORMAT, kept_ids, image_path=image_path, skipped=skipped))
+        records.append(KeypointImage(name, keypoints, COCO_FORMAT, kept_ids, image_path=image_path, skipped=skipped,
+                                     image_id=image_id))
     if not records:
         raise KeypointFileError(f"{path}: no person (category_id 1) in the results list")
     return records

@@ -177,3 +177,44 @@ def test_demo_script_runs_from_any_folder(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "--device" in done.stdout
+
+
+def test_demo_clip_is_a_small_held_out_clip(run_demo):
+    clip = run_demo.load_demo_clip()
+    assert run_demo.DEMO_CLIP.stat().st_size < 40_000
+    assert clip["body_pose"].shape == (60, 69) and clip["betas"].shape == (10,) and clip["fps"] == 30.0
+    with np.load(run_demo.DEMO_CLIP) as data:
+        assert int(data["subject"]) in VALIDATION_SUBJECTS and "mocap.cs.cmu.edu" in str(data["licence"])
+    # consecutive mocap frames: the joints mostly turn a little from frame to frame (punches are quick), and a
+    # lot over the clip
+    from hmr_flow.geometry import axis_angle_to_matrix
+
+    rotations = axis_angle_to_matrix(torch.from_numpy(clip["body_pose"]).view(60, 23, 3))
+    steps = (rotations[1:] - rotations[:-1]).flatten(2).norm(dim=-1).max(1).values
+    assert steps.median() < 0.5 and (rotations[-1] - rotations[0]).flatten(1).norm(dim=-1).max() > 0.5
+
+
+def test_demo_clip_rendered_fitted_and_compared(run_demo, tmp_path):
+    from hmr_flow.fitting.sequence_io import read_sequence
+    from hmr_flow.video import read_frames
+
+    checkpoint = run_demo.shipped_regressor()
+    if checkpoint is None or checkpoint.name != "hmr_keypoints.pt":
+        pytest.skip("the clip needs the shipped keypoint model hmr_flow/assets/hmr_keypoints.pt")
+    placed = run_demo.render_demo_clip(run_demo.load_demo_clip(), tmp_path, size=(96, 72), frames=8)
+    frames = list(read_frames(tmp_path / "clip.mp4"))
+    assert len(frames) == 8 and frames[0][1].shape == (72, 96, 3)
+    assert (frames[0][1] != run_demo._backdrop((96, 72))).any(axis=-1).mean() > 0.03  # the body is drawn
+    sequence = read_sequence(tmp_path / "clip.json")
+    assert len(sequence.frames) == 8 and sequence.size == (96, 72)
+    summary = run_demo.fit_demo_clip(tmp_path, placed.joints, checkpoint, num_hypotheses=2, config=TINY)
+    assert summary.frames == 8 and 0 < summary.per_frame_bodies <= 8
+    assert np.isfinite([summary.per_frame_pa_mpjpe_mm, summary.sequence_pa_mpjpe_mm]).all()
+    assert summary.sequence_pa_mpjpe_mm < 150
+    with np.load(tmp_path / "clip_track1.npz") as track:
+        assert track["frame"].tolist() == list(range(8))
+    gif = run_demo.side_by_side_gif(tmp_path)
+    from PIL import Image
+
+    with Image.open(gif) as picture:
+        assert picture.n_frames == 8 and picture.size == (round(2 * 96 * 0.6), round(2 * 72 * 0.6))

@@ -40,7 +40,13 @@ def test_the_library_and_the_command_fit_with_the_same_defaults(tmp_path):
     parser = build_parser("hmr-flow", "test", [f"hmr_flow.commands.{name}" for name in COMMAND_MODULES])
     args = parser.parse_args(["fit", "--keypoints", str(tmp_path / "k.json"), "--out", str(tmp_path / "o")])
     assert _config(args) == FitConfig() == FitOptions().config
-    assert args.hypotheses == FitConfig().num_hypotheses == 4 and args.iterations == DEFAULT_ITERATIONS == 60
+    # unset on the command line: FitConfig's per image, SequenceConfig's for a clip (--video, --sequence)
+    assert args.hypotheses is None and args.iterations is None
+    assert FitConfig().num_hypotheses == 4 and DEFAULT_ITERATIONS == 60
+    from hmr_flow.fitting.sequence import SEQUENCE_HYPOTHESES, SEQUENCE_ITERATIONS, SequenceConfig
+
+    assert _config(args, SEQUENCE_ITERATIONS, SEQUENCE_HYPOTHESES) == SequenceConfig().fit
+    assert [s.iterations for s in SequenceConfig().fit.stages] == [24, 48, 48] and SEQUENCE_HYPOTHESES == 1
     assert [s.iterations for s in DEFAULT_STAGES] == [12, 24, 24]
     assert [s.iterations for s in SMPLIFY_STAGES] == [60, 120, 120]
     assert FitConfig().sample_temperature == 0.5

@@ -71,6 +71,27 @@ def _coco(path: Path, keypoints: np.ndarray, images: list[dict], scale: float = 
     return path
 
 
+def _clips(root: Path, files: dict, coco_people: np.ndarray, photo: np.ndarray) -> None:
+    """Clips of issue 33: an undecodable video, a video without frames, an image sequence that changes frame
+    size, a clip of blank frames, and keypoint sequences with repeated image ids, two frame sizes, nobody."""
+    (root / "junk.mp4").write_bytes(b"not a video" * 100)
+    cv2.VideoWriter(str(root / "zero.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48)).release()
+    (root / "resized").mkdir()
+    for i, size in enumerate((320, 320, 400)):
+        cv2.imwrite(str(root / "resized" / f"f_{i:03d}.png"), cv2.resize(photo, (size, size)))
+    writer = cv2.VideoWriter(str(root / "blank.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (160, 120))
+    for _ in range(3):
+        writer.write(np.full((120, 160, 3), 200, np.uint8))
+    writer.release()
+    frames = [{"id": i, "file_name": f"f{i}.jpg", "width": 1000, "height": 1000} for i in range(3)]
+    _coco(root / "clip_repeat.json", coco_people, frames + [dict(frames[1])])
+    _coco(root / "clip_sizes.json", coco_people, frames[:2] + [{**frames[2], "width": 800}])
+    (root / "clip_nobody.json").write_text(json.dumps({"images": frames, "annotations": []}))
+    files.update({"junk_mp4": root / "junk.mp4", "zero_avi": root / "zero.avi", "blank_mp4": root / "blank.mp4",
+                  "resized_frames": root / "resized" / "f_%03d.png", "clip_repeat": root / "clip_repeat.json",
+                  "clip_sizes": root / "clip_sizes.json", "clip_nobody": root / "clip_nobody.json"})
+
+
 @pytest.fixture()
 def bad(tmp_path, coco_people, tiny_set) -> dict:
     """Every input of the table, written under ``tmp_path/inputs`` (their hashes must not change)."""
@@ -134,6 +155,8 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     body25[:17] = coco_people  # any 25 points with positive confidence
     (root / "person_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": body25.flatten().tolist()}]}))
     files["openpose"] = root / "person_keypoints.json"
+
+    _clips(root, files, coco_people, photo)
 
     bvh = root / "bvh"
     bvh.mkdir()

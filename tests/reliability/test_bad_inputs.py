@@ -1,4 +1,4 @@
-"""Every bad input of issues 15 and 24 gets one clear line and exit status 2, and no run changes an input
+"""Every bad input of issues 15, 24 and 33 gets one clear line and exit status 2, and no run changes an input
 file.
 
 Each case runs a command in-process (``hmr-flow`` through :func:`hmr_flow.cli.main`, ``python -m
@@ -167,6 +167,21 @@ CASES = [
      "unknown_class.pt: refused"),
     ("prior-unknown-class-weights", "hmr", "prior score --poses {poses} --prior-weights {unknown_class} --out "
      "{tmp}/s.csv", 2, "unknown_class.pt: refused"),
+    # ==== issue 33: clips
+    ("fit-video-undecodable", "hmr", "fit --video {junk_mp4} --out {tmp}/f", 2,
+     "junk.mp4: not a video OpenCV can decode"),
+    ("fit-video-zero-frames", "hmr", "fit --video {zero_avi} --out {tmp}/f", 2, "zero.avi: no frames"),
+    ("fit-video-frame-size-change", "detect", "fit --video {resized_frames} --out {tmp}/f", 2,
+     "f_%03d.png: frame 2 is 400×400 pixels, the first frame 320×320"),
+    ("fit-video-nobody", "detect", "fit --video {blank_mp4} --out {tmp}/f", 2,
+     "blank.mp4: no person found in any of its 3 frames"),
+    ("fit-sequence-ids-repeat", "hmr", "fit --keypoints {clip_repeat} --sequence --out {tmp}/f", 2,
+     "clip_repeat.json: images[3].id 1 repeats"),
+    ("fit-sequence-frame-sizes", "hmr", "fit --keypoints {clip_sizes} --sequence --out {tmp}/f", 2,
+     "clip_sizes.json: the frames have different sizes"),
+    ("fit-sequence-nobody", "hmr", "fit --keypoints {clip_nobody} --sequence --out {tmp}/f", 2,
+     "clip_nobody.json: no person with at least 6 keypoints in any of the 3 frames"),
+    ("fit-sequence-every-0", "hmr", "fit --keypoints {clip_nobody} --sequence --every 0 --out {tmp}/f", 2, "--every"),
     # ---- hang: --tiles 99 ran for hours; the option is gone (--recall high bounds the search): refused, unread
     ("detect-tiles-99", "hmr", "detect --image {root}/missing.jpg --tiles 99 --out {tmp}/d.json", 2, "--tiles"),
 ]
