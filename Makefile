@@ -59,21 +59,27 @@ synth: setup
 	$(PY) -m data_tools synth render --split val --n 2000 --size 128 --out data/synth/val --workers 2 --seed 1
 	$(PY) -m data_tools synth preview --data data/synth/train --out data/synth/preview.png
 
+# The flow priors learn from CMU only: trained on HDM05 too (source asf_cmu31, HDM05's ASF rig) with this
+# recipe, the density's held-out median NLL is 6-9 nats worse (docs/benchmarks.md#priors-and-more-data).
+# The GMM learns from CMU and HDM05 without DeepMimic's clips, whose undriven joints only teach it that
+# those joints never move; it is therefore CC BY-SA 3.0 (docs/data-licences.md).
+CMU_ONLY = --exclude-sources asf_cmu31 --val-subjects 3,6,16,135
 train-prior: setup
 	$(VENV)/bin/hmr-flow prior train --data data/mocap/poses.npz --out build/prior/prior_density.pt --overwrite \
-	  --coupling spline --jitter 0.01 --jitter-end 0.001 --epochs 8 --floor 0.001 --mirror --device $(DEVICE)
+	  --coupling spline --jitter 0.01 --jitter-end 0.001 --epochs 8 --floor 0.001 --mirror $(CMU_ONLY) --device $(DEVICE)
 	$(VENV)/bin/hmr-flow prior train --data data/mocap/poses.npz --out build/prior/prior_regulariser.pt --overwrite \
-	  --mirror --device $(DEVICE)
+	  --mirror $(CMU_ONLY) --device $(DEVICE)
 	$(VENV)/bin/hmr-flow prior combine --density build/prior/prior_density.pt \
 	  --regulariser build/prior/prior_regulariser.pt --out build/prior/prior_flow.pt
-	$(VENV)/bin/hmr-flow prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite --mirror
+	$(VENV)/bin/hmr-flow prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite \
+	  --mirror --exclude-sources cmu_deepmimic
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/
 
 # The continuous-flow prior (`--prior cnf`): 8 epochs, ~45-60 min on one CPU thread.
 train-cnf: setup
 	OMP_NUM_THREADS=1 $(VENV)/bin/hmr-flow prior train --kind cnf --data data/mocap/poses.npz \
 	  --out build/prior/prior_cnf.pt --overwrite --jitter 0.01 --jitter-end 0.001 --epochs 8 --lr 2e-3 \
-	  --divergence exact --floor 0.001 --mirror --device $(DEVICE)
+	  --divergence exact --floor 0.001 --mirror $(CMU_ONLY) --device $(DEVICE)
 	cp build/prior/prior_cnf.pt hmr_flow/assets/
 
 # The keypoint-conditioned model (the default of `hmr-flow fit` / `regress`): pairs generated from the

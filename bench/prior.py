@@ -123,10 +123,12 @@ def main() -> None:
     parser.add_argument("--zuko-steps", type=int, default=4000, help="training steps of the zuko NSF peer (0: skip it)")
     parser.add_argument("--priors", nargs="+", choices=("flow", "cnf", "gmm"), default=["flow", "cnf", "gmm"],
                         help="shipped priors to measure (the margin line needs flow and gmm)")
+    parser.add_argument("--val-subjects", type=lambda text: tuple(int(s) for s in text.split(",")),
+                        default=DEFAULT_VAL_SUBJECTS, help="held-out subjects, comma-separated (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
     args = parser.parse_args()
 
-    split = load_split(args.data, DEFAULT_VAL_SUBJECTS)
+    split = load_split(args.data, args.val_subjects)
     train, val = split.train.flatten(1), split.val.flatten(1)
     priors = {kind: load_prior(kind) for kind in args.priors}
     if len({prior.space.joint_names for prior in priors.values()}) > 1:

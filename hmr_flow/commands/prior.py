@@ -49,6 +49,13 @@ def _subjects(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"expected comma-separated subject numbers, got {text!r}") from None
 
 
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated source names, got {text!r}")
+    return names
+
+
 def _run_train(args: argparse.Namespace) -> int:
     device = str(resolve_device(args.device))
     if args.resume and not PRIOR_KINDS[args.kind].resumable:
@@ -66,7 +73,7 @@ def _train_locked(args: argparse.Namespace, device: str, outputs: tuple[Path, ..
     flow = {**DEFAULT_FLOW, "steps": args.steps, "hidden": args.hidden, "blocks": args.blocks,
             "coupling": args.coupling, "bins": args.bins, "tails": args.tails}
     config = TrainConfig(data=str(args.data), out=str(args.out), kind=args.kind, coords=args.coords,
-                         val_subjects=args.val_subjects, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                         val_subjects=args.val_subjects, exclude_sources=args.exclude_sources, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                          jitter=args.jitter, jitter_end=args.jitter_end, balance=args.balance,
                          balance_power=args.balance_power, floor=args.floor, seed=args.seed, device=device,
                          flow=flow, mirror=args.mirror, cnf=_cnf_settings(args), cnf_training=_cnf_training(args))
@@ -197,6 +204,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--jitter", type=non_negative_float, default=TrainConfig.jitter, help="training noise std, radians")
     train.add_argument("--jitter-end", type=non_negative_float, default=None,
                        help="anneal the training noise linearly to this std by the last step (default: constant)")
+    train.add_argument("--exclude-sources", type=_names, default=TrainConfig.exclude_sources,
+                       help="comma-separated mocap sources (the file's source_names, e.g. cmu_deepmimic) left out")
     train.add_argument("--balance", choices=BALANCES, default=TrainConfig.balance,
                        help="draw training frames ∝ 1/(frames of their subject or clip)^power")
     train.add_argument("--balance-power", type=non_negative_float, default=TrainConfig.balance_power,

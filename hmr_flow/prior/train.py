@@ -57,6 +57,19 @@ DEFAULT_VAL_SUBJECTS = (3, 6, 16, 135, 1001)
 CMU_LICENCE = ("CMU Graphics Lab Motion Capture Database (mocap.cs.cmu.edu): free for research and for inclusion "
                "in products, not to be resold, even converted. The database was created with funding from NSF "
                "EIA-0196217.")
+HDM05_LICENCE = ("HDM05 (M. Müller, T. Röder, M. Clausen, B. Eberhardt, B. Krüger, A. Weber: Documentation Mocap "
+                 "Database HDM05, Universität Bonn, 2007), CC BY-SA 3.0: these weights learned from it and are "
+                 "licensed CC BY-SA 3.0.")
+#: Subject ids above this are HDM05's actors (1001–1005, ``data_tools.mocap.convert.HDM05_SUBJECTS``); CMU's are 1–144.
+FIRST_HDM05_SUBJECT = 1001
+
+
+def data_licence(train_subjects: list[int]) -> str:
+    """The licence of weights trained on ``train_subjects``: CMU's terms, plus HDM05's share-alike licence
+    when any subject is an HDM05 actor."""
+    if any(subject >= FIRST_HDM05_SUBJECT for subject in train_subjects):
+        return f"{CMU_LICENCE} {HDM05_LICENCE}"
+    return CMU_LICENCE
 
 
 @dataclass
@@ -68,6 +81,8 @@ class TrainConfig:
     kind: str = "flow"
     coords: str = "axis_angle_mean"
     val_subjects: tuple[int, ...] = DEFAULT_VAL_SUBJECTS
+    #: mocap sources (the file's ``source_names``, e.g. ``cmu_deepmimic``) whose frames are left out entirely
+    exclude_sources: tuple[str, ...] = ()
     epochs: int = 4
     batch_size: int = 512
     #: peak of the shared warm-up + cosine schedule: at 6e-4 the shipped recipes reach the held-out NLL the
@@ -125,8 +140,26 @@ class PoseSplit:
         return PoseSplit(torch.cat([self.train, mirrored]), self.val, self.train_subjects, self.val_subjects, groups)
 
 
-def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
-    """Read ``body_pose`` and ``subject`` from ``path`` and hold out ``val_subjects``; errors name the file."""
+def _kept_frames(path: Path, data: np.lib.npyio.NpzFile, count: int, exclude_sources: tuple[str, ...]) -> np.ndarray:
+    """``(count,)`` bool: the frames whose ``source`` is not named in ``exclude_sources``."""
+    if not exclude_sources:
+        return np.ones(count, bool)
+    if "source" not in data.files or "source_names" not in data.files:
+        raise UserInputError(f"{path}: --exclude-sources needs 'source' and 'source_names' arrays (written by "
+                             f"data_tools' mocap build)")
+    names = [str(name) for name in data["source_names"]]
+    unknown = sorted(set(exclude_sources) - set(names))
+    if unknown:
+        raise UserInputError(f"{path}: unknown sources {unknown} (the file holds {names})")
+    sources = np.asarray(data["source"])
+    if sources.shape != (count,):
+        raise UserInputError(f"{path}: 'source' has shape {sources.shape}, expected ({count},)")
+    return ~np.isin(sources, [names.index(name) for name in exclude_sources])
+
+
+def load_split(path: str | Path, val_subjects: tuple[int, ...], exclude_sources: tuple[str, ...] = ()) -> PoseSplit:
+    """Read ``body_pose`` and ``subject`` from ``path`` and hold out ``val_subjects``, leaving out the frames of
+    ``exclude_sources`` (names in the file's ``source_names``); errors name the file."""
     path = Path(path)
     poses = load_pose_file(path)
     data = np.load(path, allow_pickle=False)
@@ -139,22 +172,23 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
         subjects = np.asarray(data["subject"])
         clips = np.asarray(data["clip"]) if "clip" in data.files else None
         partial = np.asarray(data["partial"], dtype=bool) if "partial" in data.files else np.zeros(len(poses), bool)
+        kept = _kept_frames(path, data, len(poses), exclude_sources)
     for name, ids in (("subject", subjects), ("clip", clips)):
         if ids is not None and ids.dtype.kind not in "iu":
             raise UserInputError(f"{path}: '{name}' must hold integer ids, got dtype {ids.dtype}")
-    subjects = subjects.astype(np.int64)
-    clips = clips.astype(np.int64) if clips is not None else None
     if subjects.shape != (len(poses),):
         raise UserInputError(f"{path}: 'subject' has shape {subjects.shape}, expected ({len(poses)},)")
+    if clips is not None and clips.shape != subjects.shape:
+        raise UserInputError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
+    if partial.shape != subjects.shape:
+        raise UserInputError(f"{path}: 'partial' has shape {partial.shape}, expected ({len(poses)},)")
+    poses, subjects, partial = poses[kept], subjects[kept].astype(np.int64), partial[kept]
+    clips = clips[kept].astype(np.int64) if clips is not None else None
     held_out = np.isin(subjects, np.asarray(val_subjects))
     if held_out.all() or not (held_out & ~partial).any():
         raise UserInputError(f"{path}: validation subjects {list(val_subjects)} leave an empty training or validation "
                          f"set (subjects in the file: {sorted(set(subjects.tolist()))})")
     axis_angle = canonical_axis_angle(torch.from_numpy(poses)).reshape(-1, NUM_BODY_JOINTS, 3)
-    if clips is not None and clips.shape != subjects.shape:
-        raise UserInputError(f"{path}: 'clip' has shape {clips.shape}, expected ({len(poses)},)")
-    if partial.shape != subjects.shape:
-        raise UserInputError(f"{path}: 'partial' has shape {partial.shape}, expected ({len(poses)},)")
     mask = torch.from_numpy(held_out)
     groups = {"subject": torch.from_numpy(subjects[~held_out])}
     if clips is not None:
@@ -165,7 +199,7 @@ def load_split(path: str | Path, val_subjects: tuple[int, ...]) -> PoseSplit:
 
 
 #: The settings a GMM fit uses (the rest of :class:`TrainConfig` configures the flow's training).
-GMM_SETTINGS = ("kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components", "mirror")
+GMM_SETTINGS = ("kind", "val_subjects", "exclude_sources", "balance", "balance_power", "seed", "gmm_components", "mirror")
 
 
 def _settings(config: TrainConfig) -> dict:
@@ -181,7 +215,7 @@ def _settings(config: TrainConfig) -> dict:
 def training_split(config: TrainConfig) -> PoseSplit:
     """The split of ``config.data`` by ``config.val_subjects``, with mirrored training frames if
     ``config.mirror``."""
-    split = load_split(config.data, config.val_subjects)
+    split = load_split(config.data, config.val_subjects, config.exclude_sources)
     return split.with_mirrors() if config.mirror else split
 
 
@@ -190,7 +224,7 @@ def _provenance(config: TrainConfig, split: PoseSplit, joints: list[int]) -> dic
     return {
         "data": str(config.data), "train_frames": len(split.train), "val_frames": len(split.val),
         "train_subjects": split.train_subjects, "val_subjects": split.val_subjects,
-        "modelled_joints": [BODY_JOINT_NAMES[j] for j in joints], "licence": CMU_LICENCE,
+        "modelled_joints": [BODY_JOINT_NAMES[j] for j in joints], "licence": data_licence(split.train_subjects),
         "settings": _settings(config),
     }
 
@@ -217,8 +251,9 @@ def _resume_settings(config: dict) -> dict:
     for key in ("data", "out"):
         if isinstance(settings.get(key), str):
             settings[key] = str(Path(settings[key]).resolve())
-    if isinstance(settings.get("val_subjects"), list):
-        settings["val_subjects"] = tuple(settings["val_subjects"])
+    for key in ("val_subjects", "exclude_sources"):
+        if isinstance(settings.get(key), list):
+            settings[key] = tuple(settings[key])
     return settings
 
 

@@ -63,7 +63,7 @@ def test_train_gmm_score_and_sample(tmp_path, pose_file):
     assert _run("prior", "train", "--kind", "gmm", "--data", str(pose_file), "--out", str(out), "--val-subjects", "3") == 0
     with np.load(out) as data:  # the file records the settings a GMM fit uses, none of the flow's
         settings = json.loads(str(data["info"]))["settings"]
-    assert set(settings) == {"kind", "val_subjects", "balance", "balance_power", "seed", "gmm_components", "mirror"}
+    assert set(settings) == {"kind", "val_subjects", "exclude_sources", "balance", "balance_power", "seed", "gmm_components", "mirror"}
     scores = tmp_path / "scores.csv"
     assert _run("prior", "score", "--poses", str(pose_file), "--prior", "gmm", "--prior-weights", str(out), "--out", str(scores)) == 0
     rows = _log_rows(scores)
@@ -79,6 +79,33 @@ def test_train_gmm_score_and_sample(tmp_path, pose_file):
 def test_train_rejects_bad_split(tmp_path, pose_file):
     with pytest.raises(ValueError, match="empty training or validation"):
         _run("prior", "train", "--data", str(pose_file), "--out", str(tmp_path / "p.pt"), "--val-subjects", "9", *TINY)
+
+
+def test_exclude_sources_leaves_their_frames_out_and_licence_follows_the_subjects(tmp_path, pose_file):
+    """``--exclude-sources`` drops a source's frames from training and validation; the prior's licence adds
+    HDM05's share-alike terms exactly when an HDM05 actor (id > 1000) is among the training subjects."""
+    with np.load(pose_file) as data:
+        body_pose = data["body_pose"]
+    path = tmp_path / "sources.npz"
+    source = np.repeat([0, 1, 0, 1, 0, 0], 100).astype(np.int32)  # frames 100–199 and 300–399: "dm"
+    np.savez(path, body_pose=body_pose, subject=np.repeat([1, 2, 1001, 1001, 3, 3], 100).astype(np.int32),
+             source=source, source_names=np.array(["cmu", "dm"]))
+    out = tmp_path / "gmm.npz"
+    assert _run("prior", "train", "--kind", "gmm", "--data", str(path), "--out", str(out), "--val-subjects", "3",
+                "--exclude-sources", "dm") == 0
+    info = load_prior("gmm", out).info
+    assert info["train_frames"] == 200 and info["val_frames"] == 200 and info["train_subjects"] == [1, 1001]
+    assert "CMU" in info["licence"] and "CC BY-SA 3.0" in info["licence"]
+    assert info["settings"]["exclude_sources"] == ["dm"]
+    assert _run("prior", "train", "--kind", "gmm", "--data", str(path), "--out", str(out), "--overwrite",
+                "--val-subjects", "3,1001") == 0
+    assert "CC BY-SA" not in load_prior("gmm", out).info["licence"]  # HDM05 only held out: CMU's terms alone
+    with pytest.raises(ValueError, match=r"sources.npz: unknown sources \['deepmimic'\]"):
+        _run("prior", "train", "--kind", "gmm", "--data", str(path), "--out", str(tmp_path / "x.npz"),
+             "--val-subjects", "3", "--exclude-sources", "deepmimic")
+    with pytest.raises(ValueError, match="poses.npz: --exclude-sources needs 'source'"):
+        _run("prior", "train", "--kind", "gmm", "--data", str(pose_file), "--out", str(tmp_path / "y.npz"),
+             "--val-subjects", "3", "--exclude-sources", "dm")
 
 
 def test_score_reports_missing_pose_file(tmp_path):

@@ -18,7 +18,12 @@ def _poses(n: int = 8, seed: int = 0) -> torch.Tensor:
 def test_shipped_priors_load_by_default(shipped):
     for kind, prior in shipped.items():
         assert prior.kind == kind and prior.percentiles.numel() == 1001
-        assert "CMU" in prior.info["licence"] and prior.info["val_subjects"] == [3, 6, 16, 135]
+        assert "CMU" in prior.info["licence"]
+        if kind == "gmm":  # CMU and HDM05 (share-alike) without DeepMimic; HDM05's actor bd held out
+            assert "CC BY-SA 3.0" in prior.info["licence"] and prior.info["val_subjects"] == [3, 6, 16, 135, 1001]
+            assert prior.info["settings"]["exclude_sources"] == ["cmu_deepmimic"]
+        else:  # the flows learn from CMU only
+            assert "CC BY-SA" not in prior.info["licence"] and prior.info["val_subjects"] == [3, 6, 16, 135]
     assert len({prior.space.joint_names for prior in shipped.values()}) == 1  # same density space
 
 
