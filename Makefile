@@ -83,11 +83,12 @@ train-cnf: setup
 	cp build/prior/prior_cnf.pt hmr_flow/assets/
 
 # The keypoint-conditioned model (the default of `hmr-flow fit` / `regress`): pairs generated from the
-# mocap of `make data` (17 training subjects; mirrored half the time, both arms from another frame a fifth
-# of the time), no images needed; 8,000 steps, ~25-40 min on a 2-core CPU (one thread).
+# mocap of `make data` (CMU's 17 training subjects and HDM05's 4 actors; mirrored half the time, both arms
+# from another frame a fifth of the time, the trunk bent sideways a fifth of the time), no images needed;
+# 16,000 steps, ~75 min of one CPU thread (the weights learn from HDM05: CC BY-SA 3.0).
 train-hmr: setup
-	$(VENV)/bin/hmr-flow train hmr --input keypoints --data data/mocap/poses.npz --epochs 16 --steps-per-epoch 500 \
-	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 --mirror 0.5 --recombine-arms 0.2 \
+	$(VENV)/bin/hmr-flow train hmr --input keypoints --data data/mocap/poses.npz --epochs 32 --steps-per-epoch 500 \
+	  --batch-size 64 --image-size 48 --widths 32 64 128 --flow-hidden 384 --mirror 0.5 --recombine-arms 0.2 --bend-sideways 0.2 \
 	  --loss-weight keypoints3d=0.2 --loss-weight params=0.01 --loss-weight nll=0.02 --loss-weight jitter=0.02 \
 	  --loss-weight keypoints2d=0.02 --loss-weight sample_keypoints2d=0.1 \
 	  --device $(DEVICE) --out build/hmr_keypoints/hmr.pt --overwrite --export hmr_flow/assets/hmr_keypoints.pt
