@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -35,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 from data_tools.mocap.dataset import load_poses  # noqa: E402
 from hmr_flow.body import BodyModel  # noqa: E402
 from hmr_flow.body import KeypointBody  # noqa: E402
+from hmr_flow.files import write_text  # noqa: E402
+from hmr_flow.images import write_image  # noqa: E402
 from hmr_flow.metrics import mpjpe, pa_mpjpe  # noqa: E402
 
 
@@ -44,13 +45,13 @@ def write_coco(keypoints: torch.Tensor, path: Path) -> list[str]:
     grey = np.full((IMAGE, IMAGE, 3), 128, np.uint8)
     for i, person in enumerate(keypoints.numpy()):
         stems.append(f"person_{i:03d}")
-        cv2.imwrite(str(path.parent / f"{stems[-1]}.jpg"), grey)
+        write_image(path.parent / f"{stems[-1]}.jpg", grey)
         images.append({"id": i, "file_name": f"{stems[-1]}.jpg", "width": IMAGE, "height": IMAGE})
         values = np.concatenate([person[:, :2], 2.0 * person[:, 2:]], 1)  # COCO visibility 2 = visible
         annotations.append({"id": i, "image_id": i, "category_id": 1, "keypoints": values.reshape(-1).tolist(),
                             "num_keypoints": int((person[:, 2] > 0).sum())})
-    path.write_text(json.dumps({"images": images, "annotations": annotations,
-                                "categories": [{"id": 1, "name": "person"}]}))
+    write_text(path, json.dumps({"images": images, "annotations": annotations,
+                                 "categories": [{"id": 1, "name": "person"}]}))
     return stems
 
 
@@ -58,7 +59,7 @@ def run_fit(coco: Path, out: Path, prior: str, iterations: int | None, hypothese
             extra: list[str]) -> tuple[float, float]:
     """Runs the command; returns its wall time and CPU time (user + system), seconds."""
     command = [sys.executable, "-m", "hmr_flow", "fit", "--keypoints", str(coco), "--out", str(out),
-               "--prior", prior, *extra]
+               "--prior", prior, "--overwrite", *extra]  # repeats replace the previous run's results
     if iterations is not None:
         command += ["--iterations", str(iterations)]
     if hypotheses is not None:

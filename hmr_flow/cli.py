@@ -11,6 +11,11 @@ in a file into one) or an operating system's refusal (``OSError``: a missing fil
 disk): it ends the command with one line ``<prog>: error: <file or option>: <problem>`` and exit status
 2. Anything else — a plain ``ValueError`` too — is an internal error, a bug: one line naming it, asking
 to report it, and exit status 1; ``--debug`` (or ``HMR_FLOW_DEBUG=1``) shows the traceback instead.
+
+SIGTERM (``kill``, a job scheduler's time limit) ends a command as Ctrl-C does: the ``finally`` blocks run,
+so no temporary file, lock or half-replaced result set is left; one line ``<prog>: terminated`` and exit
+status 143 (128 + 15). File names that are not valid UTF-8 are printed with backslash escapes instead of
+ending the command.
 """
 
 from __future__ import annotations
@@ -18,8 +23,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 #: Modules of :mod:`hmr_flow.commands` that add sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "train", "regress", "detect", "body")
@@ -69,14 +77,47 @@ class ArgumentParser(argparse.ArgumentParser):
         return action
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised where the program is, so that ``finally`` blocks clean up as for Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
+@contextmanager
+def sigterm_as_exception() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread only: elsewhere signals
+    cannot be handled); the previous handler afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _printable_names() -> None:
+    """Print file names that are not valid UTF-8 (``'caf\\udce9.jpg'``) with backslash escapes: a strict
+    stdout would end the command on them."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False) -> int:
     """Run ``action``; user errors (:func:`user_errors`) → one line and exit 2, other exceptions → one line
-    asking to report the bug and exit 1 (the traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``)."""
+    asking to report the bug and exit 1 (the traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``);
+    Ctrl-C → exit 130, SIGTERM → exit 143, each after the ``finally`` blocks have cleaned up."""
     from hmr_flow.validation import first_line
 
     debug = debug or bool(os.environ.get("HMR_FLOW_DEBUG"))
+    _printable_names()
     try:
-        return int(action() or 0)
+        with sigterm_as_exception():
+            return int(action() or 0)
     except user_errors() as err:
         if debug:
             raise
@@ -85,6 +126,9 @@ def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except Exception as err:  # noqa: BLE001 - the last resort: a bug, reported in one line plus the hint
         if debug:
             raise

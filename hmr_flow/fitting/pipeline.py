@@ -16,6 +16,9 @@ Per image ``<name>``, in the output folder:
 - ``<name>_overlay.png`` when the image is available and overlays are on: keypoints | mesh over the
   image | side view.
 
+An image's files are one result set, replaced together (:func:`~hmr_flow.fitting.outputs.write_fit_set`): a
+failure (a full disk, SIGTERM) leaves the earlier set of that image whole.
+
 **Batching.** :func:`fit_records` fits the people of many images in one batched problem: consecutive
 images are grouped into chunks of at most :attr:`FitOptions.batch_people` people (of one keypoint
 format) and each chunk goes through :func:`~hmr_flow.fitting.fitter.fit_people` once, each person with
@@ -40,13 +43,12 @@ from tqdm.auto import tqdm
 
 from hmr_flow.images import read_rgb
 from hmr_flow.body import BodyModel
-from hmr_flow.fitting.checks import check_fit, check_keypoints
+from hmr_flow.fitting.checks import check_fit, check_focal, check_keypoints
 from hmr_flow.fitting.fitter import FitResult, prior_sampler, fit_people
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
-from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, save_image, save_mesh
-from hmr_flow.files import save_npz
+from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, write_fit_set
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.metrics import pck
@@ -110,11 +112,17 @@ def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = N
     from the keypoint file (COCO ``width``/``height``), else ``image_size`` (``--image-size``).
 
     Raises:
-        FitInputError: no size from any of the three.
+        FitInputError: no size from any of the three, or ``image_size`` differs from the size the image or the
+            file gives (it would be ignored).
     """
     image = read_rgb(record.image_path) if record.image_path is not None else None
+    known = (image.shape[1], image.shape[0]) if image is not None else record.image_size
+    if known is not None and image_size is not None and tuple(image_size) != tuple(known):
+        source = record.image_path if image is not None else f"{record.where} (its width/height)"
+        raise FitInputError(f"--image-size {image_size[0]} {image_size[1]}: {source} gives {known[0]}×{known[1]} "
+                            f"pixels; leave --image-size out (it is for keypoints without an image or size)")
     if image is not None:
-        return image, (image.shape[1], image.shape[0])
+        return image, known
     size = record.image_size or image_size
     if size is None:
         raise FitInputError(
@@ -171,6 +179,8 @@ class _Prepared:
 def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
     image, size = image_and_size(record, options.image_size)
     check_keypoints(record.where, record.keypoints, record.person_ids, size)
+    if options.focal is not None:
+        check_focal(record.where, options.focal, size)
     focal = options.focal if options.focal is not None else default_focal(*size)
     own = options.per_image(record, image, focal, size) if options.per_image is not None else PerImage()
     return _Prepared(record, options.overlays and image is not None, size, focal, own.init, own.prior)
@@ -218,14 +228,13 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
         check_fit(record.name, part, record.person_ids)
         arrays = _arrays(record, part, prepared.size, None if log_prob is None else log_prob[start:stop], options.prior_name,
                          body.name)
-        written.append(save_npz(arrays, out / f"{record.name}_params.npz"))
-        for person, verts in zip(record.person_ids, vertices[start:stop]):
-            written.append(save_mesh(out / f"{record.name}_{person}.{options.mesh_format}", verts, body.faces))
+        overlay = None
         if prepared.overlay:
             centre_px = (prepared.size[0] / 2.0, prepared.size[1] / 2.0)
             overlay = render_overlay(read_rgb(record.image_path), vertices[start:stop], body.faces, prepared.focal, centre_px,
                                      record.keypoints, part.keypoints_2d.cpu().numpy())
-            written.append(save_image(out / f"{record.name}_overlay.png", overlay))
+        written.extend(write_fit_set(out, record.name, arrays, dict(zip(record.person_ids, vertices[start:stop])),
+                                     body.faces, options.mesh_format, overlay))
         if on_image is not None:
             on_image(record, part)
         start = stop

@@ -11,7 +11,7 @@ image centre; hypotheses are converted to it with :func:`hmr_flow.models.camera.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -65,6 +65,15 @@ class Hypotheses:
         rotmats = axis_angle_to_matrix(self.pose.reshape(people * count, 24, 3))
         points = body(rotmats, self.betas.reshape(people * count, -1), self.transl.reshape(people * count, 3))
         return points.reshape(people, count, *points.shape[1:])
+
+    def select(self, people: list[int] | None = None, count: int | None = None) -> Hypotheses:
+        """The hypotheses of ``people`` (indices; ``None``: all), the first ``count`` of each (``None``: all)."""
+        index = slice(None) if people is None else torch.as_tensor(people, dtype=torch.long)
+        hypotheses = slice(None, count)
+        return replace(self, **{name: getattr(self, name)[index][:, hypotheses] for name in
+                                ("pose", "log_prob", "betas", "transl", "camera")},
+                       **{name: getattr(self, name)[index] for name in ("boxes", "crop_centres", "crop_sizes",
+                                                                         "features")})
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         """Arrays for ``np.savez`` in smplx's names: ``global_orient (P, n, 3)`` (camera frame),

@@ -120,3 +120,28 @@ def test_clip_options_refused_where_they_do_not_apply(clip, tmp_path, capsys):
         assert main(["fit", *argv, "--out", out, *QUICK]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_a_rerun_needs_overwrite_and_replaces_the_tracks_whole(clip, fitted, tmp_path, capsys):
+    """fit's output rules (issue 29) hold for clips: an earlier run's tracks are replaced only with --overwrite,
+    and then together with their meshes (a track the new run does not have is not left beside the new ones)."""
+    from hmr_flow.validation import file_kinds as kinds
+    from hmr_flow.validation import identify
+
+    assert identify(fitted / "walk_track1.npz") is kinds.TRACK_PARAMETERS
+    assert identify(fitted / "walk_overlay.mp4") is kinds.VIDEO
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("walk_track1.npz", "walk_track2.npz", "walk_track1_000003.obj"):
+        (out / name).write_bytes((fitted / name).read_bytes())
+    (out / "walk_track3.npz").write_bytes((fitted / "walk_track1.npz").read_bytes())  # a track of an earlier run
+    before = (out / "walk_track1.npz").read_bytes()
+    rerun = ["fit", "--keypoints", str(clip), "--sequence", "--out", str(out), "--prior", "none", "--init-from", "prior",
+             *QUICK]
+    assert main(rerun) == 2
+    assert "already holds walk_track1.npz (an earlier run's results); pass --overwrite" in capsys.readouterr().err
+    assert (out / "walk_track1.npz").read_bytes() == before
+    assert main([*rerun, "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["walk_track1.npz", "walk_track2.npz"]
+    with np.load(out / "walk_track1.npz") as track:
+        assert str(track["prior"]) == "none"
