@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
 
 
@@ -84,3 +86,34 @@ def feature_view_shape(x: Tensor) -> tuple[int, ...]:
 def spatial_size(x: Tensor) -> int:
     """Number of positions each feature occupies: 1 for ``(B, D)``, ``H·W`` for ``(B, C, H, W)``."""
     return math.prod(x.shape[2:])
+
+
+class FrozenCache:
+    """Values computed from some tensors, reused while no gradient can flow into them and each is still the
+    same tensor, unchanged.
+
+    :meth:`get` rebuilds the value whenever gradients are enabled and one of its tensors requires them
+    (training: every call must see the current parameters, in the graph), and otherwise as soon as one of
+    them is another tensor object, lives elsewhere (storage, device, dtype, shape) or was modified in place
+    (its version counter moved: an optimiser step, ``load_state_dict``, ``copy_``). The entry holds
+    references to its tensors, so a freed tensor's memory cannot come back as a false match. Not saved
+    with the module (a plain attribute, not a buffer).
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[tuple[Tensor, ...], tuple, Tensor]] = {}
+
+    @staticmethod
+    def _state(tensors: tuple[Tensor, ...]) -> tuple:
+        return tuple((t.data_ptr(), t._version, t.device, t.dtype, t.shape) for t in tensors)
+
+    def get(self, name: str, tensors: tuple[Tensor, ...], build: Callable[[], Tensor]) -> Tensor:
+        """``build()``, or the value it gave for ``tensors`` at an earlier call under ``name`` (see the class)."""
+        if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+            return build()
+        entry = self._entries.get(name)
+        if (entry is None or len(entry[0]) != len(tensors) or any(a is not b for a, b in zip(entry[0], tensors))
+                or entry[1] != self._state(tensors)):
+            entry = (tensors, self._state(tensors), build())
+            self._entries[name] = entry
+        return entry[2]
