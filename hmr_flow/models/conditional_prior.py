@@ -117,6 +117,11 @@ class ConditionalPrior(nn.Module):
         """:class:`~hmr_flow.prior.FittingPrior`: log p of the fitted ``rotations (B, 24, 3, 3)``."""
         return self._rotations_log_prob(rotations)
 
+    def for_bodies(self, rows: Tensor, batch: int) -> ConditionalPrior:
+        """:class:`~hmr_flow.prior.FittingPrior`: the prior of bodies ``rows (R,)`` of a batch of ``batch``
+        (each body scored against its person's features, one body per "person")."""
+        return ConditionalPrior.from_features(self.model, self._person_features(batch, self.features)[rows])
+
 
 #: How :func:`conditional_fitting` starts a fit: the model's hypotheses (``fit --init-from regression``),
 #: the fitter's relaxed pose facing / away then the model's samples (``--init-from prior`` with the

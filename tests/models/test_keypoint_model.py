@@ -138,6 +138,10 @@ def test_conditional_prior_scores_each_persons_hypotheses(keypoint_model):
     # one prior per person, joined, scores like the prior of both
     joined = ConditionalPrior.concatenate([ConditionalPrior(model, people[:1]), ConditionalPrior(model, people[1:])])
     torch.testing.assert_close(joined.log_prob(body_pose.detach(), global_orient=orient), log_prob.detach())
+    # some of the bodies (what the fitter scores once it keeps fewer hypotheses): each against its own person
+    rows = torch.tensor([1, 3, 5])
+    some = prior.for_bodies(rows, 2 * hypotheses)
+    torch.testing.assert_close(some.log_prob(body_pose.detach()[rows], global_orient=orient[rows]), log_prob.detach()[rows])
 
 
 def test_training_on_generated_pairs_and_resume(tmp_path, tiny_config):
