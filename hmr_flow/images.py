@@ -91,10 +91,9 @@ def header_size(data: bytes) -> tuple[int, int] | None:
     return None
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """The image at ``path`` as ``(H, W, 3)`` uint8 RGB; :class:`ImageReadError` if it is missing, empty,
-    larger than :data:`MAX_IMAGE_PIXELS`, truncated or cannot be decoded."""
-    path = Path(path)
+def _checked_bytes(path: Path) -> tuple[bytes, tuple[int, int] | None]:
+    """The bytes of the image file ``path`` and the size its header claims, after the checks that need no
+    decoding (see the module docstring); :class:`ImageReadError` naming the file."""
     if not path.is_file():
         raise ImageReadError(f"{path}: image not found")
     try:
@@ -108,6 +107,10 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise ImageReadError(f"{path}: its header claims {size[0]}×{size[1]} pixels, over the limit of "
                              f"{MAX_IMAGE_PIXELS / 1e6:g} million; downscale the photo first")
     check_complete(path, data)
+    return data, size
+
+
+def _decoded(path: Path, data: bytes) -> np.ndarray:
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     except cv2.error:  # OpenCV asserts on some malformed buffers instead of returning None
@@ -115,3 +118,22 @@ def read_rgb(path: str | Path) -> np.ndarray:
     if image is None:
         raise ImageReadError(f"{path}: unreadable or corrupt image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """The image at ``path`` as ``(H, W, 3)`` uint8 RGB; :class:`ImageReadError` if it is missing, empty,
+    larger than :data:`MAX_IMAGE_PIXELS`, truncated or cannot be decoded."""
+    path = Path(path)
+    return _decoded(path, _checked_bytes(path)[0])
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(W, H)`` of the image :func:`read_rgb` would give, without decoding it where its header says (PNG, BMP,
+    WebP, and JPEG without Exif data, whose orientation tag may turn the decoded image); the file is checked
+    as :func:`read_rgb` checks it before decoding (missing, empty, too large, truncated)."""
+    path = Path(path)
+    data, size = _checked_bytes(path)
+    if size is not None and not (data.startswith(_JPEG_START) and b"Exif\x00\x00" in data[:65536]):
+        return size
+    image = _decoded(path, data)
+    return image.shape[1], image.shape[0]
