@@ -9,7 +9,7 @@ serves the ``n`` consecutive rows ``i·n … i·n + n − 1`` of ``x`` (the layo
 context row, not once per sample.
 
 **A context seen again.** :class:`ResidualMLP` keeps the context's share of its first layer (plus the
-bias) for the last context tensor it saw, and reuses it while no gradient can flow into it (inference, or a
+bias) for the last :data:`CONTEXTS_KEPT` context tensors it saw, and reuses it while no gradient can flow into it (inference, or a
 frozen flow) and neither that tensor nor the layer's weights changed (:class:`~hmr_flow.flows.base.FrozenCache`):
 a fit scores new poses against the same people's features at every step, so from the second step on the
 first layer costs only its pose columns.
@@ -22,6 +22,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import FrozenCache
+
+#: Contexts whose first-layer term a conditioner keeps (a fit alternates between a few: its batch of people,
+#: the bodies it still optimises, the final scoring).
+CONTEXTS_KEPT = 4
 
 
 def _check_context(module: nn.Module, x: Tensor, context: Tensor | None, expected: int) -> None:
@@ -71,7 +75,7 @@ class ResidualMLP(nn.Module):
         self.output = nn.Sequential(nn.ReLU(), nn.Linear(hidden, out_features))
         nn.init.zeros_(self.output[1].weight)
         nn.init.zeros_(self.output[1].bias)
-        self._cache = FrozenCache()
+        self._cache = FrozenCache(CONTEXTS_KEPT)
 
     def _context_term(self, context: Tensor) -> Tensor:
         """``(B, hidden)``: the first layer's context columns applied to ``context (B, C)``, plus its bias

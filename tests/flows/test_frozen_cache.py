@@ -103,3 +103,17 @@ def test_frozen_cache_keys_on_identity_and_version():
     assert cache.get("x", (a,), build)[0] == 10.0 and len(calls) == 2
     cache.get("x", (a.clone(),), build)  # another tensor
     assert len(calls) == 3
+
+
+def test_a_conditioner_keeps_the_last_few_contexts():
+    """Alternating contexts (a fit's batch, the bodies it still optimises, the final scoring) are all reused;
+    one more than it keeps evicts the least recently used."""
+    from hmr_flow.flows.nets import CONTEXTS_KEPT
+
+    net = _frozen_net()
+    contexts = [torch.randn(2, 5, dtype=torch.float64) for _ in range(CONTEXTS_KEPT + 1)]
+    terms = [net._context_term(c) for c in contexts[:CONTEXTS_KEPT]]
+    assert all(net._context_term(c) is t for c, t in zip(contexts, terms))  # all kept, in any order
+    net._context_term(contexts[0])  # used last: the oldest is now contexts[1]
+    net._context_term(contexts[-1])  # one more: evicts contexts[1]
+    assert net._context_term(contexts[0]) is terms[0] and net._context_term(contexts[1]) is not terms[1]
