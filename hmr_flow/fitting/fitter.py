@@ -250,11 +250,11 @@ class _Problem:
                 params[n] = torch.where(bad[:, None], start[n], params[n].detach())
                 self.params[n] = self.params[n].index_copy(0, rows, params[n]) if subset else params[n]
             if stage.keep is not None and stage.keep < len(rows) // self.people:
-                self._keep_best(stage, stage.keep, self.evaluate(stage, params, bodies)[0])
+                self._keep_best(stage.keep, self.evaluate(stage, params, bodies)[0])
 
-    def _keep_best(self, stage: Stage, keep: int, objective: torch.Tensor) -> None:
-        """Keep active only the ``keep`` active hypotheses of each person with the lowest ``objective`` (of the
-        active bodies, under ``stage``)."""
+    def _keep_best(self, keep: int, objective: torch.Tensor) -> None:
+        """Keep active only the ``keep`` active hypotheses of each person with the lowest ``objective`` ``(R,)``
+        (of the active bodies, under the stage just run)."""
         everyone = torch.full((len(self.bodies.focal),), float("inf"), dtype=objective.dtype, device=objective.device)
         everyone[self.active] = torch.nan_to_num(objective, nan=float("inf"))
         per_person = everyone.view(self.people, self.hypotheses)
