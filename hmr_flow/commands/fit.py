@@ -25,7 +25,7 @@ from hmr_flow.commands.options import (
     read_keypoint_inputs,
 )
 from hmr_flow.fitting.outputs import MESH_FORMATS
-from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement
+from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement, keypoint_error_px
 from hmr_flow.fitting.schedule import DEFAULT_ITERATIONS, LEARNING_RATES, FitConfig, scaled_config
 from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
 
@@ -66,10 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--learning-rate", type=positive_float,
                         help="Adam learning rate / LBFGS step size (default: "
                              + ", ".join(f"{rate:g} for {name}" for name, rate in LEARNING_RATES.items()) + ")")
-    own = ", ".join(f"{kind.kind} {kind.fit_weight:g}" for kind in
-                    (ConditionalPrior, *(entry.prior for entry in PRIOR_KINDS.values() if entry.density)))
+    own = ", ".join(f"{entry.prior.kind} {entry.prior.fit_weight:g}" for entry in PRIOR_KINDS.values() if entry.density)
     parser.add_argument("--prior-weight", type=non_negative_float,
-                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own})")
+                        help=f"weight of the pose prior's loss (default: the prior's own fit_weight: {own}; "
+                             f"{ConditionalPrior.kind}: the one stored with the model's weights)")
     parser.add_argument("--body-model", type=Path,
                         help="body model file: an official SMPL .pkl/.npz (neutral) instead of the open model")
     parser.add_argument("--mesh-format", choices=MESH_FORMATS, default="ply",
@@ -147,12 +147,15 @@ def run(args: argparse.Namespace) -> int:
     )
     agreement = {}
     written = fit_records(records, options, args.out, device=args.device,
-                          on_image=lambda record, result: agreement.update({
-                              record.name: keypoint_agreement(record, result.keypoints_2d)}))
+                          on_image=lambda record, result: agreement.update({record.name: zip(
+                              keypoint_agreement(record, result.keypoints_2d),
+                              keypoint_agreement(record, result.keypoints_2d, alpha=0.05),
+                              keypoint_error_px(record, result.keypoints_2d))}))
     fitted = [record for record in records if record.person_ids]
     for record in fitted:
-        print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % of the box: "
-              + ", ".join(f"{100 * a:.0f} %" for a in agreement[record.name]))
+        print(f"{record.name}: {len(record.person_ids)} people, fitted keypoints within 10 % / 5 % of the box, "
+              "mean distance: " + "; ".join(f"{100 * coarse:.0f} % / {100 * fine:.0f} %, {pixels:.1f} px"
+                                            for coarse, fine, pixels in agreement[record.name]))
     people = sum(len(r.person_ids) for r in fitted)
     skipped = f" ({empty} images without people skipped)" if empty else ""
     print(f"fitted {people} people in {len(fitted)} images{skipped}; wrote {len(written)} files to {args.out}")

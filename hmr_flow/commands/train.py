@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` with its ``hmr`` sub-command (its parser sets ``run=``). The
     defaults of ``train hmr`` are those of :class:`~hmr_flow.models.train.TrainSettings` (the run) and
     :class:`~hmr_flow.models.model.HMRConfig` (the architecture)."""
-    from hmr_flow.models.model import HMRConfig
+    from hmr_flow.models.model import HMRConfig, HMRFlow
     from hmr_flow.models.train import TrainSettings
 
     run = {f.name: f.default for f in fields(TrainSettings) if f.default is not MISSING}
@@ -55,6 +55,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="--input keypoints: probability of training on a frame's left/right mirror image")
     hmr.add_argument("--recombine-arms", type=float_in(0.0, 1.0, low_open=False), default=run["recombine_arms"],
                      help="--input keypoints: probability of taking both arms from another frame of the split")
+    hmr.add_argument("--bend-sideways", type=float_in(0.0, 1.0, low_open=False), default=run["bend_sideways"],
+                     help="--input keypoints: probability of bending the trunk sideways (up to ±60° over the spine)")
     hmr.add_argument("--image-size", type=positive_int, default=arch.image_size, help="crop / heatmap side in pixels (multiple of 32)")
     hmr.add_argument("--batch-size", type=positive_int, default=run["batch_size"], help="per process")
     add_learning_rate(hmr, run["lr"])
@@ -78,6 +80,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="override one loss weight or the NLL jitter (repeatable), e.g. keypoints3d=0.1; "
                      "terms and defaults: " + ", ".join(f"{k}={v:g}" for k, v in LossWeights().to_dict().items()))
     hmr.add_argument("--export", type=Path, help="also write inference-only float16 weights here at the end")
+    hmr.add_argument("--fit-weight", type=non_negative_float, default=HMRFlow.fit_weight,
+                     help="the model's weight as a fitting prior, stored in --export (choose it on validation fits: "
+                     "python bench/hmr_kp_eval.py --fit-weights ...)")
     add_seed(hmr)
     hmr.set_defaults(run=run_train)
 
@@ -129,7 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,
         amp=not args.no_amp, seed=args.seed, train_limit=args.train_limit, val_limit=args.val_limit,
         val_samples=args.val_samples, resume=args.resume, steps_per_epoch=args.steps_per_epoch, balance=args.balance,
-        mirror=args.mirror, recombine_arms=args.recombine_arms,
+        mirror=args.mirror, recombine_arms=args.recombine_arms, bend_sideways=args.bend_sideways,
     )
     inputs = "rgb+keypoints" if args.keypoint_channels and args.input == "rgb" else args.input
     config = HMRConfig.for_inputs(inputs, image_size=args.image_size, widths=tuple(args.widths),
@@ -139,6 +144,7 @@ def run_train(args: argparse.Namespace) -> int:
     row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
         source = "keypoints generated from mocap" if inputs == "keypoints" else "synthetic renders only"
-        export_weights(args.out, args.export, note=f"HMRFlow ({inputs} input) trained on {source} ({args.data})")
+        export_weights(args.out, args.export, note=f"HMRFlow ({inputs} input) trained on {source} ({args.data})",
+                       fit_weight=args.fit_weight)
         print(f"exported inference weights to {args.export}")
     return 0

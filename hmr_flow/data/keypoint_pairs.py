@@ -105,7 +105,7 @@ class PoseAugment:
     mirror: float = 0.0
     recombine_arms: float = 0.0
     bend_sideways: float = 0.0
-    bend_degrees: float = 45.0
+    bend_degrees: float = 60.0
 
     def __post_init__(self):
         if not 0.0 <= self.bend_degrees <= 90.0:

@@ -27,7 +27,15 @@ from hmr_flow.fitting.keypoint_io import (
     read_openpose,
     write_coco,
 )
-from hmr_flow.fitting.pipeline import FitInputError, FitOptions, PerImage, fit_image, fit_records, keypoint_agreement
+from hmr_flow.fitting.pipeline import (
+    FitInputError,
+    FitOptions,
+    PerImage,
+    fit_image,
+    fit_records,
+    keypoint_agreement,
+    keypoint_error_px,
+)
 from hmr_flow.fitting.schedule import (
     DEFAULT_HYPOTHESES,
     DEFAULT_ITERATIONS,
@@ -64,6 +72,7 @@ __all__ = [
     "fit_people",
     "fit_records",
     "keypoint_agreement",
+    "keypoint_error_px",
     "keypoint_weights",
     "read_coco",
     "read_coco_results",

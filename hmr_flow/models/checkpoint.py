@@ -54,6 +54,9 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(data["config"], dict):
         found = type(data["config"]).__name__
         raise CheckpointError(f"{path}: HMRFlow checkpoint 'config' is a {found}, expected a dict")
+    weight = data.get("fit_weight", HMRFlow.fit_weight)
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight < float("inf"):
+        raise CheckpointError(f"{path}: HMRFlow checkpoint 'fit_weight' must be a finite number ≥ 0, got {weight!r}")
     try:
         check_state_dict(data["model"], path, "model")
     except UserInputError as err:
@@ -66,6 +69,7 @@ def model_from_checkpoint(data: dict[str, Any], source: str | Path = "checkpoint
     try:
         model = HMRFlow(HMRConfig.from_dict(data["config"]))
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in data["model"].items()})
+        model.fit_weight = float(data.get("fit_weight", HMRFlow.fit_weight))
     except (TypeError, ValueError, RuntimeError, KeyError) as err:
         raise CheckpointError(f"{source}: weights do not fit the stored configuration ({first_line(err)})") from None
     return model.eval()
@@ -79,10 +83,12 @@ def load_model(path: str | Path | None = None, device: str | torch.device = "cpu
     return model_from_checkpoint(read_checkpoint(path), path).to(device).requires_grad_(False)
 
 
-def export_weights(checkpoint: str | Path, out: str | Path, note: str) -> Path:
-    """Write inference-only weights (float16 state dict, config, ``note`` and the validation history)."""
+def export_weights(checkpoint: str | Path, out: str | Path, note: str, fit_weight: float | None = None) -> Path:
+    """Write inference-only weights (float16 state dict, config, ``note``, the validation history and the
+    model's weight as a fitting prior, :attr:`HMRFlow.fit_weight`: ``fit_weight`` or the checkpoint's own)."""
     data = read_checkpoint(checkpoint)
     state = {k: v.half() if v.is_floating_point() else v for k, v in data["model"].items()}
     payload = {"config": data["config"], "model": state, "note": note, "history": data.get("history", []),
-               "train": data.get("train", {}), "epoch": data.get("epoch", -1), "step": data.get("step", 0)}
+               "train": data.get("train", {}), "epoch": data.get("epoch", -1), "step": data.get("step", 0),
+               "fit_weight": float(data.get("fit_weight", HMRFlow.fit_weight) if fit_weight is None else fit_weight)}
     return save_checkpoint(out, payload)

@@ -42,10 +42,9 @@ class ConditionalPrior(nn.Module):
     """
 
     kind = "conditional"
-    #: Weight of :meth:`loss` in fitting (nats of a 144-D density); chosen for the shipped keypoint model on
-    #: validation-subject fits at the command's 60 steps (``bench/hmr_kp_eval.py --seed 777 --iterations 60
-    #: --fit-weights 0.1 0.3 1``: PA-MPJPE 73.2 / 72.0 / 73.7 mm).
-    fit_weight: float = 0.3
+    #: Weight of :meth:`loss` in fitting when no model is at hand (the default of :attr:`HMRFlow.fit_weight`);
+    #: an instance uses its model's own, stored with the model's weights.
+    fit_weight: float = HMRFlow.fit_weight
 
     def __init__(self, model: HMRFlow, keypoints: np.ndarray, image: np.ndarray | None = None) -> None:
         keypoints = check_coco17(keypoints)
@@ -57,6 +56,7 @@ class ConditionalPrior(nn.Module):
     def _set(self, model: HMRFlow, features: Tensor) -> None:
         nn.Module.__init__(self)
         self.model = model
+        self.fit_weight = model.fit_weight
         self.register_buffer("features", features)
         self._repeated: tuple | None = None
 

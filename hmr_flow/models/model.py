@@ -135,7 +135,15 @@ def pose_to_rot6d(pose: Tensor) -> Tensor:
 
 
 class HMRFlow(nn.Module):
-    """Backbone + conditional flow over the pose + betas/camera head (see the module docstring)."""
+    """Backbone + conditional flow over the pose + betas/camera head (see the module docstring).
+
+    ``fit_weight``: the weight of this model's ``−log p(pose | input)`` as a fitting prior
+    (:class:`hmr_flow.models.ConditionalPrior`); it depends on how sharp the trained density is, so it is
+    chosen per model on validation fits and stored in its exported weights (checkpoints without one get
+    :data:`DEFAULT_FIT_WEIGHT`).
+    """
+
+    fit_weight: float = 0.3
 
     def __init__(self, config: HMRConfig = HMRConfig()) -> None:
         super().__init__()

@@ -198,7 +198,7 @@ def test_missing_body_model_file_is_named(tmp_path, openpose_input, capsys):
 def test_the_command_reports_agreement_without_reading_its_outputs_back(tmp_path, openpose_input, monkeypatch, capsys):
     """The agreement the command prints comes from the fit in memory (``fit_records(on_image=)``), equal to
     what the written ``_params.npz`` gives; no output file is opened again."""
-    from hmr_flow.fitting import keypoint_agreement, read_keypoints
+    from hmr_flow.fitting import keypoint_agreement, keypoint_error_px, read_keypoints
 
     opened = []
     real_load = np.load
@@ -211,8 +211,11 @@ def test_the_command_reports_agreement_without_reading_its_outputs_back(tmp_path
     monkeypatch.undo()
     [record] = read_keypoints(openpose_input, tmp_path)
     with np.load(out / "person_keypoints_params.npz") as params:
-        agreement = keypoint_agreement(record, params["keypoints_2d"])
-    assert f"fitted keypoints within 10 % of the box: {100 * agreement[0]:.0f} %" in printed
+        fitted = params["keypoints_2d"]
+    coarse, fine = keypoint_agreement(record, fitted)[0], keypoint_agreement(record, fitted, alpha=0.05)[0]
+    pixels = keypoint_error_px(record, fitted)[0]
+    assert (f"fitted keypoints within 10 % / 5 % of the box, mean distance: {100 * coarse:.0f} % / {100 * fine:.0f} %, "
+            f"{pixels:.1f} px") in printed
 
 
 def test_a_fit_that_needs_no_pixels_reads_only_the_image_header(tmp_path, openpose_input, monkeypatch):

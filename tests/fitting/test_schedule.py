@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hmr_flow.fitting import DEFAULT_STAGES, FitConfig, KeypointImage, keypoint_agreement, scaled_config
+from hmr_flow.fitting import DEFAULT_STAGES, FitConfig, KeypointImage, keypoint_agreement, keypoint_error_px, scaled_config
 
 
 def test_scaled_config_spreads_steps_over_the_stages():
@@ -25,6 +25,9 @@ def test_keypoint_agreement_hand_computed():
     fitted = np.array([[[5, 5], [100, 11], [109, 50], [500, 500]]], dtype=np.float32)  # 7.1, 11, 9 px; last ignored
     record = KeypointImage("p", observed, "coco17", [0])
     assert keypoint_agreement(record, fitted).tolist() == pytest.approx([2 / 3])
+    # threshold 0.05 · 100 = 5 px: none of 7.1, 11, 9 px; mean distance over the three confident ones
+    assert keypoint_agreement(record, fitted, alpha=0.05).tolist() == pytest.approx([0.0])
+    assert keypoint_error_px(record, fitted).tolist() == pytest.approx([(50**0.5 + 11 + 9) / 3], rel=1e-5)
 
 
 def test_the_library_and_the_command_fit_with_the_same_defaults(tmp_path):

@@ -89,3 +89,24 @@ def test_load_model_defaults_to_the_shipped_keypoint_model_frozen():
     model = load_model()
     assert model.config.to_dict() == read_checkpoint(DEFAULT_KEYPOINT_WEIGHTS)["config"]
     assert not model.training and not any(p.requires_grad for p in model.parameters())
+
+
+def test_the_fitting_weight_travels_with_the_exported_weights(tmp_path, tiny_config):
+    """``export_weights(fit_weight=)`` stores the model's weight as a fitting prior; the loaded model and its
+    ConditionalPrior use it; weights without one get the default; a bad stored value is refused."""
+    from hmr_flow.models import ConditionalPrior, load_model
+    from hmr_flow.models.checkpoint import CheckpointError, export_weights, read_checkpoint
+
+    model = HMRFlow(tiny_config(rgb=False, keypoint_channels=True)).eval()
+    checkpoint = save_checkpoint(tmp_path / "tiny.pt", {"config": model.config.to_dict(), "model": model.state_dict()})
+    exported = export_weights(checkpoint, tmp_path / "w.pt", note="test", fit_weight=1.25)
+    model = load_model(exported)
+    assert model.fit_weight == 1.25
+    keypoints = np.concatenate([np.random.default_rng(0).uniform(100, 300, (1, 17, 2)), np.ones((1, 17, 1))], -1)
+    assert ConditionalPrior(model, keypoints).fit_weight == 1.25
+    assert load_model(checkpoint).fit_weight == HMRFlow.fit_weight
+    data = read_checkpoint(exported)
+    save_checkpoint(tmp_path / "bad.pt", {**{k: v for k, v in data.items() if k not in ("format", "version")},
+                                          "fit_weight": "heavy"})
+    with pytest.raises(CheckpointError, match="fit_weight"):
+        load_model(tmp_path / "bad.pt")
