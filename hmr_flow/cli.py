@@ -2,7 +2,8 @@
 
 The sub-commands live in :mod:`hmr_flow.commands` (one module per group, each with
 ``register(subparsers)``, every parser setting ``run=<callable(args) -> exit code>``); this module only
-wires them up. ``python -m data_tools`` and the demo scripts use the same error path
+wires them up. :func:`main` builds a command's parser only when that command is run, so ``hmr-flow
+--help``, ``--version`` and an unknown command cost argparse alone (no torch). ``python -m data_tools`` and the demo scripts use the same error path
 (:class:`ArgumentParser`, :func:`run_guarded`).
 
 Bad input (a bad option, a missing or corrupt file, wrong shapes, NaN, an output that would overwrite
@@ -29,8 +30,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from hmr_flow.commands import SUMMARIES
+
 #: Modules of :mod:`hmr_flow.commands` that add sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "train", "regress", "detect", "body")
+COMMAND_MODULES: tuple[str, ...] = tuple(SUMMARIES)
+
+
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that are the user's input, not a bug: :class:`hmr_flow.validation.UserInputError` and
     operating-system refusals (missing files, permissions, full disk, ...)."""
@@ -146,6 +151,40 @@ def build_parser(prog: str, description: str, modules: list[str]) -> argparse.Ar
     return parser
 
 
+class _LazyCommands(argparse._SubParsersAction):
+    """Sub-commands listed by name and summary, each registered by its module only when it is parsed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        #: command name → the module that registers it, for the commands not registered yet
+        self.modules: dict[str, str] = {}
+
+    def add_lazy(self, name: str, summary: str, module: str) -> None:
+        """List ``name`` with ``summary``; ``module.register(subparsers)`` adds its parser when it is chosen."""
+        self.add_parser(name, help=summary)
+        self.modules[name] = module
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        module = self.modules.pop(values[0], None)
+        if module is not None:  # swap the placeholder for the real parser (its summary line stays listed)
+            del self._name_parser_map[values[0]]
+            listed = list(self._choices_actions)
+            importlib.import_module(module).register(self)
+            self._choices_actions[:] = listed
+        super().__call__(parser, namespace, values, option_string)
+
+
+def lazy_parser(prog: str, description: str, summaries: dict[str, str], package: str) -> argparse.ArgumentParser:
+    """The parser :func:`build_parser` makes of the modules ``<package>.<name>`` of ``summaries`` (command name
+    → its one-line help, one command per module, named alike), except that a command's module is imported and
+    registered only when that command is parsed."""
+    parser = ArgumentParser(prog=prog, description=description)
+    subparsers = parser.add_subparsers(dest="command", required=True, action=_LazyCommands)
+    for name, summary in summaries.items():
+        subparsers.add_lazy(name, summary, f"{package}.{name}")
+    return parser
+
+
 def run_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     """Parse ``argv`` and run the chosen command through :func:`run_guarded`."""
     try:
@@ -158,8 +197,7 @@ def run_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> int
 def main(argv: list[str] | None = None) -> int:
     from hmr_flow import __version__
 
-    modules = [f"hmr_flow.commands.{name}" for name in COMMAND_MODULES]
-    parser = build_parser("hmr-flow", __doc__.splitlines()[0], modules)
+    parser = lazy_parser("hmr-flow", __doc__.splitlines()[0], SUMMARIES, "hmr_flow.commands")
     parser.add_argument("--version", action="version", version=f"hmr-flow {__version__}")
     return run_commands(parser, argv)
 

@@ -56,10 +56,9 @@ def check_complete(path: Path, data: bytes) -> None:
         raise ImageReadError(f"{path}: truncated PNG (no IEND chunk)")
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """The image at ``path`` as ``(H, W, 3)`` uint8 RGB; :class:`ImageReadError` if it is missing, not a
-    regular file, empty, of a format OpenCV does not decode, larger than :data:`MAX_IMAGE_PIXELS`, truncated
-    or cannot be decoded."""
+def _checked_bytes(path: str | Path) -> tuple[Path, bytes, tuple[int, int]]:
+    """The path, bytes and header size ``(W, H)`` of the image file ``path`` after the checks that need no
+    decoding (see the module docstring); :class:`ImageReadError` naming the file."""
     try:
         path = check_input_file(path, "image")
     except (FileNotFoundError, UserInputError) as err:
@@ -79,6 +78,10 @@ def read_rgb(path: str | Path) -> np.ndarray:
         raise ImageReadError(f"{path}: its header claims {size[0]}×{size[1]} pixels, over the limit of "
                              f"{MAX_IMAGE_PIXELS / 1e6:g} million; downscale the photo first")
     check_complete(path, data)
+    return path, data, size
+
+
+def _decoded(path: Path, data: bytes) -> np.ndarray:
     try:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     except cv2.error:  # OpenCV asserts on some malformed buffers instead of returning None
@@ -86,6 +89,31 @@ def read_rgb(path: str | Path) -> np.ndarray:
     if image is None:
         raise ImageReadError(f"{path}: unreadable or corrupt image")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """The image at ``path`` as ``(H, W, 3)`` uint8 RGB; :class:`ImageReadError` if it is missing, not a
+    regular file, empty, of a format OpenCV does not decode, larger than :data:`MAX_IMAGE_PIXELS`, truncated
+    or cannot be decoded."""
+    path, data, _ = _checked_bytes(path)
+    return _decoded(path, data)
+
+
+#: Formats whose header size is the decoded image's (no orientation tag turns it): :func:`image_size` reads
+#: them without decoding (JPEG too when it holds no Exif data).
+_UNTURNED_FORMATS = ("PNG", "BMP", "WebP")
+
+
+def image_size(path: str | Path) -> tuple[int, int]:
+    """``(W, H)`` of the image :func:`read_rgb` would give, without decoding it where its header says (PNG, BMP,
+    WebP, and JPEG without Exif data, whose orientation tag may turn the decoded image); the file is checked
+    as :func:`read_rgb` checks it before decoding (missing, empty, too large, truncated)."""
+    path, data, size = _checked_bytes(path)
+    kind = image_format(data)
+    if kind in _UNTURNED_FORMATS or (kind == "JPEG" and b"Exif\x00\x00" not in data[:65536]):
+        return size
+    image = _decoded(path, data)
+    return image.shape[1], image.shape[0]
 
 
 def image_writer(suffix: str, rgb: np.ndarray) -> Callable[[Path], None]:

@@ -3,7 +3,7 @@
 Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels, image_headers), then
 images, video, flows, geometry and the training toolkit, then
 body, render and metrics, then prior and detection, then fitting, then the training data, then models,
-then the commands and the CLI, then ``python -m hmr_flow``. A module may import its own package and anything in a lower layer, nothing beside or
+then the commands, then the CLI (which lists them), then ``python -m hmr_flow``. A module may import its own package and anything in a lower layer, nothing beside or
 above it.
 """
 
@@ -26,7 +26,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("fitting",),
     ("data",),
     ("models",),
-    ("commands", "cli"),
+    ("commands",),
+    ("cli",),
     ("__main__",),
 )
 LAYER_OF = {part: index for index, parts in enumerate(LAYERS) for part in parts}

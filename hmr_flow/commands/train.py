@@ -6,6 +6,7 @@ import argparse
 from dataclasses import MISSING, fields
 from pathlib import Path
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import add_device, add_learning_rate, add_seed
 from hmr_flow.models.losses import LossWeights
 from hmr_flow.models.model import FLOW_COUPLINGS, INPUTS
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     run = {f.name: f.default for f in fields(TrainSettings) if f.default is not MISSING}
     arch = HMRConfig()
-    train = subparsers.add_parser("train", help="train networks (hmr: image → pose-flow regressor)")
+    train = subparsers.add_parser("train", help=SUMMARIES["train"])
     kinds = train.add_subparsers(dest="train_kind", required=True)
     hmr = kinds.add_parser("hmr", help="train the conditional pose-flow model (keypoints and/or image → pose)",
                            description="Train HMRFlow: with --input keypoints on keypoint → pose pairs generated on the fly "
