@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,7 +121,13 @@ def test_save_mesh_never_leaves_a_half_written_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="m.obj: cannot write"):
         save_mesh(tmp_path / "m.obj", np.zeros((3, 3)), np.array([[0, 1, 2]]))
     assert list(tmp_path.iterdir()) == []
-    monkeypatch.setattr(Path, "write_bytes", lambda self, data: broken(None, self))  # the library's own PLY
+    def broken_bytes(data):  # the library's own PLY (hmr_flow.files.bytes_writer): half written, then the disk is full
+        def write(tmp):
+            with open(tmp, "wb") as handle:
+                broken(None, handle)
+        return write
+
+    monkeypatch.setattr("hmr_flow.fitting.outputs.bytes_writer", broken_bytes)
     with pytest.raises(OSError, match="m.ply: cannot write"):
         save_mesh(tmp_path / "m.ply", np.zeros((3, 3)), np.array([[0, 1, 2]]))
     assert list(tmp_path.iterdir()) == []

@@ -74,17 +74,21 @@ def test_a_refit_replaces_the_whole_set(tmp_path, two_people, coco_people):
 
 _SIGTERM_DURING_MESH_WRITE = """
 import os, signal, sys
-import trimesh
+import hmr_flow.fitting.outputs as outputs
 from hmr_flow.cli import main
 
-export = trimesh.Trimesh.export
+bytes_writer = outputs.bytes_writer  # the .ply meshes' writer
 
-def export_then_terminated(self, *args, **kwargs):
-    written = export(self, *args, **kwargs)
-    os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` while the mesh's temporary file exists
-    return written
+def writer_then_terminated(data):
+    write = bytes_writer(data)
 
-trimesh.Trimesh.export = export_then_terminated
+    def write_then_terminated(tmp):
+        write(tmp)
+        os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` while the mesh's temporary file exists
+
+    return write_then_terminated
+
+outputs.bytes_writer = writer_then_terminated
 sys.exit(main(sys.argv[1:]))
 """
 
