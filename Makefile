@@ -70,7 +70,7 @@ train-prior: setup
 	$(VENV)/bin/hmr-flow prior train --data data/mocap/poses.npz --out build/prior/prior_regulariser.pt --overwrite \
 	  --mirror $(CMU_ONLY) --device $(DEVICE)
 	$(VENV)/bin/hmr-flow prior combine --density build/prior/prior_density.pt \
-	  --regulariser build/prior/prior_regulariser.pt --out build/prior/prior_flow.pt
+	  --regulariser build/prior/prior_regulariser.pt --out build/prior/prior_flow.pt --overwrite
 	$(VENV)/bin/hmr-flow prior train --kind gmm --data data/mocap/poses.npz --out build/prior/prior_gmm.npz --overwrite \
 	  --mirror --exclude-sources cmu_deepmimic
 	cp build/prior/prior_flow.pt build/prior/prior_gmm.npz hmr_flow/assets/

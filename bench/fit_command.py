@@ -3,19 +3,26 @@
 Writes a COCO keypoint file of ``--persons`` single-person 1000 × 1000 images whose people are the
 fitting benchmark's scenes (``bench/fit_eval.py``: validation-subject poses, random shapes and views,
 5 px noise, 30 % of the keypoints hidden) with a plain grey JPEG per image (the command reads each
-image for its size and, unless ``--no-overlays`` is passed through, draws the overlay), runs
-``python -m hmr_flow fit`` on it in a fresh process for each setting, and reports the wall time of
-the whole command (start-up, loading, fitting, writing every output) as persons/s, and the
-PA-MPJPE / MPJPE (mm) of the written joints against the ground truth. Settings are run round-robin
-(``--repeats`` rounds) so that load changes hit all of them alike; the spread is min–max.
+image for its size), runs ``python -m hmr_flow fit`` on it in a fresh process for each setting, and reports
+the wall time of the whole command (start-up, loading, fitting, writing every output) as persons/s, the
+same **after start-up** (persons ÷ (that time − the start-up: the same command on one person with the fewest
+steps, ``--iterations 3``, timed in the same round)), the same per second of the command's CPU time
+(user + system of the child: what a free core gives when the machine is shared), and the PA-MPJPE / MPJPE
+(mm) of the written joints against the ground truth. Settings, and with ``--compare`` other checkouts of the
+code (e.g. the previous release: ``git worktree add ../before v0.1.0``), are run round-robin (``--repeats``
+rounds) so that load changes hit all of them alike; the spread is min–max. Each checkout runs with
+``PYTHONPATH`` at its root from a neutral folder, with bytecode caching on (a ``PYTHONDONTWRITEBYTECODE``
+in the environment would add the compilation of every module to every start-up) and one untimed warm-up.
 
-    python bench/fit_command.py [--persons 96] [--iterations 300 150 75] [--priors flow] [--repeats 1] [-- --no-overlays]
+    python bench/fit_command.py [--persons 96] [--iterations 300 150 75] [--priors flow] [--repeats 1]
+        [--compare ../before] [-- --threads 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -24,7 +31,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -35,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's
 from data_tools.mocap.dataset import load_poses  # noqa: E402
 from hmr_flow.body import BodyModel  # noqa: E402
 from hmr_flow.body import KeypointBody  # noqa: E402
+from hmr_flow.files import write_text  # noqa: E402
+from hmr_flow.images import write_image  # noqa: E402
 from hmr_flow.metrics import mpjpe, pa_mpjpe  # noqa: E402
 
 
@@ -44,35 +52,53 @@ def write_coco(keypoints: torch.Tensor, path: Path) -> list[str]:
     grey = np.full((IMAGE, IMAGE, 3), 128, np.uint8)
     for i, person in enumerate(keypoints.numpy()):
         stems.append(f"person_{i:03d}")
-        cv2.imwrite(str(path.parent / f"{stems[-1]}.jpg"), grey)
+        write_image(path.parent / f"{stems[-1]}.jpg", grey)
         images.append({"id": i, "file_name": f"{stems[-1]}.jpg", "width": IMAGE, "height": IMAGE})
         values = np.concatenate([person[:, :2], 2.0 * person[:, 2:]], 1)  # COCO visibility 2 = visible
         annotations.append({"id": i, "image_id": i, "category_id": 1, "keypoints": values.reshape(-1).tolist(),
                             "num_keypoints": int((person[:, 2] > 0).sum())})
-    path.write_text(json.dumps({"images": images, "annotations": annotations,
-                                "categories": [{"id": 1, "name": "person"}]}))
+    write_text(path, json.dumps({"images": images, "annotations": annotations,
+                                 "categories": [{"id": 1, "name": "person"}]}))
     return stems
 
 
-def run_fit(coco: Path, out: Path, prior: str, iterations: int | None, hypotheses: int | None,
-            extra: list[str]) -> tuple[float, float]:
-    """Runs the command; returns its wall time and CPU time (user + system), seconds."""
-    command = [sys.executable, "-m", "hmr_flow", "fit", "--keypoints", str(coco), "--out", str(out),
-               "--prior", prior, *extra]
-    if iterations is not None:
-        command += ["--iterations", str(iterations)]
-    if hypotheses is not None:
-        command += ["--hypotheses", str(hypotheses)]
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def child_environment(code: Path) -> dict[str, str]:
+    """The environment of a command of the checkout ``code``: its root first on ``PYTHONPATH``, bytecode
+    caching on."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(code) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def timed(command: list[str], code: Path, cwd: Path) -> tuple[float, float]:
+    """Runs ``command`` (of the checkout ``code``, from ``cwd``); returns its wall time and CPU time (user +
+    system), seconds."""
     start, cpu = time.perf_counter(), _children_cpu()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd,
+                          env=child_environment(code))
     if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"{' '.join(command)} (in {code}) failed:\n{done.stderr[-2000:]}")
     return time.perf_counter() - start, _children_cpu() - cpu
 
 
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def fit_command(coco: Path, out: Path, prior: str, iterations: int | None, hypotheses: int | None,
+                extra: list[str]) -> list[str]:
+    """``python -m hmr_flow fit`` of ``coco`` into ``out`` with these settings."""
+    command = [sys.executable, "-m", "hmr_flow", "fit", "--keypoints", str(coco), "--out", str(out),
+               "--prior", prior, *extra]
+    if iterations is not None:
+        command += ["--iterations", str(iterations)]
+    if hypotheses is not None:
+        command += ["--hypotheses", str(hypotheses)]
+    return command
 
 
 def errors(out: Path, stems: list[str], truth: torch.Tensor) -> tuple[float, float]:
@@ -82,6 +108,10 @@ def errors(out: Path, stems: list[str], truth: torch.Tensor) -> tuple[float, flo
             joints.append(torch.from_numpy(params["joints"][0]).float())
     joints = torch.stack(joints)
     return float(1000 * pa_mpjpe(joints, truth).mean()), float(1000 * mpjpe(joints, truth).mean())
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="iteration budgets to compare (default: the command's default)")
     parser.add_argument("--hypotheses", type=int, default=None, help="--hypotheses of the command (default: its default)")
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--compare", type=Path, nargs="*", default=[],
+                        help="other checkouts of the repository to time round-robin with this one (e.g. the previous release)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("extra", nargs="*", help="more options for hmr-flow fit, after --")
@@ -103,35 +135,51 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(args.split) as split:
         val_index = split["val"]
     scenes = make_scenes(poses, val_index, args.persons, 5.0, 0.3, KeypointBody(BodyModel()), np.random.default_rng(args.seed))
-    settings = [(prior, iterations) for prior in args.priors for iterations in args.iterations]
-    seconds: dict = {s: [] for s in settings}
-    cpu: dict = {s: [] for s in settings}
+    codes = [REPOSITORY, *(path.resolve() for path in args.compare)]
+    settings = [(code, prior, iterations) for code in codes for prior in args.priors for iterations in args.iterations]
+    runs: dict = {s: {"wall": [], "cpu": [], "startup_wall": [], "startup_cpu": []} for s in settings}
     figures: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        coco = Path(tmp) / "keypoints.json"
+        tmp = Path(tmp)
+        coco, one = tmp / "keypoints.json", tmp / "one" / "keypoints.json"
+        one.parent.mkdir()
         stems = write_coco(scenes["keypoints"], coco)
-        for _ in range(args.repeats):
-            for setting in settings:
-                out = Path(tmp) / f"{setting[0]}_{setting[1]}"
-                wall, used = run_fit(coco, out, *setting, args.hypotheses, args.extra)
-                seconds[setting].append(wall)
-                cpu[setting].append(used)
+        write_coco(scenes["keypoints"][:1], one)
+        # every run writes into a folder of its own (fit replaces earlier results only with --overwrite, which
+        # older checkouts given to --compare do not know)
+        for k, (code, prior, _) in enumerate(settings):  # warm-up: bytecode caches, the body model's unpacked copy
+            timed(fit_command(one, tmp / f"warm{k}", prior, 3, args.hypotheses, args.extra), code, tmp)
+        for repeat in range(args.repeats):
+            for k, setting in enumerate(settings):
+                code, prior, iterations = setting
+                out = tmp / f"{repeat}_{k}_{prior}_{iterations}"
+                wall, cpu = timed(fit_command(coco, out, prior, iterations, args.hypotheses, args.extra), code, tmp)
+                start_wall, start_cpu = timed(fit_command(one, out / "one", prior, 3, args.hypotheses, args.extra), code, tmp)
+                for key, value in zip(("wall", "cpu", "startup_wall", "startup_cpu"), (wall, cpu, start_wall, start_cpu)):
+                    runs[setting][key].append(value)
                 figures[setting] = errors(out, stems, scenes["joints"])
     print(f"\nhmr-flow fit on {args.persons} single-person images (COCO file + JPEGs), options {args.extra or 'none'}, "
-          f"{args.hypotheses or 'default'} hypotheses, whole command wall time, {args.repeats} round(s)")
-    print("persons/s: wall clock (min–max); per CPU-s: persons per second of the command's CPU time (what a "
-          "free core gives when the machine is shared)")
-    print("| prior | iterations | persons/s (min–max) | persons per CPU-s | PA-MPJPE mm | MPJPE mm |\n|---|---|---|---|---|---|")
+          f"{args.hypotheses or 'default'} hypotheses, {args.repeats} round(s) round-robin, median (min–max)")
+    print("persons/s: the whole command's wall clock; after start-up: persons / (that − the same command on one person "
+          "with --iterations 3, same round); per CPU-s: the same with the commands' CPU time (user + system)")
+    print("| code | prior | iterations | persons/s | after start-up | per CPU-s | after start-up per CPU-s "
+          "| start-up s (CPU s) | PA-MPJPE mm | MPJPE mm |\n|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for setting in settings:
-        rates = [args.persons / s for s in seconds[setting]]
+        code, prior, iterations = setting
+        r = runs[setting]
+        rates = [args.persons / w for w in r["wall"]]
+        after = [args.persons / (w - s) for w, s in zip(r["wall"], r["startup_wall"])]
+        per_cpu = [args.persons / c for c in r["cpu"]]
+        after_cpu = [args.persons / (c - s) for c, s in zip(r["cpu"], r["startup_cpu"])]
         pa, mp = figures[setting]
-        per_cpu = args.persons / statistics.median(cpu[setting])
-        rows.append({"prior": setting[0], "iterations": setting[1], "persons_per_s": statistics.median(rates),
-                     "persons_per_s_min": min(rates), "persons_per_s_max": max(rates), "persons_per_cpu_s": per_cpu,
-                     "pa_mpjpe_mm": pa, "mpjpe_mm": mp})
-        print(f"| {setting[0]} | {setting[1] or 'default'} | {statistics.median(rates):.1f} ({min(rates):.1f}–{max(rates):.1f}) "
-              f"| {per_cpu:.1f} | {pa:.1f} | {mp:.1f} |")
+        label = "this" if code == REPOSITORY else code.name
+        rows.append({"code": str(code), "prior": prior, "iterations": iterations, "persons_per_s": rates,
+                     "after_startup_per_s": after, "persons_per_cpu_s": per_cpu, "after_startup_per_cpu_s": after_cpu,
+                     "startup_s": r["startup_wall"], "startup_cpu_s": r["startup_cpu"], "pa_mpjpe_mm": pa, "mpjpe_mm": mp})
+        print(f"| {label} | {prior} | {iterations or 'default'} | {_spread(rates)} | {_spread(after)} | {_spread(per_cpu)} "
+              f"| {_spread(after_cpu)} | {statistics.median(r['startup_wall']):.2f} ({statistics.median(r['startup_cpu']):.2f}) "
+              f"| {pa:.1f} | {mp:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

@@ -3,10 +3,14 @@
 Architecture (ProHMR's pose prior): 144-D data, 4 steps of ActNorm → LU linear → additive coupling
 (alternating halves), coupling nets = residual MLPs (hidden 1024, 2 residual blocks) with the
 2048-D context concatenated to their input; batch 256, CPU, float32, default thread count.
-Measured, under ``torch.no_grad()``: ``log_prob`` of 256 (x, context) pairs, 256 samples with one per
-context row, and 256 samples as 32 per context for 8 contexts (the ProHMR use: many hypotheses per
-image). The libraries are timed round-robin (every repeat runs every library once, so load changes
-hit all of them alike); reported as the median samples/s and the spread (min–max) over repeats.
+Measured: ``log_prob`` of 256 (x, context) pairs under ``torch.no_grad()`` with a **new** context tensor at
+every call (a copy: nothing computed from an earlier context can be reused) and with the **same** context
+tensor at every call (scoring new poses of the same people again, as a fit's steps do); the fit's own
+pattern, ``log_prob`` and its gradient with respect to x through the frozen flow (no parameter gradients;
+the same contexts at every call); 256 samples with one per context row; and 256 samples as 32 per context
+for 8 contexts (the ProHMR use: many hypotheses per image). The libraries are timed round-robin (every
+repeat runs every library once, so load changes hit all of them alike); reported as the median samples/s
+and the spread (min–max) over repeats.
 
 Peers are an optional extra (``pip install -e ".[bench]"``); a missing one is reported and skipped.
 What each peer can express differently is printed under the table.
@@ -27,13 +31,14 @@ from hmr_flow.flows import vector_glow
 
 FEATURES, STEPS, HIDDEN, BLOCKS, CONTEXT, BATCH = 144, 4, 1024, 2, 2048, 256
 
-# Each builder returns (log_prob(x, c) -> (B,), sample(c, n) -> (B, n, D), note).
-Model = tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], Callable[[torch.Tensor, int], torch.Tensor], str]
+# Each builder returns (log_prob(x, c) -> (B,), sample(c, n) -> (B, n, D), note, the module to freeze).
+Model = tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], Callable[[torch.Tensor, int], torch.Tensor], str,
+              torch.nn.Module]
 
 
 def build_hmr_flow() -> Model:
     flow = vector_glow(FEATURES, STEPS, HIDDEN, CONTEXT, coupling="additive", blocks=BLOCKS)
-    return flow.log_prob, lambda c, n: flow.sample(n, c), "reference architecture"
+    return flow.log_prob, lambda c, n: flow.sample(n, c), "reference architecture", flow
 
 
 def _halves(parity: int) -> torch.Tensor:
@@ -57,7 +62,7 @@ def build_nflows() -> Model:
         layers += [ActNorm(FEATURES), LULinear(FEATURES, identity_init=False), AdditiveCouplingTransform(_halves(k), net)]
     flow = Flow(CompositeTransform(layers), StandardNormal([FEATURES]))
     note = "same layers; its ResidualNet adds the context through a GLU gate inside every block"
-    return flow.log_prob, lambda c, n: flow.sample(n, c), note
+    return flow.log_prob, lambda c, n: flow.sample(n, c), note, flow
 
 
 def build_zuko() -> Model:
@@ -79,7 +84,7 @@ def build_zuko() -> Model:
     flow = Flow(layers, base)
     note = ("no ActNorm (learned elementwise affine, no data init) and no permutation in LU; "
             "coupling nets are plain MLPs with 5 hidden layers (no residual connections)")
-    return lambda x, c: flow(c).log_prob(x), lambda c, n: flow(c).sample((n,)).transpose(0, 1), note
+    return lambda x, c: flow(c).log_prob(x), lambda c, n: flow(c).sample((n,)).transpose(0, 1), note, flow
 
 
 def build_normflows() -> Model:
@@ -132,7 +137,15 @@ def build_normflows() -> Model:
     def sample(c, n):
         return model.sample(len(c) * n, c.repeat_interleave(n, dim=0))[0].reshape(len(c), n, FEATURES)
 
-    return model.log_prob, sample, note
+    return model.log_prob, sample, note, model
+
+
+def _score_and_gradient(log_prob, x: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """``log_prob`` of ``x`` and its gradient with respect to ``x`` (a fitting step's prior), gradients on."""
+    with torch.enable_grad():
+        x = x.clone().requires_grad_(True)
+        log_prob(x, context).sum().backward()
+    return x.grad
 
 
 def round_robin_rates(tasks: dict[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, list[float]]:
@@ -162,11 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     x, context = torch.randn(BATCH, FEATURES), torch.randn(BATCH, CONTEXT)
     few = context[: BATCH // args.per_context]
     builders = {"hmr_flow": build_hmr_flow, "nflows": build_nflows, "zuko": build_zuko, "normflows": build_normflows}
-    columns = ("log_prob", "sample 1/ctx", f"sample {args.per_context}/ctx")
+    columns = ("log_prob, new context", "log_prob, same context", "log_prob + grad, frozen", "sample 1/ctx",
+               f"sample {args.per_context}/ctx")
     tasks, notes = {}, {}
     for name, build in builders.items():
         try:
-            log_prob, sample, notes[name] = build()
+            log_prob, sample, notes[name], module = build()
         except ImportError as error:
             print(f"{name}: skipped ({error}); install the extra with pip install -e '.[bench]'")
             continue
@@ -176,9 +190,12 @@ def main(argv: list[str] | None = None) -> None:
         expected = ((BATCH,), (BATCH, 1, FEATURES), (len(few), args.per_context, FEATURES))
         if (got.shape, drawn.shape, many.shape) != expected:
             raise RuntimeError(f"{name}: unexpected shapes {tuple(got.shape)}, {tuple(drawn.shape)}, {tuple(many.shape)}")
-        tasks[(name, columns[0])] = lambda lp=log_prob: lp(x, context)
-        tasks[(name, columns[1])] = lambda s=sample: s(context, 1)
-        tasks[(name, columns[2])] = lambda s=sample: s(few, args.per_context)
+        module.requires_grad_(False)  # a trained flow used as a prior (sampling and scoring need no parameter gradients)
+        tasks[(name, columns[0])] = lambda lp=log_prob: lp(x, context.clone())
+        tasks[(name, columns[1])] = lambda lp=log_prob: lp(x, context)
+        tasks[(name, columns[2])] = lambda lp=log_prob: _score_and_gradient(lp, x, context)
+        tasks[(name, columns[3])] = lambda s=sample: s(context, 1)
+        tasks[(name, columns[4])] = lambda s=sample: s(few, args.per_context)
     with torch.no_grad():
         rates = round_robin_rates(tasks, args.warmup, args.repeats)
     libraries = list(dict.fromkeys(name for name, _ in tasks))

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 import torch
 
-from hmr_flow.fitting.outputs import save_image
+from hmr_flow.images import write_image
 from hmr_flow.images import read_rgb
 from hmr_flow.metrics import facing_error_deg, yaw_from_frontal_deg
 from hmr_flow.render.sheet import contact_sheet
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         padded = [cv2.copyMakeBorder(tile, 0, 0, 0, width - tile.shape[1], cv2.BORDER_CONSTANT, value=(255, 255, 255))
                   for tile, _ in tiles]
         sheet = contact_sheet(padded, [label for _, label in tiles], columns=4)
-        save_image(args.sheet, sheet)
+        write_image(args.sheet, sheet)
         print(f"wrote {args.sheet}")
     return 0
 

@@ -43,7 +43,7 @@ import torch
 REPOSITORY = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPOSITORY))  # the repository's data_tools (not installed)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_command import run_fit  # noqa: E402  (hmr-flow fit in a fresh process, timed)
+from fit_command import REPOSITORY, fit_command, timed  # noqa: E402  (hmr-flow fit in a fresh process, timed)
 from data_tools.mocap.dataset import load_poses  # noqa: E402
 from data_tools.video_clips import (  # noqa: E402
     detector_keypoints, per_frame_joints, place_clip, track_joints, write_sequence_coco)
@@ -99,7 +99,9 @@ class Setting:
 def run_command(coco: Path, out: Path, setting: Setting, extra: list[str]) -> tuple[float, float]:
     """``hmr-flow fit`` in a fresh process (conditional prior, one thread); returns its wall time and CPU time
     (user + system), seconds."""
-    return run_fit(coco, out, "conditional", setting.iterations, None, ["--threads", "1", *setting.options(), *extra])
+    command = fit_command(coco, out, "conditional", setting.iterations, None,
+                          ["--threads", "1", "--overwrite", *setting.options(), *extra])  # repeats replace the results
+    return timed(command, REPOSITORY, REPOSITORY)
 
 
 def _triplets(found: np.ndarray) -> torch.Tensor:

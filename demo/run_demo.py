@@ -32,7 +32,6 @@ pose priors and held-out real poses in ``hmr_flow/assets/``. Writes into ``--out
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
 import json
 import sys
@@ -57,8 +56,9 @@ from hmr_flow.body import COCO17_NAMES, JOINT_NAMES, KeypointBody  # noqa: E402
 from hmr_flow.cli import ArgumentParser, run_guarded
 from hmr_flow.commands.options import add_device, add_hypotheses
 from hmr_flow.fitting import FitConfig, Initialisation, fit_people, read_keypoints
-from hmr_flow.files import atomic_path, save_npz
-from hmr_flow.fitting.outputs import render_overlay, save_image, save_mesh
+from hmr_flow.files import atomic_path, save_npz, write_csv, write_text
+from hmr_flow.fitting.outputs import render_overlay, save_mesh
+from hmr_flow.images import write_image
 from hmr_flow.metrics import mpjpe, pa_mpjpe, pck
 from hmr_flow.validation import UserInputError, check_output_dir, resolve_device
 
@@ -154,8 +154,7 @@ def write_coco(path: Path, file_name: str, size: tuple[int, int], keypoints: np.
         }],
         "categories": [{"id": 1, "name": "person", "keypoints": list(COCO17_NAMES)}],
     }
-    path.write_text(json.dumps(data, indent=1))
-    return path
+    return write_text(path, json.dumps(data, indent=1))
 
 
 # ------------------------------------------------------------------------------------------ fitting
@@ -185,11 +184,11 @@ def conditional_start(checkpoint: Path, image: np.ndarray, keypoints: np.ndarray
 
     model = conditional_model(checkpoint, device)
     hypotheses = regress(model, image, n=max(count, 9), focal=focal, keypoints=keypoints, seed=SEED)
-    save_image(out / "example_hypotheses.png", hypothesis_grid(image, hypotheses, body, tile=240, columns=5))
+    write_image(out / "example_hypotheses.png", hypothesis_grid(image, hypotheses, body, tile=240, columns=5))
     hidden = keypoints.copy()
     hidden[:, [COCO17_NAMES.index(name) for name in HIDDEN_ARM], 2] = 0.0
     occluded = regress(model, image, n=max(count, 9), focal=focal, keypoints=hidden, seed=SEED)
-    save_image(out / "example_hypotheses_hidden_arm.png", hypothesis_grid(image, occluded, body, tile=240, columns=5))
+    write_image(out / "example_hypotheses_hidden_arm.png", hypothesis_grid(image, occluded, body, tile=240, columns=5))
     init = hypotheses.initialisation()
     start = Initialisation(init.global_orient[:, :count].cpu(), init.body_pose[:, :count].cpu(), init.betas[:, :count].cpu())
     return start, ConditionalPrior(model, keypoints, image)
@@ -225,7 +224,7 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
     image = example["image"]
     size = (image.shape[1], image.shape[0])
     focal = float(example["focal"])
-    save_image(out / "example.png", image)
+    write_image(out / "example.png", image)
     write_coco(out / "example_keypoints.json", "example.png", size, example["keypoints2d"], example["visibility"])
     [record] = read_keypoints(out / "example_keypoints.json", images=out)
     start = time.perf_counter()
@@ -267,7 +266,7 @@ def fit_example(example: dict, out: Path, prior, device: str = "cpu", num_hypoth
     save_mesh(out / "example_fit.obj", vertices[0], body.faces)
     overlay = render_overlay(image, vertices, body.faces, focal, (size[0] / 2.0, size[1] / 2.0),
                              record.keypoints, result.keypoints_2d.detach().cpu().numpy())
-    save_image(out / "example_overlay.png", overlay)
+    write_image(out / "example_overlay.png", overlay)
     return summary
 
 
@@ -525,11 +524,8 @@ def score_table(prior, poses: DemoPoses, out: Path) -> list[dict]:
         log_prob, percentile = prior.score(torch.from_numpy(body_pose))
         rows += [{"kind": kind, "name": name, "log_likelihood": float(lp), "percentile": float(pc)}
                  for name, lp, pc in zip(names, log_prob.tolist(), percentile.tolist())]
-    with open(out / "scores.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["kind", "name", "log_likelihood", "percentile"])
-        writer.writeheader()
-        writer.writerows({**r, "log_likelihood": f"{r['log_likelihood']:.2f}", "percentile": f"{r['percentile']:.1f}"}
-                         for r in rows)
+    write_csv(out / "scores.csv", ["kind", "name", "log_likelihood", "percentile"],
+              [(r["kind"], r["name"], f"{r['log_likelihood']:.2f}", f"{r['percentile']:.1f}") for r in rows])
     return rows
 
 

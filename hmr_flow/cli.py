@@ -2,7 +2,8 @@
 
 The sub-commands live in :mod:`hmr_flow.commands` (one module per group, each with
 ``register(subparsers)``, every parser setting ``run=<callable(args) -> exit code>``); this module only
-wires them up. ``python -m data_tools`` and the demo scripts use the same error path
+wires them up. :func:`main` builds a command's parser only when that command is run, so ``hmr-flow
+--help``, ``--version`` and an unknown command cost argparse alone (no torch). ``python -m data_tools`` and the demo scripts use the same error path
 (:class:`ArgumentParser`, :func:`run_guarded`).
 
 Bad input (a bad option, a missing or corrupt file, wrong shapes, NaN, an output that would overwrite
@@ -11,6 +12,11 @@ in a file into one) or an operating system's refusal (``OSError``: a missing fil
 disk): it ends the command with one line ``<prog>: error: <file or option>: <problem>`` and exit status
 2. Anything else — a plain ``ValueError`` too — is an internal error, a bug: one line naming it, asking
 to report it, and exit status 1; ``--debug`` (or ``HMR_FLOW_DEBUG=1``) shows the traceback instead.
+
+SIGTERM (``kill``, a job scheduler's time limit) ends a command as Ctrl-C does: the ``finally`` blocks run,
+so no temporary file, lock or half-replaced result set is left; one line ``<prog>: terminated`` and exit
+status 143 (128 + 15). File names that are not valid UTF-8 are printed with backslash escapes instead of
+ending the command.
 """
 
 from __future__ import annotations
@@ -18,11 +24,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from hmr_flow.commands import SUMMARIES
 
 #: Modules of :mod:`hmr_flow.commands` that add sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("prior", "fit", "train", "regress", "detect", "body")
+COMMAND_MODULES: tuple[str, ...] = tuple(SUMMARIES)
+
+
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that are the user's input, not a bug: :class:`hmr_flow.validation.UserInputError` and
     operating-system refusals (missing files, permissions, full disk, ...)."""
@@ -69,14 +82,47 @@ class ArgumentParser(argparse.ArgumentParser):
         return action
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: raised where the program is, so that ``finally`` blocks clean up as for Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
+@contextmanager
+def sigterm_as_exception() -> Iterator[None]:
+    """Within the block, SIGTERM raises :class:`Terminated` (in the main thread only: elsewhere signals
+    cannot be handled); the previous handler afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _printable_names() -> None:
+    """Print file names that are not valid UTF-8 (``'caf\\udce9.jpg'``) with backslash escapes: a strict
+    stdout would end the command on them."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False) -> int:
     """Run ``action``; user errors (:func:`user_errors`) → one line and exit 2, other exceptions → one line
-    asking to report the bug and exit 1 (the traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``)."""
+    asking to report the bug and exit 1 (the traceback itself with ``debug`` or ``HMR_FLOW_DEBUG=1``);
+    Ctrl-C → exit 130, SIGTERM → exit 143, each after the ``finally`` blocks have cleaned up."""
     from hmr_flow.validation import first_line
 
     debug = debug or bool(os.environ.get("HMR_FLOW_DEBUG"))
+    _printable_names()
     try:
-        return int(action() or 0)
+        with sigterm_as_exception():
+            return int(action() or 0)
     except user_errors() as err:
         if debug:
             raise
@@ -85,6 +131,9 @@ def run_guarded(prog: str, action: Callable[[], int | None], debug: bool = False
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except Exception as err:  # noqa: BLE001 - the last resort: a bug, reported in one line plus the hint
         if debug:
             raise
@@ -102,6 +151,40 @@ def build_parser(prog: str, description: str, modules: list[str]) -> argparse.Ar
     return parser
 
 
+class _LazyCommands(argparse._SubParsersAction):
+    """Sub-commands listed by name and summary, each registered by its module only when it is parsed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        #: command name → the module that registers it, for the commands not registered yet
+        self.modules: dict[str, str] = {}
+
+    def add_lazy(self, name: str, summary: str, module: str) -> None:
+        """List ``name`` with ``summary``; ``module.register(subparsers)`` adds its parser when it is chosen."""
+        self.add_parser(name, help=summary)
+        self.modules[name] = module
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        module = self.modules.pop(values[0], None)
+        if module is not None:  # swap the placeholder for the real parser (its summary line stays listed)
+            del self._name_parser_map[values[0]]
+            listed = list(self._choices_actions)
+            importlib.import_module(module).register(self)
+            self._choices_actions[:] = listed
+        super().__call__(parser, namespace, values, option_string)
+
+
+def lazy_parser(prog: str, description: str, summaries: dict[str, str], package: str) -> argparse.ArgumentParser:
+    """The parser :func:`build_parser` makes of the modules ``<package>.<name>`` of ``summaries`` (command name
+    → its one-line help, one command per module, named alike), except that a command's module is imported and
+    registered only when that command is parsed."""
+    parser = ArgumentParser(prog=prog, description=description)
+    subparsers = parser.add_subparsers(dest="command", required=True, action=_LazyCommands)
+    for name, summary in summaries.items():
+        subparsers.add_lazy(name, summary, f"{package}.{name}")
+    return parser
+
+
 def run_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
     """Parse ``argv`` and run the chosen command through :func:`run_guarded`."""
     try:
@@ -114,8 +197,7 @@ def run_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> int
 def main(argv: list[str] | None = None) -> int:
     from hmr_flow import __version__
 
-    modules = [f"hmr_flow.commands.{name}" for name in COMMAND_MODULES]
-    parser = build_parser("hmr-flow", __doc__.splitlines()[0], modules)
+    parser = lazy_parser("hmr-flow", __doc__.splitlines()[0], SUMMARIES, "hmr_flow.commands")
     parser.add_argument("--version", action="version", version=f"hmr-flow {__version__}")
     return run_commands(parser, argv)
 

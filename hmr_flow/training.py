@@ -16,8 +16,10 @@ model (``hmr-flow train hmr``), so both behave the same:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
+import os
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 
 import torch
 
-from hmr_flow.files import save_torch
+from hmr_flow.files import cannot_write, save_torch, write_text
 from hmr_flow.rng import rng_state, set_rng_state
 from hmr_flow.validation import DivergedError, UserInputError, first_line, load_tensor_file, require_keys
 
@@ -110,16 +112,45 @@ class LossMeter:
 class MetricsLog:
     """The CSV metrics log of a run: one row per epoch.
 
-    ``resume=False`` starts a new log (an old one at ``path`` is deleted); ``resume=True`` appends. A row
-    whose columns differ from the file's header starts a new section with its own header.
+    ``resume=False`` starts a new log (an old one at ``path`` is deleted); ``resume=True`` appends, after
+    dropping the rows of epochs after ``last_epoch`` (the last one the resumed state holds: a run killed
+    between writing an epoch's row and its state repeats that epoch). A row whose columns differ from the
+    file's header starts a new section with its own header. A refusal of the operating system (a full disk)
+    is one line naming the log, which keeps its earlier rows.
     """
 
-    def __init__(self, path: str | Path, resume: bool) -> None:
+    def __init__(self, path: str | Path, resume: bool, last_epoch: int | None = None) -> None:
         self.path = Path(path)
         if not resume:
             self.path.unlink(missing_ok=True)
+        elif last_epoch is not None and self.path.is_file():
+            self._drop_after(last_epoch)
+
+    def _drop_after(self, last_epoch: int) -> None:
+        lines = self.path.read_text().splitlines()
+        kept, header = [], None
+        for line in lines:
+            cells = next(csv.reader([line]), [])
+            if not cells or header is None:  # a blank line ends a section, the next line is its header
+                header = cells or None
+                kept.append(line)
+            elif not ("epoch" in header and cells[header.index("epoch")].isdigit()
+                      and int(cells[header.index("epoch")]) > last_epoch):
+                kept.append(line)
+        if len(kept) != len(lines):
+            write_text(self.path, "\n".join(kept) + "\n")
 
     def append(self, row: Mapping[str, Any]) -> None:
+        """Add ``row``; a failed write (a full disk) leaves the log as it was, not half a row."""
+        size = self.path.stat().st_size if self.path.is_file() else None
+        try:
+            self._append(row)
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                self.path.unlink() if size is None else os.truncate(self.path, size)
+            raise cannot_write(self.path, err) from None
+
+    def _append(self, row: Mapping[str, Any]) -> None:
         new = not self.path.is_file()
         if not new:
             with open(self.path, newline="") as handle:

@@ -171,3 +171,33 @@ def test_first_line_of_an_error():
     assert first_line(ValueError("  bad value\n")) == "bad value"
     assert first_line(RuntimeError("\nsize mismatch\n  detail\n")) == "size mismatch (…)"
     assert first_line(KeyError()) == "KeyError"
+
+
+def test_help_and_a_wrong_command_import_no_command_and_no_torch():
+    """``hmr-flow --help``, ``--version`` and an unknown command cost argparse alone: no command module and
+    no torch is imported; a command's module is imported when that command is parsed."""
+    script = (
+        "import sys\n"
+        "from hmr_flow.cli import main\n"
+        "codes = [main(['--help']), main(['bogus']), main([])]\n"
+        "loaded = sorted(m for m in sys.modules if m == 'torch' or m.startswith('hmr_flow.commands.'))\n"
+        "codes.append(main(['body', 'build', '--help']))\n"
+        "print(codes, loaded, 'hmr_flow.commands.body' in sys.modules, 'hmr_flow.commands.fit' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[0, 2, 2, 0] [] True False"
+    assert "invalid choice: 'bogus'" in done.stderr
+
+
+@pytest.mark.parametrize("argv", [["fit", "--keypoints", "k.json", "--out", "o", "-n", "2"], ["body", "build", "--seed", "3"],
+                                  ["prior", "sample", "-n", "4", "--out", "s.npz"], ["train", "hmr", "--data", "d", "--out", "c.pt"]])
+def test_the_command_line_parses_like_the_full_parser(argv):
+    from hmr_flow.cli import lazy_parser
+    from hmr_flow.commands import SUMMARIES
+
+    lazy = vars(lazy_parser("hmr-flow", "test", SUMMARIES, "hmr_flow.commands").parse_args(argv))
+    full = vars(_parser().parse_args(argv))
+    assert lazy.keys() == full.keys()
+    assert {k: v for k, v in lazy.items() if k != "run"} == {k: v for k, v in full.items() if k != "run"}
+    assert lazy["run"].__qualname__ == full["run"].__qualname__

@@ -98,3 +98,87 @@ def test_the_rename_finder_finds_renames():
     assert _renames("import os\nos.replace(a, b)") == 1
     assert _renames("tmp.replace(out)") == 1
     assert _renames("name.replace('a', 'b')") == 0
+
+
+def _set_writer(text: str):
+    def write(tmp):
+        with open(tmp, "w") as handle:
+            handle.write(text)
+
+    return write
+
+
+def test_a_result_set_is_replaced_whole_or_not_at_all(tmp_path):
+    from hmr_flow.files import write_set
+
+    old = {"x_params.npz": "old params", "x_0.ply": "old mesh 0", "x_1.ply": "old mesh 1"}
+    for name, text in old.items():
+        (tmp_path / name).write_text(text)
+
+    def fails(tmp):
+        with open(tmp, "w") as handle:
+            handle.write("half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="x_0.ply: cannot write \\(No space left on device\\)"):
+        write_set({tmp_path / "x_params.npz": _set_writer("new params"), tmp_path / "x_0.ply": fails},
+                  stale=[tmp_path / "x_1.ply"])
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == old  # the old set, nothing beside it
+    written = write_set({tmp_path / "x_params.npz": _set_writer("new params"), tmp_path / "x_0.ply": _set_writer("new")},
+                        stale=[tmp_path / "x_params.npz", tmp_path / "x_0.ply", tmp_path / "x_1.ply"])
+    assert written == [tmp_path / "x_params.npz", tmp_path / "x_0.ply"]
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"x_params.npz": "new params", "x_0.ply": "new"}
+
+
+def test_an_interruption_while_a_set_is_renamed_restores_the_old_set(tmp_path, monkeypatch):
+    import os
+
+    from hmr_flow import files
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(f"old {name}")
+    real = os.replace
+    calls = []
+
+    def replace_then_interrupted(source, target):
+        calls.append(target)
+        if len(calls) == 4:  # both old files moved aside, the first new one in place: Ctrl-C
+            raise KeyboardInterrupt
+        real(source, target)
+
+    monkeypatch.setattr(files.os, "replace", replace_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_set({tmp_path / "a.txt": _set_writer("new a"), tmp_path / "b.txt": _set_writer("new b")})
+    monkeypatch.undo()
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.txt": "old a.txt", "b.txt": "old b.txt"}
+
+
+def test_every_writer_takes_a_file_name_that_is_not_utf8(tmp_path):
+    import os
+
+    name = os.fsdecode(b"caf\xe9")  # Latin-1 bytes, as Python passes them on
+    save_torch({"x": torch.arange(3)}, tmp_path / f"{name}.pt")
+    save_npz({"y": np.ones(2)}, tmp_path / f"{name}.npz")
+    write_text(tmp_path / f"{name}.json", "{}")
+    write_csv(tmp_path / f"{name}.csv", ["i"], [(0,)])
+    assert torch.load(tmp_path / f"{name}.pt", weights_only=True)["x"].tolist() == [0, 1, 2]
+    assert sorted(os.fsencode(p.name) for p in tmp_path.iterdir()) == [b"caf\xe9." + s for s in (b"csv", b"json", b"npz",
+                                                                                                  b"pt")]
+
+
+def test_a_refusal_of_the_operating_system_names_the_file(tmp_path):
+    (tmp_path / "blocked").write_text("a file, not a folder")
+    with pytest.raises(OSError, match="blocked/out.csv: cannot write"):
+        write_csv(tmp_path / "blocked" / "out.csv", ["i"], [])
+
+
+def test_no_code_writes_images_with_cv2_imwrite():
+    """``cv2.imwrite`` crashes the interpreter on a file name that is not UTF-8: images go through
+    ``hmr_flow.images.write_image`` (encoded in memory, written by Python)."""
+    offenders = []
+    for folder in ("hmr_flow", "data_tools", "demo", "bench"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Attribute) and node.attr == "imwrite":
+                    offenders.append(path.relative_to(REPO).as_posix())
+    assert not offenders, offenders

@@ -1,8 +1,9 @@
 """Imports only point down the layers (docs/design.md, "Layers"), and ``hmr_flow`` never imports ``data_tools``.
 
-Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels), then images, video, flows, geometry and the training toolkit, then
+Layers, bottom to top: atomic file writes (files), the foundation (validation, rng, wheels, image_headers), then
+images, video, flows, geometry and the training toolkit, then
 body, render and metrics, then prior and detection, then fitting, then the training data, then models,
-then the commands and the CLI, then ``python -m hmr_flow``. A module may import its own package and anything in a lower layer, nothing beside or
+then the commands, then the CLI (which lists them), then ``python -m hmr_flow``. A module may import its own package and anything in a lower layer, nothing beside or
 above it.
 """
 
@@ -18,14 +19,15 @@ LIBRARY = Path(hmr_flow.__file__).resolve().parent
 #: Top-level parts of ``hmr_flow`` (packages or modules), bottom layer first.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("files",),
-    ("validation", "rng", "wheels"),
+    ("validation", "rng", "wheels", "image_headers"),
     ("images", "video", "flows", "geometry", "training"),
     ("body", "render", "metrics"),
     ("prior", "detection"),
     ("fitting",),
     ("data",),
     ("models",),
-    ("commands", "cli"),
+    ("commands",),
+    ("cli",),
     ("__main__",),
 )
 LAYER_OF = {part: index for index, parts in enumerate(LAYERS) for part in parts}

@@ -1,5 +1,5 @@
 """Pose files the commands write (issue 14): smplx keys and the body model their betas belong to in ``fit``,
-``regress`` and ``prior sample`` output, ``prior score`` reading all of them, and meshes exported by trimesh
+``regress`` and ``prior sample`` output, ``prior score`` reading all of them, and meshes (binary PLY written by the library, OBJ and GLB by trimesh)
 according to the suffix."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import trimesh
 
 from hmr_flow.body import MODEL_FORMAT_VERSION, BodyModel, default_model_path, open_model_name
 from hmr_flow.cli import main
-from hmr_flow.fitting.outputs import save_mesh
+from hmr_flow.fitting.outputs import ply_bytes, save_mesh
 from hmr_flow.prior import load_prior
 
 #: A standing person's COCO-17 keypoints (x, y) about 370 px tall in a 640 × 480 image.
@@ -114,11 +114,30 @@ def test_save_mesh_writes_the_format_of_the_suffix(tmp_path, suffix):
 
 def test_save_mesh_never_leaves_a_half_written_file(tmp_path, monkeypatch):
     def broken(self, file_obj, **kwargs):
-        with open(file_obj, "w") as handle:
-            handle.write("v 0 0")
+        file_obj.write(b"v 0 0")  # an open file: every writer opens its own (any file name works)
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(trimesh.Trimesh, "export", broken)
+    with pytest.raises(OSError, match="m.obj: cannot write"):
+        save_mesh(tmp_path / "m.obj", np.zeros((3, 3)), np.array([[0, 1, 2]]))
+    assert list(tmp_path.iterdir()) == []
+    def broken_bytes(data):  # the library's own PLY (hmr_flow.files.bytes_writer): half written, then the disk is full
+        def write(tmp):
+            with open(tmp, "wb") as handle:
+                broken(None, handle)
+        return write
+
+    monkeypatch.setattr("hmr_flow.fitting.outputs.bytes_writer", broken_bytes)
     with pytest.raises(OSError, match="m.ply: cannot write"):
         save_mesh(tmp_path / "m.ply", np.zeros((3, 3)), np.array([[0, 1, 2]]))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ply_is_laid_out_as_trimesh_writes_it():
+    """The library's binary PLY has trimesh's layout byte for byte (only the comment line differs)."""
+    rng = np.random.default_rng(0)
+    vertices, faces = rng.normal(size=(50, 3)), rng.integers(0, 50, size=(70, 3))
+    ours = ply_bytes(vertices, faces).split(b"\n")
+    theirs = trimesh.Trimesh(vertices, faces, process=False).export(file_type="ply").split(b"\n")
+    assert [line for line in ours if not line.startswith(b"comment")] == \
+        [line for line in theirs if not line.startswith(b"comment")]

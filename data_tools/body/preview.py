@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from hmr_flow.body import JOINT_NAMES, BodyModel
 from hmr_flow.geometry import smpl_to_camera_rotation
+from hmr_flow.images import write_image
 from hmr_flow.render import MeshSpec, contact_sheet, render_meshes, side_view
 
 IMAGE_SIZE = (360, 420)
@@ -64,8 +64,4 @@ def render_preview(model: BodyModel, out: Path, components: int = 3) -> Path:
                 images.append(render_meshes([mesh], FOCAL, IMAGE_SIZE)[0])
                 labels.append(f"{label} {view} h={height:.2f}m")
     sheet = contact_sheet(images, labels, columns=6)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"{out}: could not write the preview image")
-    return out
+    return write_image(out, sheet)

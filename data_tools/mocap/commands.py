@@ -20,15 +20,18 @@ from data_tools.mocap.convert import find_clips, infer_subject
 from data_tools.mocap.dataset import pack_clips
 from data_tools.mocap.quality import clip_rows, rig_rows
 from data_tools.mocap.skeleton import TargetSkeleton
-from hmr_flow.files import save_npz
+from hmr_flow.commands.options import add_overwrite
+from hmr_flow.files import save_npz, write_text
 from hmr_flow.validation import (
     UserInputError,
     check_output_dir,
-    check_output_path,
+    check_output_file,
+    exclusive_run,
     non_negative_float,
     positive_float,
     positive_int,
 )
+from hmr_flow.validation import file_kinds as kinds
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_MOCAP = REPO_ROOT.parent / "shared" / "data" / "mocap"
@@ -63,7 +66,12 @@ def _options(args: argparse.Namespace) -> dict:
 
 
 def _run_convert(args: argparse.Namespace) -> int:
-    check_output_path(args.out, args.inputs)
+    check_output_file(args.out, kinds.MOCAP_POSES, args.inputs, args.overwrite)
+    with exclusive_run(args.out):  # a second run on this --out is refused, not interleaved with this one
+        return _convert_locked(args)
+
+
+def _convert_locked(args: argparse.Namespace) -> int:
     clips = convert_many(_jobs(args), _target(args), dedupe_deg=args.dedupe_deg, **_options(args))
     arrays = pack_clips(clips)
     save_npz(arrays, args.out)
@@ -75,12 +83,14 @@ def _run_convert(args: argparse.Namespace) -> int:
 def _run_report(args: argparse.Namespace) -> int:
     if not args.inputs and args.asf is not None:
         raise UserInputError(f"--asf {args.asf}: applies to .amc inputs, and none are given")
+    if args.json:
+        check_output_file(args.json, kinds.JSON, args.inputs, args.overwrite, option="--json")
     jobs = _jobs(args) if args.inputs else shared_jobs(args.mocap_root, args.folders)
     clips = convert_many(jobs, _target(args), **_options(args))
     rigs, rows = rig_rows(clips), clip_rows(clips)
     print(summary_text(rigs, rows, worst=args.worst))
     if args.json:
-        Path(args.json).write_text(json.dumps({"rigs": rigs, "clips": rows}, indent=1))
+        write_text(args.json, json.dumps({"rigs": rigs, "clips": rows}, indent=1))
         print(f"wrote {args.json}")
     return 0
 
@@ -154,6 +164,7 @@ def register(groups: argparse._SubParsersAction) -> None:
     inputs(p, required=True)
     p.add_argument("--out", type=Path, required=True, help="output .npz (e.g. poses.npz)")
     p.add_argument("--dedupe-deg", type=non_negative_float, default=0.0, help="drop near-duplicate poses (degrees; 0 = off)")
+    add_overwrite(p, "an existing pose set at --out")
     common(p)
     p.set_defaults(run=_run_convert)
 
@@ -162,6 +173,7 @@ def register(groups: argparse._SubParsersAction) -> None:
     p.add_argument("--mocap-root", type=Path, default=SHARED_MOCAP, help="used when no inputs are given")
     folders(p)
     p.add_argument("--json", type=Path, default=None, help="also write the tables as JSON")
+    add_overwrite(p, "an existing --json file")
     p.add_argument("--worst", type=positive_int, default=10, help="how many worst clips to list")
     common(p)
     p.set_defaults(run=_run_report)

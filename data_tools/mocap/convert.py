@@ -15,6 +15,7 @@ target's posed joints and the rig's points times the fitted scale, over
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from data_tools.mocap.retarget import MATCHED_JOINTS, retarget
 from data_tools.mocap.rigs import detect_rig
 from data_tools.mocap.shape import fit_shape
 from data_tools.mocap.skeleton import TargetSkeleton
-from hmr_flow.validation import UserInputError
+from hmr_flow.validation import UserInputError, check_memory
 
 
 @dataclass
@@ -136,6 +137,11 @@ def _dedupe(local_rot: np.ndarray, min_deg: float) -> np.ndarray:
     return np.asarray(keep)
 
 
+#: Bytes of memory per output frame while a clip is converted (rotations and positions of every joint at
+#: several stages, float64; an upper estimate): ``--fps`` × the clip's duration must fit.
+FRAME_BYTES = 20_000
+
+
 def convert_clip(
     path: str | Path, target: TargetSkeleton, fps: float = 30.0, native_fps: float | None = None,
     subject: int | None = None, dedupe_deg: float = 0.0, fit_betas: bool = True, refine_positions: bool = True,
@@ -158,8 +164,12 @@ def convert_clip(
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
     motion = read_motion(path, skeleton)
-    rig = detect_rig(motion.names, str(path))
     native = float(native_fps or motion.fps)
+    seconds = (motion.num_frames - 1) / native
+    frames = math.floor(seconds * fps + 1e-9) + 1
+    check_memory(f"--fps {fps:g}", f"{path}: {seconds:.3g} s resampled at {fps:g} fps ({frames:,} frames)",
+                 frames * FRAME_BYTES)
+    rig = detect_rig(motion.names, str(path))
     subject = infer_subject(path) if subject is None else int(subject)
     times = np.arange(0.0, (motion.num_frames - 1) / native + 1e-9, 1.0 / fps)
     u = times * native

@@ -6,16 +6,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from hmr_flow.validation import check_output_dir, non_negative_int, positive_int, seed_int
+from hmr_flow.validation import check_output_dir, exclusive_run, non_negative_int, positive_int, seed_int
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_POSES = REPO_ROOT / "data" / "mocap" / "poses.npz"
 
 
 def _run_render(args: argparse.Namespace) -> int:
+    check_output_dir(args.out, [args.poses])
+    with exclusive_run(args.out):  # a second run into this folder is refused, not interleaved with this one
+        return _render_locked(args)
+
+
+def _render_locked(args: argparse.Namespace) -> int:
     from data_tools.synth.pipeline import RenderJob, render_set
 
-    check_output_dir(args.out, [args.poses])
     job = RenderJob(poses=args.poses, split=args.split, n=args.n, size=args.size, out=args.out, seed=args.seed,
                     workers=args.workers, shard_size=args.shard_size, supersample=args.supersample,
                     split_file=args.split_file, model=args.model, overwrite=args.overwrite)

@@ -13,6 +13,7 @@ import numpy as np
 
 from hmr_flow.body import COCO17_NAMES
 from hmr_flow.data import SynthDataset
+from hmr_flow.images import write_image
 from hmr_flow.render import contact_sheet
 
 #: COCO-17 skeleton edges (keypoint index pairs).
@@ -52,8 +53,4 @@ def preview(data: str | Path, out: str | Path, count: int = 24, columns: int = 6
     samples = [dataset.raw_sample(i) for i in range(min(count, len(dataset)))]
     labels = [f"#{int(s['index'])} s{int(s['subject'])} f{float(s['focal']):.0f}" for s in samples]
     sheet = contact_sheet([draw_sample(s, scale) for s in samples], labels, columns=columns)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), sheet[..., ::-1]):
-        raise OSError(f"{out}: could not write the PNG")
-    return out
+    return write_image(out, sheet)

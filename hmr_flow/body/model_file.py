@@ -5,11 +5,19 @@ Required arrays (V vertices, F faces, P ≥ 1 shape components):
 ``kintree_table (2, 24)``, ``shapedirs (V, 3, P)``, ``posedirs (V, 3, 207)`` (or ``(3V, 207)``).
 Optional: ``vertex_ids_names``/``vertex_ids_values`` (keypoint vertices, smplx key names),
 ``meta_json`` (build description of the open model).
+
+**Unpacked copies.** Inflating a compressed ``.npz`` costs every process that loads it: the open model's
+``posedirs`` alone (33 MB of zeros, it has no pose correctives) take 0.2–0.4 s, a quarter of a one-person
+fit's start-up beyond torch. So the first load of a compressed ``.npz`` in the user cache (the open model;
+other files are left alone) also writes its arrays uncompressed under ``<cache_dir>/unpacked/``
+(:func:`unpacked_path`: the name carries the file's size and modification time, so a changed file never
+reuses a stale copy), and later loads read that copy; where it cannot be written, the file is read as before.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -17,9 +25,13 @@ from typing import Any
 import numpy as np
 
 from hmr_flow.body.keypoints import VERTEX_KEYPOINTS
+from hmr_flow.body.paths import cache_dir
 from hmr_flow.body.skeleton import NUM_JOINTS, PARENTS
 from hmr_flow.body.smpl_pickle import load_smpl_pickle
+from hmr_flow.files import save_npz
 from hmr_flow.validation import UserInputError
+
+log = logging.getLogger(__name__)
 
 SMPL_NUM_VERTICES = 6890
 
@@ -28,16 +40,38 @@ class BodyModelFileError(UserInputError):
     """A model file is missing, corrupt or has arrays of the wrong shape/content."""
 
 
+def unpacked_path(path: Path) -> Path:
+    """Where the uncompressed copy of the model file ``path`` lives (see the module docstring)."""
+    stat = path.stat()
+    return cache_dir() / "unpacked" / f"{path.stem}-{stat.st_size}-{stat.st_mtime_ns}.npz"
+
+
+def _read_npz(path: Path) -> dict[str, Any]:
+    """The arrays of ``path``, from its uncompressed copy when there is one (made here for a compressed file in
+    the user cache)."""
+    copy = unpacked_path(path) if path.resolve().parent == cache_dir().resolve() else None
+    source = copy if copy is not None and copy.is_file() else path
+    try:
+        with np.load(source, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+            compressed = any(info.compress_type != zipfile.ZIP_STORED for info in data.zip.infolist())
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise BodyModelFileError(f"{source}: corrupt or unreadable .npz ({err})") from None
+    if copy is not None and source == path and compressed:
+        try:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            save_npz(arrays, copy)
+        except OSError as err:  # a read-only cache: every load inflates the file, as before
+            log.debug("no unpacked copy of %s: %s", path, err)
+    return arrays
+
+
 def _read_raw(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise BodyModelFileError(f"{path}: model file not found")
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-            raise BodyModelFileError(f"{path}: corrupt or unreadable .npz ({err})") from None
+        return _read_npz(path)
     if suffix == ".pkl":
         try:
             return load_smpl_pickle(path)

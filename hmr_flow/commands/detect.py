@@ -6,20 +6,23 @@ import argparse
 import logging
 from pathlib import Path
 
-from hmr_flow.commands.options import add_image_inputs, add_recall, add_threads
-from hmr_flow.validation import check_output_path
+from hmr_flow.commands import SUMMARIES
+from hmr_flow.commands.options import add_image_inputs, add_overwrite, add_recall, add_threads, threads
+from hmr_flow.validation import check_output_file, exclusive_run
+from hmr_flow.validation.file_kinds import KEYPOINTS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``detect`` command (its parser sets ``run=``)."""
     parser = subparsers.add_parser(
         "detect",
-        help="detect people and their 2D keypoints in photos",
+        help=SUMMARIES["detect"],
         description="Detect people and their COCO-17 keypoints (with confidences) with BlazePose, offline; "
         "writes a COCO keypoint file that 'hmr-flow fit --keypoints' and 'regress --keypoints' read.",
     )
     add_image_inputs(parser, "one photo", "a folder of photos (.jpg .jpeg .png .bmp .webp)", required=True)
     parser.add_argument("--out", required=True, type=Path, help="COCO keypoint JSON to write")
+    add_overwrite(parser, "an existing keypoint file at --out")
     add_recall(parser)
     add_threads(parser, "CPU threads of the networks", default=1)
     parser.set_defaults(run=run)
@@ -31,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     paths = image_paths(args.image, args.images)
-    check_output_path(args.out, paths)
-    detections = detect_images(paths, make_detector(args.recall, args.threads))
-    path = write_coco(args.out, detections)
+    check_output_file(args.out, KEYPOINTS, paths, args.overwrite)
+    with exclusive_run(args.out):
+        detections = detect_images(paths, make_detector(args.recall, threads(args)))
+        path = write_coco(args.out, detections)
     print(f"found {sum(len(d.people) for d in detections)} people in {len(paths)} images; wrote {path}")
     return 0

@@ -13,29 +13,47 @@ from pathlib import Path
 
 import torch
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import (
     add_device,
     add_hypotheses,
     add_keypoint_inputs,
     add_model_weights,
+    add_overwrite,
     add_prior_weights,
     add_seed,
     add_threads,
     read_keypoint_inputs,
+    threads,
 )
 from hmr_flow.commands.fit_video import add_sequence_options, check_per_image, is_sequence, run_sequence
 from hmr_flow.fitting.outputs import MESH_FORMATS
 from hmr_flow.fitting.sequence import SEQUENCE_HYPOTHESES, SEQUENCE_ITERATIONS
 from hmr_flow.fitting.pipeline import FitOptions, fit_records, keypoint_agreement, keypoint_error_px
 from hmr_flow.fitting.schedule import DEFAULT_ITERATIONS, LEARNING_RATES, FitConfig, scaled_config
-from hmr_flow.validation import UserInputError, check_output_dir, non_negative_float, positive_float, positive_int, resolve_device
+from hmr_flow.validation import (
+    UserInputError,
+    check_memory,
+    check_output_dir,
+    check_result_sets,
+    exclusive_run,
+    non_negative_float,
+    positive_float,
+    positive_int,
+    resolve_device,
+)
+from hmr_flow.validation.file_kinds import FIT_PARAMETERS
+
+#: Bytes of memory per hypothesis of one person while fitting (body, losses, gradients and optimiser state;
+#: an upper estimate): ``-n`` × the people fitted together must fit.
+FIT_HYPOTHESIS_BYTES = 32_000
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``fit`` command (its parser sets ``run=``)."""
     parser = subparsers.add_parser(
         "fit",
-        help="fit the body model to 2D keypoints",
+        help=SUMMARIES["fit"],
         description="Fit body pose, shape and camera translation to 2D keypoints with a pose prior. "
         "Writes <name>_params.npz, <name>_<person>.ply (or .obj/.glb: --mesh-format) and, with an image and --overlays, "
         "<name>_overlay.png, and "
@@ -45,6 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_keypoint_inputs(parser, min_keypoints=6)
     parser.add_argument("--out", required=True, type=Path, help="output folder")
+    add_overwrite(parser, "an earlier run's results for the same images in --out")
     from hmr_flow.models.conditional_prior import ConditionalPrior
     from hmr_flow.prior import PRIOR_KINDS
 
@@ -111,32 +130,41 @@ def check_weights_used(args: argparse.Namespace, from_regression: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from hmr_flow.models import conditional_fitting, load_model
-    from hmr_flow.prior import load_prior
-
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     clip = is_sequence(args)  # a clip's frames start from the conditional model's hypotheses whatever the prior
     args.device = str(resolve_device("cpu" if clip and args.device == "auto" else args.device))
     conditional = args.prior == "conditional"
     from_regression = args.init_from == "regression" or (args.init_from == "auto" and (conditional or clip))
     check_weights_used(args, from_regression)
+    if (count := threads(args)) is not None:
+        torch.set_num_threads(count)
     if clip:
-        if args.threads:
-            torch.set_num_threads(args.threads)
         return run_sequence(args, _config(args, SEQUENCE_ITERATIONS, SEQUENCE_HYPOTHESES), from_regression)
     check_per_image(args)
     for option, path in (("--image", args.image), ("--images", args.images), ("--body-model", args.body_model)):
         if path is not None and not path.exists():
             raise UserInputError(f"{option} {path}: not found")
     check_output_dir(args.out, [args.keypoints, args.image])
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    with exclusive_run(args.out):  # a second run into this folder is refused, not interleaved with this one
+        return _fit_locked(args, conditional, from_regression)
+
+
+def _fit_locked(args: argparse.Namespace, conditional: bool, from_regression: bool) -> int:
+    from hmr_flow.models import conditional_fitting, load_model
+    from hmr_flow.prior import load_prior
+
     config = _config(args)
     records = read_keypoint_inputs(args)
     empty = sum(1 for record in records if not record.person_ids)  # fit_records warns about them
     if empty == len(records):
         raise UserInputError(f"{args.keypoints or args.image or args.images}: no person with at least "
                              f"{args.min_keypoints} keypoints in any of the {len(records)} images")
+    check_result_sets(args.out, [(f"{r.name}_params.npz", FIT_PARAMETERS) for r in records if r.person_ids],
+                      args.overwrite)
+    together = max(min(sum(len(r.person_ids) for r in records), FitOptions.batch_people),
+                   *(len(r.person_ids) for r in records))
+    check_memory(f"-n {config.num_hypotheses}", f"fitting {together} people × {config.num_hypotheses} hypotheses",
+                 together * config.num_hypotheses * FIT_HYPOTHESIS_BYTES)
     per_image = None
     if conditional or from_regression:  # the model starts and/or regularises each image's fit
         model = load_model(args.model_weights, args.device)

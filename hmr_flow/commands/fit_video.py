@@ -14,7 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.validation import UserInputError, check_output_dir, positive_float, positive_int
+from hmr_flow.validation import (
+    UserInputError,
+    check_output_dir,
+    check_result_sets,
+    exclusive_run,
+    positive_float,
+    positive_int,
+)
+from hmr_flow.validation.file_kinds import KEYPOINTS, TRACK_PARAMETERS, VIDEO
 
 #: Tracks of people seen in fewer frames are dropped (detector flicker).
 DEFAULT_MIN_TRACK_FRAMES = 3
@@ -78,9 +86,24 @@ def _check_inputs(args: argparse.Namespace) -> None:
             raise UserInputError(f"{option} {path}: not found")
 
 
+def _check_earlier_results(args: argparse.Namespace, name: str) -> None:
+    """Refuse (before any work) to replace an earlier run's results for the clip ``name`` in ``--out`` without
+    ``--overwrite``, and files of another kind under their names whatever the flags."""
+    from hmr_flow.fitting.keypoint_io import DETECTED_NAME
+    from hmr_flow.fitting.sequence_pipeline import earlier_tracks
+
+    files = [(path.name, TRACK_PARAMETERS) for path in earlier_tracks(args.out, name)]
+    if args.render:
+        files.append((f"{name}_overlay.mp4", VIDEO))
+    if args.keypoints is None:
+        files.append((DETECTED_NAME, KEYPOINTS))
+    check_result_sets(args.out, files, args.overwrite)
+
+
 def _read_clip(args: argparse.Namespace):
     """The clip's :class:`~hmr_flow.fitting.sequence_io.KeypointSequence`, its frame rate, and for detected
-    people their detections (written once the clip has tracks)."""
+    people their detections (written once the clip has tracks); refuses to replace earlier results first
+    (:func:`_check_earlier_results`)."""
     from hmr_flow.fitting.sequence_io import read_sequence, sequence_of_frames
     from hmr_flow.video import video_info
 
@@ -88,6 +111,7 @@ def _read_clip(args: argparse.Namespace):
     fps = info.fps if info is not None else 30.0
     if args.keypoints is not None:
         sequence = read_sequence(args.keypoints, args.min_keypoints)
+        _check_earlier_results(args, sequence.name)
         size = sequence.size or (tuple(args.image_size) if args.image_size else None) or (info.size if info else None)
         if info is not None and size != info.size:
             raise UserInputError(f"--video {args.video}: frames of {info.size[0]}×{info.size[1]} pixels, the keypoints' "
@@ -97,8 +121,9 @@ def _read_clip(args: argparse.Namespace):
     from hmr_flow.detection import make_detector
     from hmr_flow.detection.video import detect_video
 
-    detections = detect_video(args.video, make_detector(args.recall), args.every or 1)
     stem = args.video.stem.replace("%", "") or "video"
+    _check_earlier_results(args, stem)
+    detections = detect_video(args.video, make_detector(args.recall), args.every or 1)
     sequence = sequence_of_frames(stem, args.video, [d.index for d in detections],
                                   [np.stack([p.keypoints for p in d.people]) if d.people else np.zeros((0, 17, 3))
                                    for d in detections], info.size, args.min_keypoints)
@@ -107,17 +132,23 @@ def _read_clip(args: argparse.Namespace):
 
 def run_sequence(args: argparse.Namespace, config, from_regression: bool) -> int:
     """``fit`` on a clip; ``config`` the per-frame :class:`~hmr_flow.fitting.FitConfig` of the command's options,
-    ``from_regression`` whether the hypotheses come from the conditional model."""
+    ``from_regression`` whether the hypotheses come from the conditional model. The output rules of ``fit``:
+    one run at a time per folder, an earlier run's results replaced only with ``--overwrite``."""
+    _check_inputs(args)
+    if args.device != "cpu":
+        raise UserInputError(f"--device {args.device}: clips are fitted on the CPU (leave --device out)")
+    check_output_dir(args.out, [args.keypoints, args.video])
+    with exclusive_run(args.out):  # a second run into this folder is refused, not interleaved with this one
+        return _fit_clip_locked(args, config, from_regression)
+
+
+def _fit_clip_locked(args: argparse.Namespace, config, from_regression: bool) -> int:
     from hmr_flow.fitting.keypoint_io import DETECTED_NAME
     from hmr_flow.fitting.sequence import SequenceConfig
     from hmr_flow.fitting.sequence_pipeline import SequenceOptions, fit_sequence, sequence_tracks
     from hmr_flow.metrics import pck
     from hmr_flow.video import TrackerSettings
 
-    _check_inputs(args)
-    if args.device != "cpu":
-        raise UserInputError(f"--device {args.device}: clips are fitted on the CPU (leave --device out)")
-    check_output_dir(args.out, [args.keypoints, args.video])
     started = time.perf_counter()
     sequence, fps, detections = _read_clip(args)
     if sequence.size is None:

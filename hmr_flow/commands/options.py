@@ -11,7 +11,16 @@ import logging
 import sys
 from pathlib import Path
 
-from hmr_flow.validation import UserInputError, float_in, positive_float, positive_int, seed_int
+from hmr_flow.validation import (
+    UserInputError,
+    capped_threads,
+    check_result_sets,
+    float_in,
+    positive_float,
+    positive_int,
+    seed_int,
+)
+from hmr_flow.validation.file_kinds import KEYPOINTS
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +140,9 @@ def read_keypoint_inputs(args: argparse.Namespace) -> list:
     from hmr_flow.detection import detect_images, image_paths, make_detector
 
     paths = image_paths(args.image, args.images)
-    detections = detect_images(paths, make_detector(args.recall))
     path = args.out / DETECTED_NAME
+    check_result_sets(args.out, [(DETECTED_NAME, KEYPOINTS)], args.overwrite)
+    detections = detect_images(paths, make_detector(args.recall))
     records = detected_records(detections, path, args.min_keypoints)
     log.info("detected %d people in %d images: %s", sum(len(d.people) for d in detections), len(paths), path)
     return records
@@ -140,5 +150,21 @@ def read_keypoint_inputs(args: argparse.Namespace) -> list:
 
 def add_threads(parser: argparse.ArgumentParser, help: str = "torch CPU threads (default: torch's choice; 1 is often "
                 "fastest for small batches)", default: int | None = None) -> None:
-    """``--threads N``."""
-    parser.add_argument("--threads", type=positive_int, default=default, help=help)
+    """``--threads N`` (at most the machine's cores: :func:`threads`)."""
+    parser.add_argument("--threads", type=positive_int, default=default, help=help + "; at most the CPU cores")
+
+
+def threads(args: argparse.Namespace) -> int | None:
+    """``--threads`` capped at the CPU cores (more only oversubscribe them: 5× slower at 999), with one warning
+    line when capped; ``None`` when not given."""
+    if args.threads is None:
+        return None
+    count, note = capped_threads(args.threads)
+    if note:
+        print(f"hmr-flow: warning: {note}", file=sys.stderr)
+    return count
+
+
+def add_overwrite(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--overwrite``: replace ``what`` (an earlier output of the command's own kind; never a file of another kind)."""
+    parser.add_argument("--overwrite", action="store_true", help=f"replace {what} (files of another kind never are)")

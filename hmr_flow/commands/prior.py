@@ -18,19 +18,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-from hmr_flow.commands.options import add_device, add_learning_rate, add_prior_weights, add_seed
+from hmr_flow.commands import SUMMARIES
+from hmr_flow.commands.options import add_device, add_learning_rate, add_overwrite, add_prior_weights, add_seed
 from hmr_flow.files import save_npz, write_csv
 from hmr_flow.flows.continuous import ACTIVATIONS, ADAPTIVE_METHODS, DIVERGENCES, FIXED_METHODS
 from hmr_flow.prior.cnf import DEFAULT_CNF, DEFAULT_TRAINING
 from hmr_flow.prior.flow import DEFAULT_FLOW
-from hmr_flow.prior.inputs import load_pose_batch
+from hmr_flow.prior.inputs import CHUNK, PoseFile
 from hmr_flow.prior.loading import load_prior
 from hmr_flow.prior.registry import DENSITY_KINDS, PRIOR_KINDS, TRAINABLE_KINDS
 from hmr_flow.prior.space import COORDS
 from hmr_flow.prior.train import BALANCES, DEFAULT_VAL_SUBJECTS, TrainConfig, output_paths
 from hmr_flow.validation import (
     UserInputError,
+    check_memory,
+    check_output_file,
     check_output_path,
     check_overwrite,
     exclusive_run,
@@ -40,6 +44,13 @@ from hmr_flow.validation import (
     positive_int,
     resolve_device,
 )
+from hmr_flow.validation import file_kinds as kinds
+
+#: Bytes of memory per sampled pose: the written arrays (global_orient, body_pose, log-likelihood,
+#: percentile: 74 float32), twice (the chunks, then the joined array).
+SAMPLE_BYTES = 2 * 74 * 4
+#: Poses sampled at a time (fewer are sampled in one go, as before).
+SAMPLE_CHUNK = 65536
 
 
 def _subjects(text: str) -> tuple[int, ...]:
@@ -62,8 +73,13 @@ def _run_train(args: argparse.Namespace) -> int:
         resumable = ", ".join(kind for kind, entry in PRIOR_KINDS.items() if entry.resumable)
         raise UserInputError(f"--resume applies to {resumable} only (the {args.kind} prior fits in one go)")
     outputs = output_paths(args.out)
-    for path in outputs:
-        check_output_path(path, [args.data])
+    for path, kind in zip(outputs, (kinds.PRIOR_FILES.get(args.kind), kinds.TRAINING_STATE, kinds.TRAINING_LOG)):
+        # the kind and suffix (replacing is check_overwrite's); the state --resume continues from is checked by
+        # the training, which says what is wrong with it; a prior kind without a file kind: the path rules only
+        if kind is None or (args.resume and kind is kinds.TRAINING_STATE):
+            check_output_path(path, [args.data])
+        else:
+            check_output_file(path, kind, [args.data], overwrite=True)
     with exclusive_run(args.out):  # a second run on this --out is refused, not interleaved with this one
         return _train_locked(args, device, outputs)
 
@@ -96,36 +112,53 @@ def _cnf_training(args: argparse.Namespace) -> dict:
 
 def _run_score(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    out = check_output_path(args.out, [args.poses, args.prior_weights])
-    poses, batch = load_pose_batch(args.poses)
+    out = check_output_file(args.out, kinds.POSE_SCORES, [args.poses, args.prior_weights], args.overwrite)
+    poses = PoseFile(args.poses)
     prior = load_prior(args.prior, args.prior_weights, device=device)
-    log_probs, percentiles = [], []
-    for chunk in torch.from_numpy(poses).split(4096):
-        log_prob, percentile = prior.score(chunk)
-        log_probs.append(log_prob)
-        percentiles.append(percentile)
-    log_prob, percentile = torch.cat(log_probs).numpy(), torch.cat(percentiles).numpy()
-    header = ["index", "log_likelihood", "percentile"]
-    rows = [(i, f"{lp:.4f}", f"{pc:.2f}") for i, (lp, pc) in enumerate(zip(log_prob, percentile))]
-    if len(batch) == 2:  # regress output: people × hypotheses
-        header[1:1] = ["person", "hypothesis"]
-        rows = [(i, *divmod(i, batch[1]), *rest) for i, *rest in rows]
-    write_csv(out, header, rows)
-    print(f"wrote {out}: {len(poses)} poses, median log-likelihood {np.median(log_prob):.2f} nats, "
+    log_probs, percentiles = [], []  # (N,) float32 each: the medians; the poses are read and scored piece by piece
+
+    def rows():
+        with tqdm(total=poses.count, desc="prior score", unit="pose", disable=poses.count <= CHUNK) as bar:
+            for chunk in poses.chunks():
+                log_prob, percentile = (x.numpy() for x in prior.score(torch.from_numpy(chunk)))
+                first = sum(len(p) for p in log_probs)
+                log_probs.append(log_prob)
+                percentiles.append(percentile)
+                for i, (lp, pc) in enumerate(zip(log_prob, percentile), start=first):
+                    # regress output (people × hypotheses): person and hypothesis too
+                    yield (i, *divmod(i, poses.batch[1]), f"{lp:.4f}", f"{pc:.2f}") if len(poses.batch) == 2 else \
+                        (i, f"{lp:.4f}", f"{pc:.2f}")
+                bar.update(len(chunk))
+
+    header = ["index", "person", "hypothesis", "log_likelihood", "percentile"] if len(poses.batch) == 2 else \
+        ["index", "log_likelihood", "percentile"]
+    write_csv(out, header, rows())
+    log_prob, percentile = np.concatenate(log_probs), np.concatenate(percentiles)
+    print(f"wrote {out}: {poses.count} poses, median log-likelihood {np.median(log_prob):.2f} nats, "
           f"median percentile {np.median(percentile):.1f}")
     return 0
 
 
+def _sample(prior, n: int, temperature: float) -> torch.Tensor:
+    """``n`` poses ``(n, 69)`` on the CPU, sampled :data:`SAMPLE_CHUNK` at a time (one call for fewer)."""
+    parts = [prior.sample(min(SAMPLE_CHUNK, n - start), temperature=temperature).cpu()
+             for start in tqdm(range(0, n, SAMPLE_CHUNK), desc="prior sample", unit="chunk", disable=n <= SAMPLE_CHUNK)]
+    return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
 def _run_sample(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    check_output_path(args.out, [args.prior_weights])
+    check_output_file(args.out, kinds.POSE_SAMPLES, [args.prior_weights], args.overwrite)
     if args.render:
-        check_output_path(args.render, [args.prior_weights, args.out], option="--render")
+        check_output_file(args.render, kinds.PNG_IMAGE, [args.prior_weights, args.out], args.overwrite,
+                          option="--render")
+    check_memory(f"-n {args.samples}", f"sampling {args.samples:,} poses", args.samples * SAMPLE_BYTES)
     if args.seed is not None:
         torch.manual_seed(args.seed)
     prior = load_prior(args.prior, args.prior_weights, device=device)
-    body_pose = prior.sample(args.samples, temperature=args.temperature)
-    log_prob, percentile = prior.score(body_pose)
+    body_pose = _sample(prior, args.samples, args.temperature)
+    scored = [prior.score(chunk) for chunk in body_pose.split(SAMPLE_CHUNK)]
+    log_prob, percentile = (torch.cat(part) for part in zip(*scored))
     # smplx keys; the prior models body pose only: the root rotation is the identity and there are no betas
     save_npz({"global_orient": np.zeros((len(body_pose), 3), np.float32), "body_pose": body_pose.cpu().numpy(),
               "log_likelihood": log_prob.numpy(),
@@ -144,7 +177,7 @@ def _run_sample(args: argparse.Namespace) -> int:
 def _run_combine(args: argparse.Namespace) -> int:
     from hmr_flow.prior.flow import FlowPrior
 
-    check_output_path(args.out, [args.regulariser])
+    check_output_file(args.out, kinds.FLOW_PRIOR, [args.regulariser], args.overwrite or args.out == args.density)
     density, regulariser = FlowPrior.load(args.density), FlowPrior.load(args.regulariser)
     density.attach_regulariser(regulariser)
     density.info["regulariser"] = {"source": str(args.regulariser), "settings": regulariser.info.get("settings"),
@@ -187,7 +220,7 @@ def _prior_options(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``prior`` command group with ``train``, ``score`` and ``sample``."""
-    group = subparsers.add_parser("prior", help="pose prior: train, score poses, sample poses")
+    group = subparsers.add_parser("prior", help=SUMMARIES["prior"])
     commands = group.add_subparsers(dest="prior_command", required=True)
 
     train = commands.add_parser("train", help="train a pose prior on a pose file (validation by subject)")
@@ -234,12 +267,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     combine.add_argument("--density", type=Path, required=True, help="flow prior whose density scores and samples")
     combine.add_argument("--regulariser", type=Path, required=True, help="flow prior whose density fitting uses")
     combine.add_argument("--out", type=Path, required=True, help="combined flow prior to write (may be --density)")
+    add_overwrite(combine, "an existing prior at --out")
     combine.set_defaults(run=_run_combine)
 
     score = commands.add_parser("score", help="log-likelihood and held-out percentile of every pose in a file")
     score.add_argument("--poses", type=Path, required=True, help=".npz with body_pose (N, 69) (fit, prior sample, "
                        "mocap), body_pose (P, n, 69) (regress: people × hypotheses) or poses (N, ≥72) (AMASS)")
     score.add_argument("--out", type=Path, required=True, help="CSV to write")
+    add_overwrite(score, "an existing score table at --out")
     _prior_options(score)
     score.set_defaults(run=_run_score)
 
@@ -251,6 +286,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sample.add_argument("--render", type=Path, default=None, help="PNG grid of the posed open body model")
     sample.add_argument("--max-render", type=positive_int, default=16, help="poses drawn in the grid")
     sample.add_argument("--columns", type=positive_int, default=4, help="columns of the grid")
+    add_overwrite(sample, "existing samples at --out and a grid at --render")
     add_seed(sample, default=None)
     _prior_options(sample)
     sample.set_defaults(run=_run_sample)

@@ -6,19 +6,22 @@ import argparse
 from dataclasses import MISSING, fields
 from pathlib import Path
 
+from hmr_flow.commands import SUMMARIES
 from hmr_flow.commands.options import add_device, add_learning_rate, add_seed
 from hmr_flow.models.losses import LossWeights
 from hmr_flow.models.model import FLOW_COUPLINGS, INPUTS
 from hmr_flow.validation import (
     UserInputError,
-    check_output_path,
+    check_output_file,
     check_overwrite,
+    exclusive_run,
     float_in,
     non_negative_float,
     non_negative_int,
     positive_int,
     resolve_device,
 )
+from hmr_flow.validation import file_kinds as kinds
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     run = {f.name: f.default for f in fields(TrainSettings) if f.default is not MISSING}
     arch = HMRConfig()
-    train = subparsers.add_parser("train", help="train networks (hmr: image → pose-flow regressor)")
+    train = subparsers.add_parser("train", help=SUMMARIES["train"])
     kinds = train.add_subparsers(dest="train_kind", required=True)
     hmr = kinds.add_parser("hmr", help="train the conditional pose-flow model (keypoints and/or image → pose)",
                            description="Train HMRFlow: with --input keypoints on keypoint → pose pairs generated on the fly "
@@ -104,30 +107,39 @@ def parse_loss_weights(overrides: list[str]) -> LossWeights:
 
 
 def _check_train_outputs(args: argparse.Namespace, log_path: Path) -> None:
-    """Before any work: outputs are not inputs, their folders writable, the log is not the checkpoint, and an
-    existing run is only continued (``--resume``) or replaced (``--overwrite``) when asked."""
+    """Before any work: outputs are not inputs, their folders writable, the log is not the checkpoint, no file
+    of another kind is replaced, and an existing run is only continued (``--resume``) or replaced
+    (``--overwrite``) when asked."""
     inputs = [args.data, args.val]
-    check_output_path(args.out, inputs)
     if log_path == args.out:
         raise UserInputError(f"--out {args.out}: the metrics log goes to <out>.csv, which is the checkpoint itself; "
                              f"give the checkpoint a .pt name")
-    check_output_path(log_path, inputs)
-    if args.export is not None:
-        check_output_path(args.export, [*inputs, args.out, log_path], option="--export")
-    check_overwrite([args.out, log_path], args.resume, args.overwrite)
     if args.resume and args.out.is_file():
         from hmr_flow.models.checkpoint import read_checkpoint
 
-        read_checkpoint(args.out)  # a corrupt checkpoint is reported now, not after loading the data
+        read_checkpoint(args.out)  # a corrupt checkpoint is reported now (and why), not after loading the data
+    check_output_file(args.out, kinds.HMR_CHECKPOINT, inputs, overwrite=True)  # replacing: check_overwrite's
+    check_output_file(log_path, kinds.TRAINING_LOG, inputs, overwrite=True)
+    if args.export is not None:
+        check_output_file(args.export, kinds.HMR_CHECKPOINT, [*inputs, args.out, log_path], args.overwrite,
+                          option="--export")
+    check_overwrite([args.out, log_path], args.resume, args.overwrite)
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from hmr_flow.models.checkpoint import export_weights
-    from hmr_flow.models.model import HMRConfig
-    from hmr_flow.models.train import TrainSettings, log_path, train
+    from hmr_flow.models.train import log_path
 
     device = str(resolve_device(args.device))
     _check_train_outputs(args, log_path(args.out))
+    with exclusive_run(args.out):  # a second run on this --out is refused, not interleaved with this one
+        return _train_locked(args, device)
+
+
+def _train_locked(args: argparse.Namespace, device: str) -> int:
+    from hmr_flow.models.checkpoint import export_weights
+    from hmr_flow.models.model import HMRConfig
+    from hmr_flow.models.train import TrainSettings, train
+
     settings = TrainSettings(
         data=args.data, out=args.out, val=args.val, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         weight_decay=args.weight_decay, num_samples=args.samples, workers=args.workers, device=device,

@@ -22,6 +22,19 @@ from hmr_flow.validation import DivergedError, UserInputError
 MIN_SPREAD_PX = 4.0
 #: Visible keypoints may lie at most this many image sizes outside the image.
 MAX_OUTSIDE = 10.0
+#: A focal length in pixels between these multiples of the image's longer side: a field of view between
+#: 0.6° (a 2000 mm lens on a full-frame camera gives 1°) and 157° (wider is a fisheye, not a pinhole).
+FOCAL_RANGE = (0.1, 100.0)
+
+
+def check_focal(name: str, focal: float, size: tuple[int, int]) -> None:
+    """``--focal`` (pixels) must fit the ``size`` ``(W, H)`` image ``name`` (:data:`FOCAL_RANGE`): 1e30 puts
+    the body 5e27 m away and calls it a perfect fit."""
+    low, high = (bound * max(size) for bound in FOCAL_RANGE)
+    if not low <= focal <= high:
+        side = f"more than {FOCAL_RANGE[1]:g}" if focal > high else f"less than {FOCAL_RANGE[0]:g}"
+        raise UserInputError(f"{name}: --focal {focal:g} px is {side} × the longer side of the {size[0]}×{size[1]} "
+                             f"image (a field of view outside 0.6°–157°); give the focal length in pixels")
 
 
 def check_keypoints(name: str, keypoints: np.ndarray, person_ids: list[int], size: tuple[int, int]) -> None:

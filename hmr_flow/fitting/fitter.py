@@ -8,14 +8,17 @@ together (their losses are summed, so gradients do not mix). Per body the object
 
 with a pinhole camera at the origin of the OpenCV camera frame (x right, y down, z forward;
 :mod:`hmr_flow.geometry.camera`). ``global_orient`` is therefore the body's rotation **in the
-camera frame** and ``transl`` its translation there (metres). The best hypothesis per person is the
-one with the lowest final objective; all hypotheses' objectives are reported.
+camera frame** and ``transl`` its translation there (metres). A stage may end with ``keep``
+(:class:`~hmr_flow.fitting.schedule.Stage`; the default schedule keeps one after its camera stage): then only
+each person's ``keep`` hypotheses with the lowest objective take further steps, the batch shrinking to
+them. The best hypothesis per person is the one with the lowest final objective among those optimised to
+the end; all hypotheses' objectives are reported.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import torch
 from tqdm.auto import tqdm
@@ -25,7 +28,7 @@ from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation, estimate_translation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
-from hmr_flow.fitting.schedule import SAMPLE_TEMPERATURE, FitConfig, Stage
+from hmr_flow.fitting.schedule import PARAMETERS, SAMPLE_TEMPERATURE, FitConfig, Stage
 from hmr_flow.prior import FittingPrior, NoPrior, PosePrior
 from hmr_flow.geometry import (
     axis_angle_to_matrix,
@@ -53,7 +56,8 @@ class FitResult:
         joints: ``(P, 24, 3)`` camera frame, metres. keypoints_2d: ``(P, K, 2)`` fitted keypoints, pixels.
         loss: ``(P,)`` final objective; data_loss, prior_loss: ``(P,)`` its reprojection and
         (unweighted) prior terms. hypothesis_losses: ``(P, N)`` final objective of every
-        hypothesis; best_hypothesis: ``(P,)`` index of the kept one.
+        hypothesis (one dropped by a stage's ``keep`` at the parameters it had then); best_hypothesis:
+        ``(P,)`` index of the kept one (the lowest final objective among those optimised to the end).
     """
 
     global_orient: torch.Tensor
@@ -99,22 +103,43 @@ def _per_body(value, batch: int, trailing: tuple[int, ...], name: str, dtype, de
     return tensor
 
 
+@dataclass
+class _Bodies:
+    """What stays fixed for each of ``B`` bodies (people × hypotheses, people-major, or some of them) during a
+    fit: ``keypoints (B, K, 3)``, ``focal (B,)``, ``centre (B, 2)`` pixels, ``scale (B,)`` the person size in
+    pixels, ``weights_torso (B, K)`` the camera stage's keypoint weights, ``depth0 (B,)`` the depth anchor
+    (m), and the ``prior`` over these bodies."""
+
+    keypoints: torch.Tensor
+    focal: torch.Tensor
+    centre: torch.Tensor
+    scale: torch.Tensor
+    weights_torso: torch.Tensor
+    depth0: torch.Tensor
+    prior: FittingPrior
+
+    def select(self, rows: torch.Tensor) -> _Bodies:
+        """The bodies ``rows (R,)`` of these (the prior restricted to them: :meth:`FittingPrior.for_bodies`)."""
+        tensors = {f.name: getattr(self, f.name)[rows] for f in fields(self) if f.name != "prior"}
+        return _Bodies(**tensors, prior=self.prior.for_bodies(rows, len(self.focal)))
+
+
 class _Problem:
-    """The batched objective: parameters of ``B = P·N`` bodies and their per-body loss terms."""
+    """The batched objective: parameters of ``B = P·N`` bodies, their per-body loss terms, and which bodies
+    are still optimised (:attr:`active`: every hypothesis until a stage with ``keep`` drops the worse ones)."""
 
     def __init__(self, body, keypoints, keypoint_format, focal, principal_point, prior: FittingPrior, config, init):
-        self.body, self.prior, self.config = body, prior, config
+        self.body, self.config = body, config
         self.prior_weight = config.prior_weight if config.prior_weight is not None else prior.fit_weight
-        self.keypoints, self.focal, self.centre = keypoints, focal, principal_point
         self.matrix = body.keypoint_matrix(keypoint_format)
-        self.scale = person_scale(keypoints)
         device, dtype = keypoints.device, keypoints.dtype
         self.weights_all = keypoint_weights(keypoint_format, config.hip_weight).to(device, dtype)
         torso = keypoint_weights(keypoint_format, config.hip_weight, torso_only=True).to(device, dtype)
         # Bodies with fewer than 3 visible torso keypoints use every keypoint in the camera stage.
         enough = ((torso > 0) & (keypoints[..., 2] > 0)).sum(1, keepdim=True) >= 3
-        self.weights_torso = torch.where(enough, torso, self.weights_all)
+        weights_torso = torch.where(enough, torso, self.weights_all)
         batch = keypoints.shape[0]
+        self.hypotheses, self.people = init.num_hypotheses, init.num_people
         self.params = {
             "global_orient": axis_angle_to_rot6d(init.global_orient.reshape(batch, 3).to(device, dtype)),
             "body_pose": init.body_pose.reshape(batch, 69).to(device, dtype).clone(),
@@ -124,38 +149,38 @@ class _Problem:
             count = min(body.num_betas, init.betas.shape[-1])
             self.params["betas"][:, :count] = init.betas.reshape(batch, -1)[:, :count].to(device, dtype)
         with torch.no_grad():
-            points = self.keypoints3d(transl=torch.zeros(batch, 3, device=device, dtype=dtype))
-            mask = (self.weights_torso > 0) & (keypoints[..., 2] > 0)
+            rest = {**self.params, "transl": torch.zeros(batch, 3, device=device, dtype=dtype)}
+            points = torch.einsum("ks,bsc->bkc", self.matrix, self.sources(rest, self.rotations(rest)))
+            mask = (weights_torso > 0) & (keypoints[..., 2] > 0)
             self.params["transl"] = estimate_translation(points, keypoints, focal, principal_point, mask)
-        self.depth0 = self.params["transl"][:, 2].clone()
+        self.bodies = _Bodies(keypoints, focal, principal_point, person_scale(keypoints), weights_torso,
+                              self.params["transl"][:, 2].clone(), prior)
+        #: ``(R,)`` the bodies still optimised, ascending; all ``B`` until a stage keeps fewer hypotheses.
+        self.active = torch.arange(batch, device=device)
 
-    def rotations(self) -> torch.Tensor:
-        """``(B, 24, 3, 3)`` rotation matrices of the current pose, global orientation first."""
-        p = self.params
-        return torch.cat(
-            [rot6d_to_matrix(p["global_orient"])[:, None], axis_angle_to_matrix(p["body_pose"].view(-1, 23, 3))], dim=1
-        )
+    @staticmethod
+    def rotations(params: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(B, 24, 3, 3)`` rotation matrices of ``params``' pose, global orientation first."""
+        return torch.cat([rot6d_to_matrix(params["global_orient"])[:, None],
+                          axis_angle_to_matrix(params["body_pose"].view(-1, 23, 3))], dim=1)
 
-    def sources(self, rotations: torch.Tensor, transl=None) -> torch.Tensor:
-        """``(B, S, 3)`` joints and keypoint vertices of the bodies posed by ``rotations``."""
-        return self.body(rotations, self.params["betas"], self.params["transl"] if transl is None else transl)
+    def sources(self, params: dict[str, torch.Tensor], rotations: torch.Tensor) -> torch.Tensor:
+        """``(B, S, 3)`` joints and keypoint vertices of the bodies of ``params`` posed by ``rotations``."""
+        return self.body(rotations, params["betas"], params["transl"])
 
-    def keypoints3d(self, transl=None) -> torch.Tensor:
-        return torch.einsum("ks,bsc->bkc", self.matrix, self.sources(self.rotations(), transl))
-
-    def terms(self, stage: Stage, rotations: torch.Tensor, sources: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per-body loss terms ``(B,)`` under ``stage``'s keypoint selection, for the current parameters
-        as ``rotations`` (:meth:`rotations`) and ``sources`` (:meth:`sources`) of them."""
-        projected = project_points(torch.einsum("ks,bsc->bkc", self.matrix, sources), self.focal, self.centre)
-        weights = self.weights_torso if stage.torso_only else self.weights_all
+    def terms(self, stage: Stage, params, bodies: _Bodies, rotations, sources) -> dict[str, torch.Tensor]:
+        """Per-body loss terms ``(B,)`` under ``stage``'s keypoint selection, for ``params`` of ``bodies`` as
+        ``rotations`` (:meth:`rotations`) and ``sources`` (:meth:`sources`) of them."""
+        projected = project_points(torch.einsum("ks,bsc->bkc", self.matrix, sources), bodies.focal, bodies.centre)
+        weights = bodies.weights_torso if stage.torso_only else self.weights_all
         cfg = self.config
-        terms = {
-            "data": reprojection_loss(projected, self.keypoints, weights, self.scale, cfg.robust_sigma, cfg.noise_sigma),
-            "shape": shape_loss(self.params["betas"]),
-            "depth": depth_anchor_loss(self.params["transl"], self.depth0),
-            "prior": self.prior.fitting_loss(self.params["body_pose"], rotations),
+        return {
+            "data": reprojection_loss(projected, bodies.keypoints, weights, bodies.scale, cfg.robust_sigma,
+                                      cfg.noise_sigma),
+            "shape": shape_loss(params["betas"]),
+            "depth": depth_anchor_loss(params["transl"], bodies.depth0),
+            "prior": bodies.prior.fitting_loss(params["body_pose"], rotations),
         }
-        return terms
 
     def objective(self, stage: Stage, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         """``(B,)`` the weighted sum of ``terms`` (:meth:`terms`) under ``stage``."""
@@ -166,22 +191,29 @@ class _Problem:
             + stage.depth_weight * terms["depth"]
         )
 
-    def evaluate(self, stage: Stage) -> tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor]:
-        """One forward pass: ``(objective (B,), terms, sources (B, S, 3))`` of the current parameters."""
-        rotations = self.rotations()
-        sources = self.sources(rotations)
-        terms = self.terms(stage, rotations, sources)
+    def evaluate(self, stage: Stage, params=None, bodies: _Bodies | None = None):
+        """One forward pass: ``(objective (B,), terms, sources (B, S, 3))`` of ``params`` of ``bodies``
+        (default: every body)."""
+        params, bodies = params or self.params, bodies or self.bodies
+        rotations = self.rotations(params)
+        sources = self.sources(params, rotations)
+        terms = self.terms(stage, params, bodies, rotations, sources)
         return self.objective(stage, terms), terms, sources
 
     def run_stage(self, stage: Stage, bar) -> None:
-        names = [n for n in ("transl", "global_orient", "body_pose", "betas") if n in stage.parameters]
+        """Optimise the active bodies through ``stage``; then, if it says so, keep only the best ``stage.keep``
+        hypotheses of each person active."""
+        names = [n for n in PARAMETERS if n in stage.parameters]
         if stage.iterations == 0 or not names:
             return
-        start = {n: p.detach().clone() for n, p in self.params.items()}
-        leaves = []
+        rows = self.active
+        subset = len(rows) < len(self.bodies.focal)
+        bodies = self.bodies.select(rows) if subset else self.bodies
+        params = {n: p[rows] if subset else p.detach() for n, p in self.params.items()}
+        start = {n: params[n].clone() for n in names}
         for n in names:
-            self.params[n] = self.params[n].detach().requires_grad_(True)
-            leaves.append(self.params[n])
+            params[n] = params[n].detach().requires_grad_(True)
+        leaves = [params[n] for n in names]
         cfg = self.config
         if cfg.optimizer == "lbfgs":
             optimiser = torch.optim.LBFGS(
@@ -195,12 +227,12 @@ class _Problem:
         def closure():
             nonlocal evaluations
             optimiser.zero_grad()
-            loss = self.evaluate(stage)[0].sum()
+            loss = self.evaluate(stage, params, bodies)[0].sum()
             loss.backward()
             bar.update(1)
             evaluations += 1
             if evaluations % LOG_EVERY == 0:  # reading the loss waits for the device: once per interval
-                bar.set_postfix(stage=stage.name, loss=f"{loss.item() / len(self.depth0):.3g}")
+                bar.set_postfix(stage=stage.name, loss=f"{loss.item() / len(rows):.3g}")
             return loss
 
         if cfg.optimizer == "lbfgs":
@@ -209,14 +241,26 @@ class _Problem:
             for _ in range(stage.iterations):
                 optimiser.step(closure)
         with torch.no_grad():
-            bad = torch.zeros(len(self.depth0), dtype=torch.bool, device=self.depth0.device)
+            bad = torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
             for n in names:
-                bad |= ~torch.isfinite(self.params[n]).all(dim=1)
+                bad |= ~torch.isfinite(params[n]).all(dim=1)
             if bad.any():
                 log.warning("stage %s: %d bodies diverged (non-finite); reset to their stage start", stage.name, int(bad.sum()))
-        self.params = {
-            n: torch.where(bad[:, None], start[n], p.detach()) if n in names else p.detach() for n, p in self.params.items()
-        }
+            for n in names:
+                params[n] = torch.where(bad[:, None], start[n], params[n].detach())
+                self.params[n] = self.params[n].index_copy(0, rows, params[n]) if subset else params[n]
+            if stage.keep is not None and stage.keep < len(rows) // self.people:
+                self._keep_best(stage.keep, self.evaluate(stage, params, bodies)[0])
+
+    def _keep_best(self, keep: int, objective: torch.Tensor) -> None:
+        """Keep active only the ``keep`` active hypotheses of each person with the lowest ``objective`` ``(R,)``
+        (of the active bodies, under the stage just run)."""
+        everyone = torch.full((len(self.bodies.focal),), float("inf"), dtype=objective.dtype, device=objective.device)
+        everyone[self.active] = torch.nan_to_num(objective, nan=float("inf"))
+        per_person = everyone.view(self.people, self.hypotheses)
+        best = per_person.topk(keep, dim=1, largest=False).indices
+        rows = torch.arange(self.people, device=best.device)[:, None] * self.hypotheses + best
+        self.active = rows.flatten().sort().values
 
 
 def fit_people(
@@ -281,7 +325,8 @@ def fit_people(
         objective, terms, sources = problem.evaluate(Stage("final", 0, (), prior_scale=final.prior_scale))
         objective = torch.nan_to_num(objective, nan=float("inf"))
         hyp = objective.view(people, n)
-        best = hyp.argmin(dim=1)
+        still = torch.zeros_like(objective, dtype=torch.bool).index_fill_(0, problem.active, True)
+        best = torch.where(still, objective, float("inf")).view(people, n).argmin(dim=1)
         index = torch.arange(people, device=device) * n + best
         sources = sources[index]
         projected = project_points(torch.einsum("ks,bsc->bkc", problem.matrix, sources), focal, centre)

@@ -29,11 +29,17 @@ An image without people (OpenPose ``people: []``, a COCO image without annotatio
 ``min_keypoints`` keypoints of positive confidence are dropped with a warning that names the file and
 the person; :class:`KeypointFileError` is raised for unreadable or malformed files.
 
-Written files (:func:`write_coco`): ``images[]`` (``id``, ``file_name`` relative to the file's folder or
-absolute, ``width``, ``height``), ``annotations[]`` (``id``, ``image_id``, ``category_id`` 1, ``iscrowd``
+Written files (:func:`write_coco`): ``images[]`` (``id``, ``file_name`` relative to the images' folder, as
+COCO files are, ``width``, ``height``), ``annotations[]`` (``id``, ``image_id``, ``category_id`` 1, ``iscrowd``
 0, ``keypoints`` ``[u, v, confidence] × 17`` in COCO-17 order, ``num_keypoints`` (confidence ≥ 0.5),
 ``bbox`` ``[x, y, w, h]`` px, ``score``), ``categories`` (person with the keypoint names), and
-``info.keypoint_values = "confidence"``.
+``info.keypoint_values = "confidence"`` and ``info.images``: the images' folder, relative to the file's own
+folder. Every reader resolves ``file_name`` the same way: against ``--images`` when given, else against
+``info.images`` (else the file's own folder); so ``detect --images DIR --out k.json`` is read back by ``fit
+--keypoints k.json`` with or without ``--images DIR``, from any working folder.
+
+A file with two images of the same ``id``, two annotations of the same ``id``, or the same person twice in
+one image (identical keypoints, some labelled) is refused, naming both entries.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import numpy as np
 
 from hmr_flow.body.keypoints import COCO17_NAMES, num_keypoints
 from hmr_flow.files import write_text
-from hmr_flow.validation import UserInputError
+from hmr_flow.validation import UserInputError, check_input_file
 
 if TYPE_CHECKING:  # the detection package (its networks' runtime) is not imported to read keypoint files
     from hmr_flow.detection.base import ImageDetections
@@ -112,8 +118,10 @@ class KeypointImage:
 
 
 def _load_json(path: Path):
-    if not path.is_file():
-        raise KeypointFileError(f"{path}: keypoint file not found")
+    try:
+        check_input_file(path, "keypoint file")
+    except (FileNotFoundError, UserInputError) as err:
+        raise KeypointFileError(str(err)) from None
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
@@ -213,18 +221,22 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
         raise KeypointFileError(f"{path}: not a COCO keypoint file (needs 'images' and 'annotations' lists)")
     single = Path(images_dir) if images_dir is not None and Path(images_dir).is_file() else None
-    folder = Path(images_dir) if images_dir is not None and single is None else path.parent
     info = data.get("info")
+    folder = Path(images_dir) if images_dir is not None and single is None else _images_folder(path, info)
     confidences = isinstance(info, dict) and info.get("keypoint_values") == CONFIDENCE_VALUES
-    images = {}
+    images, where = {}, {}
     for i, image in enumerate(data["images"]):
         if not isinstance(image, dict) or "id" not in image or "file_name" not in image:
             raise KeypointFileError(f"{path}: images[{i}] needs 'id' and 'file_name'")
         _check_coco_image(image, path, f"images[{i}]")
         if image["id"] in images:
-            raise KeypointFileError(f"{path}: images[{i}].id {image['id']!r} repeats an earlier image's id")
-        images[image["id"]] = image
+            raise KeypointFileError(f"{path}: images[{where[image['id']]}] and images[{i}] have the same id "
+                                    f"{image['id']!r}; every image needs its own id (else the people of two photos "
+                                    f"are fitted in one photo's camera)")
+        images[image["id"]], where[image["id"]] = image, i
     people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
+    annotation_ids: dict[int, int] = {}
+    same = _Duplicates(path, "annotations")
     for i, ann in enumerate(data["annotations"]):
         if not isinstance(ann, dict) or "image_id" not in ann or "keypoints" not in ann:
             raise KeypointFileError(f"{path}: annotations[{i}] needs 'image_id' and 'keypoints'")
@@ -240,11 +252,16 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             array[:, 2] = visibility_confidence(array[:, 2])
         elif (array[:, 2] > 1).any():
             raise KeypointFileError(f"{path}: annotations[{i}].keypoints has confidences above 1")
-        arrays, ids = people.setdefault(ann["image_id"], ([], []))
-        arrays.append(array)
         ann_id = ann.get("id", i)
         if not isinstance(ann_id, int) or isinstance(ann_id, bool):
             raise KeypointFileError(f"{path}: annotations[{i}].id must be an integer, got {type(ann_id).__name__}")
+        if ann_id in annotation_ids:
+            raise KeypointFileError(f"{path}: annotations[{annotation_ids[ann_id]}] and annotations[{i}] have the "
+                                    f"same id {ann_id}; every person needs their own id (output files are named by it)")
+        annotation_ids[ann_id] = i
+        same.check(ann["image_id"], array, i, ann_id)
+        arrays, ids = people.setdefault(ann["image_id"], ([], []))
+        arrays.append(array)
         ids.append(ann_id)
     if single is not None:
         if len(people) > 1:
@@ -265,6 +282,31 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
         records.append(KeypointImage(_output_name(file_name), keypoints, COCO_FORMAT, kept_ids, image_path=image_path,
                                      image_size=size, skipped=skipped, image_id=image_id))
     return records
+
+
+class _Duplicates:
+    """Refuses the same person twice in one image: two entries of ``path``'s ``list`` with identical keypoints,
+    some of them labelled (people without any, as COCO's unannotated crowd members, all look alike)."""
+
+    def __init__(self, path: Path, list_name: str) -> None:
+        self.path, self.list_name, self.seen = path, list_name, {}
+
+    def check(self, image_id, keypoints: np.ndarray, index: int, person_id: int) -> None:
+        if not (keypoints[:, 2] > 0).any():
+            return
+        key = (image_id, keypoints.tobytes())
+        if key in self.seen:
+            first, first_id = self.seen[key]
+            raise KeypointFileError(f"{self.path}: {self.list_name}[{first}] and {self.list_name}[{index}] (ids {first_id} "
+                                    f"and {person_id}) of image {image_id!r} are identical: the same person twice")
+        self.seen[key] = (index, person_id)
+
+
+def _images_folder(path: Path, info) -> Path:
+    """Where a keypoint file's ``file_name`` values point: its ``info.images`` (what :func:`write_coco` writes:
+    the images' folder, relative to the file's own folder), else the file's own folder."""
+    folder = info.get("images") if isinstance(info, dict) else None
+    return path.parent / folder if isinstance(folder, str) and folder else path.parent
 
 
 def visibility_confidence(flags: np.ndarray) -> np.ndarray:
@@ -295,6 +337,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
     if not isinstance(data, list) or not data:
         raise KeypointFileError(f"{path}: not a COCO results list (expected a non-empty list of detections)")
     people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
+    same = _Duplicates(path, "")
     for i, item in enumerate(data):
         if not isinstance(item, dict) or "image_id" not in item or "keypoints" not in item:
             raise KeypointFileError(f"{path}: not a COCO results list: [{i}] needs 'image_id' and 'keypoints'")
@@ -306,6 +349,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
         array = _person_array(item["keypoints"], num_keypoints(COCO_FORMAT), path, f"[{i}].keypoints", clip=True)
         if "keypoint_scores" in item:
             array[:, 2] = _scores(item["keypoint_scores"], path, f"[{i}].keypoint_scores")
+        same.check(item["image_id"], array, i, i)
         arrays, ids = people.setdefault(item["image_id"], ([], []))
         arrays.append(array)
         ids.append(i)
@@ -444,18 +488,23 @@ def _find_image(folder: Path, stems: tuple[str, ...]) -> Path | None:
 
 
 # ---------------------------------------------------------------------------------------- writing
-def _file_name(image: Path, folder: Path) -> str:
+def _relative(folder: Path, start: Path) -> str:
+    """Folder ``folder`` relative to folder ``start``, both with their links resolved (the operating system
+    resolves ``start/../x`` from ``start``'s real place), or absolute when there is no relative path."""
     try:
-        return os.path.relpath(image.resolve(), folder.resolve())
+        return Path(os.path.relpath(os.path.realpath(folder), os.path.realpath(start))).as_posix()
     except ValueError:  # another drive (Windows)
-        return str(image.resolve())
+        return os.path.realpath(folder)
 
 
 def coco_document(detections: list[ImageDetections], folder: Path) -> dict:
-    """The COCO dictionary for ``detections`` (module docstring); ``file_name`` relative to ``folder``."""
+    """The COCO dictionary for ``detections`` (module docstring) of a file to be written in ``folder``:
+    ``file_name`` relative to the images' common folder, which ``info.images`` gives relative to ``folder``."""
+    absolute = [Path(os.path.abspath(item.path)) for item in detections]  # links kept: the names as given
+    root = Path(os.path.commonpath([p.parent for p in absolute])) if absolute else Path(os.path.abspath(folder))
     images, annotations = [], []
-    for image_id, item in enumerate(detections, start=1):
-        images.append({"id": image_id, "file_name": _file_name(item.path, folder),
+    for image_id, (item, image) in enumerate(zip(detections, absolute), start=1):
+        images.append({"id": image_id, "file_name": image.relative_to(root).as_posix(),
                        "width": int(item.size[0]), "height": int(item.size[1])})
         for person in item.people:
             x0, y0, x1, y1 = (float(v) for v in person.box)
@@ -468,7 +517,8 @@ def coco_document(detections: list[ImageDetections], folder: Path) -> dict:
                 "score": round(float(person.score), 4),
             })
     return {
-        "info": {"description": "people detected by hmr-flow (BlazePose)", "keypoint_values": CONFIDENCE_VALUES},
+        "info": {"description": "people detected by hmr-flow (BlazePose)", "keypoint_values": CONFIDENCE_VALUES,
+                 "images": _relative(root, folder)},
         "images": images,
         "annotations": annotations,
         "categories": [{"id": 1, "name": "person", "keypoints": list(COCO17_NAMES)}],

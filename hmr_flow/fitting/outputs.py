@@ -1,19 +1,22 @@
-"""Writing fit results: meshes (``.obj``/``.ply``/``.glb``) and overlay images (``.png``); parameters go
-through :func:`hmr_flow.files.save_npz`.
+"""Writing fit results: meshes (``.obj``/``.ply``/``.glb``), overlay images (``.png``) and each image's
+result set (:func:`write_fit_set`: parameters, meshes and overlay, replaced together).
 
-All files are written atomically (:func:`hmr_flow.files.atomic_path`: a temporary file in the same folder,
-keeping the suffix, then ``os.replace``).
+All files are written atomically (:mod:`hmr_flow.files`: a temporary file in the same folder, then
+``os.replace``), under any file name (images through :func:`hmr_flow.images.write_image`).
 """
 
 from __future__ import annotations
 
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from hmr_flow.files import write_with
+from hmr_flow.files import bytes_writer, npz_writer, write_set, write_with
+from hmr_flow.images import image_writer
 
 if TYPE_CHECKING:
     from hmr_flow.render import MeshSpec
@@ -22,35 +25,83 @@ if TYPE_CHECKING:
 PERSON_COLOURS = ((0.65, 0.74, 0.86), (0.90, 0.62, 0.50), (0.60, 0.85, 0.60), (0.88, 0.80, 0.50), (0.75, 0.62, 0.88))
 
 
-#: Mesh file formats :func:`save_mesh` writes (trimesh's exporters, chosen by the suffix).
+#: Mesh file formats :func:`save_mesh` writes (binary PLY by the library itself, the others by trimesh).
 MESH_FORMATS = ("obj", "ply", "glb")
 _OBJ_HEADER = "hmr-flow: metres, OpenCV camera frame (x right, y down, z forward)"
 
 
-def save_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
-    """Write a triangle mesh in the format of ``path``'s suffix (:data:`MESH_FORMATS`: Wavefront ``.obj``,
-    binary ``.ply``, binary glTF ``.glb``) with trimesh: ``vertices (V, 3)`` as given (metres, camera
-    frame: x right, y down, z forward — not glTF's y-up convention), ``faces (F, 3)`` 0-based."""
-    import trimesh  # only when writing meshes
+def ply_bytes(vertices: np.ndarray, faces: np.ndarray) -> bytes:
+    """A binary little-endian PLY of a triangle mesh, laid out as trimesh writes one (float32 ``x y z`` per
+    vertex, each face a uchar count 3 and three int32 indices): ``vertices (V, 3)``, ``faces (F, 3)`` 0-based.
+    Written here because importing trimesh takes ~1.5 s, more than writing a hundred meshes."""
+    vertices = np.ascontiguousarray(vertices, dtype="<f4")
+    faces = np.asarray(faces)
+    if vertices.ndim != 2 or vertices.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3:
+        raise ValueError(f"expected vertices (V, 3) and triangles (F, 3), got {vertices.shape} and {faces.shape}")
+    header = (f"ply\nformat binary_little_endian 1.0\ncomment {_OBJ_HEADER}\nelement vertex {len(vertices)}\n"
+              f"property float x\nproperty float y\nproperty float z\nelement face {len(faces)}\n"
+              f"property list uchar int vertex_indices\nend_header\n")
+    records = np.empty(len(faces), dtype=[("count", "u1"), ("indices", "<i4", (3,))])
+    records["count"] = 3
+    records["indices"] = faces
+    return header.encode("ascii") + vertices.tobytes() + records.tobytes()
 
+
+def mesh_writer(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Callable[[Path], object]:
+    """``write(tmp)`` of a triangle mesh in the format of ``path``'s suffix (:data:`MESH_FORMATS`: Wavefront
+    ``.obj``, binary ``.ply`` (:func:`ply_bytes`), binary glTF ``.glb``): ``vertices (V, 3)`` as given (metres,
+    camera frame: x right, y down, z forward — not glTF's y-up convention), ``faces (F, 3)`` 0-based."""
     path = Path(path)
     kind = path.suffix.lower().lstrip(".")
     if kind not in MESH_FORMATS:
         raise ValueError(f"{path}: mesh format must be one of {', '.join(MESH_FORMATS)} (by the suffix)")
+    if kind == "ply":
+        return bytes_writer(ply_bytes(vertices, faces))
+    import trimesh  # only when writing .obj or .glb meshes
+
     mesh = trimesh.Trimesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64), process=False)
     options = {"header": _OBJ_HEADER, "include_normals": False} if kind == "obj" else {}
-    return write_with(path, lambda tmp: mesh.export(tmp, file_type=kind, **options))
-
-
-def save_image(path: str | Path, rgb: np.ndarray) -> Path:
-    """Write an ``(H, W, 3)`` uint8 RGB image as PNG."""
-    path = Path(path)
 
     def write(tmp: Path) -> None:
-        if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-            raise OSError(f"{path}: could not write image")
+        with open(tmp, "wb") as handle:
+            mesh.export(handle, file_type=kind, **options)
 
-    return write_with(path, write)
+    return write
+
+
+def save_mesh(path: str | Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
+    """Write a triangle mesh atomically (:func:`mesh_writer`); returns ``path``."""
+    return write_with(path, mesh_writer(path, vertices, faces))
+
+
+def _earlier_set(out: Path, name: str) -> list[Path]:
+    """The files of an earlier result set of image ``name`` in ``out``: its parameters, the meshes of the
+    people its parameters list (any mesh format), its overlay."""
+    params = out / f"{name}_params.npz"
+    people: list[int] = []
+    if params.is_file():
+        try:
+            with np.load(params, allow_pickle=False) as data:
+                people = data["person_ids"].tolist() if "person_ids" in data.files else []
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            pass
+    meshes = [out / f"{name}_{person}.{kind}" for person in people for kind in MESH_FORMATS]
+    return [path for path in (params, *meshes, out / f"{name}_overlay.png") if path.is_file()]
+
+
+def write_fit_set(out: Path, name: str, arrays: dict[str, np.ndarray], meshes: dict[int, np.ndarray],
+                  faces: np.ndarray, mesh_format: str, overlay: np.ndarray | None = None) -> list[Path]:
+    """One image's results in ``out``, replaced together (:func:`hmr_flow.files.write_set`): ``<name>_params.npz``
+    (``arrays``), ``<name>_<person>.<mesh_format>`` per person (``meshes``: person id → vertices ``(V, 3)``)
+    and ``<name>_overlay.png`` (``overlay``, if given). A failure leaves the earlier set of ``name`` whole; on
+    success none of its files is left beside the new ones (a person no longer there, an old overlay)."""
+    writes = {out / f"{name}_params.npz": npz_writer(arrays)}
+    for person, vertices in meshes.items():
+        path = out / f"{name}_{person}.{mesh_format}"
+        writes[path] = mesh_writer(path, vertices, faces)
+    if overlay is not None:
+        writes[out / f"{name}_overlay.png"] = image_writer(".png", overlay)
+    return write_set(writes, stale=_earlier_set(out, name))
 
 
 def _draw_keypoints(image: np.ndarray, observed: np.ndarray, fitted: np.ndarray) -> np.ndarray:

@@ -16,6 +16,9 @@ Per image ``<name>``, in the output folder:
 - ``<name>_overlay.png`` when the image is available and overlays are on: keypoints | mesh over the
   image | side view.
 
+An image's files are one result set, replaced together (:func:`~hmr_flow.fitting.outputs.write_fit_set`): a
+failure (a full disk, SIGTERM) leaves the earlier set of that image whole.
+
 **Batching.** :func:`fit_records` fits the people of many images in one batched problem: consecutive
 images are grouped into chunks of at most :attr:`FitOptions.batch_people` people (of one keypoint
 format) and each chunk goes through :func:`~hmr_flow.fitting.fitter.fit_people` once, each person with
@@ -38,15 +41,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from hmr_flow.images import image_size as image_size_of
 from hmr_flow.images import read_rgb
 from hmr_flow.body import BodyModel
-from hmr_flow.fitting.checks import check_fit, check_keypoints
+from hmr_flow.fitting.checks import check_fit, check_focal, check_keypoints
 from hmr_flow.fitting.fitter import FitResult, prior_sampler, fit_people
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.keypoint_io import KeypointImage
-from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, save_image, save_mesh
-from hmr_flow.files import save_npz
+from hmr_flow.fitting.outputs import MESH_FORMATS, render_overlay, write_fit_set
 from hmr_flow.fitting.schedule import FitConfig
 from hmr_flow.geometry import axis_angle_to_matrix, default_focal
 from hmr_flow.metrics import pck
@@ -85,7 +88,11 @@ class FitOptions:
       encodes the people once for both); ``image`` is ``None`` when only keypoints are given, ``size``
       is ``(W, H)``. What it leaves ``None`` is the run's: the default hypotheses (prior samples), the
       ``prior``. Images fitted in one batch get ``type(prior).concatenate([...])`` of their priors,
-      people in image order.
+      people in image order. A hook with ``needs_image = False`` is given ``image=None`` (the photo is then
+      never decoded: its size comes from its header), and one with a ``for_images(calls) -> list[PerImage]``
+      method, ``calls`` a list of ``(record, image, focal, size)``, is given every image of a batch at once
+      (:class:`hmr_flow.models.ConditionalFitting` has both: one encoding of a batch's people, not one per
+      image).
     """
 
     prior: object | None = None
@@ -105,16 +112,27 @@ class FitOptions:
             self.config = FitConfig()
 
 
-def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = None) -> tuple[np.ndarray | None, tuple[int, int]]:
-    """The record's image (``None`` when no file is known) and its size ``(W, H)``: from the image, else
-    from the keypoint file (COCO ``width``/``height``), else ``image_size`` (``--image-size``).
+def image_and_size(record: KeypointImage, image_size: tuple[int, int] | None = None,
+                   pixels: bool = True) -> tuple[np.ndarray | None, tuple[int, int]]:
+    """The record's image (``None`` when no file is known, or when ``pixels`` is false: then only its size is
+    read, from the header where it can be, :func:`~hmr_flow.images.image_size`) and its size ``(W, H)``: from
+    the image, else from the keypoint file (COCO ``width``/``height``), else ``image_size`` (``--image-size``).
 
     Raises:
-        FitInputError: no size from any of the three.
+        FitInputError: no size from any of the three, or ``image_size`` differs from the size the image or the
+            file gives (it would be ignored).
     """
-    image = read_rgb(record.image_path) if record.image_path is not None else None
-    if image is not None:
-        return image, (image.shape[1], image.shape[0])
+    image = read_rgb(record.image_path) if record.image_path is not None and pixels else None
+    if record.image_path is not None:
+        known = (image.shape[1], image.shape[0]) if image is not None else image_size_of(record.image_path)
+    else:
+        known = record.image_size
+    if known is not None and image_size is not None and tuple(image_size) != tuple(known):
+        source = record.image_path if record.image_path is not None else f"{record.where} (its width/height)"
+        raise FitInputError(f"--image-size {image_size[0]} {image_size[1]}: {source} gives {known[0]}×{known[1]} "
+                            f"pixels; leave --image-size out (it is for keypoints without an image or size)")
+    if record.image_path is not None:
+        return image, known
     size = record.image_size or image_size
     if size is None:
         raise FitInputError(
@@ -157,8 +175,8 @@ def _arrays(record: KeypointImage, result: FitResult, size, log_prob: torch.Tens
 @dataclass
 class _Prepared:
     """One image ready to fit: its record, whether an overlay is due, size ``(W, H)``, focal, hypotheses
-    and its own prior (``None``: the run's). (Pixels are not kept: a chunk of large photos would not fit
-    in memory; overlays re-read them.)"""
+    and its own prior (``None``: the run's), and whether the ``per_image`` hook has yet to give them. (Pixels
+    are not kept: a chunk of large photos would not fit in memory; overlays re-read them.)"""
 
     record: KeypointImage
     overlay: bool
@@ -166,14 +184,38 @@ class _Prepared:
     focal: float
     init: Initialisation | None  # None: the default hypotheses, drawn per chunk
     prior: object | None = None
+    pending: bool = False
 
 
 def _prepare(record: KeypointImage, options: FitOptions) -> _Prepared:
-    image, size = image_and_size(record, options.image_size)
+    """``record`` checked, with its size, focal, whether an overlay is due and the ``per_image`` hook's part.
+    A hook that reads pixels (``needs_image``, true unless it says otherwise) gets them here, one image at a
+    time; any other hook is left for :func:`_add_own`, which gives it many images at once."""
+    hook = options.per_image
+    pixels = hook is not None and getattr(hook, "needs_image", True)
+    image, size = image_and_size(record, options.image_size, pixels=pixels)
     check_keypoints(record.where, record.keypoints, record.person_ids, size)
+    if options.focal is not None:
+        check_focal(record.where, options.focal, size)
     focal = options.focal if options.focal is not None else default_focal(*size)
-    own = options.per_image(record, image, focal, size) if options.per_image is not None else PerImage()
-    return _Prepared(record, options.overlays and image is not None, size, focal, own.init, own.prior)
+    prepared = _Prepared(record, options.overlays and record.image_path is not None, size, focal, None,
+                         pending=hook is not None)
+    if pixels:
+        _add_own([prepared], options, [image])
+    return prepared
+
+
+def _add_own(chunk: list[_Prepared], options: FitOptions, images: list[np.ndarray | None] | None = None) -> None:
+    """The ``per_image`` hook's hypotheses and prior for the images of ``chunk`` that still wait for them
+    (``images``: their pixels, else ``None`` each): all in one call when the hook has ``for_images`` (e.g.
+    :class:`hmr_flow.models.ConditionalFitting`), else one call per image."""
+    hook, pending = options.per_image, [p for p in chunk if p.pending]
+    if not pending:
+        return
+    calls = [(p.record, image, p.focal, p.size) for p, image in zip(pending, images or [None] * len(pending))]
+    own = hook.for_images(calls) if hasattr(hook, "for_images") else [hook(*call) for call in calls]
+    for prepared, part in zip(pending, own):
+        prepared.init, prepared.prior, prepared.pending = part.init, part.prior, False
 
 
 def _chunk_prior(chunk: list[_Prepared], options: FitOptions):
@@ -218,14 +260,13 @@ def _fit_chunk(chunk: list[_Prepared], body: BodyModel, keypoint_body: KeypointB
         check_fit(record.name, part, record.person_ids)
         arrays = _arrays(record, part, prepared.size, None if log_prob is None else log_prob[start:stop], options.prior_name,
                          body.name)
-        written.append(save_npz(arrays, out / f"{record.name}_params.npz"))
-        for person, verts in zip(record.person_ids, vertices[start:stop]):
-            written.append(save_mesh(out / f"{record.name}_{person}.{options.mesh_format}", verts, body.faces))
+        overlay = None
         if prepared.overlay:
             centre_px = (prepared.size[0] / 2.0, prepared.size[1] / 2.0)
             overlay = render_overlay(read_rgb(record.image_path), vertices[start:stop], body.faces, prepared.focal, centre_px,
                                      record.keypoints, part.keypoints_2d.cpu().numpy())
-            written.append(save_image(out / f"{record.name}_overlay.png", overlay))
+        written.extend(write_fit_set(out, record.name, arrays, dict(zip(record.person_ids, vertices[start:stop])),
+                                     body.faces, options.mesh_format, overlay))
         if on_image is not None:
             on_image(record, part)
         start = stop
@@ -251,24 +292,30 @@ def _chunk_initialisation(chunk: list[_Prepared], counts: list[int], options: Fi
     return Initialisation(torch.cat([p.global_orient for p in ordered]), torch.cat([p.body_pose for p in ordered]), betas)
 
 
-def _chunks(prepared: Iterator[_Prepared], limit: int, default_hypotheses: int) -> Iterator[list[_Prepared]]:
-    """Consecutive images grouped while they share keypoint format and hypothesis count and hold at most
-    ``limit`` people in all (an image with more people is a chunk of its own)."""
-    chunk: list[_Prepared] = []
+def _runs(items: Iterator[_Prepared] | list[_Prepared], key: Callable[[_Prepared], object],
+          limit: int | None = None) -> Iterator[list[_Prepared]]:
+    """Consecutive items grouped while they share ``key`` and hold at most ``limit`` people in all (an item with
+    more people is a group of its own)."""
+    group: list[_Prepared] = []
     people = 0
-
-    def key(item: _Prepared) -> tuple[str, int]:
-        return item.record.keypoint_format, default_hypotheses if item.init is None else item.init.num_hypotheses
-
-    for item in prepared:
+    for item in items:
         n = len(item.record.person_ids)
-        if chunk and (people + n > limit or key(item) != key(chunk[0])):
-            yield chunk
-            chunk, people = [], 0
-        chunk.append(item)
+        if group and ((limit is not None and people + n > limit) or key(item) != key(group[0])):
+            yield group
+            group, people = [], 0
+        group.append(item)
         people += n
-    if chunk:
-        yield chunk
+    if group:
+        yield group
+
+
+def _chunks(prepared: Iterator[_Prepared], options: FitOptions) -> Iterator[list[_Prepared]]:
+    """Consecutive images of one keypoint format, at most :attr:`FitOptions.batch_people` people in all, with
+    their ``per_image`` hook's part (one call per group); split where the hypothesis count changes."""
+    default = options.config.num_hypotheses
+    for group in _runs(prepared, lambda item: item.record.keypoint_format, options.batch_people):
+        _add_own(group, options)
+        yield from _runs(group, lambda item: default if item.init is None else item.init.num_hypotheses)
 
 
 def warn_empty(records: list[KeypointImage]) -> list[KeypointImage]:
@@ -286,7 +333,9 @@ def fit_image(record: KeypointImage, body: BodyModel, keypoint_body: KeypointBod
     (none when the image has no person left after the keypoint-count filter)."""
     if warn_empty([record]):
         return []
-    return _fit_chunk([_prepare(record, options)], body, keypoint_body, options, out)
+    prepared = [_prepare(record, options)]
+    _add_own(prepared, options)
+    return _fit_chunk(prepared, body, keypoint_body, options, out)
 
 
 def keypoint_agreement(record: KeypointImage, fitted: torch.Tensor | np.ndarray, alpha: float = 0.1) -> np.ndarray:
@@ -325,7 +374,7 @@ def fit_records(records: list[KeypointImage], options: FitOptions, out: str | Pa
     fitted = [r for r in records if len(r.person_ids)]
     written: list[Path] = []
     with tqdm(total=sum(len(r.person_ids) for r in fitted), desc="fit", unit="person", disable=len(fitted) < 2) as bar:
-        for chunk in _chunks((_prepare(r, options) for r in fitted), options.batch_people, options.config.num_hypotheses):
+        for chunk in _chunks((_prepare(r, options) for r in fitted), options):
             written.extend(_fit_chunk(chunk, body, keypoint_body, options, out, on_image))
             bar.update(sum(len(p.record.person_ids) for p in chunk))
     return written

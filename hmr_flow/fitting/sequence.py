@@ -42,7 +42,7 @@ from hmr_flow.fitting.adam import Adam
 from hmr_flow.fitting.fitter import keypoint_weights
 from hmr_flow.fitting.initialisation import estimate_translation
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
-from hmr_flow.fitting.schedule import SMPLIFY_STAGES, FitConfig, Stage, scaled_stages
+from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_stages
 from hmr_flow.geometry import (
     axis_angle_to_matrix,
     axis_angle_to_rot6d,
@@ -73,14 +73,16 @@ class SequenceConfig:
 
     Attributes:
         fit: the stages and weights of the per-frame terms and the hypotheses per frame (:class:`FitConfig`;
-            default :data:`SEQUENCE_ITERATIONS` steps, :data:`SEQUENCE_HYPOTHESES` hypothesis).
+            default :data:`SEQUENCE_ITERATIONS` steps, :data:`SEQUENCE_HYPOTHESES` hypothesis; the default
+            schedule's stages, so with several hypotheses per frame only each frame's best one goes on past the
+            camera stage of the per-frame fits, :attr:`~hmr_flow.fitting.schedule.Stage.keep`).
         acceleration_sigma: ``σ_a``, metres per frame² (see the module docstring); ``inf`` turns the
             temporal term off.
         window: most frames fitted at once (memory and time per step scale with it).
         overlap: frames shared by consecutive windows (at least 4, less than ``window / 2``).
     """
 
-    fit: FitConfig = field(default_factory=lambda: FitConfig(stages=scaled_stages(SMPLIFY_STAGES, SEQUENCE_ITERATIONS),
+    fit: FitConfig = field(default_factory=lambda: FitConfig(stages=scaled_stages(DEFAULT_STAGES, SEQUENCE_ITERATIONS),
                                                             num_hypotheses=SEQUENCE_HYPOTHESES))
     acceleration_sigma: float = ACCELERATION_SIGMA
     window: int = 150

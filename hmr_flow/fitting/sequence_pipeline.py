@@ -30,6 +30,7 @@ jitter shows there).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from tqdm.auto import tqdm
 
 from hmr_flow.body import BodyModel
 from hmr_flow.body.keypoint_body import KeypointBody
-from hmr_flow.files import save_npz
+from hmr_flow.files import npz_writer, write_set
 from hmr_flow.fitting.checks import check_keypoints
 from hmr_flow.fitting.fitter import fit_people, prior_sampler
 from hmr_flow.fitting.initialisation import Initialisation, default_initialisation
@@ -188,6 +189,17 @@ def sequence_tracks(sequence: KeypointSequence, size: tuple[int, int], tracker: 
     return tracks
 
 
+def earlier_tracks(out: str | Path, name: str, meshes: bool = False) -> list[Path]:
+    """The ``<name>_track<k>.npz`` files of an earlier run on the clip ``name`` in ``out`` (with ``meshes``,
+    also its ``<name>_track<k>_<frame>.<ply|obj|glb>`` meshes), in name order."""
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    ends = r"\.npz|_\d+\.(?:" + "|".join(MESH_FORMATS) + ")" if meshes else r"\.npz"
+    pattern = re.compile(re.escape(name) + r"_track\d+(?:" + ends + ")")
+    return sorted(path for path in out.iterdir() if pattern.fullmatch(path.name) and path.is_file())
+
+
 def fit_sequence(sequence: KeypointSequence, options: SequenceOptions, out: str | Path,
                  tracks: list[Track] | None = None) -> list[Path]:
     """Fit every track of ``sequence`` (:func:`sequence_tracks` unless given) and write the files of the
@@ -204,7 +216,7 @@ def fit_sequence(sequence: KeypointSequence, options: SequenceOptions, out: str 
     keypoint_body = KeypointBody(body)
     focal = options.focal if options.focal is not None else default_focal(*size)
     centre = (size[0] / 2.0, size[1] / 2.0)
-    written: list[Path] = []
+    writes: dict[Path, Callable[[Path], object]] = {}
     fits: list[TrackFit] = []
     frames_total = sum(len(t.detected) for t in tracks)
     with tqdm(total=frames_total, desc="fit", unit="frame", disable=frames_total < 2) as bar:
@@ -214,8 +226,10 @@ def fit_sequence(sequence: KeypointSequence, options: SequenceOptions, out: str 
                             sequence.keypoint_format, focal, centre, start, prior_of, options.config, bar.update)
             _check_track(sequence, track, fit)
             arrays = _arrays(sequence, track, fit, options, focal, size, body.name)
-            written.append(save_npz(arrays, out / f"{sequence.name}_track{track.track_id}.npz"))
+            writes[out / f"{sequence.name}_track{track.track_id}.npz"] = npz_writer(arrays)
             fits.append(fit)
+    # the tracks replace an earlier run's tracks and meshes of this clip together (no stale track left beside them)
+    written = write_set(writes, stale=earlier_tracks(out, sequence.name, meshes=True))
     if options.mesh_format is not None:
         written += _write_meshes(sequence, tracks, fits, body, out, options.mesh_format)
     if options.render:

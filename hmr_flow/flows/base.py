@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable
 
+import torch
 from torch import Tensor, nn
 
 
@@ -84,3 +86,38 @@ def feature_view_shape(x: Tensor) -> tuple[int, ...]:
 def spatial_size(x: Tensor) -> int:
     """Number of positions each feature occupies: 1 for ``(B, D)``, ``H·W`` for ``(B, C, H, W)``."""
     return math.prod(x.shape[2:])
+
+
+class FrozenCache:
+    """Values computed from some tensors, reused while no gradient can flow into them and each is still the
+    same tensor, unchanged; up to ``size`` of them per name (the most recently used).
+
+    :meth:`get` rebuilds the value whenever gradients are enabled and one of its tensors requires them
+    (training: every call must see the current parameters, in the graph), and otherwise as soon as one of
+    them is another tensor object, lives elsewhere (storage, device, dtype, shape) or was modified in place
+    (its version counter moved: an optimiser step, ``load_state_dict``, ``copy_``). An entry holds
+    references to its tensors, so a freed tensor's memory cannot come back as a false match. Not saved
+    with the module (a plain attribute, not a buffer).
+    """
+
+    def __init__(self, size: int = 1) -> None:
+        self.size = size
+        self._entries: dict[str, list[tuple[tuple[Tensor, ...], tuple, Tensor]]] = {}
+
+    @staticmethod
+    def _state(tensors: tuple[Tensor, ...]) -> tuple:
+        return tuple((t.data_ptr(), t._version, t.device, t.dtype, t.shape) for t in tensors)
+
+    def get(self, name: str, tensors: tuple[Tensor, ...], build: Callable[[], Tensor]) -> Tensor:
+        """``build()``, or the value it gave for ``tensors`` at an earlier call under ``name`` (see the class)."""
+        if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+            return build()
+        entries = self._entries.setdefault(name, [])
+        state = self._state(tensors)
+        for index, (held, held_state, value) in enumerate(entries):
+            if len(held) == len(tensors) and all(a is b for a, b in zip(held, tensors)) and held_state == state:
+                entries.append(entries.pop(index))  # the most recently used last
+                return value
+        entries.append((tensors, state, build()))
+        del entries[: -self.size]
+        return entries[-1][2]

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import abc
 
-import scipy.linalg
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from .base import Transform, spatial_size
+from .base import FrozenCache, Transform, spatial_size
 
 
 class LUCore(nn.Module):
@@ -35,32 +34,21 @@ class LUCore(nn.Module):
         self.features = features
         gaussian = torch.randn(features, features, generator=generator, dtype=torch.float64)
         orthogonal, _ = torch.linalg.qr(gaussian)
-        p, lower, upper = scipy.linalg.lu(orthogonal.numpy())
-        diagonal = torch.from_numpy(upper.diagonal().copy())
+        p, lower, upper = torch.linalg.lu(orthogonal)  # orthogonal = p @ lower @ upper
+        diagonal = upper.diagonal()
         dtype = torch.get_default_dtype()
-        self.register_buffer("permutation", torch.from_numpy(p).to(dtype))
+        self.register_buffer("permutation", p.to(dtype))
         self.register_buffer("sign", diagonal.sign().to(dtype))
-        self.lower = nn.Parameter(torch.from_numpy(lower).tril(-1).to(dtype))
-        self.upper = nn.Parameter(torch.from_numpy(upper).triu(1).to(dtype))
+        self.lower = nn.Parameter(lower.tril(-1).to(dtype))
+        self.upper = nn.Parameter(upper.triu(1).to(dtype))
         self.log_s = nn.Parameter(diagonal.abs().log().to(dtype))
-        self._cache: dict[tuple, Tensor] = {}
-
-    def _state(self) -> tuple:
-        """Identity and version of every tensor ``W`` is built from (changes on any in-place update)."""
-        tensors = (self.lower, self.upper, self.log_s, self.permutation, self.sign)
-        return tuple((t.data_ptr(), t._version, t.device, t.dtype) for t in tensors)
+        self._cache = FrozenCache()
 
     def _reused(self, name: str, dtype: torch.dtype, build) -> Tensor:
         """``build()``, or its result from an earlier call when no gradient can flow into it and nothing
-        it depends on has changed since."""
-        if torch.is_grad_enabled() and any(p.requires_grad for p in (self.lower, self.upper, self.log_s)):
-            return build()
-        key = (name, dtype, self._state())
-        cached = self._cache.get(name)
-        if cached is None or cached[0] != key:
-            cached = (key, build())
-            self._cache[name] = cached
-        return cached[1]
+        it depends on has changed since (:class:`~hmr_flow.flows.base.FrozenCache`)."""
+        tensors = (self.lower, self.upper, self.log_s, self.permutation, self.sign)
+        return self._cache.get(f"{name} {dtype}", tensors, build)
 
     def _factors(self, dtype: torch.dtype) -> tuple[Tensor, Tensor]:
         eye = torch.eye(self.features, dtype=dtype, device=self.log_s.device)

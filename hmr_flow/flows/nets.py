@@ -7,6 +7,12 @@ layer, so a coupling layer built on them starts as the identity map.
 serves the ``n`` consecutive rows ``i·n … i·n + n − 1`` of ``x`` (the layout of
 :meth:`hmr_flow.flows.Flow.sample`). The context's share of the first layer is then computed once per
 context row, not once per sample.
+
+**A context seen again.** :class:`ResidualMLP` keeps the context's share of its first layer (plus the
+bias) for the last :data:`CONTEXTS_KEPT` context tensors it saw, and reuses it while no gradient can flow into it (inference, or a
+frozen flow) and neither that tensor nor the layer's weights changed (:class:`~hmr_flow.flows.base.FrozenCache`):
+a fit scores new poses against the same people's features at every step, so from the second step on the
+first layer costs only its pose columns.
 """
 
 from __future__ import annotations
@@ -14,6 +20,12 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .base import FrozenCache
+
+#: Contexts whose first-layer term a conditioner keeps (a fit alternates between a few: its batch of people,
+#: the bodies it still optimises, the final scoring).
+CONTEXTS_KEPT = 4
 
 
 def _check_context(module: nn.Module, x: Tensor, context: Tensor | None, expected: int) -> None:
@@ -63,18 +75,30 @@ class ResidualMLP(nn.Module):
         self.output = nn.Sequential(nn.ReLU(), nn.Linear(hidden, out_features))
         nn.init.zeros_(self.output[1].weight)
         nn.init.zeros_(self.output[1].bias)
+        self._cache = FrozenCache(CONTEXTS_KEPT)
+
+    def _context_term(self, context: Tensor) -> Tensor:
+        """``(B, hidden)``: the first layer's context columns applied to ``context (B, C)``, plus its bias
+        (reused for the same context and weights, see the module docstring)."""
+        weight, bias = self.input.weight, self.input.bias
+        inputs = weight.shape[1] - self.context_features
+        return self._cache.get("context", (context, weight, bias),
+                               lambda: F.linear(context, weight[:, inputs:], bias))
+
+    def _input_weight(self) -> Tensor:
+        """``(hidden, in_features)``: the first layer's input columns, contiguous (reused while frozen)."""
+        weight = self.input.weight
+        return self._cache.get("input", (weight,), lambda: weight[:, : weight.shape[1] - self.context_features].contiguous())
 
     def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
         _check_context(self, x, context, self.context_features)
         if context is None:
             h = self.input(x)
         elif _group_size(x, context) == 1:
-            h = self.input(torch.cat([x, context], dim=1))
+            h = torch.addmm(self._context_term(context), x, self._input_weight().t())
         else:
-            inputs = x.shape[1]
-            h = F.linear(x, self.input.weight[:, :inputs], self.input.bias)
-            per_context = F.linear(context, self.input.weight[:, inputs:])
-            h = (h.unflatten(0, (context.shape[0], -1)) + per_context[:, None]).flatten(0, 1)
+            h = F.linear(x, self._input_weight()).unflatten(0, (context.shape[0], -1))
+            h = (h + self._context_term(context)[:, None]).flatten(0, 1)
         for block in self.blocks:
             h = h + block(h)
         return self.output(h)

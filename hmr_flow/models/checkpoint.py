@@ -18,6 +18,7 @@ import torch
 from hmr_flow.files import save_torch
 from hmr_flow.models.model import HMRConfig, HMRFlow
 from hmr_flow.validation import UserInputError, check_state_dict, first_line, load_tensor_file
+from hmr_flow.validation.file_kinds import HMR_CHECKPOINT
 
 FORMAT = "hmr-flow-hmr"
 VERSION = 1
@@ -41,7 +42,7 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     """Load and check a checkpoint dict (``weights_only=True``). Raises :class:`CheckpointError`."""
     path = Path(path)
     try:
-        data = load_tensor_file(path, "HMRFlow checkpoint", map_location)
+        data = load_tensor_file(path, "HMRFlow checkpoint", map_location, kind=HMR_CHECKPOINT)
     except (UserInputError, FileNotFoundError) as err:
         raise CheckpointError(str(err)) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -13,6 +13,8 @@ fitted camera-frame orientation is scored as is (the same approximation as the h
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor, nn
@@ -22,7 +24,7 @@ from hmr_flow.fitting.initialisation import Initialisation, default_initialisati
 from hmr_flow.fitting.pipeline import PerImage
 from hmr_flow.geometry import axis_angle_to_matrix, matrix_to_rot6d
 from hmr_flow.models.model import HMRFlow
-from hmr_flow.models.regress import check_coco17, encode_people, keypoint_boxes, regress
+from hmr_flow.models.regress import RegressInput, check_coco17, encode_people, keypoint_boxes, regress_images
 
 
 class ConditionalPrior(nn.Module):
@@ -117,6 +119,11 @@ class ConditionalPrior(nn.Module):
         """:class:`~hmr_flow.prior.FittingPrior`: log p of the fitted ``rotations (B, 24, 3, 3)``."""
         return self._rotations_log_prob(rotations)
 
+    def for_bodies(self, rows: Tensor, batch: int) -> ConditionalPrior:
+        """:class:`~hmr_flow.prior.FittingPrior`: the prior of bodies ``rows (R,)`` of a batch of ``batch``
+        (each body scored against its person's features, one body per "person")."""
+        return ConditionalPrior.from_features(self.model, self._person_features(batch, self.features)[rows])
+
 
 #: How :func:`conditional_fitting` starts a fit: the model's hypotheses (``fit --init-from regression``),
 #: the fitter's relaxed pose facing / away then the model's samples (``--init-from prior`` with the
@@ -124,8 +131,50 @@ class ConditionalPrior(nn.Module):
 STARTS = ("regression", "samples", None)
 
 
+@dataclass
+class ConditionalFitting:
+    """The per-image hook :func:`conditional_fitting` makes (see there). ``fit_records`` gives it a batch of
+    images at once (:meth:`for_images`: one encoding and one decoding of all their people, each image's
+    hypotheses as when called alone); it reads the pixels only for a model with RGB input
+    (:attr:`needs_image`)."""
+
+    model: HMRFlow
+    n: int = 4
+    seed: int = 0
+    temperature: float = 1.0
+    start: str | None = "regression"
+    prior: bool = True
+
+    def __post_init__(self) -> None:
+        if self.start not in STARTS:
+            raise ValueError(f"start: expected one of {STARTS}, got {self.start!r}")
+        if self.start is None and not self.prior:
+            raise ValueError("conditional_fitting: neither a start nor a prior asked for")
+
+    @property
+    def needs_image(self) -> bool:
+        """Whether the hook reads the image's pixels (models with RGB input); else it is given ``None``."""
+        return self.model.config.rgb
+
+    def __call__(self, record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> PerImage:
+        return self.for_images([(record, image, focal, size)])[0]
+
+    def for_images(self, images: list[tuple]) -> list[PerImage]:
+        """The :class:`~hmr_flow.fitting.PerImage` of each ``(record, image, focal, size)``, in order."""
+        keypoints = [to_coco17(record.keypoints, record.keypoint_format) for record, *_ in images]
+        if self.start is None:
+            return [PerImage(None, ConditionalPrior(self.model, kp, image)) for kp, (_, image, *_) in zip(keypoints, images)]
+        count = self.n if self.start == "regression" else max(1, self.n - 1)  # "samples": the mode is drawn and dropped
+        inputs = [RegressInput(image, None, focal, kp, size) for kp, (_, image, focal, size) in zip(keypoints, images)]
+        own = []
+        for hypotheses in regress_images(self.model, inputs, count, self.temperature, self.seed):
+            init = hypotheses.initialisation() if self.start == "regression" else _relaxed_then_samples(hypotheses, self.n)
+            own.append(PerImage(init, ConditionalPrior.from_features(self.model, hypotheses.features) if self.prior else None))
+        return own
+
+
 def conditional_fitting(model: HMRFlow, n: int = 4, seed: int = 0, temperature: float = 1.0, *,
-                        start: str | None = "regression", prior: bool = True):
+                        start: str | None = "regression", prior: bool = True) -> ConditionalFitting:
     """A fitting ``per_image`` hook (:class:`hmr_flow.fitting.FitOptions`) that the conditional model starts
     and/or regularises, each image's people (COCO-17 keypoints, BODY_25 reordered; and the image, for
     models with RGB input) encoded once for both: a :class:`~hmr_flow.fitting.PerImage` with
@@ -137,22 +186,10 @@ def conditional_fitting(model: HMRFlow, n: int = 4, seed: int = 0, temperature: 
       pose; ``fit --prior conditional --init-from prior`` passes the fit's sampling temperature);
       ``None``, none (the fit's default hypotheses);
     - ``prior``: the :class:`ConditionalPrior` of the same encoding if ``prior``, else ``None`` (the run's).
+
+    The hook is a :class:`ConditionalFitting`: the fitting pipeline hands it many images at once.
     """
-    if start not in STARTS:
-        raise ValueError(f"start: expected one of {STARTS}, got {start!r}")
-    if start is None and not prior:
-        raise ValueError("conditional_fitting: neither a start nor a prior asked for")
-
-    def per_image(record, image: np.ndarray | None, focal: float, size: tuple[int, int]) -> PerImage:
-        keypoints = to_coco17(record.keypoints, record.keypoint_format)
-        if start is None:
-            return PerImage(None, ConditionalPrior(model, keypoints, image))
-        count = n if start == "regression" else max(1, n - 1)  # "samples": the mode is drawn and dropped
-        hypotheses = regress(model, image, None, count, focal, keypoints, temperature, seed, image_size=size)
-        init = hypotheses.initialisation() if start == "regression" else _relaxed_then_samples(hypotheses, n)
-        return PerImage(init, ConditionalPrior.from_features(model, hypotheses.features) if prior else None)
-
-    return per_image
+    return ConditionalFitting(model, n, seed, temperature, start, prior)
 
 
 def _relaxed_then_samples(hypotheses, n: int) -> Initialisation:

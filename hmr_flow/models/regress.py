@@ -11,7 +11,7 @@ image centre; hypotheses are converted to it with :func:`hmr_flow.models.camera.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -65,6 +65,15 @@ class Hypotheses:
         rotmats = axis_angle_to_matrix(self.pose.reshape(people * count, 24, 3))
         points = body(rotmats, self.betas.reshape(people * count, -1), self.transl.reshape(people * count, 3))
         return points.reshape(people, count, *points.shape[1:])
+
+    def select(self, people: list[int] | None = None, count: int | None = None) -> Hypotheses:
+        """The hypotheses of ``people`` (indices; ``None``: all), the first ``count`` of each (``None``: all)."""
+        index = slice(None) if people is None else torch.as_tensor(people, dtype=torch.long)
+        hypotheses = slice(None, count)
+        return replace(self, **{name: getattr(self, name)[index][:, hypotheses] for name in
+                                ("pose", "log_prob", "betas", "transl", "camera")},
+                       **{name: getattr(self, name)[index] for name in ("boxes", "crop_centres", "crop_sizes",
+                                                                         "features")})
 
     def to_numpy(self) -> dict[str, np.ndarray]:
         """Arrays for ``np.savez`` in smplx's names: ``global_orient (P, n, 3)`` (camera frame),
@@ -133,17 +142,23 @@ def check_coco17(keypoints: np.ndarray) -> np.ndarray:
     return keypoints
 
 
-@torch.no_grad()
-def encode_people(
-    model: HMRFlow, image: np.ndarray | None, boxes: np.ndarray, keypoints: np.ndarray | None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The model's features of ``P`` people: the square crop of side ``BOX_SCALE ·`` the longer box side
-    around each of ``boxes (P, 4)`` (already checked), its RGB pixels for RGB models and ``keypoints (P, 17, 3)``
-    (full-image pixels, checked) moved into it for keypoint models.
+@dataclass
+class _Crops:
+    """What the model sees of ``P`` people (:func:`crop_inputs`): ``images (P, 3, S, S)`` in [0, 1] (RGB models,
+    else ``None``), ``keypoints (P, 17, 2)`` crop pixels and ``confidence (P, 17)`` (keypoint models, else
+    ``None``), crop ``centres (P, 2)`` and ``sides (P,)`` in full-image pixels."""
 
-    Returns:
-        features ``(P, F)``, crop centres ``(P, 2)`` and sides ``(P,)`` in full-image pixels (model device).
-    """
+    images: torch.Tensor | None
+    keypoints: torch.Tensor | None
+    confidence: torch.Tensor | None
+    centres: torch.Tensor
+    sides: torch.Tensor
+
+
+def crop_inputs(model: HMRFlow, image: np.ndarray | None, boxes: np.ndarray, keypoints: np.ndarray | None) -> _Crops:
+    """The square crop of side ``BOX_SCALE ·`` the longer box side around each of ``boxes (P, 4)`` (already
+    checked): its RGB pixels for RGB models, and ``keypoints (P, 17, 3)`` (full-image pixels, checked) moved
+    into it for keypoint models (on the model's device)."""
     size = model.config.image_size
     device = next(model.parameters()).device
     centres = torch.as_tensor((boxes[:, :2] + boxes[:, 2:]) / 2, dtype=torch.float32, device=device)
@@ -158,7 +173,93 @@ def encode_people(
         kp = torch.as_tensor(keypoints, dtype=torch.float32, device=device)
         crop_kp = to_crop(kp[..., :2], centres, sides, size)
         crop_conf = kp[..., 2].clamp(0, 1)
-    return model.encode(images, crop_kp, crop_conf), centres, sides
+    return _Crops(images, crop_kp, crop_conf, centres, sides)
+
+
+def _joined(parts: list[torch.Tensor | None]) -> torch.Tensor | None:
+    return None if parts[0] is None else torch.cat(parts)
+
+
+@torch.no_grad()
+def encode_people(
+    model: HMRFlow, image: np.ndarray | None, boxes: np.ndarray, keypoints: np.ndarray | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The model's features of ``P`` people of one image (:func:`crop_inputs`).
+
+    Returns:
+        features ``(P, F)``, crop centres ``(P, 2)`` and sides ``(P,)`` in full-image pixels (model device).
+    """
+    crops = crop_inputs(model, image, boxes, keypoints)
+    return model.encode(crops.images, crops.keypoints, crops.confidence), crops.centres, crops.sides
+
+
+@dataclass
+class RegressInput:
+    """One image for :func:`regress_images`: the arguments of :func:`regress` that differ between images."""
+
+    image: np.ndarray | None
+    boxes: np.ndarray | None = None
+    focal: float | None = None
+    keypoints: np.ndarray | None = None
+    image_size: tuple[int, int] | None = None
+
+
+def _checked(model: HMRFlow, item: RegressInput) -> tuple[RegressInput, tuple[int, int]]:
+    """``item`` with its boxes and keypoints checked (boxes from the keypoints where the model crops around
+    them) and its image size ``(W, H)``."""
+    config, image, keypoints, boxes = model.config, item.image, item.keypoints, item.boxes
+    if image is not None:
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image: expected (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+        height, width = image.shape[:2]
+    elif config.rgb:
+        raise ValueError(f"this model takes {config.inputs} input: an image is needed")
+    elif item.image_size is None:
+        raise ValueError("image_size: needed (W, H) pixels when no image is given")
+    else:
+        width, height = item.image_size
+    if keypoints is not None:
+        keypoints = check_coco17(keypoints)
+    elif config.keypoint_channels and not config.rgb:
+        raise ValueError("keypoints: this model takes 2D keypoints, none were given")
+    if boxes is None or not config.rgb:
+        boxes = keypoint_boxes(keypoints) if keypoints is not None else np.array([[0, 0, width, height]], dtype=float)
+    boxes = check_boxes(boxes, width, height)
+    if keypoints is not None and len(keypoints) != len(boxes):
+        raise ValueError(f"keypoints: {len(keypoints)} people but {len(boxes)} boxes")
+    return RegressInput(image, boxes, item.focal, keypoints, item.image_size), (width, height)
+
+
+@torch.no_grad()
+def regress_images(model: HMRFlow, items: list[RegressInput], n: int = 16, temperature: float = 1.0,
+                   seed: int = 0) -> list[Hypotheses]:
+    """:func:`regress` of several images with one encoding and one decoding of all their people: image ``i``'s
+    hypotheses are :func:`regress` of ``items[i]`` alone (each image's random hypotheses drawn from ``seed``,
+    as there; equal up to float rounding)."""
+    checked = [_checked(model, item) for item in items]
+    crops = [crop_inputs(model, item.image, item.boxes, item.keypoints) for item, _ in checked]
+    features = model.encode(_joined([c.images for c in crops]), _joined([c.keypoints for c in crops]),
+                            _joined([c.confidence for c in crops]))
+    device = features.device
+    latents = [model.latent(len(item.boxes), n, temperature, torch.Generator(device).manual_seed(seed))
+               for item, _ in checked]
+    samples = model.decode(features, torch.cat(latents))
+    focals = [default_focal(*size) if item.focal is None else float(item.focal) for item, size in checked]
+    principals = [torch.tensor([w / 2, h / 2], dtype=torch.float32, device=device) for _, (w, h) in checked]
+    counts = [len(item.boxes) for item, _ in checked]
+    per_person = torch.cat([torch.full((c,), f, device=device) for c, f in zip(counts, focals)])
+    centres, sides = torch.cat([c.centres for c in crops]), torch.cat([c.sides for c in crops])
+    transl = crop_to_full_translation(samples.camera, centres, sides, per_person,
+                                      torch.cat([p.expand(c, 2) for p, c in zip(principals, counts)]))
+    pose = samples.axis_angle()
+    hypotheses, start = [], 0
+    for (item, _), crop, focal, principal, count in zip(checked, crops, focals, principals, counts):
+        rows = slice(start, start + count)
+        hypotheses.append(Hypotheses(pose[rows], samples.log_prob[rows], samples.betas[rows], transl[rows],
+                                     samples.camera[rows], focal, principal, torch.as_tensor(item.boxes, dtype=torch.float32),
+                                     crop.centres, crop.sides, features[rows]))
+        start += count
+    return hypotheses
 
 
 @torch.no_grad()
@@ -187,32 +288,4 @@ def regress(
         temperature: scale of the latent noise of the random hypotheses; seed: their random seed.
         image_size: ``(W, H)`` pixels when no image is given.
     """
-    config = model.config
-    if image is not None:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"image: expected (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
-        height, width = image.shape[:2]
-    elif config.rgb:
-        raise ValueError(f"this model takes {config.inputs} input: an image is needed")
-    elif image_size is None:
-        raise ValueError("image_size: needed (W, H) pixels when no image is given")
-    else:
-        width, height = image_size
-    if keypoints is not None:
-        keypoints = check_coco17(keypoints)
-    elif config.keypoint_channels and not config.rgb:
-        raise ValueError("keypoints: this model takes 2D keypoints, none were given")
-    if boxes is None or not config.rgb:
-        boxes = keypoint_boxes(keypoints) if keypoints is not None else np.array([[0, 0, width, height]], dtype=float)
-    boxes = check_boxes(boxes, width, height)
-    if keypoints is not None and len(keypoints) != len(boxes):
-        raise ValueError(f"keypoints: {len(keypoints)} people but {len(boxes)} boxes")
-    features, centres_t, sides_t = encode_people(model, image, boxes, keypoints)
-    device = features.device
-    generator = torch.Generator(device).manual_seed(seed)
-    samples = model.decode(features, model.latent(len(boxes), n, temperature, generator))
-    focal = default_focal(width, height) if focal is None else float(focal)
-    principal = torch.tensor([width / 2, height / 2], dtype=torch.float32, device=device)
-    transl = crop_to_full_translation(samples.camera, centres_t, sides_t, focal, principal.expand(len(boxes), 2))
-    return Hypotheses(samples.axis_angle(), samples.log_prob, samples.betas, transl, samples.camera, focal, principal,
-                      torch.as_tensor(boxes, dtype=torch.float32), centres_t, sides_t, features)
+    return regress_images(model, [RegressInput(image, boxes, focal, keypoints, image_size)], n, temperature, seed)[0]

@@ -202,7 +202,7 @@ def _train(settings: TrainSettings, config: HMRConfig, weights: LossWeights, inf
     if info.enabled:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     use_amp = settings.amp and device.type == "cuda"
-    csv_log = MetricsLog(log_path(out), resume=state is not None) if info.is_main else None
+    csv_log = MetricsLog(log_path(out), resume=state is not None, last_epoch=start_epoch) if info.is_main else None
     meter = LossMeter(f"--lr {settings.lr:g}: training diverged", "lower --lr or check the data")
     row: dict = {}
     for epoch in range(start_epoch, settings.epochs):

@@ -60,6 +60,10 @@ class FittingPrior(Protocol):
     def fitted_log_prob(self, body_pose: Tensor, rotations: Tensor) -> Tensor | None:
         """``(B,)`` log-likelihood (nats) of fitted poses, or ``None`` for a prior without a density."""
 
+    def for_bodies(self, rows: Tensor, batch: int) -> FittingPrior:
+        """The prior of bodies ``rows (R,)`` of a batch of ``batch`` (what the fitter scores once it has dropped
+        some hypotheses)."""
+
 
 class PosePrior(nn.Module, abc.ABC):
     """The prior interface (see the module docstring); ``kind`` is ``"flow"``, ``"gmm"`` or ``"none"``."""
@@ -88,6 +92,10 @@ class PosePrior(nn.Module, abc.ABC):
     def fitted_log_prob(self, body_pose: Tensor, rotations: Tensor) -> Tensor | None:
         """:class:`FittingPrior`: :meth:`log_prob` of the body pose."""
         return self.log_prob(body_pose)
+
+    def for_bodies(self, rows: Tensor, batch: int) -> PosePrior:
+        """:class:`FittingPrior`: itself (a body's cost depends on its own pose only)."""
+        return self
 
     @abc.abstractmethod
     def score(self, body_pose) -> tuple[Tensor, Tensor]:

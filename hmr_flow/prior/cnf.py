@@ -34,6 +34,7 @@ from hmr_flow.flows import ActNorm, Compose, ContinuousFlow, Flow, ODESolution, 
 from hmr_flow.prior.base import DensityPrior, read_checkpoint, weights_matching_config
 from hmr_flow.prior.space import PoseSpace, floored_log_prob, floored_samples
 from hmr_flow.validation import load_tensor_file
+from hmr_flow.validation.file_kinds import CNF_PRIOR
 
 FORMAT = "hmr_flow.prior.cnf/1"
 #: Model and solver settings of the shipped CNF prior (stored in its checkpoint).
@@ -145,4 +146,5 @@ class CNFPrior(DensityPrior):
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> CNFPrior:
         """Read a checkpoint written by :meth:`save`; errors name the file."""
-        return cls.from_checkpoint(load_tensor_file(path, "CNF prior checkpoint", map_location), str(path))
+        return cls.from_checkpoint(load_tensor_file(path, "CNF prior checkpoint", map_location,
+                                                   kind=CNF_PRIOR), str(path))

@@ -34,6 +34,7 @@ from hmr_flow.prior.base import DensityPrior, read_checkpoint, weights_matching_
 from hmr_flow.prior.space import PoseSpace, floored_log_prob, floored_samples
 from hmr_flow.files import save_torch
 from hmr_flow.validation import UserInputError, load_tensor_file
+from hmr_flow.validation.file_kinds import FLOW_PRIOR
 
 FORMAT = "hmr_flow.prior.flow/1"
 #: Flow sizes of the shipped prior.
@@ -141,5 +142,5 @@ class FlowPrior(DensityPrior):
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> FlowPrior:
         """Read a checkpoint written by :meth:`save`; errors name the file."""
-        checkpoint = load_tensor_file(path, "flow prior checkpoint", map_location)
+        checkpoint = load_tensor_file(path, "flow prior checkpoint", map_location, kind=FLOW_PRIOR)
         return cls.from_checkpoint(checkpoint, str(path))

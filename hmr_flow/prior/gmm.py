@@ -23,7 +23,8 @@ from torch import Tensor
 from hmr_flow.prior.base import DensityPrior
 from hmr_flow.prior.space import PoseSpace
 from hmr_flow.files import save_npz
-from hmr_flow.validation import UserInputError
+from hmr_flow.validation import UserInputError, check_input_file, wrong_kind
+from hmr_flow.validation.file_kinds import GMM_PRIOR
 
 FORMAT = "hmr_flow.prior.gmm/1"
 
@@ -93,9 +94,9 @@ class GMMPrior(DensityPrior):
     @classmethod
     def load(cls, path: str | Path) -> GMMPrior:
         """Read a file written by :meth:`save`; errors name the file."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"GMM prior file not found: {path}")
+        path = check_input_file(path, "GMM prior")
+        if (message := wrong_kind(path, GMM_PRIOR, "GMM prior")) is not None:
+            raise UserInputError(message)
         try:
             with np.load(path, allow_pickle=False) as data:
                 arrays = {key: data[key] for key in data.files}

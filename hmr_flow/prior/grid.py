@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
+
+from hmr_flow.images import write_image
 
 #: Model frame (Y up, facing +Z) → OpenCV camera frame (y down) seen from the front.
 _MODEL_TO_CAMERA = np.diag([1.0, -1.0, -1.0])
@@ -53,8 +54,5 @@ def render_pose_grid(body_pose: torch.Tensor, out: str | Path, columns: int = 4,
         mesh = side_view(MeshSpec(vertices, model.faces), yaw_deg)
         images.append(render_meshes([mesh], focal, (width, height))[0])
     sheet = contact_sheet(images, labels, columns)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write image {out}")
+    write_image(out, sheet)
     return sheet

@@ -13,13 +13,14 @@ its parent, in the joint order of :data:`hmr_flow.body.skeleton.JOINT_NAMES` ``[
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from hmr_flow.geometry.rotations import axis_angle_to_matrix, matrix_to_axis_angle
-from hmr_flow.validation import UserInputError, first_line
+from hmr_flow.validation import UserInputError, check_input_file, first_line
 
 NUM_BODY_JOINTS = 23
 
@@ -62,17 +63,120 @@ def canonical_axis_angle(body_pose, dtype: torch.dtype = torch.float32, device=N
     return matrix_to_axis_angle(pose)
 
 
-def _read_pose_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
-    """The ``body_pose``/``poses`` arrays of an ``.npz`` (by content, whatever the extension) or the one
-    array of an ``.npy`` (as ``body_pose``), and the keys found."""
+#: Largest deviation of ``RᵀR`` from the identity (and of ``det R`` from 1) of a rotation matrix read from a file.
+ROTATION_TOLERANCE = 1e-3
+#: Poses per chunk when a pose file is read piece by piece (:meth:`PoseFile.chunks`).
+CHUNK = 4096
+
+
+def _array_stream(path: Path) -> tuple[object, np.dtype, tuple[int, ...], str, object]:
+    """The array a pose file holds: ``(open file positioned at its data (or the array itself), dtype, shape,
+    key, the archive to close)``, reading only its header: ``body_pose``, else ``poses`` of an ``.npz`` (by
+    content, whatever the extension), or the one array of an ``.npy`` (as ``body_pose``)."""
     try:
-        data = np.load(path, allow_pickle=False)
-        if isinstance(data, np.ndarray):
-            return {"body_pose": data}, ["<.npy array>"]
-        with data:
-            return {key: np.asarray(data[key]) for key in data.files if key in ("body_pose", "poses")}, sorted(data.files)
+        if zipfile.is_zipfile(path):
+            archive = zipfile.ZipFile(path)
+            names = {name.removesuffix(".npy"): name for name in archive.namelist()}
+            key = next((k for k in ("body_pose", "poses") if k in names), None)
+            if key is None:
+                archive.close()
+                raise UserInputError(f"{path}: no 'body_pose' or 'poses' array (keys: {sorted(names)})")
+            handle = archive.open(names[key])
+        else:
+            archive, key, handle = None, "body_pose", open(path, "rb")
+        version = np.lib.format.read_magic(handle)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran, dtype = read_header(handle)
     except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
         raise UserInputError(f"{path}: not a readable .npz/.npy pose file ({first_line(err)})") from None
+    if dtype.hasobject:
+        raise UserInputError(f"{path}: poses must be real numbers, got dtype {dtype}")
+    if fortran:  # not stored row by row: read whole (numpy writes C order unless given a transposed array)
+        data = np.load(path, allow_pickle=False)
+        array = data if isinstance(data, np.ndarray) else data[key]
+        handle.close()
+        return np.ascontiguousarray(array), dtype, shape, key, archive
+    return handle, dtype, shape, key, archive
+
+
+class PoseFile:
+    """A pose file read piece by piece (:meth:`chunks`): memory bounded by the chunk, whatever its size.
+
+    Accepted (see :func:`load_pose_batch`): ``body_pose`` ``(N, 69)``, ``(N, 23, 3, 3)``, ``(P, n, 69)`` or
+    ``(P, n, 23, 3, 3)``; ``poses`` ``(N, ≥ 72)`` (AMASS; columns 3–71); an ``.npy`` holding the ``body_pose``
+    array. Attributes: ``path``, ``count`` (poses N), ``batch`` (``(N,)`` or ``(P, n)``).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = check_input_file(path, "pose file")
+        handle, dtype, shape, key, archive = _array_stream(self.path)
+        for opened in (handle, archive):
+            if hasattr(opened, "close"):
+                opened.close()
+        self.dtype, self.key = dtype, key
+        if dtype.kind not in "fiu":
+            raise UserInputError(f"{self.path}: poses must be real numbers, got dtype {dtype}")
+        if key == "poses":
+            if len(shape) != 2 or shape[1] < 72:
+                raise UserInputError(f"{self.path}: 'poses' must be (N, ≥72) SMPL parameters, got shape {shape}")
+            self.row, self.batch = (shape[1],), shape[:1]
+        else:
+            trailing = (1 if shape[-1:] == (NUM_BODY_JOINTS * 3,) else
+                        3 if shape[-3:] == (NUM_BODY_JOINTS, 3, 3) else 0)
+            if not trailing or len(shape) - trailing not in (1, 2):
+                raise UserInputError(f"{self.path}: expected axis-angle (B, 69) or rotation matrices (B, 23, 3, 3) for "
+                                     f"the 23 body joints (global orientation excluded), got shape {shape}")
+            self.row, self.batch = shape[len(shape) - trailing :], shape[: len(shape) - trailing]
+        self.count = int(np.prod(self.batch))
+        if self.count == 0:
+            raise UserInputError(f"{self.path}: empty batch (no poses)")
+
+    def chunks(self, size: int = CHUNK) -> Iterator[np.ndarray]:
+        """Body poses ``(≤ size, 69)`` float32 axis-angle, in file order, each chunk checked (finite, within
+        float32, proper rotation matrices); errors name the file and the pose."""
+        handle, dtype, _, _, archive = _array_stream(self.path)
+        row_items = int(np.prod(self.row))
+        try:
+            for start in range(0, self.count, size):
+                rows = min(size, self.count - start)
+                if isinstance(handle, np.ndarray):
+                    values = handle.reshape(self.count, *self.row)[start : start + rows]
+                else:
+                    data = handle.read(rows * row_items * dtype.itemsize)
+                    if len(data) < rows * row_items * dtype.itemsize:
+                        raise UserInputError(f"{self.path}: truncated (the array ends before pose {start + rows})")
+                    values = np.frombuffer(data, dtype).reshape(rows, *self.row)
+                yield self._checked(values, start)
+        finally:
+            for opened in (handle, archive):
+                if hasattr(opened, "close"):
+                    opened.close()
+
+    def _checked(self, values: np.ndarray, start: int) -> np.ndarray:
+        if self.key == "poses":
+            values = values[:, 3:72]
+        if values.dtype.kind == "f":
+            bad = ~np.isfinite(values).reshape(len(values), -1).all(axis=1)
+            if bad.any():
+                raise UserInputError(f"{self.path}: pose {start + int(bad.argmax())} contains NaN or infinite values")
+            if np.abs(values).max(initial=0.0) > np.finfo(np.float32).max:
+                raise UserInputError(f"{self.path}: pose values exceed the float32 range")
+        if values.ndim == 2:
+            return values.astype(np.float32)
+        matrices = torch.from_numpy(values.astype(np.float64))
+        _check_rotations(matrices, self.path, start)
+        return matrix_to_axis_angle(matrices).reshape(len(values), NUM_BODY_JOINTS * 3).numpy().astype(np.float32)
+
+
+def _check_rotations(matrices: torch.Tensor, path: Path, start: int) -> None:
+    """``(B, 23, 3, 3)`` must be rotation matrices (``RᵀR = I``, ``det R = 1`` within :data:`ROTATION_TOLERANCE`)."""
+    gram = matrices.transpose(-1, -2) @ matrices
+    error = (gram - torch.eye(3, dtype=matrices.dtype)).abs().amax(dim=(-1, -2))
+    error = torch.maximum(error, (torch.linalg.det(matrices) - 1.0).abs())
+    if (error > ROTATION_TOLERANCE).any():
+        pose, joint = divmod(int(error.reshape(-1).argmax()), NUM_BODY_JOINTS)
+        raise UserInputError(f"{path}: pose {start + pose} joint {joint + 1} is not a rotation matrix (|RᵀR − I| or "
+                             f"|det R − 1| = {float(error.max()):.3g}); give proper rotations, or axis-angle (N, 69)")
 
 
 def load_pose_file(path: str | Path) -> np.ndarray:
@@ -89,35 +193,9 @@ def load_pose_batch(path: str | Path) -> tuple[np.ndarray, tuple[int, ...]]:
     Accepted ``.npz`` keys, in order: ``body_pose`` (``(N, 69)`` or ``(N, 23, 3, 3)``, e.g. the mocap pose
     file, ``prior sample`` and ``fit`` output; or ``(P, n, 69)`` / ``(P, n, 23, 3, 3)``, ``regress``
     output) or ``poses`` (``(N, ≥ 72)``, AMASS/SMPL layout: columns 3–71 are the body joints); an ``.npy``
-    holds the ``body_pose`` array itself. Values must be real numbers, finite and within float32 range.
-    Errors name the file and the problem.
+    holds the ``body_pose`` array itself. Values must be real numbers, finite and within float32 range, and
+    matrices proper rotations. Errors name the file and the problem. (The whole file in memory; a large
+    one is read piece by piece with :class:`PoseFile`.)
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: pose file not found")
-    arrays, keys = _read_pose_arrays(path)
-    batch: tuple[int, ...] | None = None
-    if "body_pose" in arrays:
-        poses = arrays["body_pose"]
-        trailing = 1 if poses.shape[-1:] == (NUM_BODY_JOINTS * 3,) else 3 if poses.shape[-3:] == (NUM_BODY_JOINTS, 3, 3) else 0
-        if trailing and poses.ndim - trailing == 2:  # (P, n, ...): people × hypotheses
-            batch = poses.shape[:2]
-            poses = poses.reshape(-1, *poses.shape[2:])
-    elif "poses" in arrays:
-        full = arrays["poses"]
-        if full.ndim != 2 or full.shape[1] < 72:
-            raise UserInputError(f"{path}: 'poses' must be (N, ≥72) SMPL parameters, got shape {full.shape}")
-        poses = full[:, 3:72]
-    else:
-        raise UserInputError(f"{path}: no 'body_pose' or 'poses' array (keys: {keys})")
-    if poses.dtype.kind not in "fiu":
-        raise UserInputError(f"{path}: poses must be real numbers, got dtype {poses.dtype}")
-    if poses.dtype.kind == "f" and poses.size and np.isfinite(poses).all() and np.abs(poses).max() > np.finfo(np.float32).max:
-        raise UserInputError(f"{path}: pose values exceed the float32 range")
-    try:
-        tensor = body_pose_tensor(poses, name=str(path))
-    except (TypeError, ValueError) as err:
-        raise UserInputError(str(err)) from None
-    if tensor.dim() == 4:
-        tensor = matrix_to_axis_angle(tensor).reshape(-1, NUM_BODY_JOINTS * 3)
-    return tensor.numpy().astype(np.float32), batch or (len(tensor),)
+    poses = PoseFile(path)
+    return np.concatenate(list(poses.chunks())), tuple(poses.batch)

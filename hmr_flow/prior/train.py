@@ -394,7 +394,7 @@ def train_flow(config: TrainConfig, resume: bool = False) -> dict:
     run = _Run(config, training_split(config))
     log_path, state_path = _log_path(out), _state_path(out)
     resumed = resume and run.restore(state_path)
-    metrics = MetricsLog(log_path, resume=resumed)
+    metrics = MetricsLog(log_path, resume=resumed, last_epoch=run.epoch)
     started = time.perf_counter()
     remaining = (config.epochs - run.epoch) * run.steps_per_epoch
     with tqdm(total=remaining, desc="prior train", unit="step") as bar:

@@ -12,9 +12,17 @@ use it; one module per job:
   :func:`non_negative_float`, :func:`float_in` (any open/closed range).
 - :mod:`~hmr_flow.validation.devices`: :func:`resolve_device`, the one place that knows which
   ``--device`` strings this machine accepts (``auto`` too).
-- :mod:`~hmr_flow.validation.outputs`: :func:`check_output_path` (never an input, parent folder
-  writable *before* long work), :func:`check_output_dir`, :func:`check_overwrite` (an existing
-  checkpoint needs ``--resume`` or ``--overwrite``).
+- :mod:`~hmr_flow.validation.outputs`: the output rules in one place: :func:`check_output_file` (never an
+  input, parent folder writable *before* long work, the suffix the command writes, never over a file of
+  another kind, over one of its own kind only with ``--overwrite``), :func:`check_result_sets` (the same for
+  the result sets written into an output folder), :func:`check_output_path`, :func:`check_output_dir`,
+  :func:`check_overwrite` (an existing checkpoint needs ``--resume`` or ``--overwrite``).
+- :mod:`~hmr_flow.validation.file_kinds`: the kinds of file the project reads and writes, told apart by
+  content (:func:`~hmr_flow.validation.file_kinds.identify`), and :func:`wrong_kind` (a file given to the
+  wrong option is named for what it is and the option that takes it).
+- :mod:`~hmr_flow.validation.inputs`: :func:`check_input_file` (a regular file: never ``/dev/zero``).
+- :mod:`~hmr_flow.validation.memory`: :func:`check_memory` (a requested size against the available
+  memory, refused with both figures) and :func:`capped_threads` (``--threads`` at most the cores).
 - :mod:`~hmr_flow.validation.locks`: :func:`exclusive_run` (one run at a time per output: a second one
   is refused, naming the first's pid).
 - :mod:`~hmr_flow.validation.tensor_files`: :func:`load_tensor_file`: ``torch.load(weights_only=True)``
@@ -26,7 +34,10 @@ Everything is importable from :mod:`hmr_flow.validation` itself.
 
 from hmr_flow.validation.devices import resolve_device, valid_devices
 from hmr_flow.validation.errors import DivergedError, UserInputError, first_line
+from hmr_flow.validation.file_kinds import FileKind, identify, wrong_kind
+from hmr_flow.validation.inputs import check_input_file
 from hmr_flow.validation.locks import exclusive_run, lock_path
+from hmr_flow.validation.memory import available_memory, capped_threads, check_memory, cpu_cores
 from hmr_flow.validation.numbers import (
     float_in,
     non_negative_float,
@@ -35,19 +46,35 @@ from hmr_flow.validation.numbers import (
     positive_int,
     seed_int,
 )
-from hmr_flow.validation.outputs import check_output_dir, check_output_path, check_overwrite, check_writable_dir
+from hmr_flow.validation.outputs import (
+    check_output_dir,
+    check_output_file,
+    check_output_path,
+    check_overwrite,
+    check_result_sets,
+    check_writable_dir,
+)
 from hmr_flow.validation.tensor_files import check_state_dict, load_tensor_file, require_keys
 
 __all__ = [
     "DivergedError",
+    "FileKind",
     "UserInputError",
+    "available_memory",
+    "capped_threads",
+    "check_input_file",
+    "check_memory",
     "check_output_dir",
+    "check_output_file",
     "check_output_path",
     "check_overwrite",
+    "check_result_sets",
     "check_state_dict",
     "check_writable_dir",
+    "cpu_cores",
     "exclusive_run",
     "first_line",
+    "identify",
     "float_in",
     "load_tensor_file",
     "lock_path",
@@ -59,4 +86,5 @@ __all__ = [
     "resolve_device",
     "seed_int",
     "valid_devices",
+    "wrong_kind",
 ]

@@ -51,10 +51,13 @@ def exclusive_run(out: str | Path, option: str = "--out") -> Iterator[Path]:
             break
         handle.close()
     try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
+        try:  # the pid only names the owner to a second run; the lock holds without it (a full disk)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()}\n")
+            handle.flush()
+        except OSError:
+            pass
         yield path
     finally:
         path.unlink(missing_ok=True)

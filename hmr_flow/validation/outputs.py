@@ -1,4 +1,12 @@
-"""Output paths checked before any work: never an input, folders writable, existing runs replaced only when asked."""
+"""The output rules, in one place, checked before any work: an output is never an input, its folder is
+writable, its suffix is the one the command writes, an existing file of another kind is never replaced,
+one of the command's own kind only with ``--overwrite`` (or a training's ``--resume``).
+
+:func:`check_output_file` applies all of them to one output file; :func:`check_result_sets` to the result
+sets a command writes into an output folder (``fit``, ``regress``); :func:`check_overwrite` to the files of a
+training run. Kinds are told apart by content (:mod:`hmr_flow.validation.file_kinds`). One run at a time per
+output: :func:`hmr_flow.validation.exclusive_run`; writing itself: :mod:`hmr_flow.files`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hmr_flow.validation.errors import UserInputError
+from hmr_flow.validation.file_kinds import FileKind, identify
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
@@ -61,3 +70,45 @@ def check_overwrite(paths: Iterable[str | Path], resume: bool, overwrite: bool, 
     if existing:
         raise UserInputError(f"{option}: {existing[0]} already exists; pass --resume to continue that run or "
                              f"--overwrite to replace it")
+
+
+def _check_kind(out: Path, kind: FileKind, overwrite: bool, option: str) -> None:
+    """An existing ``out`` must be of ``kind`` (else refused, whatever the flags) and is replaced only with ``overwrite``."""
+    if not out.exists():
+        return
+    found = identify(out)
+    if found is not kind:
+        raise UserInputError(f"{option} {out}: exists and is {found or 'not a regular file'}, not {kind.name}; "
+                             f"refusing to replace it (choose another name)")
+    if not overwrite:
+        raise UserInputError(f"{option} {out}: already exists; pass --overwrite to replace it")
+
+
+def check_output_file(out: str | Path, kind: FileKind, inputs: Iterable[str | Path | None] = (), overwrite: bool = False,
+                      option: str = "--out") -> Path:
+    """Check an output file of ``kind`` before any work: :func:`check_output_path`, its suffix one of
+    ``kind.suffixes``, and an existing file at ``out`` of the same kind (replaced only with ``overwrite``), never
+    of another kind. Returns ``Path(out)``."""
+    out = check_output_path(out, inputs, option)
+    if out.suffix.lower() not in kind.suffixes:
+        raise UserInputError(f"{option} {out}: this writes a {kind.suffix} file ({kind.name}); give the name a "
+                             f"{' or '.join(kind.suffixes)} suffix")
+    _check_kind(out, kind, overwrite, option)
+    return out
+
+
+def check_result_sets(folder: str | Path, files: Iterable[tuple[str | Path, FileKind]], overwrite: bool,
+                      option: str = "--out") -> None:
+    """Before a command writes its result sets into ``folder``: each ``(file, kind)`` it will write (the
+    main file of each set, e.g. ``<name>_params.npz``) that exists already must be of ``kind`` and is only
+    replaced with ``overwrite``."""
+    for name, kind in files:
+        path = Path(folder) / name
+        if path.exists():
+            found = identify(path)
+            if found is not kind:
+                raise UserInputError(f"{option} {folder}: {path.name} exists and is {found or 'not a regular file'}, "
+                                     f"not {kind.name}; refusing to replace it (choose another folder)")
+            if not overwrite:
+                raise UserInputError(f"{option} {folder}: already holds {path.name} (an earlier run's results); pass "
+                                     f"--overwrite to replace them")

@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 
 from hmr_flow.validation.errors import UserInputError, first_line
+from hmr_flow.validation.file_kinds import FileKind, wrong_kind
+from hmr_flow.validation.inputs import check_input_file
 
 def _refusal(err: BaseException) -> str:
     """torch's weights-only refusal reduced to what was refused: never its ``weights_only=False`` advice
@@ -22,13 +24,15 @@ def _refusal(err: BaseException) -> str:
     return lines[0].split(". ")[0][:160] if lines else "unsupported content"
 
 
-def load_tensor_file(path: str | Path, what: str, map_location: str | torch.device = "cpu") -> object:
-    """``torch.load(path, weights_only=True)``; a missing file is a ``FileNotFoundError``, a corrupt or
-    non-tensor (pickled objects) one a :class:`UserInputError`, each one line naming the file and ``what``
-    was expected."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: {what} not found")
+def load_tensor_file(path: str | Path, what: str, map_location: str | torch.device = "cpu",
+                     kind: FileKind | None = None) -> object:
+    """``torch.load(path, weights_only=True)``; a missing file is a ``FileNotFoundError``, anything else
+    that is not a regular file, a corrupt or non-tensor (pickled objects) one a :class:`UserInputError`, each
+    one line naming the file and ``what`` was expected. With ``kind`` (what the file should be), a file of
+    another known kind is named for what it is and the option that takes it (:func:`wrong_kind`)."""
+    path = check_input_file(path, what)
+    if kind is not None and (message := wrong_kind(path, kind, what)) is not None:
+        raise UserInputError(message)
     try:
         with warnings.catch_warnings():  # e.g. torch's multi-line note on the pickle protocol of foreign files
             warnings.simplefilter("ignore")

@@ -101,3 +101,32 @@ def test_broken_files_raise_clear_errors(tmp_path, body_model):
     np.savez(tmp_path / "noids.npz", **arrays)
     with pytest.raises(BodyModelFileError, match="no keypoint vertex ids"):
         BodyModel(tmp_path / "noids.npz")
+
+
+def test_a_compressed_model_in_the_cache_is_read_from_its_unpacked_copy(tmp_path, monkeypatch, body_model):
+    """The first load of a compressed model file in the user cache writes its arrays uncompressed; later loads
+    read that copy (same arrays), a changed file gets a new one, a file elsewhere is left alone."""
+    import os
+    import shutil
+
+    from hmr_flow.body.model_file import unpacked_path
+
+    monkeypatch.setenv("HMR_FLOW_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    model = tmp_path / "cache" / "model.npz"
+    shutil.copy(body_model.model_path, model)
+    first = load_model_file(model)[0]
+    copy = unpacked_path(model)
+    assert copy.is_file() and copy.parent == tmp_path / "cache" / "unpacked"
+    read = []
+    real_load = np.load
+    monkeypatch.setattr(np, "load", lambda path, **kw: read.append(path) or real_load(path, **kw))
+    again = load_model_file(model)[0]
+    assert read == [copy] and all(np.array_equal(first[k], again[k]) for k in first)
+    os.utime(model, ns=(1, 1))  # the file changed: its old copy is not used
+    load_model_file(model)
+    assert read[-1] == model and unpacked_path(model) != copy and unpacked_path(model).is_file()
+    elsewhere = tmp_path / "model.npz"
+    shutil.copy(body_model.model_path, elsewhere)
+    load_model_file(elsewhere)
+    assert read[-1] == elsewhere and len(list((tmp_path / "cache" / "unpacked").iterdir())) == 2

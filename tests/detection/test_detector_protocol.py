@@ -4,6 +4,8 @@ file written beside them reads back as."""
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 
@@ -59,3 +61,26 @@ def test_any_detector_feeds_the_run_and_the_records_equal_the_file(tmp_path):
     # the written values, rounded as written (2 decimals in pixels, 4 in confidence), not the detector's own
     person = detections[0].people[0].keypoints
     np.testing.assert_allclose(record.keypoints[0], person, atol=0.005)
+
+
+def test_every_reader_resolves_the_written_file_names_alike(tmp_path, monkeypatch):
+    """A detection file names each image relative to the images' folder and that folder relative to itself:
+    read back with ``--images DIR`` or without it, from any working folder, each name finds its image (issue
+    29: ``fit --keypoints k.json --images DIR`` looked for ``DIR/../DIR/x.jpg``)."""
+    from hmr_flow.fitting.keypoint_io import write_coco
+
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png"):
+        cv2.imwrite(str(photos / name), np.full((240, 160, 3), 128, np.uint8))
+    paths = [photos / "a.png", photos / "sub" / "b.png"]
+    detections = detect_images(paths, BoxDetector())
+    path = write_coco(tmp_path / "out" / "k.json", detections)
+    document = json.loads(path.read_text())
+    assert [image["file_name"] for image in document["images"]] == ["a.png", "sub/b.png"]
+    assert document["info"]["images"] == "../photos"
+    expected = [p.resolve() for p in paths]
+    monkeypatch.chdir(tmp_path / "out")
+    for images in (None, photos, "../photos"):
+        records = read_keypoints("k.json", images)
+        assert [r.image_path.resolve() for r in records] == expected, images

@@ -216,3 +216,21 @@ def test_the_command_reports_agreement_without_reading_its_outputs_back(tmp_path
     pixels = keypoint_error_px(record, fitted)[0]
     assert (f"fitted keypoints within 10 % / 5 % of the box, mean distance: {100 * coarse:.0f} % / {100 * fine:.0f} %, "
             f"{pixels:.1f} px") in printed
+
+
+def test_a_fit_that_needs_no_pixels_reads_only_the_image_header(tmp_path, openpose_input, monkeypatch):
+    """Without overlays and without a hook that reads pixels, the photo gives its size from its header: it is
+    never decoded (with overlays it is)."""
+    import hmr_flow.fitting.pipeline as pipeline
+
+    decoded = []
+    read_rgb = pipeline.read_rgb
+    monkeypatch.setattr(pipeline, "read_rgb", lambda path: decoded.append(path) or read_rgb(path))
+    quick = ["--prior", "none", "--hypotheses", "1", "--iterations", "3"]
+    assert _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(tmp_path / "a"), *quick]) == 0
+    assert decoded == []
+    with np.load(tmp_path / "a" / "person_keypoints_params.npz") as params:
+        assert params["image_size"].tolist() == [1000, 1000] and params["principal_point"].tolist() == [[500.0, 500.0]]
+    assert _run(["--keypoints", str(openpose_input), "--images", str(tmp_path), "--out", str(tmp_path / "b"), *quick,
+                 "--overlays"]) == 0
+    assert len(decoded) == 1  # the overlay's

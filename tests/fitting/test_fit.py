@@ -1,5 +1,7 @@
 """Fitting recovers known poses; the flow prior helps under occlusion; inputs are checked."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 from fitting_cases import CENTRE, FOCAL, frontal_pose, render_keypoints
@@ -99,3 +101,31 @@ def test_seeded_fit_with_a_sampling_prior_is_reproducible(keypoint_body, flow_pr
     first, again, other = fit(0), fit(2), fit(1)
     assert torch.equal(first.hypothesis_losses, again.hypothesis_losses)
     assert not torch.equal(first.hypothesis_losses, other.hypothesis_losses)
+
+
+def test_a_stage_keep_stops_the_worse_hypotheses_and_the_others_go_on_unchanged(keypoint_body, flow_prior):
+    """After a stage with ``keep``, only each person's best hypothesis takes more steps: it ends where a fit of
+    that hypothesis alone ends (the bodies of a batch are independent), and the dropped ones keep the
+    parameters they had at that stage's end."""
+    keypoints, _ = render_keypoints(keypoint_body, torch.stack([_bent_pose(), frontal_pose()]), yaw=0.3)
+    init = default_initialisation(2, 3, generator=torch.Generator().manual_seed(0))
+    camera = Stage("camera", 4, ("transl", "global_orient"), torso_only=True, depth_weight=100.0)
+    body = Stage("body", 4, PARAMETERS)
+
+    def fit(stages, start=init):
+        return fit_people(keypoint_body, keypoints, "coco17", FOCAL, CENTRE, prior=flow_prior, init=start,
+                          config=FitConfig(stages=stages), progress=False)
+
+    first, kept = fit((camera,)), fit((replace(camera, keep=1), body))
+    ranked = first.hypothesis_losses.argmin(dim=1)  # each person's best after the camera stage
+    assert torch.equal(kept.best_hypothesis, ranked)
+    people = torch.arange(2)
+    alone = fit((camera, body), Initialisation(init.global_orient[people, ranked, None], init.body_pose[people, ranked, None]))
+    for name in ("global_orient", "body_pose", "betas", "transl", "joints", "loss"):
+        torch.testing.assert_close(getattr(kept, name), getattr(alone, name), atol=1e-5, rtol=1e-5)
+    dropped = torch.ones(2, 3, dtype=torch.bool)
+    dropped[people, ranked] = False
+    torch.testing.assert_close(kept.hypothesis_losses[dropped], first.hypothesis_losses[dropped])
+    assert not torch.allclose(kept.hypothesis_losses[~dropped], first.hypothesis_losses[~dropped])  # these went on
+    with pytest.raises(ValueError, match="keep"):
+        Stage("camera", 1, ("transl",), keep=0)

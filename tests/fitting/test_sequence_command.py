@@ -68,9 +68,10 @@ def test_each_track_gets_a_file_with_every_frame(fitted):
         assert right["detected"].tolist() == [True] * 5 + [False] * 2 + [True] * 3  # walk frames 4, 3 missed
         assert (right["person_ids"][~right["detected"]] == -1).all()
         assert (left["transl"][:, 0] < 0).all() and (right["transl"][:, 0] > 0).all()  # each track keeps its person
-        # the filled frames lie between their neighbours
+        # the filled frames (5, 6) lie between their detected neighbours (4, 7), which keep the walk's direction
         x = right["joints"][:, 0, 0]
-        assert x[4] > x[5] > x[6] > x[7] > x[8] or x[4] < x[5] < x[6] < x[7] < x[8]
+        assert min(x[4], x[7]) < x[5] < max(x[4], x[7]) and min(x[4], x[7]) < x[6] < max(x[4], x[7])
+        assert x[0] > x[4] > x[7] > x[9]  # the walk runs backwards in sequence order
 
 
 @pytest.mark.parametrize("options", [["--prior", "flow", "--hypotheses", "2"], ["--prior", "none", "--init-from", "prior"],
@@ -120,3 +121,28 @@ def test_clip_options_refused_where_they_do_not_apply(clip, tmp_path, capsys):
         assert main(["fit", *argv, "--out", out, *QUICK]) == 2
         assert message in capsys.readouterr().err
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_a_rerun_needs_overwrite_and_replaces_the_tracks_whole(clip, fitted, tmp_path, capsys):
+    """fit's output rules (issue 29) hold for clips: an earlier run's tracks are replaced only with --overwrite,
+    and then together with their meshes (a track the new run does not have is not left beside the new ones)."""
+    from hmr_flow.validation import file_kinds as kinds
+    from hmr_flow.validation import identify
+
+    assert identify(fitted / "walk_track1.npz") is kinds.TRACK_PARAMETERS
+    assert identify(fitted / "walk_overlay.mp4") is kinds.VIDEO
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("walk_track1.npz", "walk_track2.npz", "walk_track1_000003.obj"):
+        (out / name).write_bytes((fitted / name).read_bytes())
+    (out / "walk_track3.npz").write_bytes((fitted / "walk_track1.npz").read_bytes())  # a track of an earlier run
+    before = (out / "walk_track1.npz").read_bytes()
+    rerun = ["fit", "--keypoints", str(clip), "--sequence", "--out", str(out), "--prior", "none", "--init-from", "prior",
+             *QUICK]
+    assert main(rerun) == 2
+    assert "already holds walk_track1.npz (an earlier run's results); pass --overwrite" in capsys.readouterr().err
+    assert (out / "walk_track1.npz").read_bytes() == before
+    assert main([*rerun, "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["walk_track1.npz", "walk_track2.npz"]
+    with np.load(out / "walk_track1.npz") as track:
+        assert str(track["prior"]) == "none"

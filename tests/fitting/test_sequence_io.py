@@ -61,7 +61,7 @@ def test_openpose_folder_frames_in_name_order(tmp_path):
 
 
 @pytest.mark.parametrize(("ids", "sizes", "message"), [
-    ([0, 1, 1], None, r"images\[2\].id 1 repeats an earlier image's id"),
+    ([0, 1, 1], None, r"images\[1\] and images\[2\] have the same id 1"),
     ([0, "x"], None, "mix integers and strings"),
     ([0, 1], {1: (320, 240)}, "different sizes"),
 ])

@@ -138,6 +138,10 @@ def test_conditional_prior_scores_each_persons_hypotheses(keypoint_model):
     # one prior per person, joined, scores like the prior of both
     joined = ConditionalPrior.concatenate([ConditionalPrior(model, people[:1]), ConditionalPrior(model, people[1:])])
     torch.testing.assert_close(joined.log_prob(body_pose.detach(), global_orient=orient), log_prob.detach())
+    # some of the bodies (what the fitter scores once it keeps fewer hypotheses): each against its own person
+    rows = torch.tensor([1, 3, 5])
+    some = prior.for_bodies(rows, 2 * hypotheses)
+    torch.testing.assert_close(some.log_prob(body_pose.detach()[rows], global_orient=orient[rows]), log_prob.detach()[rows])
 
 
 def test_training_on_generated_pairs_and_resume(tmp_path, tiny_config):
@@ -190,42 +194,54 @@ def test_fit_command_with_the_conditional_prior(keypoint_model, tmp_path):
 
 def test_conditional_fitting_encodes_each_image_once(keypoint_model, monkeypatch):
     """The default fit's hook gives each image's hypotheses and prior from one encoding, and the prior
-    built from it is the one the keypoints give."""
-    import sys
-
-    model, _ = keypoint_model
-    conditional, regress_module = sys.modules["hmr_flow.models.conditional_prior"], sys.modules["hmr_flow.models.regress"]
+    built from it is the one the keypoints give; given several images at once it encodes them together,
+    and each image's hypotheses are those it gets alone."""
     from hmr_flow.fitting import KeypointImage
     from hmr_flow.models import ConditionalPrior, conditional_fitting
 
+    model, _ = keypoint_model
     keypoints = _people()
     record = KeypointImage("x", keypoints, "coco17", [0, 1], image_size=(640, 480))
     calls = []
-    encode = regress_module.encode_people
-    monkeypatch.setattr(regress_module, "encode_people", lambda *a: calls.append(1) or encode(*a))
-    monkeypatch.setattr(conditional, "encode_people", lambda *a: calls.append(1) or encode(*a))
+    encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda *a: calls.append(len(a[1])) or encode(*a))
     per_image = conditional_fitting(model, n=3, seed=0)
     own = per_image(record, None, 800.0, (640, 480))
     init, prior = own.init, own.prior
-    assert init.num_hypotheses == 3 and len(calls) == 1
+    assert init.num_hypotheses == 3 and calls == [2]
     torch.testing.assert_close(prior.features, ConditionalPrior(model, keypoints).features)
+    assert not per_image.needs_image  # a keypoint model: the fit never decodes the photos for it
+    other = KeypointImage("y", keypoints[1:], "coco17", [5], image_size=(1000, 500))
+    both = per_image.for_images([(record, None, 800.0, (640, 480)), (other, None, 900.0, (1000, 500))])
+    assert calls[-1] == 3  # the three people of both images in one encoding
+    alone = per_image(other, None, 900.0, (1000, 500))
+    for got, want in ((both[0], own), (both[1], alone)):
+        for name in ("global_orient", "body_pose", "betas"):
+            torch.testing.assert_close(getattr(got.init, name), getattr(want.init, name), atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(got.prior.features, want.prior.features, atol=1e-5, rtol=1e-5)
+    # each image's own camera: the translations are those of regress of it alone
+    from hmr_flow.models.regress import RegressInput, regress_images
+
+    joint = regress_images(model, [RegressInput(None, None, 800.0, keypoints, (640, 480)),
+                                   RegressInput(None, None, None, keypoints[1:], (1000, 500))], 3, seed=2)
+    for got, (kp, focal, size) in zip(joint, ((keypoints, 800.0, (640, 480)), (keypoints[1:], None, (1000, 500)))):
+        want = regress(model, None, None, 3, focal, kp, seed=2, image_size=size)
+        torch.testing.assert_close(got.transl, want.transl, atol=1e-4, rtol=1e-4)
+        assert got.focal == want.focal and torch.equal(got.principal_point, want.principal_point)
 
 
 def test_conditional_samples_start_the_fit_of_init_from_prior(keypoint_model, monkeypatch):
     """``start="samples"`` (``fit --prior conditional --init-from prior``): the relaxed pose facing the
     camera and facing away, then the conditional model's own random samples at the given temperature
     (not the mode), and its prior, all from one encoding of the image's people."""
-    import sys
-
     from hmr_flow.fitting import KeypointImage, default_initialisation
     from hmr_flow.models import conditional_fitting
 
     model, _ = keypoint_model
-    regress_module = sys.modules["hmr_flow.models.regress"]
     record = KeypointImage("x", _people(), "coco17", [0, 1], image_size=(640, 480))
     calls = []
-    encode = regress_module.encode_people
-    monkeypatch.setattr(regress_module, "encode_people", lambda *a: calls.append(1) or encode(*a))
+    encode = model.encode
+    monkeypatch.setattr(model, "encode", lambda *a: calls.append(1) or encode(*a))
     own = conditional_fitting(model, n=4, seed=3, temperature=0.5, start="samples")(record, None, 800.0, (640, 480))
     assert len(calls) == 1 and own.init.num_people == 2 and own.init.num_hypotheses == 4
     relaxed = default_initialisation(2, 2)

@@ -185,3 +185,33 @@ def test_loaded_priors_are_frozen_but_differentiable_in_the_pose():
         pose = (0.1 * torch.randn(4, 69, generator=torch.Generator().manual_seed(0))).requires_grad_()
         prior.loss(pose).sum().backward()
         assert pose.grad is not None and torch.isfinite(pose.grad).all() and pose.grad.abs().sum() > 0, kind
+
+
+def test_a_large_pose_file_is_read_piece_by_piece(tmp_path):
+    """``PoseFile.chunks`` holds one chunk at a time: 50,000 poses (13.8 MB) read with a peak of a few MB."""
+    import tracemalloc
+
+    from hmr_flow.prior.inputs import CHUNK, PoseFile
+
+    poses = (0.2 * np.random.default_rng(0).standard_normal((50_000, 69))).astype(np.float32)
+    np.savez_compressed(tmp_path / "many.npz", body_pose=poses)
+    tracemalloc.start()
+    try:
+        count = 0
+        for chunk in PoseFile(tmp_path / "many.npz").chunks():
+            assert len(chunk) <= CHUNK
+            np.testing.assert_array_equal(chunk, poses[count : count + len(chunk)])
+            count += len(chunk)
+        peak = tracemalloc.get_traced_memory()[1]  # allocations since start: the poses above are not counted
+    finally:
+        tracemalloc.stop()
+    assert count == 50_000 and peak < 6e6, peak
+
+
+def test_matrices_that_are_not_rotations_are_refused(tmp_path):
+    rotations = axis_angle_to_matrix(_poses(3).reshape(3, 23, 3)).numpy()
+    mirrored = rotations.copy()
+    mirrored[1, 4, :, 0] *= -1  # det −1: a reflection
+    np.savez(tmp_path / "mirrored.npz", body_pose=mirrored)
+    with pytest.raises(ValueError, match="mirrored.npz: pose 1 joint 5 is not a rotation matrix"):
+        load_pose_file(tmp_path / "mirrored.npz")

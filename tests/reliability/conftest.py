@@ -7,6 +7,9 @@ inputs (a pose file, keypoint files, a photo, the tiny synthetic set) and broken
 from __future__ import annotations
 
 import argparse
+import builtins
+import errno
+import fnmatch
 import io
 import json
 import os
@@ -24,6 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fitting"))
 from fitting_cases import frontal_pose, render_keypoints  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parents[2] / "hmr_flow" / "assets"
+PHOTOS = Path(__file__).resolve().parents[2] / "demo" / "photos"
+#: A file name in Latin-1 bytes (``é`` = 0xE9), not valid UTF-8: what Python passes on as ``'\udce9'``.
+LATIN1 = os.fsdecode(b"caf\xe9")
 
 
 class _Exploit:
@@ -87,9 +93,17 @@ def _clips(root: Path, files: dict, coco_people: np.ndarray, photo: np.ndarray) 
     _coco(root / "clip_repeat.json", coco_people, frames + [dict(frames[1])])
     _coco(root / "clip_sizes.json", coco_people, frames[:2] + [{**frames[2], "width": 800}])
     (root / "clip_nobody.json").write_text(json.dumps({"images": frames, "annotations": []}))
+    # folders holding an earlier run's track of clip_nobody, and a pose file under a track's name
+    (root / "clip_done").mkdir()
+    np.savez(root / "clip_done" / "clip_nobody_track1.npz", body_pose=np.zeros((3, 69), np.float32),
+             keypoints_2d=np.zeros((3, 17, 2), np.float32), frame=np.arange(3), detected=np.ones(3, bool),
+             track_id=np.int64(1))
+    (root / "clip_other").mkdir()
+    np.savez(root / "clip_other" / "clip_nobody_track1.npz", body_pose=np.zeros((3, 69), np.float32))
     files.update({"junk_mp4": root / "junk.mp4", "zero_avi": root / "zero.avi", "blank_mp4": root / "blank.mp4",
                   "resized_frames": root / "resized" / "f_%03d.png", "clip_repeat": root / "clip_repeat.json",
-                  "clip_sizes": root / "clip_sizes.json", "clip_nobody": root / "clip_nobody.json"})
+                  "clip_sizes": root / "clip_sizes.json", "clip_nobody": root / "clip_nobody.json",
+                  "clip_done": root / "clip_done", "clip_other": root / "clip_other"})
 
 
 @pytest.fixture()
@@ -189,11 +203,126 @@ def bad(tmp_path, coco_people, tiny_set) -> dict:
     files.update({k: root / f"{k}.pt" for k in ("prior_nan", "prior_nokey", "hmr_nontensor", "exploit", "truncated",
                                                   "garbage", "plain_list", "hmr_config_list", "unknown_class")})
 
-    (root / "existing_prior.pt").write_bytes(b"an earlier run's checkpoint")
-    (root / "existing_hmr.pt").write_bytes(b"an earlier run's checkpoint")
+    os.symlink(ASSETS / "prior_flow.pt", root / "existing_prior.pt")  # an earlier run's output
+    os.symlink(ASSETS / "hmr_synth128.pt", root / "existing_hmr.pt")
     (root / "a_file").write_text("not a folder")
     files.update({"existing_prior": root / "existing_prior.pt", "existing_hmr": root / "existing_hmr.pt",
                   "a_file": root / "a_file"})
     files["prior_flow"] = ASSETS / "prior_flow.pt"
+    files["prior_cnf"] = ASSETS / "prior_cnf.pt"
     files["hmr_weights"] = ASSETS / "hmr_synth128.pt"
+    _round_three(root, files, photo, coco_people, image)
     return files
+
+
+def _patched_tiff(width: int, height: int) -> bytes:
+    """A valid 64×64 deflate TIFF whose ImageWidth/ImageLength tags claim ``width`` × ``height``."""
+    data = bytearray(cv2.imencode(".tiff", np.zeros((64, 64, 3), np.uint8), [cv2.IMWRITE_TIFF_COMPRESSION, 8])[1])
+    ifd = int.from_bytes(data[4:8], "little")
+    for i in range(int.from_bytes(data[ifd : ifd + 2], "little")):
+        entry = ifd + 2 + 12 * i
+        tag, kind = int.from_bytes(data[entry : entry + 2], "little"), int.from_bytes(data[entry + 2 : entry + 4], "little")
+        if tag in (256, 257):
+            data[entry + 8 : entry + 12] = (width if tag == 256 else height).to_bytes(2 if kind == 3 else 4, "little").ljust(4, b"\0")
+    return bytes(data)
+
+
+def _round_three(root: Path, files: dict, photo: np.ndarray, coco_people: np.ndarray, image: dict) -> None:
+    """The inputs of issue 29's rows."""
+    # non-UTF-8 file names (Latin-1 bytes)
+    shutil.copy(root / "person.jpg", root / f"{LATIN1}.jpg")
+    os.symlink(ASSETS / "prior_flow.pt", root / f"prior_{LATIN1}.pt")
+    os.symlink(PHOTOS / "t_pose.jpg", root / f"t_pose_{LATIN1}.jpg")
+    files.update({"latin1": LATIN1, "latin1_jpg": root / f"{LATIN1}.jpg", "latin1_prior": root / f"prior_{LATIN1}.pt",
+                  "latin1_photo": root / f"t_pose_{LATIN1}.jpg"})
+    # images whose header claims 20000 × 20000 pixels, in formats the JPEG/PNG/BMP/WebP guard did not read
+    (root / "huge.tiff").write_bytes(_patched_tiff(20000, 20000))
+    (root / "huge.pgm").write_bytes(b"P5\n# a comment\n20000 20000\n255\n" + bytes(64))
+    gif = bytearray(cv2.imencode(".gif", photo[:8, :8])[1])
+    gif[6:10] = (20000).to_bytes(2, "little") * 2  # logical screen
+    (root / "huge.gif").write_bytes(bytes(gif))
+    files.update({k: root / f"huge.{k[5:]}" for k in ("huge_tiff", "huge_pgm", "huge_gif")})
+    # a real person for the detector
+    files["t_pose"] = PHOTOS / "t_pose.jpg"
+    # 300 people in one photo (each shifted, none identical)
+    crowd = []
+    for i in range(300):
+        points = coco_people.copy()
+        points[:, 0] += 5.0 * (i % 20) - 50.0
+        points[:, 1] += 2.0 * (i // 20) - 15.0
+        points[:, 2] = 2
+        crowd.append({"id": i, "image_id": 1, "keypoints": points.flatten().tolist(), "iscrowd": 0})
+    (root / "crowd.json").write_text(json.dumps({"images": [image], "annotations": crowd}))
+    files["crowd"] = root / "crowd.json"
+    # duplicate image ids, a duplicate annotation id, the same annotation twice
+    coco = json.loads(files["coco"].read_text())
+    other = {"id": 1, "file_name": "other.jpg", "width": 640, "height": 480}
+    (root / "coco_dup_image.json").write_text(json.dumps({**coco, "images": coco["images"] + [other]}))
+    twice = [dict(coco["annotations"][0]), dict(coco["annotations"][0])]
+    twice[1]["keypoints"] = [v + 3.0 if i % 3 != 2 else v for i, v in enumerate(twice[1]["keypoints"])]
+    (root / "coco_dup_ann.json").write_text(json.dumps({**coco, "annotations": twice}))
+    same = [dict(coco["annotations"][0]), {**coco["annotations"][0], "id": 1}]
+    (root / "coco_same_ann.json").write_text(json.dumps({**coco, "annotations": same}))
+    files.update({k: root / f"{k}.json" for k in ("coco_dup_image", "coco_dup_ann", "coco_same_ann")})
+    # (N, 23, 3, 3) arrays that are not rotation matrices
+    generator = np.random.default_rng(5)
+    np.savez(root / "not_rotations.npz", body_pose=generator.standard_normal((4, 23, 3, 3)).astype(np.float32))
+    files["not_rotations"] = root / "not_rotations.npz"
+    # many poses (prior score streams them with progress)
+    np.save(root / "many_poses.npy", (0.2 * generator.standard_normal((10_000, 69))).astype(np.float32))
+    files["many_poses"] = root / "many_poses.npy"
+    # earlier outputs of other kinds and of the same kind
+    shutil.copy(ASSETS / "prior_gmm.npz", root / "prior_gmm.npz")
+    np.savez(root / "samples.npz", global_orient=np.zeros((2, 3), np.float32), body_pose=np.zeros((2, 69), np.float32),
+             log_likelihood=np.zeros(2, np.float32), percentile=np.zeros(2, np.float32), temperature=np.float32(1))
+    (root / "scores.csv").write_text("index,log_likelihood,percentile\n0,1.0,50.0\n")
+    files.update({"gmm_npz": root / "prior_gmm.npz", "samples_npz": root / "samples.npz",
+                  "scores_csv": root / "scores.csv"})
+
+
+class _FullDisk:
+    """A file object whose writes fail as on a full disk (``OSError`` ENOSPC), like the operating system's."""
+
+    def __init__(self, handle) -> None:
+        self._handle = handle
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def writelines(self, lines):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name):
+        return getattr(self._handle, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._handle.close()
+
+    def __iter__(self):
+        return iter(self._handle)
+
+
+@pytest.fixture()
+def full_disk(monkeypatch):
+    """``full_disk(folder, pattern="*")``: from now on, files opened for writing in ``folder`` whose name matches
+    ``pattern`` fail on their first write with ENOSPC (the disk is full), as every writer of Python code sees it."""
+
+    def arm(folder: Path, pattern: str = "*") -> None:
+        folder = Path(folder).resolve()
+        real = builtins.open
+
+        def fake_open(file, mode="r", *args, **kwargs):
+            handle = real(file, mode, *args, **kwargs)
+            if isinstance(file, (str, bytes, os.PathLike)) and any(c in mode for c in "wax+"):
+                path = Path(os.fsdecode(file)).resolve()
+                if path.is_relative_to(folder) and fnmatch.fnmatch(path.name, pattern):
+                    return _FullDisk(handle)
+            return handle
+
+        monkeypatch.setattr(builtins, "open", fake_open)
+        monkeypatch.setattr(io, "open", fake_open)
+
+    return arm

@@ -1,5 +1,5 @@
-"""Every bad input of issues 15, 24 and 33 gets one clear line and exit status 2, and no run changes an input
-file.
+"""Every bad input of issues 15, 24, 29 and 33 gets one clear line and exit status 2, and no run changes an
+input file.
 
 Each case runs a command in-process (``hmr-flow`` through :func:`hmr_flow.cli.main`, ``python -m
 data_tools`` through its ``main``, or a demo script's ``main``) on small inputs from the ``bad`` fixture,
@@ -7,12 +7,23 @@ and checks: the exit status; exactly one ``error:`` line on stderr, containing t
 (which names the file or option); no traceback and never torch's ``weights_only=False`` or
 ``add_safe_globals`` advice; nothing written to the output; and the same bytes in every input file
 afterwards. Entry ``detect`` is ``hmr-flow`` on a command that runs the person detector first (skipped
-when its networks are not cached).
+when its networks are not cached); entry ``proc`` runs ``python -m hmr_flow.cli`` in a child process (the
+cases that once crashed the interpreter). A case that succeeds (status 0) must print each fragment (on
+stdout or stderr) and create the files of its ``creates`` option.
+
+Options of a case (an optional sixth element): ``disk_full`` — a file-name pattern whose writes in the
+output folder fail as on a full disk; ``creates`` — paths (templates) that must exist afterwards. Templates
+naming ``{held_pt}``, ``{held_npz}`` or ``{held_dir}`` run while the test holds the output lock
+(:func:`hmr_flow.validation.exclusive_run`) of that path, as a run still writing it would.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -176,14 +187,130 @@ CASES = [
     ("fit-video-nobody", "detect", "fit --video {blank_mp4} --out {tmp}/f", 2,
      "blank.mp4: no person found in any of its 3 frames"),
     ("fit-sequence-ids-repeat", "hmr", "fit --keypoints {clip_repeat} --sequence --out {tmp}/f", 2,
-     "clip_repeat.json: images[3].id 1 repeats"),
+     "clip_repeat.json: && and images[3] have the same id 1"),
     ("fit-sequence-frame-sizes", "hmr", "fit --keypoints {clip_sizes} --sequence --out {tmp}/f", 2,
      "clip_sizes.json: the frames have different sizes"),
     ("fit-sequence-nobody", "hmr", "fit --keypoints {clip_nobody} --sequence --out {tmp}/f", 2,
      "clip_nobody.json: no person with at least 6 keypoints in any of the 3 frames"),
     ("fit-sequence-every-0", "hmr", "fit --keypoints {clip_nobody} --sequence --every 0 --out {tmp}/f", 2, "--every"),
+    # clips follow fit's output rules (issue 29): an earlier run's tracks replaced only with --overwrite, a file of
+    # another kind under a track's name never, one run at a time per folder
+    ("fit-sequence-tracks-exist", "hmr", "fit --keypoints {clip_nobody} --sequence --out {clip_done}", 2,
+     "clip_done: already holds clip_nobody_track1.npz && --overwrite"),
+    ("fit-sequence-track-other-kind", "hmr", "fit --keypoints {clip_nobody} --sequence --overwrite --out {clip_other}", 2,
+     "clip_nobody_track1.npz exists and is a pose file && refusing to replace it"),
+    ("fit-sequence-locked", "hmr", "fit --keypoints {clip_nobody} --sequence --out {held_dir}", 2, "another run (pid"),
     # ---- hang: --tiles 99 ran for hours; the option is gone (--recall high bounds the search): refused, unread
     ("detect-tiles-99", "hmr", "detect --image {root}/missing.jpg --tiles 99 --out {tmp}/d.json", 2, "--tiles"),
+    # ==== issue 29
+    # ---- crashes: a non-UTF-8 (Latin-1) file name segfaulted in cv2.imwrite
+    ("nonutf8-regress-grid", "proc", "regress --image {latin1_jpg} --bbox 300 200 700 800 --model-weights {hmr_weights} "
+     "--out {tmp}/r", 0, "wrote hypotheses for 1 images", {"creates": ["{tmp}/r/{latin1}_grid.png"]}),
+    ("nonutf8-sample-render", "proc", "prior sample -n 2 --max-render 2 --render {tmp}/grid_{latin1}.png --out "
+     "{tmp}/s_{latin1}.npz", 0, "wrote", {"creates": ["{tmp}/grid_{latin1}.png", "{tmp}/s_{latin1}.npz"]}),
+    ("nonutf8-fit-overlays", "proc", "fit --keypoints {openpose} --image {latin1_jpg} --overlays --out {tmp}/f_{latin1} "
+     "--iterations 8 " + " ".join(FIT_QUICK), 0, "fitted 1 people", {"creates": ["{tmp}/f_{latin1}/person_keypoints_overlay.png"]}),
+    ("nonutf8-prior-weights", "hmr", "prior score --poses {poses} --prior-weights {latin1_prior} --out {tmp}/s.csv", 0,
+     "wrote"),
+    ("nonutf8-detect", "detect", "detect --image {latin1_photo} --out {tmp}/{latin1}.json", 0, "found 1 people",
+     {"creates": ["{tmp}/{latin1}.json"]}),
+    # ---- runaway resources: limits that hold for every path
+    ("mocap-fps-1e9", "data", "mocap convert {bvh_good} --subject 1 --out {tmp}/m.npz --workers 1 --fps 1e9", 2,
+     "--fps 1e+09 && memory"),
+    ("detect-huge-tiff", "detect", "detect --image {huge_tiff} --out {tmp}/d.json", 2,
+     "huge.tiff: && 20000×20000 pixels, over the limit"),
+    ("regress-huge-tiff", "hmr", "regress --image {huge_tiff} --bbox 0 0 60 60 --out {tmp}/r", 2,
+     "huge.tiff: && 20000×20000 pixels, over the limit"),
+    ("fit-huge-pgm", "hmr", "fit --keypoints {openpose} --image {huge_pgm} --out {tmp}/f " + " ".join(FIT_QUICK), 2,
+     "huge.pgm: && 20000×20000 pixels, over the limit"),
+    ("regress-huge-gif", "hmr", "regress --image {huge_gif} --bbox 0 0 60 60 --out {tmp}/r", 2,
+     "huge.gif: && 20000×20000 pixels, over the limit"),
+    ("regress-bbox-keypoint-model", "hmr", "regress --image {person_jpg} --bbox 300 200 700 800 --out {tmp}/r", 2,
+     "--bbox && keypoints input"),
+    ("regress-crowd-grid", "hmr", "regress --keypoints {crowd} --images {root} -n 2 --out {tmp}/r", 0,
+     "grid shows 8 of 300 people"),
+    ("score-many-poses-progress", "hmr", "prior score --poses {many_poses} --out {tmp}/s.csv", 0,
+     "wrote && 10000 poses && prior score"),
+    ("sample-n-1e11", "hmr", "prior sample -n 100000000000 --out {tmp}/s.npz", 2, "-n 100000000000 && memory"),
+    ("regress-n-1e9", "hmr", "regress --keypoints {coco} -n 1000000000 --out {tmp}/r", 2, "-n 1000000000 && memory"),
+    ("fit-n-1e9", "hmr", "fit --keypoints {coco} --images {root} --prior none -n 1000000000 --out {tmp}/f", 2,
+     "-n 1000000000 && memory"),
+    ("fit-threads-999", "hmr", "fit --keypoints {coco} --images {root} --out {tmp}/f --iterations 8 --threads 999 "
+     + " ".join(FIT_QUICK), 0, "--threads 999: more than the && fitted 1 people"),
+    # ---- outputs destroyed: a file of another kind is never replaced, one of the command's own kind only with
+    # --overwrite, the suffix is what the command writes
+    ("sample-out-is-checkpoint", "hmr", "prior sample -n 2 --out {existing_prior}", 2, "--out && writes a .npz file"),
+    ("sample-render-is-checkpoint", "hmr", "prior sample -n 2 --out {tmp}/s.npz --render {existing_prior}", 2,
+     "--render && writes a .png file"),
+    ("score-out-is-pose-set", "hmr", "prior score --poses {poses} --out {poses_huge}", 2, "--out && writes a .csv file"),
+    ("sample-out-is-gmm-prior", "hmr", "prior sample -n 2 --out {gmm_npz}", 2, "prior_gmm.npz: && GMM prior && refusing "
+     "to replace it"),
+    ("sample-out-is-pose-set", "hmr", "prior sample -n 2 --out {poses}", 2, "poses.npz: && refusing to replace it"),
+    ("sample-out-exists", "hmr", "prior sample -n 2 --out {samples_npz}", 2, "samples.npz && already exists && "
+     "--overwrite"),
+    ("sample-out-overwrite", "hmr", "prior sample -n 2 --out {tmp}/s.npz --overwrite", 0, "wrote"),
+    ("score-out-exists", "hmr", "prior score --poses {poses} --out {scores_csv}", 2, "scores.csv && already exists && "
+     "--overwrite"),
+    ("detect-out-is-image", "hmr", "detect --image {person_jpg} --out {tmp}/d.png", 2, "--out && writes a .json file"),
+    ("mocap-out-is-checkpoint", "data", "mocap convert {bvh_good} --subject 1 --out {existing_prior} --workers 1", 2,
+     "--out && writes a .npz file"),
+    ("combine-out-is-gmm", "hmr", "prior combine --density {prior_flow} --regulariser {prior_flow} --out {gmm_npz}", 2,
+     "--out && writes a .pt file"),
+    ("train-cnf-out-is-gmm", "hmr", "prior train --kind cnf --data {poses} --out {gmm_npz}", 2,
+     "--out && writes a .pt file (a CNF prior)"),
+    ("body-build-out-is-gmm", "hmr", "body build --out {gmm_npz}", 2, "prior_gmm.npz: && GMM prior && refusing"),
+    # ---- outputs destroyed: one run at a time per output for every long-running writer
+    ("train-hmr-locked", "hmr", "train hmr --data {synth} --out {held_pt} --epochs 1", 2, "another run (pid"),
+    ("fit-locked", "hmr", "fit --keypoints {coco} --images {root} --out {held_dir} " + " ".join(FIT_QUICK), 2,
+     "another run (pid"),
+    ("regress-locked", "hmr", "regress --keypoints {coco} --out {held_dir}", 2, "another run (pid"),
+    ("mocap-convert-locked", "data", "mocap convert {bvh_good} --subject 1 --out {held_npz} --workers 1", 2,
+     "another run (pid"),
+    ("synth-render-locked", "data", "synth render --split all --n 1 --workers 0 --out {held_dir}", 2, "another run (pid"),
+    # ---- outputs destroyed: a full disk names the file
+    ("score-disk-full", "hmr", "prior score --poses {poses} --out {tmp}/s.csv", 2,
+     "s.csv: cannot write (No space left on device)", {"disk_full": "*"}),
+    ("regress-disk-full", "hmr", "regress --keypoints {coco} --out {tmp}/r", 2,
+     "person_hypotheses.npz: cannot write (No space left on device)", {"disk_full": "*"}),
+    ("detect-disk-full", "detect", "detect --image {t_pose} --out {tmp}/d.json", 2,
+     "d.json: cannot write (No space left on device)", {"disk_full": "*"}),
+    ("train-hmr-disk-full", "hmr", "train hmr --data {synth} --out {tmp}/h.pt --epochs 1 --batch-size 4 --workers 0 "
+     "--image-size 64 --widths 8 16 32 64 --feature-dim 32 --flow-steps 2 --flow-hidden 64 --device cpu", 2,
+     "h.csv: cannot write (No space left on device)", {"disk_full": "*"}),
+    # ---- malformed data accepted
+    ("coco-duplicate-image-id", "hmr", "fit --keypoints {coco_dup_image} --images {root} --out {tmp}/f", 2,
+     "coco_dup_image.json: && images[0] and images[1] && id 1"),
+    ("coco-duplicate-annotation-id", "hmr", "fit --keypoints {coco_dup_ann} --images {root} --out {tmp}/f", 2,
+     "coco_dup_ann.json: && annotations[0] and annotations[1] && id 0"),
+    ("coco-same-annotation-twice", "hmr", "regress --keypoints {coco_same_ann} --out {tmp}/r", 2,
+     "coco_same_ann.json: && annotations[0] and annotations[1] && identical"),
+    ("score-not-rotation-matrices", "hmr", "prior score --poses {not_rotations} --out {tmp}/s.csv --prior gmm", 2,
+     "not_rotations.npz: && not a rotation matrix"),
+    ("fit-focal-1e30", "hmr", "fit --keypoints {coco} --images {root} --focal 1e30 --out {tmp}/f " + " ".join(FIT_QUICK),
+     2, "--focal 1e+30 && 1000×1000"),
+    ("regress-focal-1e30", "hmr", "regress --keypoints {coco} --focal 1e30 --out {tmp}/r", 2, "--focal 1e+30 && 1000×1000"),
+    ("fit-image-size-with-image", "hmr", "fit --keypoints {openpose} --image {person_jpg} --image-size 640 480 --out "
+     "{tmp}/f " + " ".join(FIT_QUICK), 2, "--image-size 640 480 && 1000×1000"),
+    ("regress-image-size-with-image", "hmr", "regress --keypoints {coco} --images {root} --image-size 640 480 --out "
+     "{tmp}/r", 2, "--image-size 640 480 && 1000×1000"),
+    # ---- misleading messages
+    ("fit-gmm-as-flow-prior", "hmr", "fit --keypoints {coco} --out {tmp}/f --prior flow --prior-weights {gmm_npz}", 2,
+     "prior_gmm.npz: && GMM prior && --prior gmm"),
+    ("regress-gmm-as-model", "hmr", "regress --keypoints {coco} --out {tmp}/r --model-weights {gmm_npz}", 2,
+     "prior_gmm.npz: && GMM prior && not an HMRFlow checkpoint"),
+    ("score-flow-as-gmm", "hmr", "prior score --poses {poses} --prior gmm --prior-weights {prior_flow} --out {tmp}/s.csv",
+     2, "prior_flow.pt: && flow prior && --prior flow"),
+    ("score-cnf-as-flow", "hmr", "prior score --poses {poses} --prior flow --prior-weights {prior_cnf} --out "
+     "{tmp}/s.csv", 2, "prior_cnf.pt: && CNF prior && --prior cnf"),
+    ("score-model-as-prior", "hmr", "prior score --poses {poses} --prior-weights {hmr_weights} --out {tmp}/s.csv", 2,
+     "hmr_synth128.pt: && HMRFlow && --model-weights"),
+    ("fit-keypoints-dev-zero", "hmr", "fit --keypoints /dev/zero --image-size 100 100 --out {tmp}/f", 2,
+     "/dev/zero: not a regular file"),
+    ("score-poses-dev-zero", "hmr", "prior score --poses /dev/zero --out {tmp}/s.csv", 2, "/dev/zero: not a regular file"),
+    ("regress-image-dev-zero", "hmr", "regress --image /dev/zero --bbox 0 0 10 10 --out {tmp}/r", 2,
+     "/dev/zero: not a regular file"),
+    ("score-weights-dev-zero", "hmr", "prior score --poses {poses} --prior-weights /dev/zero --out {tmp}/s.csv", 2,
+     "/dev/zero: not a regular file"),
 ]
 
 
@@ -211,7 +338,14 @@ def _entry(kind: str, demo_script):
 
 
 def run_case(entry, argv: list[str], capfd) -> tuple[int, str, str]:
-    """Run ``entry(argv)`` in-process; argparse's own exits count as the exit status."""
+    """Run ``entry(argv)`` in-process (``entry`` ``"proc"``: ``python -m hmr_flow.cli`` in a child process);
+    argparse's own exits count as the exit status."""
+    if entry == "proc":
+        # a strict stdout, as in a UTF-8 desktop locale: a non-UTF-8 name printed must not end the command
+        environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONIOENCODING": "utf-8:strict"}
+        done = subprocess.run([sys.executable, "-m", "hmr_flow.cli", *argv], capture_output=True, env=environment,
+                              timeout=600)
+        return done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace")
     try:
         code = entry(argv)
     except SystemExit as stop:
@@ -220,20 +354,39 @@ def run_case(entry, argv: list[str], capfd) -> tuple[int, str, str]:
     return code, out, err
 
 
-@pytest.mark.parametrize(("entry", "template", "code", "fragment"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input(entry, template, code, fragment, bad, demo_script, capfd):
+#: Outputs whose lock the test holds while a case naming them runs.
+HELD = ("held_pt", "held_npz", "held_dir")
+
+
+@pytest.mark.parametrize(("entry", "template", "code", "fragment", "options"),
+                         [(*c[1:5], c[5] if len(c) > 5 else {}) for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input(entry, template, code, fragment, options, bad, demo_script, capfd, full_disk):
+    from hmr_flow.validation import exclusive_run
+
     blocked = bad["tmp"] / "blocked"
     (blocked / "person_grid.png").mkdir(parents=True)
     (bad["root"] / "truncated_prior.state.pt").write_bytes((bad["root"] / "truncated.pt").read_bytes())
+    held = bad["tmp"] / "held"
+    held.mkdir()
     paths = {**{k: str(v) for k, v in bad.items()}, "tmp": str(bad["tmp"] / "out"), "grid_blocked": str(blocked),
-             "truncated_prior": str(bad["root"] / "truncated_prior.pt")}
+             "truncated_prior": str(bad["root"] / "truncated_prior.pt"), "held_pt": str(held / "h.pt"),
+             "held_npz": str(held / "m.npz"), "held_dir": str(held / "out")}
     argv = [part.format(**paths) for part in template.split()]
-    inputs = [bad["root"], bad["synth"], bad["prior_flow"], bad["hmr_weights"]]
+    inputs = [bad["root"], bad["synth"], bad["prior_flow"], bad["hmr_weights"], bad["t_pose"]]
     before = _hashes(inputs)
-    status, out, err = run_case(_entry(entry, demo_script), argv, capfd)
+    if "disk_full" in options:
+        full_disk(Path(paths["tmp"]), options["disk_full"])
+    with ExitStack() as locks:
+        for name in HELD:
+            if "{" + name + "}" in template:
+                locks.enter_context(exclusive_run(paths[name]))
+        status, out, err = run_case(entry if entry == "proc" else _entry(entry, demo_script), argv, capfd)
     assert "Traceback" not in err and "weights_only" not in err + out and "safe_globals" not in err + out, err
     if code == 0:
-        assert status == 0 and fragment in out, (status, out, err)
+        assert status == 0 and all(part in out + err for part in fragment.split(" && ")), (status, out, err)
+        for created in options.get("creates", ()):
+            assert Path(created.format(**paths)).is_file(), f"{created} not written"
+        assert not [p for p in Path(paths["tmp"]).rglob(".*tmp*")], "temporary files left"
     else:
         errors = [line for line in err.splitlines() if ": error: " in line]
         assert status == code and len(errors) == 1, (status, err)

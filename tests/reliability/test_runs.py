@@ -166,8 +166,8 @@ def test_the_error_net_tells_user_input_from_bugs(error, code, line, capsys, mon
 
 
 def test_debug_flag_is_accepted_before_and_after_the_command(tmp_path, capsys):
-    for argv in (["--debug", "prior", "sample", "-n", "2"], ["prior", "sample", "-n", "2", "--debug"]):
-        assert hmr_flow_main([*argv, "--out", str(tmp_path / "s.npz")]) == 0
+    for i, argv in enumerate((["--debug", "prior", "sample", "-n", "2"], ["prior", "sample", "-n", "2", "--debug"])):
+        assert hmr_flow_main([*argv, "--out", str(tmp_path / f"s{i}.npz")]) == 0
     assert "wrote" in capsys.readouterr().out
 
 
