@@ -212,6 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="latent scale(s) of the random hypotheses (the mode is unaffected)")
     parser.add_argument("--fit-persons", type=int, default=200, help="people fitted with each prior (0: no fits)")
     parser.add_argument("--priors", nargs="+", default=["conditional", "flow", "flow+regression", "gmm", "none"])
+    parser.add_argument("--prior-file", action="append", default=[], metavar="KIND=PATH",
+                        help="fit with this file for the unconditional prior KIND (flow, cnf, gmm) instead of the shipped one")
     parser.add_argument("--hypotheses", type=int, default=4, help="starting points per fitted person")
     parser.add_argument("--iterations", type=int, help="optimiser steps per fit (default: the library's 300; "
                         "hmr-flow fit runs 60)")
@@ -241,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
         config = scaled_config(args.iterations) if args.iterations else FitConfig(stages=SMPLIFY_STAGES)
         runs = [("conditional", w) for w in args.fit_weights] if args.fit_weights else [(p, None) for p in args.priors]
+        prior_files = dict(item.split("=", 1) for item in args.prior_file)
         figures["fits"] = []
         steps = sum(stage.iterations for stage in config.stages)
         print(f"\nfits of {args.fit_persons} people, {args.hypotheses} starting points each, {steps} steps, {args.threads} threads:")
@@ -252,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             if name == "conditional":
                 prior = ConditionalPrior(model, data["image_keypoints"].numpy())
             else:
-                prior = load_prior(name.split("+")[0])
+                kind = name.split("+")[0]
+                prior = load_prior(kind, prior_files.get(kind))
             run_config = replace(config, prior_weight=weight) if weight is not None else config
             errors = fit_errors(body, data, prior, init, args.hypotheses, run_config, args.seed)
             rate = args.fit_persons / (time.perf_counter() - started)
