@@ -135,6 +135,16 @@ def run_train(args: argparse.Namespace) -> int:
         return _train_locked(args, device)
 
 
+def _export_note(inputs: str, data: Path) -> str:
+    """What exported weights learned from, and (mocap pose sets) under which licence."""
+    if inputs != "keypoints":
+        return f"HMRFlow ({inputs} input) trained on synthetic renders only ({data})"
+    from hmr_flow.data.keypoint_pairs import pose_set_licence
+
+    return (f"HMRFlow ({inputs} input) trained on keypoints generated from mocap ({data}). "
+            f"Licence: {pose_set_licence(data)}")
+
+
 def _train_locked(args: argparse.Namespace, device: str) -> int:
     from hmr_flow.models.checkpoint import export_weights
     from hmr_flow.models.model import HMRConfig
@@ -154,8 +164,6 @@ def _train_locked(args: argparse.Namespace, device: str) -> int:
                                   flow_coupling=args.flow_coupling)
     row = train(settings, config, parse_loss_weights(args.loss_weight))
     if args.export is not None and row:
-        source = "keypoints generated from mocap" if inputs == "keypoints" else "synthetic renders only"
-        export_weights(args.out, args.export, note=f"HMRFlow ({inputs} input) trained on {source} ({args.data})",
-                       fit_weight=args.fit_weight)
+        export_weights(args.out, args.export, note=_export_note(inputs, args.data), fit_weight=args.fit_weight)
         print(f"exported inference weights to {args.export}")
     return 0

@@ -156,6 +156,17 @@ def load_split_poses(poses: str | Path, split: str, balance: bool = False) -> tu
     return torch.from_numpy(orient).float(), torch.from_numpy(body).float(), weights
 
 
+def pose_set_licence(poses: str | Path) -> str:
+    """The licence of weights trained on the ``'train'`` split of the pose set ``poses`` (its ``split.npz``
+    beside it): :func:`hmr_flow.prior.train.data_licence` of its training subjects."""
+    from hmr_flow.prior.train import data_licence  # the prior's training stack, only when exporting weights
+
+    poses = Path(poses)
+    with np.load(poses) as data, np.load(poses.with_name("split.npz")) as parts:
+        subjects = np.unique(data["subject"][parts["train"]]).tolist()
+    return data_licence(subjects)
+
+
 def _rotation(axis: int, angle: Tensor) -> Tensor:
     """``(B, 3, 3)`` rotations by ``angle (B,)`` radians about coordinate axis ``axis``."""
     vector = torch.zeros(angle.shape[0], 3, dtype=angle.dtype)

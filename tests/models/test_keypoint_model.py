@@ -295,3 +295,15 @@ def test_regress_records_writes_the_images_with_people(keypoint_model, tmp_path)
     with np.load(tmp_path / "c_hypotheses.npz") as got:
         for key in ("global_orient", "body_pose", "betas", "transl", "log_prob"):
             np.testing.assert_allclose(got[key], want[key], rtol=1e-5, atol=1e-6)
+
+
+def test_pose_set_licence_follows_the_training_subjects(tmp_path):
+    """Exported keypoint models name their data's licence: HDM05's share-alike terms only when an HDM05 actor
+    (id > 1000) is in the pose set's training split."""
+    from hmr_flow.data.keypoint_pairs import pose_set_licence
+
+    np.savez(tmp_path / "poses.npz", body_pose=np.zeros((4, 69), np.float32), subject=np.array([1, 2, 1001, 1002]))
+    np.savez(tmp_path / "split.npz", train=np.array([0, 1]), val=np.array([2, 3]))
+    assert "CMU" in pose_set_licence(tmp_path / "poses.npz") and "CC BY-SA" not in pose_set_licence(tmp_path / "poses.npz")
+    np.savez(tmp_path / "split.npz", train=np.array([0, 2]), val=np.array([1, 3]))
+    assert "CC BY-SA 3.0" in pose_set_licence(tmp_path / "poses.npz")
