@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import Transform
+from .base import FrozenCache, Transform
 
 #: Step-size-controlled methods of torchdiffeq (use ``rtol``/``atol``).
 ADAPTIVE_METHODS = ("dopri5", "dopri8", "bosh3", "adaptive_heun")
@@ -120,6 +120,8 @@ class TimeMLP(nn.Module):
     ``tr ∂f/∂z = s₂ᵀ K s₁ + tr A`` with ``K = W₂ ⊙ (W₁W₃)ᵀ`` (``H × H``, shared by the batch): one extra
     ``(B, H) × (H, H)`` product per evaluation instead of ``D`` Jacobian-vector products. (Hence two hidden
     layers and no gate on the output: a third layer or a per-sample output gate breaks the closed form.)
+    ``K`` is built once and reused while the weights are frozen (scoring, fitting:
+    :class:`~hmr_flow.flows.base.FrozenCache`), not at every evaluation of a solve.
     """
 
     def __init__(self, features: int, hidden: int, context_features: int = 0, activation: str = "softplus") -> None:
@@ -141,6 +143,7 @@ class TimeMLP(nn.Module):
         with torch.no_grad():
             self.conditioning.weight[4 * hidden:].zero_()
             self.conditioning.bias[4 * hidden:].zero_()
+        self._cache = FrozenCache()
 
     def _layers(self, t: Tensor, z: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
         """``(f (B, D), s₁ (B, H), s₂ (B, H))`` with ``s_k = σ'(a_k) ⊙ g_k`` (see the class docstring)."""
@@ -164,8 +167,12 @@ class TimeMLP(nn.Module):
     def with_divergence(self, t: Tensor, z: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``(dz/dt (B, D), tr ∂f/∂z (B,))``, the trace exact (class docstring)."""
         f, s1, s2 = self._layers(t, z, context)
-        k = self.w2.weight * (self.w1.weight @ self.w3.weight).T
-        return f, ((s2 @ k) * s1).sum(dim=1) + self.linear.weight.trace()
+        return f, ((s2 @ self._trace_matrix()) * s1).sum(dim=1) + self.linear.weight.trace()
+
+    def _trace_matrix(self) -> Tensor:
+        """``K = W₂ ⊙ (W₁W₃)ᵀ (H, H)`` of the closed-form divergence (class docstring), reused while frozen."""
+        w1, w2, w3 = self.w1.weight, self.w2.weight, self.w3.weight
+        return self._cache.get("trace", (w1, w2, w3), lambda: w2 * (w1 @ w3).T)
 
     def extra_repr(self) -> str:
         return f"features={self.features}, hidden={self.hidden}, context={self.context_features}, {self.activation}"

@@ -13,7 +13,7 @@ Lower level: :class:`HMRFlow` (``sample(images, n)`` mode first, ``log_prob(pose
 """
 
 from hmr_flow.models.camera import camera_to_translation, crop_to_full_translation, translation_to_camera
-from hmr_flow.models.conditional_prior import ConditionalPrior, conditional_fitting
+from hmr_flow.models.conditional_prior import ConditionalFitting, ConditionalPrior, conditional_fitting
 from hmr_flow.models.checkpoint import CheckpointError, export_weights, load_model, read_checkpoint, save_checkpoint
 from hmr_flow.models.evaluate import evaluate
 from hmr_flow.models.losses import HMRLoss, LossWeights
@@ -24,6 +24,7 @@ from hmr_flow.models.train import TrainSettings, train
 
 __all__ = [
     "CheckpointError",
+    "ConditionalFitting",
     "ConditionalPrior",
     "HMRConfig",
     "HMRFlow",

@@ -139,8 +139,8 @@ class HMRFlow(nn.Module):
 
     ``fit_weight``: the weight of this model's ``−log p(pose | input)`` as a fitting prior
     (:class:`hmr_flow.models.ConditionalPrior`); it depends on how sharp the trained density is, so it is
-    chosen per model on validation fits and stored in its exported weights (checkpoints without one get
-    :data:`DEFAULT_FIT_WEIGHT`).
+    chosen per model on validation fits and stored in its exported weights (checkpoints without one get this
+    class default).
     """
 
     fit_weight: float = 0.3

@@ -10,6 +10,7 @@ Every method takes a body pose as axis-angle ``(B, 69)`` or rotation matrices ``
   (validation subjects of the training data) whose log-likelihood is lower; no gradient.
 - ``sample(n, temperature)``: ``(n, 69)`` canonical axis-angle poses.
 
+:class:`TorchDensityPrior` is the common part of the flow and CNF priors (floor, checkpoint ``save``/``load``).
 :class:`FittingPrior` is what fitting needs of any prior (these and the conditional model's,
 :class:`hmr_flow.models.ConditionalPrior`): a ``kind``, a ``fit_weight``, and the loss and
 log-likelihood of ``B`` fitted bodies given both as axis-angle body pose and as rotation matrices.
@@ -18,17 +19,18 @@ log-likelihood of ``B`` fitted bodies given both as axis-angle body pose and as 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from hmr_flow.files import save_torch
 from hmr_flow.prior.inputs import body_pose_tensor, canonical_axis_angle
 from hmr_flow.prior.space import PoseSpace
-from hmr_flow.validation import UserInputError, check_state_dict, first_line, require_keys
+from hmr_flow.validation import UserInputError, check_state_dict, first_line, load_tensor_file, require_keys
+from hmr_flow.validation.file_kinds import FileKind
 
 #: Percentile levels of the held-out table: 0, 0.1, …, 100 %.
 PERCENTILE_LEVELS = np.linspace(0.0, 100.0, 1001)
@@ -179,28 +181,85 @@ class DensityPrior(PosePrior):
         return self.space.decode(self._sample_model(int(n), float(temperature))).flatten(1)
 
 
-def read_checkpoint(checkpoint: object, source: str, fmt: str, kind: str, model_key: str) -> tuple[dict, Mapping]:
-    """The ``config`` and ``state_dict`` of a density prior's checkpoint dict (``format`` ``fmt``; ``config``
-    with ``joints``, ``coords`` and ``model_key``; a state dict with ``space.mean_rotations``), checked;
-    :class:`UserInputError` naming ``source`` and the prior ``kind`` otherwise."""
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != fmt:
-        found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
-        raise UserInputError(f"{source}: not a {kind} prior checkpoint (format {found!r}, expected {fmt!r})")
-    require_keys(checkpoint, ("config", "state_dict"), source, f"{kind} prior checkpoint")
-    config = require_keys(checkpoint["config"], ("joints", "coords", model_key), source, f"{kind} prior configuration")
-    state = check_state_dict(checkpoint["state_dict"], source, "state_dict")
-    require_keys(dict(state), ("space.mean_rotations",), source, f"{kind} prior state_dict")
-    return config, state
+def settings_with_defaults(given: dict | None, defaults: dict, what: str) -> dict:
+    """``defaults`` updated with ``given`` (``None``: none given); a key ``defaults`` lacks is a ``ValueError``
+    naming ``what`` settings these are."""
+    unknown = set(given or {}) - set(defaults)
+    if unknown:
+        raise ValueError(f"unknown {what} settings {sorted(unknown)}; known: {sorted(defaults)}")
+    return {**defaults, **(given or {})}
 
 
-@contextmanager
-def weights_matching_config(source: str) -> Iterator[None]:
-    """Turns the errors of building a prior from a stored configuration and loading its weights into one
-    :class:`UserInputError` naming ``source``."""
-    try:
-        yield
-    except (RuntimeError, TypeError, ValueError, IndexError) as err:
-        raise UserInputError(f"{source}: weights do not match the stored configuration ({first_line(err)})") from None
+class TorchDensityPrior(DensityPrior):
+    """A :class:`DensityPrior` of torch modules mixed with a uniform-rotation floor
+    (:func:`~hmr_flow.prior.space.floored_log_prob`), saved as a ``torch.save`` dict loadable with
+    ``weights_only=True``: ``format`` (:attr:`checkpoint_format`), ``config`` (:meth:`config`: ``joints``,
+    ``coords``, the model's settings under :attr:`model_key`, ``floor``, …), ``state_dict`` (with
+    ``space.mean_rotations``), ``info`` (provenance). Subclasses set the class attributes and implement
+    :meth:`config` and :meth:`_from_config`.
+
+    Args:
+        space: modelled joints and model coordinates; floor: weight ``ε`` of the uniform-rotation component,
+            ``[0, 1)``; percentiles: held-out table or ``None``; info: provenance saved with the prior.
+    """
+
+    #: ``format`` of the checkpoint dict.
+    checkpoint_format: str = ""
+    #: The prior's name in error messages ("flow", "CNF").
+    label: str = ""
+    #: Key of the model's settings in ``config``.
+    model_key: str = ""
+    #: What a checkpoint file must be (:mod:`hmr_flow.validation.file_kinds`).
+    file_kind: FileKind | None = None
+
+    def __init__(self, space: PoseSpace, floor: float = 0.0, percentiles: np.ndarray | Tensor | None = None,
+                 info: dict | None = None) -> None:
+        super().__init__(space, percentiles)
+        if not 0.0 <= float(floor) < 1.0:
+            raise ValueError(f"floor must be in [0, 1), got {floor}")
+        self.floor = float(floor)
+        self.info = dict(info or {})
+
+    @abc.abstractmethod
+    def config(self) -> dict:
+        """The ``config`` of the checkpoint (class docstring)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def _from_config(cls, config: dict, mean_rotations: Tensor, info: dict | None) -> TorchDensityPrior:
+        """A prior built from a checked checkpoint ``config``, before its weights are loaded."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write the checkpoint (class docstring), atomically."""
+        return save_torch({"format": self.checkpoint_format, "config": self.config(), "state_dict": self.state_dict(),
+                           "info": self.info}, path)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: dict, source: str = "checkpoint") -> TorchDensityPrior:
+        """Build from a dict written by :meth:`save`, checked; :class:`UserInputError` naming ``source``
+        otherwise."""
+        fmt, label = cls.checkpoint_format, cls.label
+        if not isinstance(checkpoint, dict) or checkpoint.get("format") != fmt:
+            found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+            raise UserInputError(f"{source}: not a {label} prior checkpoint (format {found!r}, expected {fmt!r})")
+        require_keys(checkpoint, ("config", "state_dict"), source, f"{label} prior checkpoint")
+        config = require_keys(checkpoint["config"], ("joints", "coords", cls.model_key), source,
+                              f"{label} prior configuration")
+        state = check_state_dict(checkpoint["state_dict"], source, "state_dict")
+        require_keys(dict(state), ("space.mean_rotations",), source, f"{label} prior state_dict")
+        try:
+            prior = cls._from_config(config, state["space.mean_rotations"], checkpoint.get("info"))
+            prior.load_state_dict(state)
+        except (RuntimeError, TypeError, ValueError, IndexError) as err:
+            raise UserInputError(f"{source}: weights do not match the stored configuration "
+                                 f"({first_line(err)})") from None
+        return prior
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> TorchDensityPrior:
+        """Read a checkpoint written by :meth:`save`; errors name the file."""
+        checkpoint = load_tensor_file(path, f"{cls.label} prior checkpoint", map_location, kind=cls.file_kind)
+        return cls.from_checkpoint(checkpoint, str(path))
 
 
 class NoPrior(PosePrior):

@@ -24,16 +24,12 @@ coords, ``cnf`` settings, floor), ``state_dict``, ``info`` (provenance).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor
 
-from hmr_flow.files import save_torch
 from hmr_flow.flows import ActNorm, Compose, ContinuousFlow, Flow, ODESolution, ODESolver, TimeMLP
-from hmr_flow.prior.base import DensityPrior, read_checkpoint, weights_matching_config
+from hmr_flow.prior.base import TorchDensityPrior, settings_with_defaults
 from hmr_flow.prior.space import PoseSpace, floored_log_prob, floored_samples
-from hmr_flow.validation import load_tensor_file
 from hmr_flow.validation.file_kinds import CNF_PRIOR
 
 FORMAT = "hmr_flow.prior.cnf/1"
@@ -46,20 +42,13 @@ DEFAULT_TRAINING = {"method": "rk4", "steps": 8, "adjoint": False, "divergence":
                     "jacobian": 0.01}
 
 
-def _settings(given: dict | None, defaults: dict, what: str) -> dict:
-    unknown = set(given or {}) - set(defaults)
-    if unknown:
-        raise ValueError(f"unknown {what} settings {sorted(unknown)}; known: {sorted(defaults)}")
-    return {**defaults, **(given or {})}
-
-
 def training_solver(settings: dict) -> ODESolver:
     """The :class:`ODESolver` of training ``settings`` (keys of :data:`DEFAULT_TRAINING`)."""
-    settings = _settings(settings, DEFAULT_TRAINING, "CNF training")
+    settings = settings_with_defaults(settings, DEFAULT_TRAINING, "CNF training")
     return ODESolver(settings["method"], steps=int(settings["steps"]), adjoint=bool(settings["adjoint"]))
 
 
-class CNFPrior(DensityPrior):
+class CNFPrior(TorchDensityPrior):
     """A continuous-normalizing-flow pose prior (module docstring).
 
     Args:
@@ -72,21 +61,18 @@ class CNFPrior(DensityPrior):
 
     kind = "cnf"
     fit_weight = 0.1
+    checkpoint_format, label, model_key, file_kind = FORMAT, "CNF", "cnf", CNF_PRIOR
 
     def __init__(self, joints: list[int], coords: str = "axis_angle_mean", mean_rotations: Tensor | None = None,
                  cnf: dict | None = None, floor: float = 0.0, percentiles=None, info: dict | None = None) -> None:
-        super().__init__(PoseSpace(joints, coords, mean_rotations), percentiles)
-        if not 0.0 <= float(floor) < 1.0:
-            raise ValueError(f"floor must be in [0, 1), got {floor}")
-        self.floor = float(floor)
-        self.cnf_config = _settings(cnf, DEFAULT_CNF, "CNF")
+        super().__init__(PoseSpace(joints, coords, mean_rotations), floor, percentiles, info)
+        self.cnf_config = settings_with_defaults(cnf, DEFAULT_CNF, "CNF")
         c, features = self.cnf_config, self.space.features
         self.solver = ODESolver("dopri5", rtol=float(c["rtol"]), atol=float(c["atol"]))
         self.fit_solver = ODESolver(c["fit_method"], steps=int(c["fit_steps"]))
         field = TimeMLP(features, int(c["hidden"]), activation=c["activation"])
         cnf_layer = ContinuousFlow(field, features, time=float(c["time"]), solver=self.solver)
         self.flow = Flow(Compose(ActNorm(features), cnf_layer), (features,))
-        self.info = dict(info or {})
 
     @property
     def cnf(self) -> ContinuousFlow:
@@ -114,7 +100,7 @@ class CNFPrior(DensityPrior):
         """The training objective on model coordinates ``x (B, 3J)``: mean NLL (no floor) plus the RNODE
         terms weighted as ``settings`` say (:data:`DEFAULT_TRAINING`), and the terms ``nll``, ``kinetic``,
         ``jacobian`` (means) and ``nfe`` (0-dim tensors) for the log."""
-        settings = _settings(settings, DEFAULT_TRAINING, "CNF training")
+        settings = settings_with_defaults(settings, DEFAULT_TRAINING, "CNF training")
         log_prob, solution = self.flow_log_prob(x, training_solver(settings), settings["divergence"], regularise=True)
         nll, kinetic, jacobian = -log_prob.mean(), solution.kinetic.mean(), solution.jacobian.mean()
         loss = nll + float(settings["kinetic"]) * kinetic + float(settings["jacobian"]) * jacobian
@@ -128,23 +114,7 @@ class CNFPrior(DensityPrior):
         return {"joints": self.space.joints.tolist(), "coords": self.space.coords, "cnf": dict(self.cnf_config),
                 "floor": self.floor}
 
-    def save(self, path: str | Path) -> Path:
-        """Write the checkpoint described in the module docstring, atomically."""
-        return save_torch({"format": FORMAT, "config": self.config(), "state_dict": self.state_dict(),
-                           "info": self.info}, path)
-
     @classmethod
-    def from_checkpoint(cls, checkpoint: dict, source: str = "checkpoint") -> CNFPrior:
-        """Build from a dict written by :meth:`save` (``source`` names it in errors)."""
-        config, state = read_checkpoint(checkpoint, source, FORMAT, "CNF", "cnf")
-        with weights_matching_config(source):
-            prior = cls(config["joints"], config["coords"], state["space.mean_rotations"], config["cnf"],
-                        config.get("floor", 0.0), info=checkpoint.get("info"))
-            prior.load_state_dict(state)
-        return prior
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> CNFPrior:
-        """Read a checkpoint written by :meth:`save`; errors name the file."""
-        return cls.from_checkpoint(load_tensor_file(path, "CNF prior checkpoint", map_location,
-                                                   kind=CNF_PRIOR), str(path))
+    def _from_config(cls, config: dict, mean_rotations: Tensor, info: dict | None) -> CNFPrior:
+        return cls(config["joints"], config["coords"], mean_rotations, config["cnf"], config.get("floor", 0.0),
+                   info=info)

@@ -24,16 +24,13 @@ coords, joints), ``state_dict`` (flow, mean rotations, percentile table), ``info
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor
 
 from hmr_flow.flows import vector_glow
-from hmr_flow.prior.base import DensityPrior, read_checkpoint, weights_matching_config
+from hmr_flow.prior.base import TorchDensityPrior, settings_with_defaults
 from hmr_flow.prior.space import PoseSpace, floored_log_prob, floored_samples
-from hmr_flow.files import save_torch
-from hmr_flow.validation import UserInputError, load_tensor_file
+from hmr_flow.validation import UserInputError
 from hmr_flow.validation.file_kinds import FLOW_PRIOR
 
 FORMAT = "hmr_flow.prior.flow/1"
@@ -43,14 +40,7 @@ DEFAULT_FLOW = {"steps": 8, "hidden": 128, "blocks": 1, "coupling": "affine", "m
 LEGACY_FLOW = {"bins": 8, "tails": None}
 
 
-def _flow_config(flow: dict | None) -> dict:
-    unknown = set(flow or {}) - set(DEFAULT_FLOW)
-    if unknown:
-        raise ValueError(f"unknown flow settings {sorted(unknown)}; known: {sorted(DEFAULT_FLOW)}")
-    return {**DEFAULT_FLOW, **(flow or {})}
-
-
-class FlowPrior(DensityPrior):
+class FlowPrior(TorchDensityPrior):
     """A normalizing-flow pose prior.
 
     Args:
@@ -65,19 +55,18 @@ class FlowPrior(DensityPrior):
 
     kind = "flow"
     fit_weight = 0.1
+    checkpoint_format, label, model_key, file_kind = FORMAT, "flow", "flow", FLOW_PRIOR
 
     def __init__(self, joints: list[int], coords: str = "axis_angle_mean", mean_rotations: Tensor | None = None,
                  flow: dict | None = None, floor: float = 0.0, regulariser: dict | None = None, percentiles=None,
                  info: dict | None = None) -> None:
-        super().__init__(PoseSpace(joints, coords, mean_rotations), percentiles)
-        if not 0.0 <= float(floor) < 1.0:
-            raise ValueError(f"floor must be in [0, 1), got {floor}")
-        self.floor = float(floor)
-        self.flow_config = _flow_config(flow)
+        super().__init__(PoseSpace(joints, coords, mean_rotations), floor, percentiles, info)
+        self.flow_config = settings_with_defaults(flow, DEFAULT_FLOW, "flow")
         self.flow = vector_glow(self.space.features, **self.flow_config)
-        self.regulariser_config = None if regulariser is None else _flow_config(regulariser)
-        self.regulariser = None if regulariser is None else vector_glow(self.space.features, **self.regulariser_config)
-        self.info = dict(info or {})
+        if regulariser is not None:
+            regulariser = settings_with_defaults(regulariser, DEFAULT_FLOW, "flow")
+        self.regulariser_config = regulariser
+        self.regulariser = None if regulariser is None else vector_glow(self.space.features, **regulariser)
 
     def _mixture_log_prob(self, flow, x: Tensor) -> Tensor:
         return floored_log_prob(flow.log_prob(x), x, self.floor)
@@ -123,24 +112,7 @@ class FlowPrior(DensityPrior):
         return {"joints": self.space.joints.tolist(), "coords": self.space.coords, "flow": dict(self.flow_config),
                 "floor": self.floor, "regulariser": self.regulariser_config}
 
-    def save(self, path: str | Path) -> Path:
-        """Write the checkpoint described in the module docstring, atomically."""
-        return save_torch({"format": FORMAT, "config": self.config(), "state_dict": self.state_dict(),
-                           "info": self.info}, path)
-
     @classmethod
-    def from_checkpoint(cls, checkpoint: dict, source: str = "checkpoint") -> FlowPrior:
-        """Build from a dict written by :meth:`save` (``source`` names it in errors)."""
-        config, state = read_checkpoint(checkpoint, source, FORMAT, "flow", "flow")
-        with weights_matching_config(source):
-            prior = cls(config["joints"], config["coords"], state["space.mean_rotations"],
-                        {**LEGACY_FLOW, **config["flow"]}, config.get("floor", 0.0), config.get("regulariser"),
-                        info=checkpoint.get("info"))
-            prior.load_state_dict(state)
-        return prior
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> FlowPrior:
-        """Read a checkpoint written by :meth:`save`; errors name the file."""
-        checkpoint = load_tensor_file(path, "flow prior checkpoint", map_location, kind=FLOW_PRIOR)
-        return cls.from_checkpoint(checkpoint, str(path))
+    def _from_config(cls, config: dict, mean_rotations: Tensor, info: dict | None) -> FlowPrior:
+        return cls(config["joints"], config["coords"], mean_rotations, {**LEGACY_FLOW, **config["flow"]},
+                   config.get("floor", 0.0), config.get("regulariser"), info=info)

@@ -1,12 +1,13 @@
-"""What the flows reuse between calls (the LU matrices, a conditioner's context term) is reused only while
-nothing it was computed from changed, and never where a gradient must flow into it."""
+"""What the flows reuse between calls (the LU matrices, a conditioner's context term, a vector field's trace
+matrix) is reused only while nothing it was computed from changed, and never where a gradient must flow into
+it."""
 
 from __future__ import annotations
 
 import torch
 from torch.nn import functional as F
 
-from hmr_flow.flows import ResidualMLP, vector_glow
+from hmr_flow.flows import ResidualMLP, TimeMLP, jacobian_divergence, vector_glow
 from hmr_flow.flows.base import FrozenCache
 
 
@@ -117,3 +118,21 @@ def test_a_conditioner_keeps_the_last_few_contexts():
     net._context_term(contexts[0])  # used last: the oldest is now contexts[1]
     net._context_term(contexts[-1])  # one more: evicts contexts[1]
     assert net._context_term(contexts[0]) is terms[0] and net._context_term(contexts[1]) is not terms[1]
+
+
+def test_a_frozen_vector_field_reuses_its_trace_matrix_until_a_weight_changes():
+    torch.manual_seed(2)
+    field = TimeMLP(3, 8).double()
+    for weight in (field.w3.weight, field.linear.weight):
+        torch.nn.init.normal_(weight)  # not the identity start: every term of the divergence counts
+    field.requires_grad_(False)
+    t, z = torch.tensor(0.4, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
+    assert field._trace_matrix() is field._trace_matrix()  # frozen: reused
+    assert torch.allclose(field.with_divergence(t, z)[1], jacobian_divergence(field, t, z)[1], atol=1e-12)
+    with torch.no_grad():
+        field.w1.weight.mul_(2.0)  # an optimiser step
+    assert torch.allclose(field.with_divergence(t, z)[1], jacobian_divergence(field, t, z)[1], atol=1e-12)
+    field.requires_grad_(True)
+    assert field._trace_matrix() is not field._trace_matrix()  # training: built every call
+    field.with_divergence(t, z)[1].sum().backward()
+    assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in (field.w1.weight, field.w2.weight))
