@@ -109,8 +109,7 @@ def write_set(writes: dict[Path, Callable[[Path], object]], stale: Iterable[str 
     moved: list[tuple[Path, Path]] = []  # (backup, target) of the old set
     placed: list[Path] = []
     try:
-        for target, write in writes.items():
-            target = Path(target)
+        for target, write in zip(targets, writes.values()):
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = temporary_path(target)
             done.append((tmp, target))

@@ -15,7 +15,7 @@ Before anything is decoded:
 
 Writing: ``cv2.imwrite`` crashes the interpreter (segmentation fault) on a file name that is not valid
 UTF-8; :func:`write_image` encodes in memory (``cv2.imencode``) and writes the bytes through
-:func:`hmr_flow.files.write_bytes` (atomic, path-safe).
+:func:`hmr_flow.files.write_with` (atomic, path-safe).
 
 Tested on opencv-python-headless 5.x (the version pinned in ``pyproject.toml``).
 """
@@ -33,8 +33,7 @@ from hmr_flow.image_headers import FORMATS, header_size, image_format
 from hmr_flow.validation import UserInputError
 from hmr_flow.validation.inputs import check_input_file
 
-_JPEG_START, _JPEG_SCAN, _JPEG_END = b"\xff\xd8", b"\xff\xda", b"\xff\xd9"
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_JPEG_SCAN, _JPEG_END = b"\xff\xda", b"\xff\xd9"
 #: Largest photo read: 100 million pixels (300 MB as RGB; a 108 MP phone photo is 12000 × 9000). Larger
 #: ones are refused before decoding; downscale them first (people need only a few hundred pixels).
 MAX_IMAGE_PIXELS = 100_000_000
@@ -46,19 +45,21 @@ class ImageReadError(UserInputError):
     """An image file that is missing, unreadable, truncated or corrupt (the message names the file)."""
 
 
-def check_complete(path: Path, data: bytes) -> None:
-    """:class:`ImageReadError` if ``data`` (the bytes of ``path``) is a JPEG or PNG cut short."""
-    if data.startswith(_JPEG_START):
+def check_complete(path: Path, data: bytes, kind: str) -> None:
+    """:class:`ImageReadError` if ``data`` (the bytes of ``path``, of the format ``kind``:
+    :func:`~hmr_flow.image_headers.image_format`) is a JPEG or PNG cut short."""
+    if kind == "JPEG":
         scan = data.rfind(_JPEG_SCAN)
         if scan >= 0 and data.find(_JPEG_END, scan) < 0:  # no scan at all: the decoder reports it
             raise ImageReadError(f"{path}: truncated JPEG (no end-of-image marker after the image data)")
-    elif data.startswith(_PNG_SIGNATURE) and data.rfind(b"IEND") < 0:
+    elif kind == "PNG" and data.rfind(b"IEND") < 0:
         raise ImageReadError(f"{path}: truncated PNG (no IEND chunk)")
 
 
-def _checked_bytes(path: str | Path) -> tuple[Path, bytes, tuple[int, int]]:
-    """The path, bytes and header size ``(W, H)`` of the image file ``path`` after the checks that need no
-    decoding (see the module docstring); :class:`ImageReadError` naming the file."""
+def _checked_bytes(path: str | Path) -> tuple[Path, bytes, str, tuple[int, int]]:
+    """The path, bytes, format (:func:`~hmr_flow.image_headers.image_format`) and header size ``(W, H)`` of the
+    image file ``path`` after the checks that need no decoding (see the module docstring); :class:`ImageReadError`
+    naming the file."""
     try:
         path = check_input_file(path, "image")
     except (FileNotFoundError, UserInputError) as err:
@@ -69,16 +70,17 @@ def _checked_bytes(path: str | Path) -> tuple[Path, bytes, tuple[int, int]]:
         raise ImageReadError(f"{path}: cannot read ({err.strerror or err})") from None
     if not data:
         raise ImageReadError(f"{path}: empty file (0 bytes), not an image")
-    if image_format(data) is None:
+    kind = image_format(data)
+    if kind is None:
         raise ImageReadError(f"{path}: unreadable or corrupt image (not one of the formats read: {', '.join(FORMATS)})")
     size = header_size(data)
     if size is None:
-        raise ImageReadError(f"{path}: unreadable or corrupt image (its {image_format(data)} header gives no size)")
+        raise ImageReadError(f"{path}: unreadable or corrupt image (its {kind} header gives no size)")
     if size[0] * size[1] > MAX_IMAGE_PIXELS:
         raise ImageReadError(f"{path}: its header claims {size[0]}×{size[1]} pixels, over the limit of "
                              f"{MAX_IMAGE_PIXELS / 1e6:g} million; downscale the photo first")
-    check_complete(path, data)
-    return path, data, size
+    check_complete(path, data, kind)
+    return path, data, kind, size
 
 
 def _decoded(path: Path, data: bytes) -> np.ndarray:
@@ -95,7 +97,7 @@ def read_rgb(path: str | Path) -> np.ndarray:
     """The image at ``path`` as ``(H, W, 3)`` uint8 RGB; :class:`ImageReadError` if it is missing, not a
     regular file, empty, of a format OpenCV does not decode, larger than :data:`MAX_IMAGE_PIXELS`, truncated
     or cannot be decoded."""
-    path, data, _ = _checked_bytes(path)
+    path, data, _, _ = _checked_bytes(path)
     return _decoded(path, data)
 
 
@@ -108,8 +110,7 @@ def image_size(path: str | Path) -> tuple[int, int]:
     """``(W, H)`` of the image :func:`read_rgb` would give, without decoding it where its header says (PNG, BMP,
     WebP, and JPEG without Exif data, whose orientation tag may turn the decoded image); the file is checked
     as :func:`read_rgb` checks it before decoding (missing, empty, too large, truncated)."""
-    path, data, size = _checked_bytes(path)
-    kind = image_format(data)
+    path, data, kind, size = _checked_bytes(path)
     if kind in _UNTURNED_FORMATS or (kind == "JPEG" and b"Exif\x00\x00" not in data[:65536]):
         return size
     image = _decoded(path, data)

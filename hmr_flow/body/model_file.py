@@ -59,8 +59,7 @@ def _read_npz(path: Path) -> dict[str, Any]:
         raise BodyModelFileError(f"{source}: corrupt or unreadable .npz ({err})") from None
     if copy is not None and source == path and compressed:
         try:
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            save_npz(arrays, copy)
+            save_npz(arrays, copy)  # creates the folder
         except OSError as err:  # a read-only cache: every load inflates the file, as before
             log.debug("no unpacked copy of %s: %s", path, err)
     return arrays

@@ -116,22 +116,21 @@ def _run_score(args: argparse.Namespace) -> int:
     poses = PoseFile(args.poses)
     prior = load_prior(args.prior, args.prior_weights, device=device)
     log_probs, percentiles = [], []  # (N,) float32 each: the medians; the poses are read and scored piece by piece
+    per_person = len(poses.batch) == 2  # regress output (people × hypotheses): person and hypothesis too
 
     def rows():
+        first = 0
         with tqdm(total=poses.count, desc="prior score", unit="pose", disable=poses.count <= CHUNK) as bar:
             for chunk in poses.chunks():
                 log_prob, percentile = (x.numpy() for x in prior.score(torch.from_numpy(chunk)))
-                first = sum(len(p) for p in log_probs)
                 log_probs.append(log_prob)
                 percentiles.append(percentile)
                 for i, (lp, pc) in enumerate(zip(log_prob, percentile), start=first):
-                    # regress output (people × hypotheses): person and hypothesis too
-                    yield (i, *divmod(i, poses.batch[1]), f"{lp:.4f}", f"{pc:.2f}") if len(poses.batch) == 2 else \
-                        (i, f"{lp:.4f}", f"{pc:.2f}")
+                    yield (i, *(divmod(i, poses.batch[1]) if per_person else ()), f"{lp:.4f}", f"{pc:.2f}")
+                first += len(log_prob)
                 bar.update(len(chunk))
 
-    header = ["index", "person", "hypothesis", "log_likelihood", "percentile"] if len(poses.batch) == 2 else \
-        ["index", "log_likelihood", "percentile"]
+    header = ["index", *(("person", "hypothesis") if per_person else ()), "log_likelihood", "percentile"]
     write_csv(out, header, rows())
     log_prob, percentile = np.concatenate(log_probs), np.concatenate(percentiles)
     print(f"wrote {out}: {poses.count} poses, median log-likelihood {np.median(log_prob):.2f} nats, "

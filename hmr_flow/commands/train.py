@@ -21,7 +21,7 @@ from hmr_flow.validation import (
     positive_int,
     resolve_device,
 )
-from hmr_flow.validation import file_kinds as kinds
+from hmr_flow.validation.file_kinds import HMR_CHECKPOINT, TRAINING_LOG
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -118,10 +118,10 @@ def _check_train_outputs(args: argparse.Namespace, log_path: Path) -> None:
         from hmr_flow.models.checkpoint import read_checkpoint
 
         read_checkpoint(args.out)  # a corrupt checkpoint is reported now (and why), not after loading the data
-    check_output_file(args.out, kinds.HMR_CHECKPOINT, inputs, overwrite=True)  # replacing: check_overwrite's
-    check_output_file(log_path, kinds.TRAINING_LOG, inputs, overwrite=True)
+    check_output_file(args.out, HMR_CHECKPOINT, inputs, overwrite=True)  # replacing: check_overwrite's
+    check_output_file(log_path, TRAINING_LOG, inputs, overwrite=True)
     if args.export is not None:
-        check_output_file(args.export, kinds.HMR_CHECKPOINT, [*inputs, args.out, log_path], args.overwrite,
+        check_output_file(args.export, HMR_CHECKPOINT, [*inputs, args.out, log_path], args.overwrite,
                           option="--export")
     check_overwrite([args.out, log_path], args.resume, args.overwrite)
 

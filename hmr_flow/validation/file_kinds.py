@@ -155,12 +155,6 @@ def identify(path: str | Path) -> FileKind | str | None:
     return "a text file"
 
 
-def describe(path: str | Path) -> str:
-    """What :func:`identify` finds, in words for a message (its option included)."""
-    found = identify(path)
-    return "not a readable file" if found is None else str(found)
-
-
 def wrong_kind(path: str | Path, expected: FileKind, what: str) -> str | None:
     """The message for a file of a known kind other than ``expected`` (``what`` names the expected one, e.g.
     ``"flow prior checkpoint"``): ``"<path>: a GMM prior (given with --prior gmm --prior-weights), not a flow

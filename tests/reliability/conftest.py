@@ -326,3 +326,16 @@ def full_disk(monkeypatch):
         monkeypatch.setattr(io, "open", fake_open)
 
     return arm
+
+
+@pytest.fixture(scope="session")
+def blazepose_networks():
+    """The cached BlazePose networks of ``detect``; skipped (with the reason) when they are not cached and
+    cannot be fetched (``make setup`` fetches them)."""
+    from hmr_flow.detection import blazepose_files
+    from hmr_flow.wheels import WheelError
+
+    try:
+        return blazepose_files()
+    except WheelError as err:
+        pytest.skip(f"BlazePose networks unavailable (run 'make setup' once with network access): {err}")

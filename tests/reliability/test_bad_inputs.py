@@ -319,15 +319,9 @@ def _hashes(paths) -> dict[str, str]:
     return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
-def _entry(kind: str, demo_script):
+def _entry(kind: str, demo_script, request):
     if kind == "detect":
-        from hmr_flow.detection import blazepose_files
-        from hmr_flow.wheels import WheelError
-
-        try:
-            blazepose_files()
-        except WheelError as err:
-            pytest.skip(f"BlazePose networks unavailable (run 'make setup' once with network access): {err}")
+        request.getfixturevalue("blazepose_networks")  # skipped when the networks are not cached
     if kind in ("hmr", "detect"):
         return hmr_flow_main
     if kind == "data":
@@ -360,7 +354,7 @@ HELD = ("held_pt", "held_npz", "held_dir")
 
 @pytest.mark.parametrize(("entry", "template", "code", "fragment", "options"),
                          [(*c[1:5], c[5] if len(c) > 5 else {}) for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input(entry, template, code, fragment, options, bad, demo_script, capfd, full_disk):
+def test_bad_input(entry, template, code, fragment, options, bad, demo_script, capfd, full_disk, request):
     from hmr_flow.validation import exclusive_run
 
     blocked = bad["tmp"] / "blocked"
@@ -380,7 +374,7 @@ def test_bad_input(entry, template, code, fragment, options, bad, demo_script, c
         for name in HELD:
             if "{" + name + "}" in template:
                 locks.enter_context(exclusive_run(paths[name]))
-        status, out, err = run_case(entry if entry == "proc" else _entry(entry, demo_script), argv, capfd)
+        status, out, err = run_case(entry if entry == "proc" else _entry(entry, demo_script, request), argv, capfd)
     assert "Traceback" not in err and "weights_only" not in err + out and "safe_globals" not in err + out, err
     if code == 0:
         assert status == 0 and all(part in out + err for part in fragment.split(" && ")), (status, out, err)

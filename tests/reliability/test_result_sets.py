@@ -132,20 +132,9 @@ def photo_folder(tmp_path) -> Path:
     return folder
 
 
-def _blazepose():
-    from hmr_flow.detection import blazepose_files
-    from hmr_flow.wheels import WheelError
-
-    try:
-        blazepose_files()
-    except WheelError as err:
-        pytest.skip(f"BlazePose networks unavailable (run 'make setup' once with network access): {err}")
-
-
-def test_detect_then_fit_and_regress_on_a_folder(tmp_path, photo_folder, monkeypatch, capfd):
+def test_detect_then_fit_and_regress_on_a_folder(tmp_path, photo_folder, blazepose_networks, monkeypatch, capfd):
     """The documented workflow: ``detect --images DIR --out k.json``, then ``fit``/``regress --keypoints k.json``
     with ``--images DIR`` or without it, from the folder of the run or another one."""
-    _blazepose()
     keypoints = tmp_path / "keypoints" / "k.json"
     assert hmr_flow_main(["detect", "--images", str(photo_folder), "--out", str(keypoints)]) == 0
     assert hmr_flow_main(["fit", "--keypoints", str(keypoints), "--images", str(photo_folder), "--out",
