@@ -35,7 +35,7 @@ from data_tools.mocap.dataset import load_poses  # noqa: E402
 from hmr_flow.body import BodyModel, KeypointBody  # noqa: E402
 from hmr_flow.fitting import FitOptions, read_keypoints  # noqa: E402
 from hmr_flow.fitting.adam import Adam  # noqa: E402
-from hmr_flow.fitting.fitter import _Problem  # noqa: E402
+from hmr_flow.fitting.fitter import _Problem, pose_rotations  # noqa: E402
 from hmr_flow.fitting.losses import reprojection_loss  # noqa: E402
 from hmr_flow.fitting.pipeline import _add_own, _chunk_initialisation, _chunk_prior, _prepare  # noqa: E402
 from hmr_flow.geometry import project_points  # noqa: E402
@@ -96,11 +96,11 @@ def step_parts(problem: _Problem, stage) -> dict[str, Callable[[], object]]:
     params = {n: p[rows].detach().requires_grad_(n in stage.parameters) for n, p in problem.params.items()}
     optimiser = Adam([params[n] for n in stage.parameters], lr=problem.config.learning_rate)
     with torch.no_grad():
-        rotations = problem.rotations(params)
+        rotations = pose_rotations(params)
         sources = problem.sources(params, rotations)
 
     def rotations_part():
-        problem.rotations(params).sum().backward()
+        pose_rotations(params).sum().backward()
 
     def body():
         problem.sources(params, rotations.clone().requires_grad_(True)).sum().backward()

@@ -86,6 +86,11 @@ def pa_mpjpe(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return mpjpe(procrustes_align(pred, target), target, root_index=None)
 
 
+def acceleration(points: torch.Tensor) -> torch.Tensor:
+    """``(T − 2, …)`` second differences ``x[t+1] − 2 x[t] + x[t−1]`` of ``points (T, …)`` along time."""
+    return points[2:] - 2.0 * points[1:-1] + points[:-2]
+
+
 def acceleration_error(pred: torch.Tensor, target: torch.Tensor, root_index: int | None = 0) -> torch.Tensor:
     """Acceleration error ``(T − 2,)`` of a sequence of ``T ≥ 3`` frames ``pred``/``target (T, J, 3)``: per
     middle frame ``t``, the mean over joints of ‖``a_pred − a_target``‖ with ``a = x[t+1] − 2 x[t] + x[t−1]``,
@@ -97,11 +102,7 @@ def acceleration_error(pred: torch.Tensor, target: torch.Tensor, root_index: int
     if root_index is not None:
         pred = pred - pred[:, root_index : root_index + 1]
         target = target - target[:, root_index : root_index + 1]
-
-    def second_difference(x: torch.Tensor) -> torch.Tensor:
-        return x[2:] - 2.0 * x[1:-1] + x[:-2]
-
-    return mean_joint_distance(second_difference(pred), second_difference(target))
+    return mean_joint_distance(acceleration(pred), acceleration(target))
 
 
 def pck(pred: torch.Tensor, target: torch.Tensor, visible: torch.Tensor, alpha: float = 0.1) -> torch.Tensor:

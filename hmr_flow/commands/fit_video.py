@@ -167,17 +167,19 @@ def _fit_clip_locked(args: argparse.Namespace, config, from_regression: bool) ->
                               config=sequence_config, seed=args.seed, start=start, tracker=tracker,
                               body_model=args.body_model, mesh_format=args.mesh_format, render=args.render,
                               video=args.video, fps=fps)
-    written = fit_sequence(sequence, options, args.out, tracks)
+    agreement: dict[int, float] = {}
+
+    def record_agreement(track, fit) -> None:
+        seen = torch.from_numpy(track.detected)
+        observed = torch.from_numpy(track.keypoints)[seen]
+        agreement[track.track_id] = float(pck(fit.keypoints_2d[seen], observed[..., :2], observed[..., 2] > 0).mean())
+
+    written = fit_sequence(sequence, options, args.out, tracks, record_agreement)
     for track in tracks:
-        with np.load(args.out / f"{sequence.name}_track{track.track_id}.npz") as params:
-            seen = params["detected"]
-            observed = torch.from_numpy(params["keypoints_observed"][seen]).float()
-            fitted = torch.from_numpy(params["keypoints_2d"][seen]).float()
-            frames = params["frame"]
-        agreement = float(pck(fitted, observed[..., :2], observed[..., 2] > 0).mean())
-        print(f"track {track.track_id}: frames {frames[0]}–{frames[-1]} ({len(frames)} frames, {int(seen.sum())} "
-              f"detected, {len(frames) - int(seen.sum())} filled), fitted keypoints within 10 % of the box: "
-              f"{100 * agreement:.0f} %")
+        frames, seen = sequence.frames[track.frames], int(track.detected.sum())
+        print(f"track {track.track_id}: frames {frames[0]}–{frames[-1]} ({len(frames)} frames, {seen} "
+              f"detected, {len(frames) - seen} filled), fitted keypoints within 10 % of the box: "
+              f"{100 * agreement[track.track_id]:.0f} %")
     count = len(sequence.frames)
     print(f"fitted {len(tracks)} tracks over {count} frames in {time.perf_counter() - started:.1f} s; wrote "
           f"{len(written)} files to {args.out}")

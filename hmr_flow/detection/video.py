@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from hmr_flow.detection.base import DetectedPerson, Detector
 from hmr_flow.detection.pipeline import make_detector
 from hmr_flow.detection.run import NoPersonError
-from hmr_flow.video import read_frames, video_info
+from hmr_flow.video import read_frames
 
 
 @dataclass
@@ -38,8 +38,7 @@ def detect_video(path: str | Path, detector: Detector | None = None, every: int 
         NoPersonError: nobody in any frame.
     """
     detector = detector or make_detector()
-    info = video_info(path)
-    found = [FrameDetections(index, info.size, detector(frame))
+    found = [FrameDetections(index, (frame.shape[1], frame.shape[0]), detector(frame))
              for index, frame in tqdm(read_frames(path, every), desc="detecting", unit="frame")]
     if not any(frame.people for frame in found):
         raise NoPersonError(f"{path}: no person found in any of its {len(found)} frames")

@@ -84,6 +84,23 @@ def keypoint_weights(keypoint_format: str, hip_weight: float, torso_only: bool =
     return weights
 
 
+def stage_weights(keypoints: torch.Tensor, keypoint_format: str, hip_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """The keypoint weights of ``B`` bodies' ``keypoints (B, K, 3)``: ``(K,)`` every keypoint's
+    (:func:`keypoint_weights`) and ``(B, K)`` the camera stage's: the torso's, or every keypoint's for a body
+    with fewer than 3 visible torso keypoints. On ``keypoints``' device, in its dtype."""
+    every = keypoint_weights(keypoint_format, hip_weight).to(keypoints.device, keypoints.dtype)
+    torso = keypoint_weights(keypoint_format, hip_weight, torso_only=True).to(keypoints.device, keypoints.dtype)
+    enough = ((torso > 0) & (keypoints[..., 2] > 0)).sum(1, keepdim=True) >= 3
+    return every, torch.where(enough, torso, every)
+
+
+def pose_rotations(params: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``(B, 24, 3, 3)`` rotation matrices of ``params``' pose (``global_orient (B, 6)`` 6D rotations,
+    ``body_pose (B, 69)`` axis-angle), global orientation first."""
+    return torch.cat([rot6d_to_matrix(params["global_orient"])[:, None],
+                      axis_angle_to_matrix(params["body_pose"].view(-1, 23, 3))], dim=1)
+
+
 def _check_keypoints(keypoints: torch.Tensor, keypoint_format: str) -> None:
     k = num_keypoints(keypoint_format)
     if keypoints.dim() != 3 or tuple(keypoints.shape[1:]) != (k, 3):
@@ -133,11 +150,7 @@ class _Problem:
         self.prior_weight = config.prior_weight if config.prior_weight is not None else prior.fit_weight
         self.matrix = body.keypoint_matrix(keypoint_format)
         device, dtype = keypoints.device, keypoints.dtype
-        self.weights_all = keypoint_weights(keypoint_format, config.hip_weight).to(device, dtype)
-        torso = keypoint_weights(keypoint_format, config.hip_weight, torso_only=True).to(device, dtype)
-        # Bodies with fewer than 3 visible torso keypoints use every keypoint in the camera stage.
-        enough = ((torso > 0) & (keypoints[..., 2] > 0)).sum(1, keepdim=True) >= 3
-        weights_torso = torch.where(enough, torso, self.weights_all)
+        self.weights_all, weights_torso = stage_weights(keypoints, keypoint_format, config.hip_weight)
         batch = keypoints.shape[0]
         self.hypotheses, self.people = init.num_hypotheses, init.num_people
         self.params = {
@@ -150,7 +163,7 @@ class _Problem:
             self.params["betas"][:, :count] = init.betas.reshape(batch, -1)[:, :count].to(device, dtype)
         with torch.no_grad():
             rest = {**self.params, "transl": torch.zeros(batch, 3, device=device, dtype=dtype)}
-            points = torch.einsum("ks,bsc->bkc", self.matrix, self.sources(rest, self.rotations(rest)))
+            points = torch.einsum("ks,bsc->bkc", self.matrix, self.sources(rest, pose_rotations(rest)))
             mask = (weights_torso > 0) & (keypoints[..., 2] > 0)
             self.params["transl"] = estimate_translation(points, keypoints, focal, principal_point, mask)
         self.bodies = _Bodies(keypoints, focal, principal_point, person_scale(keypoints), weights_torso,
@@ -158,19 +171,13 @@ class _Problem:
         #: ``(R,)`` the bodies still optimised, ascending; all ``B`` until a stage keeps fewer hypotheses.
         self.active = torch.arange(batch, device=device)
 
-    @staticmethod
-    def rotations(params: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``(B, 24, 3, 3)`` rotation matrices of ``params``' pose, global orientation first."""
-        return torch.cat([rot6d_to_matrix(params["global_orient"])[:, None],
-                          axis_angle_to_matrix(params["body_pose"].view(-1, 23, 3))], dim=1)
-
     def sources(self, params: dict[str, torch.Tensor], rotations: torch.Tensor) -> torch.Tensor:
         """``(B, S, 3)`` joints and keypoint vertices of the bodies of ``params`` posed by ``rotations``."""
         return self.body(rotations, params["betas"], params["transl"])
 
     def terms(self, stage: Stage, params, bodies: _Bodies, rotations, sources) -> dict[str, torch.Tensor]:
         """Per-body loss terms ``(B,)`` under ``stage``'s keypoint selection, for ``params`` of ``bodies`` as
-        ``rotations`` (:meth:`rotations`) and ``sources`` (:meth:`sources`) of them."""
+        ``rotations`` (:func:`pose_rotations`) and ``sources`` (:meth:`sources`) of them."""
         projected = project_points(torch.einsum("ks,bsc->bkc", self.matrix, sources), bodies.focal, bodies.centre)
         weights = bodies.weights_torso if stage.torso_only else self.weights_all
         cfg = self.config
@@ -195,7 +202,7 @@ class _Problem:
         """One forward pass: ``(objective (B,), terms, sources (B, S, 3))`` of ``params`` of ``bodies``
         (default: every body)."""
         params, bodies = params or self.params, bodies or self.bodies
-        rotations = self.rotations(params)
+        rotations = pose_rotations(params)
         sources = self.sources(params, rotations)
         terms = self.terms(stage, params, bodies, rotations, sources)
         return self.objective(stage, terms), terms, sources

@@ -117,7 +117,8 @@ class KeypointImage:
         return f"{self.source}: {self.name}" if self.source is not None else self.name
 
 
-def _load_json(path: Path):
+def load_keypoint_json(path: Path):
+    """The parsed JSON of the keypoint file ``path``; :class:`KeypointFileError` if it is missing or unreadable."""
     try:
         check_input_file(path, "keypoint file")
     except (FileNotFoundError, UserInputError) as err:
@@ -185,7 +186,7 @@ def read_openpose(path: str | Path, min_keypoints: int = 6, image_path: str | Pa
             count other than 25.
     """
     path = Path(path)
-    data = _load_json(path) if data is None else data
+    data = load_keypoint_json(path) if data is None else data
     if not isinstance(data, dict) or not isinstance(data.get("people"), list):
         raise KeypointFileError(f"{path}: not an OpenPose file (no 'people' list)")
     arrays = []
@@ -217,7 +218,7 @@ def read_coco(path: str | Path, images_dir: str | Path | None = None, min_keypoi
             given for a file with several annotated images.
     """
     path = Path(path)
-    data = _load_json(path) if data is None else data
+    data = load_keypoint_json(path) if data is None else data
     if not isinstance(data, dict) or not isinstance(data.get("images"), list) or not isinstance(data.get("annotations"), list):
         raise KeypointFileError(f"{path}: not a COCO keypoint file (needs 'images' and 'annotations' lists)")
     single = Path(images_dir) if images_dir is not None and Path(images_dir).is_file() else None
@@ -333,7 +334,7 @@ def read_coco_results(path: str | Path, images: str | Path | None = None, min_ke
             file given for results of several images.
     """
     path = Path(path)
-    data = _load_json(path) if data is None else data
+    data = load_keypoint_json(path) if data is None else data
     if not isinstance(data, list) or not data:
         raise KeypointFileError(f"{path}: not a COCO results list (expected a non-empty list of detections)")
     people: dict[object, tuple[list[np.ndarray], list[int]]] = {}
@@ -438,6 +439,7 @@ def read_keypoints(
     path: str | Path,
     images: str | Path | None = None,
     min_keypoints: int = 6,
+    data=None,
 ) -> list[KeypointImage]:
     """Read a keypoint JSON file (OpenPose, COCO annotations or a COCO results list, told apart by
     content) or a folder of them.
@@ -447,6 +449,7 @@ def read_keypoints(
         images: an image file (a single OpenPose JSON, or a COCO file / results list of one image), or
             the folder of images: COCO ``file_name``, results ``<image_id>.jpg|.png``, OpenPose
             ``<stem>.jpg|.jpeg|.png`` (OpenPose's ``<stem>_keypoints.json`` naming is understood).
+        data: a file's parsed JSON when the caller has it already (not read again).
     """
     path = Path(path)
     if images is not None and not Path(images).exists():
@@ -456,7 +459,7 @@ def read_keypoints(
         if not files:
             raise KeypointFileError(f"{path}: folder contains no .json keypoint files")
         return _unique_names([record for file in files for record in read_keypoints(file, images, min_keypoints)])
-    data = _load_json(path)
+    data = load_keypoint_json(path) if data is None else data
     if isinstance(data, dict) and "annotations" in data:
         records = _unique_names(read_coco(path, images, min_keypoints, data))
     elif isinstance(data, list):

@@ -39,7 +39,7 @@ import torch
 
 from hmr_flow.body.keypoint_body import KeypointBody
 from hmr_flow.fitting.adam import Adam
-from hmr_flow.fitting.fitter import keypoint_weights
+from hmr_flow.fitting.fitter import keypoint_weights, pose_rotations, stage_weights
 from hmr_flow.fitting.initialisation import estimate_translation
 from hmr_flow.fitting.losses import depth_anchor_loss, person_scale, reprojection_loss, shape_loss
 from hmr_flow.fitting.schedule import DEFAULT_STAGES, FitConfig, Stage, scaled_stages
@@ -48,8 +48,8 @@ from hmr_flow.geometry import (
     axis_angle_to_rot6d,
     project_points,
     rot6d_to_axis_angle,
-    rot6d_to_matrix,
 )
+from hmr_flow.metrics import acceleration
 from hmr_flow.prior import FittingPrior, NoPrior
 
 #: Default scale ``σ_a`` of the temporal term, metres per frame² (its weight on small accelerations is
@@ -130,14 +130,9 @@ class TrackStart:
     betas: torch.Tensor
 
 
-def acceleration(points: torch.Tensor) -> torch.Tensor:
-    """``(T − 2, …)`` second differences ``x[t+1] − 2 x[t] + x[t−1]`` of ``points (T, …)`` along time."""
-    return points[2:] - 2.0 * points[1:-1] + points[:-2]
-
-
 def temporal_loss(sources: torch.Tensor, sigma: float) -> torch.Tensor:
     """``(T,)`` the temporal term of each frame: ``Σ_s log(1 + ‖a_{t,s}‖² / (2 σ²))`` over the points ``s`` of
-    ``sources (T, S, 3)`` (metres), with ``a`` their :func:`acceleration` centred on frame ``t`` (0 for the first
+    ``sources (T, S, 3)`` (metres), with ``a`` their :func:`~hmr_flow.metrics.acceleration` centred on frame ``t`` (0 for the first
     and last frame); ``sigma`` metres per frame²."""
     squared = acceleration(sources).square().sum(-1)
     return torch.nn.functional.pad(torch.log1p(squared * (0.5 / sigma**2)).sum(-1), (1, 1))
@@ -191,10 +186,7 @@ class _WindowProblem:
         self.matrix = body.keypoint_matrix(keypoint_format)
         self.scale = person_scale(keypoints)
         dtype = keypoints.dtype
-        self.weights_all = keypoint_weights(keypoint_format, fit.hip_weight).to(dtype)
-        torso = keypoint_weights(keypoint_format, fit.hip_weight, torso_only=True).to(dtype)
-        enough = ((torso > 0) & (keypoints[..., 2] > 0)).sum(1, keepdim=True) >= 3
-        self.weights_torso = torch.where(enough, torso, self.weights_all)
+        self.weights_all, self.weights_torso = stage_weights(keypoints, keypoint_format, fit.hip_weight)
         self.params = {
             "global_orient": axis_angle_to_rot6d(start.global_orient).to(dtype),
             "body_pose": start.body_pose.to(dtype).clone(),
@@ -203,12 +195,6 @@ class _WindowProblem:
         }
         self.depth0 = self.params["transl"][:, 2].clone()
 
-    def rotations(self) -> torch.Tensor:
-        p = self.params
-        frames = len(p["body_pose"])
-        return torch.cat([rot6d_to_matrix(p["global_orient"])[:, None],
-                          axis_angle_to_matrix(p["body_pose"].view(frames, 23, 3))], dim=1)
-
     def sources(self, rotations: torch.Tensor) -> torch.Tensor:
         betas = self.params["betas"].expand(len(rotations), -1)
         return self.body(rotations, betas, self.params["transl"])
@@ -216,7 +202,7 @@ class _WindowProblem:
     def terms(self, stage: Stage) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Per-frame terms ``(T,)`` (prior ``(D,)`` over the detected frames, shape ``(1,)``) and the
         sources ``(T, S, 3)`` of the current parameters."""
-        rotations = self.rotations()
+        rotations = pose_rotations(self.params)
         sources = self.sources(rotations)
         projected = project_points(torch.einsum("ks,bsc->bkc", self.matrix, sources), self.focal, self.centre)
         weights = self.weights_torso if stage.torso_only else self.weights_all
@@ -244,7 +230,7 @@ class _WindowProblem:
         where missed or without a density), temporal."""
         with torch.no_grad():
             terms, sources = self.terms(stage)
-            rotations = self.rotations()
+            rotations = pose_rotations(self.params)
             log_prob = self.prior.fitted_log_prob(self.params["body_pose"][self.detected], rotations[self.detected])
         frames = len(self.detected)
         prior_loss = torch.full((frames,), float("nan"))
@@ -383,7 +369,7 @@ def fit_track(
         if held:  # the held frames start (and stay) where the previous window left them
             for name, values in (("global_orient", window_start.global_orient), ("body_pose", window_start.body_pose),
                                  ("transl", window_transl)):
-                values[:held] = torch.cat(kept[name])[begin:fixed_until]
+                values[:held] = kept[name][-1][-held:]  # the previous window kept frames up to fixed_until
         seen = detected[part]
         rows = np.flatnonzero(seen.numpy())
         prior = prior_of(rows + begin) if prior_of is not None and len(rows) else None

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hmr_flow.fitting.keypoint_io import KeypointFileError, KeypointImage, coco_document, read_keypoints
+from hmr_flow.body.keypoints import num_keypoints
+from hmr_flow.fitting.keypoint_io import (
+    KeypointFileError,
+    KeypointImage,
+    coco_document,
+    load_keypoint_json,
+    read_keypoints,
+)
 from hmr_flow.files import write_text
 
 if TYPE_CHECKING:
@@ -97,13 +104,14 @@ def read_sequence(path: str | Path, min_keypoints: int = 6) -> KeypointSequence:
             holding anything but one OpenPose file per frame.
     """
     path = Path(path)
-    records = read_keypoints(path, None, min_keypoints)
+    data = None if path.is_dir() else load_keypoint_json(path)  # parsed once: it also tells a results list apart
+    records = read_keypoints(path, None, min_keypoints, data)
     if path.is_dir():
         if any(record.keypoint_format != "body25" or record.image_id is not None for record in records):
             raise KeypointFileError(f"{path}: a sequence folder holds one OpenPose file per frame (COCO files found: "
                                     f"give the file itself)")
         frames, ordered = np.arange(len(records)), list(records)
-    elif _is_results_list(path):
+    elif isinstance(data, list):
         frames, ordered = _results_frames(path, records)
     else:
         ordered = _sorted_ids(path, records)
@@ -111,8 +119,8 @@ def read_sequence(path: str | Path, min_keypoints: int = 6) -> KeypointSequence:
     kept = [record for record in ordered if record is not None]
     formats = {record.keypoint_format for record in kept}
     keypoint_format = formats.pop()
-    count = 25 if keypoint_format == "body25" else 17
-    people = [record.keypoints if record is not None else np.zeros((0, count, 3), np.float32) for record in ordered]
+    empty = np.zeros((0, num_keypoints(keypoint_format), 3), np.float32)
+    people = [record.keypoints if record is not None else empty for record in ordered]
     ids = [list(record.person_ids) if record is not None else [] for record in ordered]
     return KeypointSequence(path.stem if path.is_file() else path.name, frames, people, ids, keypoint_format,
                             _frame_size(path, kept), path, [message for record in kept for message in record.skipped])
@@ -148,9 +156,3 @@ def write_frames_coco(path: str | Path, video: str | Path, detections: list[Fram
         annotation["image_id"] = numbers[annotation["image_id"]]
     document["info"]["description"] = f"people detected by hmr-flow (BlazePose) in the frames of {Path(video).name}"
     return write_text(path, json.dumps(document, indent=1))
-
-
-def _is_results_list(path: Path) -> bool:
-    """Whether the (already read and checked) JSON file ``path`` holds a results list."""
-    with open(path, encoding="utf-8") as handle:
-        return isinstance(json.load(handle), list)

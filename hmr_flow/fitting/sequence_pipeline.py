@@ -201,9 +201,11 @@ def earlier_tracks(out: str | Path, name: str, meshes: bool = False) -> list[Pat
 
 
 def fit_sequence(sequence: KeypointSequence, options: SequenceOptions, out: str | Path,
-                 tracks: list[Track] | None = None) -> list[Path]:
+                 tracks: list[Track] | None = None,
+                 on_track: Callable[[Track, TrackFit], object] | None = None) -> list[Path]:
     """Fit every track of ``sequence`` (:func:`sequence_tracks` unless given) and write the files of the
-    module docstring into ``out``; returns the paths written."""
+    module docstring into ``out``; returns the paths written. ``on_track(track, fit)`` is called with each
+    track's fit (e.g. to report how well it matches the keypoints without reading the files back)."""
     if options.mesh_format is not None and options.mesh_format not in MESH_FORMATS:
         raise ValueError(f"mesh_format: expected one of {', '.join(MESH_FORMATS)}, got {options.mesh_format!r}")
     if sequence.size is None:
@@ -228,6 +230,8 @@ def fit_sequence(sequence: KeypointSequence, options: SequenceOptions, out: str 
             arrays = _arrays(sequence, track, fit, options, focal, size, body.name)
             writes[out / f"{sequence.name}_track{track.track_id}.npz"] = npz_writer(arrays)
             fits.append(fit)
+            if on_track is not None:
+                on_track(track, fit)
     # the tracks replace an earlier run's tracks and meshes of this clip together (no stale track left beside them)
     written = write_set(writes, stale=earlier_tracks(out, sequence.name, meshes=True))
     if options.mesh_format is not None:
