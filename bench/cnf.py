@@ -31,6 +31,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import round_robin, spread  # noqa: E402
+
 FEATURES = 57  # the shipped priors' 19 modelled joints × 3
 
 
@@ -93,9 +96,10 @@ def divergence_timings(hidden: int, points: int, repeats: int) -> dict[str, list
     noise = torch.randint(0, 2, z.shape).float() * 2 - 1
 
     def hutchinson():
-        y = z.detach().requires_grad_()
-        f = field(t, y)
-        return f, (torch.autograd.grad(f, y, noise)[0] * noise).sum(1)
+        with torch.enable_grad():
+            y = z.detach().requires_grad_()
+            f = field(t, y)
+            return f, (torch.autograd.grad(f, y, noise)[0] * noise).sum(1)
 
     def by_jacrev():
         jac = torch.func.vmap(torch.func.jacrev(lambda v: field(t, v[None])[0]))(z)
@@ -108,14 +112,8 @@ def divergence_timings(hidden: int, points: int, repeats: int) -> dict[str, list
         exact = field.with_divergence(t, z)[1]
         if not torch.allclose(jacobian_divergence(field, t, z)[1], exact, atol=1e-3, rtol=1e-4):
             raise RuntimeError("closed-form divergence disagrees with the Jacobian's trace")
-    times: dict[str, list[float]] = {name: [] for name in ways}
-    for _ in range(repeats + 1):  # the first round warms up
-        for name, way in ways.items():
-            started = time.perf_counter()
-            with torch.set_grad_enabled(name.startswith("Hutchinson")):
-                way()
-            times[name].append(1000 * (time.perf_counter() - started))
-    return {name: values[1:] for name, values in times.items()}
+        times = round_robin(ways, repeats)
+    return {name: [1000 * wall for _, wall in values] for name, values in times.items()}
 
 
 def main() -> None:
@@ -134,7 +132,7 @@ def main() -> None:
     print(f"field value and divergence: D={FEATURES}, hidden {args.hidden}, {args.points} points, 1 thread; median "
           f"(min–max) ms of {args.repeats} rounds")
     for name, values in timings.items():
-        print(f"{name:<22}{statistics.median(values):>10.1f} ({min(values):.1f}–{max(values):.1f})")
+        print(f"{name:<22}{spread(values, '.1f', width=10)}")
     print()
     settings = [(steps, adjoint) for adjoint in (False, True) for steps in args.steps]
     results: dict[tuple[int, bool], list[dict]] = {s: [] for s in settings}
@@ -151,8 +149,7 @@ def main() -> None:
         runs = results[(steps, adjoint)]
         peak, seconds = [r["peak_mib"] for r in runs], [r["seconds"] for r in runs]
         name = "adjoint" if adjoint else "backprop through solver"
-        print(f"{name:<22}{steps:>6}{statistics.median(peak):>10.1f} ({min(peak):.1f}–{max(peak):.1f})"
-              f"{statistics.median(seconds):>10.2f} ({min(seconds):.2f}–{max(seconds):.2f})"
+        print(f"{name:<22}{steps:>6}{spread(peak, '.1f', width=10)}{spread(seconds, '.2f', width=10)}"
               f"{runs[0]['nfe_forward']:>10} / {runs[0]['nfe_total']}")
     for adjoint in (False, True):
         low, high = (statistics.median(r["peak_mib"] for r in results[(steps, adjoint)])

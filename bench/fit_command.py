@@ -22,25 +22,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPOSITORY, spread, timed  # noqa: E402
 from fit_eval import IMAGE, make_scenes  # noqa: E402  (the fitting benchmark's scenes)
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
+sys.path.insert(0, str(REPOSITORY))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses  # noqa: E402
-from hmr_flow.body import BodyModel  # noqa: E402
-from hmr_flow.body import KeypointBody  # noqa: E402
+from hmr_flow.body import BodyModel, KeypointBody  # noqa: E402
 from hmr_flow.files import write_text  # noqa: E402
 from hmr_flow.images import write_image  # noqa: E402
 from hmr_flow.metrics import mpjpe, pa_mpjpe  # noqa: E402
@@ -62,33 +58,6 @@ def write_coco(keypoints: torch.Tensor, path: Path) -> list[str]:
     return stems
 
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-
-
-def child_environment(code: Path) -> dict[str, str]:
-    """The environment of a command of the checkout ``code``: its root first on ``PYTHONPATH``, bytecode
-    caching on."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(code) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env
-
-
-def timed(command: list[str], code: Path, cwd: Path) -> tuple[float, float]:
-    """Runs ``command`` (of the checkout ``code``, from ``cwd``); returns its wall time and CPU time (user +
-    system), seconds."""
-    start, cpu = time.perf_counter(), _children_cpu()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd,
-                          env=child_environment(code))
-    if done.returncode:
-        raise SystemExit(f"{' '.join(command)} (in {code}) failed:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - start, _children_cpu() - cpu
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def fit_command(coco: Path, out: Path, prior: str, iterations: int | None, hypotheses: int | None,
                 extra: list[str]) -> list[str]:
     """``python -m hmr_flow fit`` of ``coco`` into ``out`` with these settings."""
@@ -108,10 +77,6 @@ def errors(out: Path, stems: list[str], truth: torch.Tensor) -> tuple[float, flo
             joints.append(torch.from_numpy(params["joints"][0]).float())
     joints = torch.stack(joints)
     return float(1000 * pa_mpjpe(joints, truth).mean()), float(1000 * mpjpe(joints, truth).mean())
-
-
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"code": str(code), "prior": prior, "iterations": iterations, "persons_per_s": rates,
                      "after_startup_per_s": after, "persons_per_cpu_s": per_cpu, "after_startup_per_cpu_s": after_cpu,
                      "startup_s": r["startup_wall"], "startup_cpu_s": r["startup_cpu"], "pa_mpjpe_mm": pa, "mpjpe_mm": mp})
-        print(f"| {label} | {prior} | {iterations or 'default'} | {_spread(rates)} | {_spread(after)} | {_spread(per_cpu)} "
-              f"| {_spread(after_cpu)} | {statistics.median(r['startup_wall']):.2f} ({statistics.median(r['startup_cpu']):.2f}) "
+        print(f"| {label} | {prior} | {iterations or 'default'} | {spread(rates)} | {spread(after)} | {spread(per_cpu)} "
+              f"| {spread(after_cpu)} | {statistics.median(r['startup_wall']):.2f} ({statistics.median(r['startup_cpu']):.2f}) "
               f"| {pa:.1f} | {mp:.1f} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -25,12 +25,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import REPOSITORY, round_robin, spread  # noqa: E402
 from fit_command import write_coco  # noqa: E402
 from fit_eval import make_scenes  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository's data_tools (not installed)
+sys.path.insert(0, str(REPOSITORY))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses  # noqa: E402
 from hmr_flow.body import BodyModel, KeypointBody  # noqa: E402
 from hmr_flow.fitting import FitOptions, read_keypoints  # noqa: E402
@@ -40,24 +42,6 @@ from hmr_flow.fitting.losses import reprojection_loss  # noqa: E402
 from hmr_flow.fitting.pipeline import _add_own, _chunk_initialisation, _chunk_prior, _prepare  # noqa: E402
 from hmr_flow.geometry import project_points  # noqa: E402
 from hmr_flow.models import conditional_fitting, load_model  # noqa: E402
-
-
-def cpu_and_wall(task: Callable[[], object]) -> tuple[float, float]:
-    """Seconds of this thread's CPU time and of wall time that ``task()`` took."""
-    cpu, wall = time.thread_time(), time.perf_counter()
-    task()
-    return time.thread_time() - cpu, time.perf_counter() - wall
-
-
-def round_robin(tasks: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[tuple[float, float]]]:
-    """``(cpu, wall)`` seconds of every task per round, the tasks interleaved (after one warm-up round)."""
-    for task in tasks.values():
-        task()
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in tasks}
-    for _ in range(repeats):
-        for name, task in tasks.items():
-            times[name].append(cpu_and_wall(task))
-    return times
 
 
 def build_problem(persons: int, seed: int, poses: Path, split: Path) -> tuple[_Problem, tuple, float]:
@@ -131,14 +115,6 @@ def step_parts(problem: _Problem, stage) -> dict[str, Callable[[], object]]:
             "optimiser (Adam update)": lambda: optimiser.step(lambda: None), "whole step": whole_step}
 
 
-class _Quiet:
-    def update(self, n):
-        pass
-
-    def set_postfix(self, **kwargs):
-        pass
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--poses", type=Path, default=Path("data/mocap/poses.npz"))
@@ -156,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     for stage in stages:
         optimised = len(problem.active)
         times = round_robin(step_parts(problem, stage), args.repeats)
-        problem.run_stage(stage, _Quiet())  # the next stage starts where the fit would, on the bodies it keeps
+        problem.run_stage(stage, tqdm(disable=True))  # the next stage starts where the fit would, on the bodies it keeps
         cpu = {name: [1000 * c for c, _ in values] for name, values in times.items()}
         whole = statistics.median(cpu.pop("whole step"))
         total += whole * stage.iterations
@@ -165,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{whole:.1f} ms CPU\n| part | CPU ms (min–max) | share | wall ms |\n|---|---|---|---|")
         for name, values in cpu.items():
             wall = 1000 * statistics.median(w for _, w in times[name])
-            print(f"| {name} | {statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f}) | "
-                  f"{100 * statistics.median(values) / whole:.0f} % | {wall:.2f} |")
+            print(f"| {name} | {spread(values, '.2f')} | {100 * statistics.median(values) / whole:.0f} % | {wall:.2f} |")
         rest = whole - sum(statistics.median(values) for values in cpu.values())
         print(f"| Python overhead and the rest (whole − parts) | {rest:.2f} | {100 * rest / whole:.0f} % | |")
     print(f"\nthe steps of a fit: {total / 1000:.2f} s CPU ({args.persons / (total / 1000):.1f} people per CPU-s); "

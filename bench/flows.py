@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
 from hmr_flow.flows import vector_glow
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import round_robin, spread  # noqa: E402
 
 FEATURES, STEPS, HIDDEN, BLOCKS, CONTEXT, BATCH = 144, 4, 1024, 2, 2048, 256
 
@@ -148,20 +152,6 @@ def _score_and_gradient(log_prob, x: torch.Tensor, context: torch.Tensor) -> tor
     return x.grad
 
 
-def round_robin_rates(tasks: dict[str, Callable[[], object]], warmup: int, repeats: int) -> dict[str, list[float]]:
-    """Samples/s of every task (each processes BATCH samples) per repeat, the tasks interleaved."""
-    for _ in range(warmup):
-        for fn in tasks.values():
-            fn()
-    rates: dict[str, list[float]] = {name: [] for name in tasks}
-    for _ in range(repeats):
-        for name, fn in tasks.items():
-            start = time.perf_counter()
-            fn()
-            rates[name].append(BATCH / (time.perf_counter() - start))
-    return rates
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
@@ -197,17 +187,15 @@ def main(argv: list[str] | None = None) -> None:
         tasks[(name, columns[3])] = lambda s=sample: s(context, 1)
         tasks[(name, columns[4])] = lambda s=sample: s(few, args.per_context)
     with torch.no_grad():
-        rates = round_robin_rates(tasks, args.warmup, args.repeats)
+        times = round_robin(tasks, args.repeats, args.warmup)
+    rates = {task: [BATCH / wall for _, wall in values] for task, values in times.items()}  # samples/s
     libraries = list(dict.fromkeys(name for name, _ in tasks))
     print(f"\nProHMR-size conditional Glow: D={FEATURES}, {STEPS} steps, hidden {HIDDEN}, {BLOCKS} blocks, "
           f"context {CONTEXT}, {BATCH} samples per call, float32, CPU threads={torch.get_num_threads()}, "
           f"round-robin, median (min–max) samples/s of {args.repeats} repeats after {args.warmup} warm-up\n")
     print(f"{'library':<10}" + "".join(f"{c:>26}" for c in columns))
     for name in libraries:
-        cells = []
-        for column in columns:
-            r = rates[(name, column)]
-            cells.append(f"{statistics.median(r):>8.0f} ({min(r):.0f}–{max(r):.0f})")
+        cells = [spread(rates[(name, column)], ".0f", width=8) for column in columns]
         print(f"{name:<10}" + "".join(f"{c:>26}" for c in cells))
     if "hmr_flow" in libraries:
         print("\nhmr_flow ÷ peer (median throughput ratio; > 1 means hmr_flow is faster):")

@@ -43,11 +43,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from hmr_flow.body import BodyModel, KeypointBody
+from hmr_flow.body import JOINT_NAMES, BodyModel, KeypointBody
 from hmr_flow.data.keypoint_pairs import BENCHMARK_CORRUPTION, KeypointPairs, PairSet, load_split_poses
 from hmr_flow.fitting import SMPLIFY_STAGES, FitConfig, fit_people, scaled_config
 from hmr_flow.fitting.initialisation import Initialisation
-from hmr_flow.body.skeleton import JOINT_NAMES
 from hmr_flow.geometry import axis_angle_to_matrix
 from hmr_flow.metrics import facing_error_deg, mpjpe, pa_mpjpe
 from hmr_flow.models import ConditionalPrior, evaluate, load_model, regress
@@ -169,11 +168,11 @@ def pose_families(body: KeypointBody, global_orient: torch.Tensor, body_pose: to
     return torch.cat(families).numpy()
 
 
-def orientation_table(model, body: KeypointBody, orient: torch.Tensor, body_pose: torch.Tensor, args) -> dict:
-    """Facing errors of the mode and of the default fit, and the fit's 2D keypoint error, for
+def orientation_table(model, body: KeypointBody, orient: torch.Tensor, body_pose: torch.Tensor, config: FitConfig,
+                      args) -> dict:
+    """Facing errors of the mode and of the fit with ``config``, and the fit's 2D keypoint error, for
     ``args.family_persons`` validation people of each pose family (module docstring, item 3)."""
     families = pose_families(body, orient, body_pose)
-    config = scaled_config(args.iterations) if args.iterations else FitConfig(stages=SMPLIFY_STAGES)
     results = {}
     print(f"\nwhich way the body faces: {args.family_persons} validation people per pose family (seed {args.seed}), "
           f"fit with the conditional prior, {args.hypotheses} starts:")
@@ -235,13 +234,13 @@ def main(argv: list[str] | None = None) -> int:
     pairs = KeypointPairs(body, orient, body_pose, model.config.image_size, BENCHMARK_CORRUPTION)
     dataset = PairSet(pairs, args.fit_persons, seed=args.seed) if args.fit_persons else None
     figures: dict = {"count": args.count}
+    config = scaled_config(args.iterations) if args.iterations else FitConfig(stages=SMPLIFY_STAGES)
     if args.count:
         figures["hypotheses"] = hypothesis_table(model, body, pairs, args, "σ = 5 px, 30 % hidden")
         one_limb = KeypointPairs(body, orient, body_pose, model.config.image_size, ONE_LIMB_HIDDEN)
         figures["one_limb_hidden"] = hypothesis_table(model, body, one_limb, args, "σ = 5 px, one whole limb hidden")
     if args.fit_persons:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
-        config = scaled_config(args.iterations) if args.iterations else FitConfig(stages=SMPLIFY_STAGES)
         runs = [("conditional", w) for w in args.fit_weights] if args.fit_weights else [(p, None) for p in args.priors]
         prior_files = dict(item.split("=", 1) for item in args.prior_file)
         figures["fits"] = []
@@ -266,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {name.split('+')[0]} | {'model' if from_model else 'prior samples'} | {used:g} | {errors['mpjpe']:.1f} "
                   f"({errors['mpjpe_median']:.1f}) | {errors['pa_mpjpe']:.1f} ({errors['pa_mpjpe_median']:.1f}) | {rate:.2f} |")
     if args.family_persons:
-        figures["facing"] = orientation_table(model, body, orient, body_pose, args)
+        figures["facing"] = orientation_table(model, body, orient, body_pose, config, args)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     return 0

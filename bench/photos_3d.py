@@ -24,13 +24,11 @@ import cv2
 import numpy as np
 import torch
 
-from hmr_flow.images import write_image
-from hmr_flow.images import read_rgb
+from hmr_flow.fitting.initialisation import FACING_CAMERA
+from hmr_flow.images import read_rgb, write_image
 from hmr_flow.metrics import facing_error_deg, yaw_from_frontal_deg
 from hmr_flow.render.sheet import contact_sheet
 
-#: ``global_orient`` of a body facing the camera squarely (OpenCV camera frame): 180° about x.
-FACING_CAMERA = torch.tensor([[np.pi, 0.0, 0.0]])
 #: Height of each front/side tile in the contact sheet, pixels.
 TILE_HEIGHT = 300
 

@@ -26,10 +26,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_command import REPOSITORY, timed  # noqa: E402
+from _common import REPOSITORY, spread, timed  # noqa: E402
 
 sys.path.insert(0, str(REPOSITORY))
 from hmr_flow.body import BodyModel, KeypointBody  # noqa: E402
+from hmr_flow.files import write_text  # noqa: E402
 from hmr_flow.fitting import relaxed_pose  # noqa: E402
 from hmr_flow.fitting.initialisation import FACING_CAMERA  # noqa: E402
 from hmr_flow.geometry import axis_angle_to_matrix, project_points  # noqa: E402
@@ -46,11 +47,10 @@ def one_person_file(path: Path) -> Path:
         sources = body(rotations, torch.zeros(1, body.num_betas), torch.tensor([[0.0, 0.0, 5.0]]))
     uv = project_points(torch.einsum("ks,bsc->bkc", body.coco17_matrix, sources), SIZE * 2**0.5, (SIZE / 2, SIZE / 2))[0]
     keypoints = torch.cat([uv, torch.full((17, 1), 2.0)], dim=1).flatten().tolist()
-    path.write_text(json.dumps({"images": [{"id": 0, "file_name": "person.jpg", "width": SIZE, "height": SIZE}],
-                                "annotations": [{"id": 0, "image_id": 0, "category_id": 1, "keypoints": keypoints,
-                                                 "num_keypoints": 17}],
-                                "categories": [{"id": 1, "name": "person"}]}))
-    return path
+    return write_text(path, json.dumps({"images": [{"id": 0, "file_name": "person.jpg", "width": SIZE, "height": SIZE}],
+                                        "annotations": [{"id": 0, "image_id": 0, "category_id": 1, "keypoints": keypoints,
+                                                         "num_keypoints": 17}],
+                                        "categories": [{"id": 1, "name": "person"}]}))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         times: dict = {(code, name): [] for code, name, _ in tasks}
         for round_ in range(args.repeats + 1):
             for code, name, command in tasks:
-                out = ["--out", str(tmp / f"out_{round_}_{len(times[code, name])}_{codes.index(code)}")] \
-                    if name == "one-person fit" else []
+                out = ["--out", str(tmp / f"out_{round_}_{codes.index(code)}")] if name == "one-person fit" else []
                 measured = timed(command + out, code, tmp)
                 if round_:  # the first round warms up (bytecode caches, the body model's unpacked copy)
                     times[code, name].append(measured)
@@ -91,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"code": str(code), "command": name, "wall_s": wall, "cpu_s": cpu, "over_torch_wall_s": over_wall,
                      "over_torch_cpu_s": over_cpu})
         over = "" if name != "one-person fit" else \
-            f"{statistics.median(over_wall):+.2f} ({min(over_wall):+.2f}…{max(over_wall):+.2f}) | {statistics.median(over_cpu):+.2f}"
-        print(f"| {label} | {name} | {statistics.median(wall):.2f} ({min(wall):.2f}–{max(wall):.2f}) | "
-              f"{statistics.median(cpu):.2f} ({min(cpu):.2f}–{max(cpu):.2f}) | {over or '— | —'} |")
+            f"{spread(over_wall, '+.2f', separator='…')} | {statistics.median(over_cpu):+.2f}"
+        print(f"| {label} | {name} | {spread(wall, '.2f')} | {spread(cpu, '.2f')} | {over or '— | —'} |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0

@@ -40,10 +40,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPOSITORY = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPOSITORY))  # the repository's data_tools (not installed)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_command import REPOSITORY, fit_command, timed  # noqa: E402  (hmr-flow fit in a fresh process, timed)
+from _common import REPOSITORY, spread, timed  # noqa: E402  (hmr-flow fit in a fresh process, timed)
+from fit_command import fit_command  # noqa: E402
+
+sys.path.insert(0, str(REPOSITORY))  # the repository's data_tools (not installed)
 from data_tools.mocap.dataset import load_poses  # noqa: E402
 from data_tools.video_clips import (  # noqa: E402
     detector_keypoints, per_frame_joints, place_clip, track_joints, write_sequence_coco)
@@ -158,8 +159,8 @@ def peak_memory(poses: dict, val_rows: np.ndarray, lengths: list[int], body: Key
                             poses["betas"][part[0]], yaw=0.5, size=SIZE)
         coco = write_sequence_coco(folder / f"memory_{len(part)}.json",
                                    detector_keypoints(placed.keypoints, np.random.default_rng(0)), SIZE, MIN_KEYPOINTS)
-        command = [sys.executable, "-m", "hmr_flow", "fit", "--keypoints", str(coco), "--sequence", "--threads", "1",
-                   "--out", str(folder / f"memory_{len(part)}")]
+        command = fit_command(coco, folder / f"memory_{len(part)}", "conditional", None, None,
+                              ["--sequence", "--threads", "1"])
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(process.pid, 0)
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             for key in ("mpjpe_mm", "pa_mpjpe_mm", "accel_mm", "accel_all_mm", "with_body", "frames_per_s",
                         "frames_per_cpu_s"):
                 values = [p.get(key, float("nan")) * (100 if key == "with_body" else 1) for p in per_seed]
-                cells.append(f"{statistics.mean(values):.1f} ({min(values):.1f}–{max(values):.1f})")
+                cells.append(spread(values, centre=statistics.mean))
             print(f"| {setting.name} | " + " | ".join(cells) + " |")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -387,7 +387,7 @@ def fit_demo_clip(out: Path, truth: np.ndarray, checkpoint: Path, num_hypotheses
     clip.json``) and as one clip (``out/clip_track1.npz`` and the overlay video ``out/clip_overlay.mp4``, as
     ``hmr-flow fit --keypoints clip.json --sequence --video clip.mp4 --render``), both with the conditional
     model, on the CPU (clips are fitted there); errors against the true joints ``truth (T, 24, 3)``."""
-    from data_tools.video_clips import per_frame_joints
+    from data_tools.video_clips import per_frame_joints, track_joints
     from hmr_flow.fitting import FitOptions, fit_records
     from hmr_flow.fitting.sequence import SEQUENCE_HYPOTHESES, SequenceConfig
     from hmr_flow.fitting.sequence_io import read_sequence
@@ -411,9 +411,7 @@ def fit_demo_clip(out: Path, truth: np.ndarray, checkpoint: Path, num_hypotheses
     sequence_seconds = time.perf_counter() - start
     target = torch.from_numpy(truth).float()
     per_frame, found = per_frame_joints(out / "clip_per_frame", "clip", len(truth))
-    with np.load(out / "clip_track1.npz") as track:
-        sequence = target.clone()
-        sequence[track["frame"]] = torch.from_numpy(track["joints"])
+    sequence, _, _ = track_joints(out, "clip", len(truth))
     seen = torch.from_numpy(found)
     triplets = seen[2:] & seen[1:-1] & seen[:-2]
     return ClipSummary(

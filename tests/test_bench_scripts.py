@@ -10,7 +10,8 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
-@pytest.mark.parametrize("script", ["fit_eval.py", "fit_command.py", "prior.py", "synth.py", "photos_3d.py", "video.py"])
+@pytest.mark.parametrize("script", ["fit_eval.py", "fit_command.py", "fit_profile.py", "prior.py", "synth.py", "photos_3d.py",
+                                    "video.py"])
 def test_bench_script_starts_outside_the_repository(script, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     done = subprocess.run([sys.executable, str(BENCH / script), "--help"], cwd=tmp_path, env=env,
