@@ -84,7 +84,7 @@ def place_clip(body, global_orient: np.ndarray, body_pose: np.ndarray, transl: n
     world metres, ``betas (10,)``) seen by a camera turned ``yaw`` radians about the vertical, at the
     nearest distance that frames it (plus ``extra_distance`` m), focal ``sqrt(W² + H²)``. ``body``: a
     :class:`hmr_flow.body.KeypointBody`."""
-    from hmr_flow.geometry import axis_angle_to_matrix, default_focal, matrix_to_axis_angle
+    from hmr_flow.geometry import axis_angle_to_matrix, default_focal, matrix_to_axis_angle, shape_blend
 
     frames = len(body_pose)
     rotation = _rotation(yaw, PITCH)
@@ -94,7 +94,7 @@ def place_clip(body, global_orient: np.ndarray, body_pose: np.ndarray, transl: n
     shape = torch.as_tensor(betas, dtype=torch.float32).reshape(1, -1).expand(frames, -1)
     with torch.no_grad():
         world = body(rotations, shape, torch.as_tensor(transl, dtype=torch.float32)).double().numpy()
-    rest_root = (body.joint_template + torch.einsum("jcb,b->jc", body.joint_shapedirs, shape[0]))[0].double().numpy()
+    rest_root = shape_blend(body.joint_template, body.joint_shapedirs, shape[:1])[0, 0].double().numpy()
     turned = world @ rotation.T
     centre = turned[:, 0].mean(0)
     focal = default_focal(*size)
@@ -135,13 +135,12 @@ class Detections:
 
 def _runs(frames: int, share: float, lengths: tuple[int, int], rng: np.random.Generator) -> list[tuple[int, int]]:
     """Runs ``(start, stop)`` of random lengths in ``lengths`` covering about ``share`` of ``frames``."""
-    runs, covered = [], 0
+    runs = []
     mean = (lengths[0] + lengths[1]) / 2
     for _ in range(rng.poisson(share * frames / mean)):
         length = int(rng.integers(lengths[0], lengths[1] + 1))
         start = int(rng.integers(0, max(1, frames - length)))
         runs.append((start, start + length))
-        covered += length
     return runs
 
 
