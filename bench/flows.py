@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
         print("\nhmr_flow ÷ peer (median throughput ratio; > 1 means hmr_flow is faster):")
         for name in libraries[1:]:
             ratios = [statistics.median(rates[("hmr_flow", c)]) / statistics.median(rates[(name, c)]) for c in columns]
-            print(f"{'vs ' + name:<14}" + "".join(f"{c + ' ' + format(r, '.2f') + '×':>26}" for c, r in zip(columns, ratios)))
+            print(f"{'vs ' + name:<14}" + "".join(f"  {c} {r:.2f}×" for c, r in zip(columns, ratios)))
     for name, note in notes.items():
         print(f"- {name}: {note}")
 

@@ -201,6 +201,14 @@ def orientation_table(model, body: KeypointBody, orient: torch.Tensor, body_pose
     return results
 
 
+def _kind_and_path(text: str) -> tuple[str, str]:
+    """``--prior-file KIND=PATH`` → ``(KIND, PATH)``."""
+    kind, separator, path = text.partition("=")
+    if not separator or not kind or not path:
+        raise argparse.ArgumentTypeError(f"expected KIND=PATH (e.g. flow=prior.pt), got {text!r}")
+    return kind, path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", type=Path, default=DEFAULT_KEYPOINT_WEIGHTS, help="model (default: shipped keypoint model)")
@@ -211,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="latent scale(s) of the random hypotheses (the mode is unaffected)")
     parser.add_argument("--fit-persons", type=int, default=200, help="people fitted with each prior (0: no fits)")
     parser.add_argument("--priors", nargs="+", default=["conditional", "flow", "flow+regression", "gmm", "none"])
-    parser.add_argument("--prior-file", action="append", default=[], metavar="KIND=PATH",
+    parser.add_argument("--prior-file", action="append", default=[], type=_kind_and_path, metavar="KIND=PATH",
                         help="fit with this file for the unconditional prior KIND (flow, cnf, gmm) instead of the shipped one")
     parser.add_argument("--hypotheses", type=int, default=4, help="starting points per fitted person")
     parser.add_argument("--iterations", type=int, help="optimiser steps per fit (default: the library's 300; "
@@ -242,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fit_persons:
         data = {k: v[: args.fit_persons] for k, v in dataset.data.items()}
         runs = [("conditional", w) for w in args.fit_weights] if args.fit_weights else [(p, None) for p in args.priors]
-        prior_files = dict(item.split("=", 1) for item in args.prior_file)
+        prior_files = dict(args.prior_file)
         figures["fits"] = []
         steps = sum(stage.iterations for stage in config.stages)
         print(f"\nfits of {args.fit_persons} people, {args.hypotheses} starting points each, {steps} steps, {args.threads} threads:")

@@ -91,11 +91,6 @@ def bytes_writer(data: bytes) -> Callable[[Path], None]:
     return write
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    """``data`` to ``path`` atomically; returns ``path``."""
-    return write_with(path, bytes_writer(data))
-
-
 def write_set(writes: dict[Path, Callable[[Path], object]], stale: Iterable[str | Path] = ()) -> list[Path]:
     """Write a result set whose files belong together: ``writes`` maps each target to ``write(tmp)``; the
     files of an earlier set that the new one does not have (``stale``) are removed. Returns the targets.

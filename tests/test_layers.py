@@ -20,8 +20,8 @@ LIBRARY = Path(hmr_flow.__file__).resolve().parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("files",),
     ("validation", "rng", "wheels", "image_headers"),
-    ("images", "video", "flows", "geometry", "training"),
-    ("body", "render", "metrics"),
+    ("images", "flows", "geometry", "training"),
+    ("body", "render", "metrics", "video"),
     ("prior", "detection"),
     ("fitting",),
     ("data",),

@@ -171,7 +171,7 @@ def convert_clip(
                  frames * FRAME_BYTES)
     rig = detect_rig(motion.names, str(path))
     subject = infer_subject(path) if subject is None else int(subject)
-    times = np.arange(0.0, (motion.num_frames - 1) / native + 1e-9, 1.0 / fps)
+    times = np.arange(0.0, seconds + 1e-9, 1.0 / fps)
     u = times * native
     i0 = np.minimum(np.floor(u + 1e-6).astype(int), motion.num_frames - 1)
     w = np.clip(u - i0, 0.0, 1.0)

@@ -1,21 +1,10 @@
-"""Box overlap and non-maximum suppression (plain and MediaPipe's score-weighted variant)."""
+"""Non-maximum suppression (plain and MediaPipe's score-weighted variant)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(N, M)`` intersection over union of boxes ``a (N, 4)`` and ``b (M, 4)``, ``(x0, y0, x1, y1)``
-    (0 where both are empty)."""
-    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
-    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=2)
-    area = lambda x: np.prod(np.clip(x[:, 2:] - x[:, :2], 0.0, None), axis=1)  # noqa: E731
-    union = area(a)[:, None] + area(b)[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+from hmr_flow.geometry.boxes import box_iou
 
 
 def nms(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> list[int]:

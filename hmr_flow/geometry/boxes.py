@@ -9,6 +9,7 @@ renders do). Pixel coordinates as everywhere: ``(u, v)``, origin at the top-left
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -43,3 +44,16 @@ def to_crop(points: Tensor, centre: Tensor, side: Tensor, size: int) -> Tensor:
     """Full-image pixels ``(B, K, 2)`` → pixels of the ``size × size`` crop of side ``side (B,)``
     centred on ``centre (B, 2)``."""
     return (points - centre[:, None]) * (size / side)[:, None, None] + size / 2.0
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(N, M)`` intersection over union of boxes ``a (N, 4)`` and ``b (M, 4)``, ``(x0, y0, x1, y1)``
+    (0 where both are empty)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])
+    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=2)
+    area = lambda x: np.prod(np.clip(x[:, 2:] - x[:, :2], 0.0, None), axis=1)  # noqa: E731
+    union = area(a)[:, None] + area(b)[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from hmr_flow.geometry.boxes import box_iou
+
 #: Fewest keypoints two detections must share for the keypoint distance (else box centres are compared).
 MIN_SHARED = 3
 _FORBIDDEN = 1e6
@@ -72,15 +74,6 @@ def keypoint_box(keypoints: np.ndarray) -> np.ndarray:
     return np.concatenate([seen.min(0), seen.max(0)])
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    """Intersection over union of two ``x0 y0 x1 y1`` boxes (0 when either is empty)."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
-
-
 def keypoint_distance(reference: np.ndarray, other: np.ndarray) -> float:
     """Mean distance of the keypoints ``(K, 3)`` both have seen, over the longer side of ``reference``'s
     box (box centres when fewer than :data:`MIN_SHARED` are shared); person sizes."""
@@ -107,7 +100,7 @@ def _costs(live: list[_Live], people: np.ndarray, frame: int, settings: TrackerS
         reach = settings.max_distance * (1.0 + settings.gap_growth * (frame - track.last - 1))
         box = keypoint_box(track.keypoints)
         for j, person in enumerate(people):
-            overlap = box_iou(box, keypoint_box(person))
+            overlap = float(box_iou(box, keypoint_box(person))[0, 0])
             distance = keypoint_distance(track.keypoints, person)
             if overlap > 0 or distance <= reach:
                 costs[i, j] = (1.0 - overlap) + distance

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hmr_flow.video import TrackerSettings, track_people
-from hmr_flow.video.tracking import box_iou, keypoint_box, keypoint_distance
+from hmr_flow.geometry.boxes import box_iou
+from hmr_flow.video.tracking import keypoint_box, keypoint_distance
 
 
 def _person(x: float, y: float = 100.0, height: float = 100.0) -> np.ndarray:
